@@ -1,0 +1,303 @@
+//! Organisations and people: the org tree, users, volunteers and role
+//! grants. Used by the HTTP handlers and by the CLI (`admin create`, `demo`).
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+use serde::Serialize;
+use timebank_ledger::{AccountKind, open_account};
+use timebank_store::schema::{orgs, role_grants, users, volunteers};
+use timebank_store::{DbConnection, is_unique_violation};
+
+use crate::error::ApiError;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OrgKind {
+    City,
+    District,
+    Street,
+    Community,
+}
+
+impl OrgKind {
+    pub fn parse(text: &str) -> Option<Self> {
+        Some(match text {
+            "city" => OrgKind::City,
+            "district" => OrgKind::District,
+            "street" => OrgKind::Street,
+            "community" => OrgKind::Community,
+            _ => return None,
+        })
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            OrgKind::City => "city",
+            OrgKind::District => "district",
+            OrgKind::Street => "street",
+            OrgKind::Community => "community",
+        }
+    }
+
+    /// The kind a child of this kind must have.
+    pub fn child(self) -> Option<OrgKind> {
+        match self {
+            OrgKind::City => Some(OrgKind::District),
+            OrgKind::District => Some(OrgKind::Street),
+            OrgKind::Street => Some(OrgKind::Community),
+            OrgKind::Community => None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Serialize)]
+#[diesel(table_name = orgs)]
+pub struct Org {
+    pub id: String,
+    pub name: String,
+    pub kind: String,
+    pub parent_id: Option<String>,
+    #[serde(skip)]
+    pub path: String,
+    pub district_id: Option<String>,
+    #[serde(serialize_with = "crate::routes::utc")]
+    pub created_at: NaiveDateTime,
+}
+
+pub fn find_org(conn: &mut DbConnection, id: &str) -> Result<Option<Org>, ApiError> {
+    Ok(orgs::table.find(id).select(Org::as_select()).first(conn).optional()?)
+}
+
+pub fn get_org(conn: &mut DbConnection, id: &str) -> Result<Org, ApiError> {
+    find_org(conn, id)?.ok_or_else(|| ApiError::not_found("organisation"))
+}
+
+pub fn root_org(conn: &mut DbConnection) -> Result<Option<Org>, ApiError> {
+    Ok(orgs::table
+        .filter(orgs::parent_id.is_null())
+        .order(orgs::created_at.asc())
+        .select(Org::as_select())
+        .first(conn)
+        .optional()?)
+}
+
+/// Creates an org under `parent` (or a root when `parent` is None) with its
+/// issuance account, and a public pool for a district.
+pub fn create_org(
+    conn: &mut DbConnection,
+    name: &str,
+    kind: OrgKind,
+    parent: Option<&Org>,
+) -> Result<Org, ApiError> {
+    if let Some(parent) = parent {
+        let parent_kind = OrgKind::parse(&parent.kind).ok_or_else(ApiError::internal)?;
+        if parent_kind.child() != Some(kind) {
+            return Err(ApiError::unprocessable(
+                "invalid_org_kind",
+                format!(
+                    "a {} can only hold a {}",
+                    parent_kind.as_str(),
+                    parent_kind.child().map(OrgKind::as_str).unwrap_or("nothing")
+                ),
+            ));
+        }
+    }
+    let id = timebank_store::new_id();
+    let path = format!("{}{id}/", parent.map(|p| p.path.as_str()).unwrap_or("/"));
+    let district_id = match kind {
+        OrgKind::District => Some(id.clone()),
+        _ => parent.and_then(|p| p.district_id.clone()),
+    };
+    let org = Org {
+        id,
+        name: name.to_owned(),
+        kind: kind.as_str().to_owned(),
+        parent_id: parent.map(|p| p.id.clone()),
+        path,
+        district_id,
+        created_at: timebank_store::now(),
+    };
+    conn.transaction(|c| {
+        diesel::insert_into(orgs::table)
+            .values((
+                orgs::id.eq(&org.id),
+                orgs::name.eq(&org.name),
+                orgs::kind.eq(&org.kind),
+                orgs::parent_id.eq(&org.parent_id),
+                orgs::path.eq(&org.path),
+                orgs::district_id.eq(&org.district_id),
+                orgs::created_at.eq(org.created_at),
+            ))
+            .execute(c)?;
+        open_account(c, AccountKind::OrgIssuance, &org.id, &org.path)?;
+        if kind == OrgKind::District {
+            open_account(c, AccountKind::DistrictPool, &org.id, &org.path)?;
+            open_account(c, AccountKind::ExpirySink, &org.id, &org.path)?;
+        }
+        Ok::<_, ApiError>(())
+    })?;
+    Ok(org)
+}
+
+pub fn children(
+    conn: &mut DbConnection,
+    parent_id: &str,
+    after: Option<&str>,
+    limit: i64,
+) -> Result<Vec<Org>, ApiError> {
+    let mut query = orgs::table
+        .filter(orgs::parent_id.eq(parent_id))
+        .into_boxed();
+    if let Some(after) = after {
+        query = query.filter(orgs::id.gt(after.to_owned()));
+    }
+    Ok(query
+        .order(orgs::id.asc())
+        .limit(limit)
+        .select(Org::as_select())
+        .load(conn)?)
+}
+
+/// Creates a user; a phone already registered is a 409 `phone_taken`.
+pub fn create_user(conn: &mut DbConnection, name: &str, phone: &str, password_hash: &str) -> Result<String, ApiError> {
+    let id = timebank_store::new_id();
+    let inserted = diesel::insert_into(users::table)
+        .values((
+            users::id.eq(&id),
+            users::name.eq(name),
+            users::phone.eq(phone),
+            users::password_hash.eq(password_hash),
+            users::created_at.eq(timebank_store::now()),
+        ))
+        .execute(conn);
+    match inserted {
+        Ok(_) => Ok(id),
+        Err(e) if is_unique_violation(&e) => {
+            Err(ApiError::conflict("phone_taken", "this phone number is already registered"))
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+pub fn user_exists(conn: &mut DbConnection, id: &str) -> Result<bool, ApiError> {
+    Ok(users::table.find(id).select(users::id).first::<String>(conn).optional()?.is_some())
+}
+
+/// Grants `role` over `org_id`; granting what is already held changes
+/// nothing and returns false.
+pub fn grant_org_role(
+    conn: &mut DbConnection,
+    user_id: &str,
+    role: &str,
+    org_id: &str,
+    granted_by: Option<&str>,
+) -> Result<bool, ApiError> {
+    let held = role_grants::table
+        .filter(role_grants::user_id.eq(user_id))
+        .filter(role_grants::role.eq(role))
+        .filter(role_grants::org_id.eq(org_id))
+        .select(role_grants::id)
+        .first::<String>(conn)
+        .optional()?;
+    if held.is_some() {
+        return Ok(false);
+    }
+    diesel::insert_into(role_grants::table)
+        .values((
+            role_grants::id.eq(timebank_store::new_id()),
+            role_grants::user_id.eq(user_id),
+            role_grants::role.eq(role),
+            role_grants::org_id.eq(org_id),
+            role_grants::granted_by.eq(granted_by),
+            role_grants::created_at.eq(timebank_store::now()),
+        ))
+        .execute(conn)?;
+    Ok(true)
+}
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = volunteers)]
+pub struct VolunteerRow {
+    pub user_id: String,
+    pub community_id: String,
+    pub status: String,
+    pub skills: String,
+    pub approved_at: Option<NaiveDateTime>,
+    pub approved_by: Option<String>,
+    pub suspended_until: Option<NaiveDateTime>,
+    pub created_at: NaiveDateTime,
+}
+
+/// A volunteer with the user fields and the community's org path.
+#[derive(Debug, Clone)]
+pub struct Volunteer {
+    pub row: VolunteerRow,
+    pub name: String,
+    pub phone: String,
+    pub community_path: String,
+}
+
+pub fn find_volunteer(conn: &mut DbConnection, id: &str) -> Result<Option<Volunteer>, ApiError> {
+    let found = volunteers::table
+        .inner_join(users::table)
+        .inner_join(orgs::table)
+        .filter(volunteers::user_id.eq(id))
+        .select((VolunteerRow::as_select(), users::name, users::phone, orgs::path))
+        .first::<(VolunteerRow, String, String, String)>(conn)
+        .optional()?;
+    Ok(found.map(|(row, name, phone, community_path)| Volunteer { row, name, phone, community_path }))
+}
+
+pub fn get_volunteer(conn: &mut DbConnection, id: &str) -> Result<Volunteer, ApiError> {
+    find_volunteer(conn, id)?.ok_or_else(|| ApiError::not_found("volunteer"))
+}
+
+/// Registers a volunteer (pending approval) with a wallet, atomically.
+pub fn register_volunteer(
+    conn: &mut DbConnection,
+    name: &str,
+    phone: &str,
+    password_hash: &str,
+    community_id: &str,
+    skills: &[String],
+) -> Result<String, ApiError> {
+    conn.transaction(|c| {
+        let community = find_org(c, community_id)?
+            .filter(|o| o.kind == "community")
+            .ok_or_else(|| ApiError::unprocessable("invalid_community", "community_id is not a community"))?;
+        let id = create_user(c, name, phone, password_hash)?;
+        let skills = serde_json::to_string(skills).map_err(|_| ApiError::internal())?;
+        diesel::insert_into(volunteers::table)
+            .values((
+                volunteers::user_id.eq(&id),
+                volunteers::community_id.eq(&community.id),
+                volunteers::status.eq("pending"),
+                volunteers::skills.eq(skills),
+                volunteers::created_at.eq(timebank_store::now()),
+            ))
+            .execute(c)?;
+        open_account(c, AccountKind::VolunteerWallet, &id, &community.path)?;
+        Ok(id)
+    })
+}
+
+/// pending → active; anything else is a 409 naming the current state.
+pub fn approve_volunteer(conn: &mut DbConnection, id: &str, approver: &str) -> Result<(), ApiError> {
+    let changed = diesel::update(
+        volunteers::table
+            .find(id)
+            .filter(volunteers::status.eq("pending")),
+    )
+    .set((
+        volunteers::status.eq("active"),
+        volunteers::approved_at.eq(timebank_store::now()),
+        volunteers::approved_by.eq(approver),
+    ))
+    .execute(conn)?;
+    if changed == 1 {
+        return Ok(());
+    }
+    let current = get_volunteer(conn, id)?.row.status;
+    Err(ApiError::conflict("invalid_state", format!("the volunteer is {current}, not pending"))
+        .with_details(serde_json::json!({ "status": current })))
+}

@@ -1,0 +1,214 @@
+//! The one mapping from failures to HTTP: a stable snake_case code, a
+//! message, optional details. A 5xx never carries its cause to the client;
+//! the cause is logged here instead.
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpResponse, ResponseError};
+use diesel::result::{DatabaseErrorKind, Error as DieselError};
+use serde_json::{Value, json};
+use timebank_ledger::{LedgerError, is_wallet_points};
+use timebank_store::StoreError;
+
+#[derive(Debug, Clone)]
+pub struct ApiError {
+    pub status: StatusCode,
+    pub code: &'static str,
+    pub message: String,
+    pub details: Option<Value>,
+}
+
+impl std::fmt::Display for ApiError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} {}: {}", self.status.as_u16(), self.code, self.message)
+    }
+}
+
+impl ApiError {
+    pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
+        Self {
+            status,
+            code,
+            message: message.into(),
+            details: None,
+        }
+    }
+
+    pub fn with_details(mut self, details: Value) -> Self {
+        self.details = Some(details);
+        self
+    }
+
+    pub fn bad_request(code: &'static str, message: impl Into<String>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, code, message)
+    }
+
+    pub fn unauthorized(code: &'static str, message: impl Into<String>) -> Self {
+        Self::new(StatusCode::UNAUTHORIZED, code, message)
+    }
+
+    pub fn forbidden() -> Self {
+        Self::new(StatusCode::FORBIDDEN, "forbidden", "you may not do this here")
+    }
+
+    pub fn not_found(what: &str) -> Self {
+        Self::new(StatusCode::NOT_FOUND, "not_found", format!("{what} not found"))
+    }
+
+    pub fn conflict(code: &'static str, message: impl Into<String>) -> Self {
+        Self::new(StatusCode::CONFLICT, code, message)
+    }
+
+    pub fn unprocessable(code: &'static str, message: impl Into<String>) -> Self {
+        Self::new(StatusCode::UNPROCESSABLE_ENTITY, code, message)
+    }
+
+    pub fn unavailable() -> Self {
+        Self::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "unavailable",
+            "the service is busy or its database is unavailable; try again",
+        )
+    }
+
+    pub fn internal() -> Self {
+        Self::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", "internal error")
+    }
+
+    pub fn validation(errors: &validator::ValidationErrors) -> Self {
+        let mut fields = serde_json::Map::new();
+        for (field, list) in errors.field_errors() {
+            let codes: Vec<Value> = list.iter().map(|e| json!(e.code)).collect();
+            fields.insert(field.to_string(), Value::Array(codes));
+        }
+        Self::unprocessable("validation_failed", "the request has invalid fields")
+            .with_details(json!({ "fields": fields }))
+    }
+
+    pub fn body(&self, message: &str) -> Value {
+        let mut error = json!({ "code": self.code, "message": message });
+        if let Some(details) = &self.details {
+            error["details"] = details.clone();
+        }
+        json!({ "error": error })
+    }
+}
+
+impl ResponseError for ApiError {
+    fn status_code(&self) -> StatusCode {
+        self.status
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        let mut builder = HttpResponse::build(self.status);
+        if self.status == StatusCode::SERVICE_UNAVAILABLE {
+            builder.insert_header(("Retry-After", "1"));
+        }
+        builder.json(self.body(&self.message))
+    }
+}
+
+impl From<DieselError> for ApiError {
+    fn from(err: DieselError) -> Self {
+        match &err {
+            DieselError::NotFound => ApiError::not_found("resource"),
+            DieselError::DatabaseError(DatabaseErrorKind::UniqueViolation, _) => {
+                ApiError::conflict("conflict", "a record with these values already exists")
+            }
+            DieselError::DatabaseError(DatabaseErrorKind::ClosedConnection, _) => {
+                tracing::error!(error = %err, "database connection closed");
+                ApiError::unavailable()
+            }
+            DieselError::DatabaseError(_, info) if is_transient(info.message()) => {
+                tracing::warn!(error = %err, "database busy or not writable");
+                ApiError::unavailable()
+            }
+            _ => {
+                tracing::error!(error = %err, "database error");
+                ApiError::internal()
+            }
+        }
+    }
+}
+
+/// SQLite's busy, read-only and disk-full conditions pass with time or an
+/// operator's fix: the client should retry, not see a bug.
+fn is_transient(message: &str) -> bool {
+    let m = message.to_ascii_lowercase();
+    ["database is locked", "busy", "readonly", "read-only", "disk", "full"]
+        .iter()
+        .any(|needle| m.contains(needle))
+}
+
+impl From<StoreError> for ApiError {
+    fn from(err: StoreError) -> Self {
+        match err {
+            StoreError::Query(e) => e.into(),
+            StoreError::Pool(e) => {
+                tracing::error!(error = %e, "database pool");
+                ApiError::unavailable()
+            }
+            other => {
+                tracing::error!(error = %other, "storage");
+                ApiError::unavailable()
+            }
+        }
+    }
+}
+
+impl From<LedgerError> for ApiError {
+    fn from(err: LedgerError) -> Self {
+        match err {
+            LedgerError::TooFewPostings
+            | LedgerError::Unbalanced(_)
+            | LedgerError::ZeroPosting
+            | LedgerError::ReversalNotPostable => {
+                ApiError::unprocessable("invalid_transaction", err.to_string())
+            }
+            LedgerError::UnknownAccount(_) => ApiError::not_found("account"),
+            LedgerError::TransactionNotFound(_) => ApiError::not_found("transaction"),
+            LedgerError::AlreadyReversed { original, reversal } => {
+                ApiError::conflict("already_reversed", "this transaction was already reversed")
+                    .with_details(json!({ "transaction_id": original, "reversal_id": reversal }))
+            }
+            LedgerError::CannotReverseReversal => ApiError::unprocessable(
+                "cannot_reverse_reversal",
+                "a reversal cannot itself be reversed",
+            ),
+            LedgerError::InsufficientBalance {
+                owner_id,
+                account_kind,
+                asset,
+                available,
+                required,
+                ..
+            } => {
+                let code = if is_wallet_points(account_kind, asset) {
+                    "insufficient_points"
+                } else {
+                    "insufficient_balance"
+                };
+                ApiError::unprocessable(code, format!("not enough {asset}: {available} available, {required} needed"))
+                    .with_details(json!({
+                        "owner_id": owner_id,
+                        "account_kind": account_kind,
+                        "asset": asset,
+                        "available": available,
+                        "required": required,
+                    }))
+            }
+            LedgerError::Overflow => ApiError::unprocessable("amount_too_large", "amount too large"),
+            LedgerError::Store(e) => e.into(),
+            LedgerError::Db(e) => e.into(),
+            LedgerError::Corrupt(message) => {
+                tracing::error!(%message, "ledger data unreadable");
+                ApiError::internal()
+            }
+        }
+    }
+}
+
+impl From<actix_web::error::BlockingError> for ApiError {
+    fn from(_: actix_web::error::BlockingError) -> Self {
+        ApiError::unavailable()
+    }
+}

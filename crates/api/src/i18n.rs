@@ -1,0 +1,85 @@
+//! Error messages in zh-CN or en, chosen by `Accept-Language`. Codes never
+//! change with the language; only `message` does.
+
+use actix_web::body::{BoxBody, MessageBody};
+use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::http::header::ACCEPT_LANGUAGE;
+use actix_web::middleware::Next;
+use actix_web::{Error, HttpResponse};
+
+use crate::error::ApiError;
+
+fn zh_message(code: &str) -> Option<&'static str> {
+    Some(match code {
+        "bad_request" | "invalid_body" => "请求格式不正确",
+        "invalid_json" => "请求体不是有效的 JSON",
+        "invalid_path" | "invalid_query" => "请求参数不正确",
+        "invalid_cursor" => "分页游标无效",
+        "payload_too_large" => "请求体过大",
+        "unsupported_media_type" => "请使用 application/json",
+        "validation_failed" => "请求中有无效字段",
+        "unauthenticated" => "请先登录",
+        "invalid_token" => "登录凭证无效或已过期",
+        "invalid_credentials" => "手机号或密码错误",
+        "invalid_refresh_token" => "刷新令牌无效或已过期",
+        "refresh_token_reused" => "刷新令牌已被使用，请重新登录",
+        "forbidden" => "无权执行此操作",
+        "not_found" => "未找到",
+        "method_not_allowed" => "不支持该请求方法",
+        "conflict" => "记录已存在",
+        "phone_taken" => "该手机号已注册",
+        "invalid_state" => "当前状态不允许此操作",
+        "already_reversed" => "该交易已被冲正",
+        "cannot_reverse_reversal" => "冲正交易不能再次冲正",
+        "insufficient_points" => "积分不足",
+        "insufficient_balance" => "余额不足",
+        "invalid_transaction" => "交易不平衡或无效",
+        "amount_too_large" => "金额过大",
+        "invalid_org_kind" => "组织层级不正确",
+        "invalid_community" => "所选社区不存在",
+        "idempotency_key_reused" => "幂等键已用于不同的请求",
+        "invalid_idempotency_key" => "幂等键格式不正确",
+        "unavailable" => "服务繁忙或数据库不可用，请稍后重试",
+        "internal" => "服务器内部错误",
+        _ => return None,
+    })
+}
+
+fn prefers_chinese(req: &ServiceRequest) -> bool {
+    req.headers()
+        .get(ACCEPT_LANGUAGE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(',').next())
+        .map(|first| first.trim().to_ascii_lowercase().starts_with("zh"))
+        .unwrap_or(false)
+}
+
+/// Middleware: rewrites an [`ApiError`] response's message for zh clients.
+pub async fn localize(
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<BoxBody>, Error> {
+    let chinese = prefers_chinese(&req);
+    let res = next.call(req).await?.map_into_boxed_body();
+    if !chinese {
+        return Ok(res);
+    }
+    let Some(api_error) = res
+        .response()
+        .error()
+        .and_then(|e| e.as_error::<ApiError>())
+        .cloned()
+    else {
+        return Ok(res);
+    };
+    let Some(message) = zh_message(api_error.code) else {
+        return Ok(res);
+    };
+    let (req, old) = res.into_parts();
+    let mut builder = HttpResponse::build(old.status());
+    for (name, value) in old.headers() {
+        builder.insert_header((name.clone(), value.clone()));
+    }
+    let new = builder.json(api_error.body(message));
+    Ok(ServiceResponse::new(req, new))
+}

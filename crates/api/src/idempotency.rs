@@ -1,0 +1,133 @@
+//! `Idempotency-Key`: the same key from the same caller with the same body
+//! gets the first response again; with another body, 422. The key row is
+//! written first in the same database transaction as the effect, so on
+//! Postgres a concurrent twin waits on it and then replays the answer.
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpRequest, HttpResponse};
+use diesel::prelude::*;
+use serde_json::Value;
+use timebank_store::schema::idempotency_keys as keys;
+use timebank_store::{DbConnection, write_tx};
+
+use crate::error::ApiError;
+
+pub const HEADER: &str = "Idempotency-Key";
+const REPLAY_HEADER: &str = "Idempotent-Replayed";
+
+/// The caller's key, if any: 1 to 255 visible ASCII characters.
+pub fn key_from(req: &HttpRequest) -> Result<Option<String>, ApiError> {
+    let Some(value) = req.headers().get(HEADER) else {
+        return Ok(None);
+    };
+    let text = value.to_str().unwrap_or_default().trim();
+    if text.is_empty() || text.len() > 255 || !text.bytes().all(|b| b.is_ascii_graphic()) {
+        return Err(ApiError::bad_request(
+            "invalid_idempotency_key",
+            "Idempotency-Key must be 1 to 255 visible ASCII characters",
+        ));
+    }
+    Ok(Some(text.to_owned()))
+}
+
+/// What a request is, for comparing a replay with the first call.
+pub fn fingerprint(method: &str, path: &str, body: &Value) -> String {
+    crate::auth::sha256_hex(format!("{method}\n{path}\n{body}").as_bytes())
+}
+
+pub struct Outcome {
+    pub status: StatusCode,
+    pub body: String,
+    pub replayed: bool,
+}
+
+impl Outcome {
+    pub fn into_response(self) -> HttpResponse {
+        let mut builder = HttpResponse::build(self.status);
+        builder.content_type("application/json");
+        if self.replayed {
+            builder.insert_header((REPLAY_HEADER, "true"));
+        }
+        builder.body(self.body)
+    }
+}
+
+/// Runs `effect` once per (caller, key) in one write transaction with the
+/// stored answer. Errors are not stored: a refused request may be retried.
+pub fn execute<F>(
+    conn: &mut DbConnection,
+    caller: &str,
+    key: Option<&str>,
+    request_hash: &str,
+    effect: F,
+) -> Result<Outcome, ApiError>
+where
+    F: Fn(&mut DbConnection) -> Result<(StatusCode, Value), ApiError>,
+{
+    let Some(key) = key else {
+        let (status, body) = write_tx(conn, |c| effect(c))?;
+        return Ok(Outcome { status, body: body.to_string(), replayed: false });
+    };
+    // Two tries: the second runs only when a concurrent twin won the key.
+    for _ in 0..2 {
+        let attempt: Result<Outcome, ApiError> = write_tx(conn, |c| {
+            if let Some(found) = lookup(c, caller, key, request_hash)? {
+                return Ok(found);
+            }
+            let now = timebank_store::now();
+            diesel::insert_into(keys::table)
+                .values((
+                    keys::caller_id.eq(caller),
+                    keys::idem_key.eq(key),
+                    keys::request_hash.eq(request_hash),
+                    keys::status_code.eq(0),
+                    keys::response_body.eq(""),
+                    keys::created_at.eq(now),
+                ))
+                .execute(c)?;
+            let (status, body) = effect(c)?;
+            let body = body.to_string();
+            diesel::update(keys::table.find((caller, key)))
+                .set((
+                    keys::status_code.eq(i32::from(status.as_u16())),
+                    keys::response_body.eq(&body),
+                ))
+                .execute(c)?;
+            Ok(Outcome { status, body, replayed: false })
+        });
+        match attempt {
+            Err(e) if e.code == "conflict" => continue,
+            other => return other,
+        }
+    }
+    let found = lookup(conn, caller, key, request_hash)?;
+    found.ok_or_else(ApiError::unavailable)
+}
+
+fn lookup(
+    conn: &mut DbConnection,
+    caller: &str,
+    key: &str,
+    request_hash: &str,
+) -> Result<Option<Outcome>, ApiError> {
+    let row = keys::table
+        .find((caller, key))
+        .select((keys::request_hash, keys::status_code, keys::response_body))
+        .first::<(String, i32, String)>(conn)
+        .optional()?;
+    let Some((stored_hash, status, body)) = row else {
+        return Ok(None);
+    };
+    if stored_hash != request_hash {
+        return Err(ApiError::unprocessable(
+            "idempotency_key_reused",
+            "this Idempotency-Key was used with a different request",
+        ));
+    }
+    let status = u16::try_from(status)
+        .ok()
+        .and_then(|s| StatusCode::from_u16(s).ok())
+        .ok_or_else(ApiError::internal)?;
+    Ok(Some(Outcome { status, body, replayed: true }))
+}
+

@@ -1,0 +1,88 @@
+//! The timebank HTTP API (actix-web). Handlers stay thin: parse, authorise,
+//! call a domain function, map the result. One error shape for every
+//! failure; bodies over 64 KiB are refused.
+
+pub mod auth;
+pub mod directory;
+mod error;
+mod i18n;
+mod idempotency;
+mod metrics;
+mod principal;
+pub mod routes;
+mod state;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use actix_web::dev::Server;
+use actix_web::error::JsonPayloadError;
+use actix_web::middleware::from_fn;
+use actix_web::{App, HttpServer, web};
+use timebank_store::Pool;
+use tracing_actix_web::TracingLogger;
+
+pub use error::ApiError;
+pub use state::AppState;
+
+pub const MAX_BODY_BYTES: usize = 64 * 1024;
+
+pub fn app_state(pool: Pool, jwt_secret: &[u8]) -> anyhow::Result<AppState> {
+    Ok(AppState {
+        pool,
+        keys: Arc::new(auth::TokenKeys::from_secret(jwt_secret)),
+        metrics: Arc::new(metrics::Metrics::new()?),
+    })
+}
+
+fn json_error(err: JsonPayloadError, _: &actix_web::HttpRequest) -> actix_web::Error {
+    let api = match &err {
+        JsonPayloadError::Overflow { .. } | JsonPayloadError::OverflowKnownLength { .. } => ApiError::new(
+            actix_web::http::StatusCode::PAYLOAD_TOO_LARGE,
+            "payload_too_large",
+            "the request body is larger than 64 KiB",
+        ),
+        JsonPayloadError::ContentType => ApiError::new(
+            actix_web::http::StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported_media_type",
+            "send the body as application/json",
+        ),
+        JsonPayloadError::Deserialize(e) if e.is_syntax() || e.is_eof() => {
+            ApiError::bad_request("invalid_json", "the body is not valid JSON")
+        }
+        JsonPayloadError::Deserialize(e) => ApiError::bad_request("invalid_body", e.to_string()),
+        _ => ApiError::bad_request("invalid_body", "the body could not be read"),
+    };
+    api.into()
+}
+
+/// Binds the server; returns it with the addresses it listens on (useful
+/// with port 0).
+pub fn bind(state: AppState, addr: &str, workers: Option<usize>) -> std::io::Result<(Server, Vec<SocketAddr>)> {
+    let data = web::Data::new(state);
+    let mut server = HttpServer::new(move || {
+        App::new()
+            .app_data(data.clone())
+            .app_data(web::JsonConfig::default().limit(MAX_BODY_BYTES).error_handler(json_error))
+            .app_data(web::PayloadConfig::default().limit(MAX_BODY_BYTES))
+            .app_data(web::PathConfig::default().error_handler(|_, _| {
+                ApiError::bad_request("invalid_path", "the path is not valid").into()
+            }))
+            .app_data(web::QueryConfig::default().error_handler(|err, _| {
+                ApiError::bad_request("invalid_query", err.to_string()).into()
+            }))
+            .wrap(from_fn(i18n::localize))
+            .wrap(from_fn(metrics::record))
+            .wrap(TracingLogger::default())
+            .configure(routes::configure)
+            .default_service(web::to(|| async {
+                Err::<actix_web::HttpResponse, _>(ApiError::not_found("route"))
+            }))
+    });
+    if let Some(n) = workers {
+        server = server.workers(n);
+    }
+    let server = server.bind(addr)?;
+    let addrs = server.addrs();
+    Ok((server.run(), addrs))
+}

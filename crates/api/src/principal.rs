@@ -1,0 +1,166 @@
+//! Who is calling, and what they may reach. Every access decision is one of
+//! the small methods here, so the rules live in one place.
+
+use std::future::Future;
+use std::pin::Pin;
+
+use actix_web::http::header::AUTHORIZATION;
+use actix_web::{FromRequest, HttpRequest, web};
+use diesel::prelude::*;
+use serde::Serialize;
+use timebank_store::DbConnection;
+use timebank_store::schema::{orgs, role_grants, users, volunteers};
+
+use crate::auth::SYSTEM_SUBJECT;
+use crate::error::ApiError;
+use crate::state::AppState;
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Grant {
+    pub role: String,
+    pub org_id: Option<String>,
+    #[serde(skip)]
+    pub org_path: Option<String>,
+    pub site_id: Option<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct UserPrincipal {
+    pub id: String,
+    pub name: String,
+    pub grants: Vec<Grant>,
+    /// The caller's own volunteer record: (community id, status).
+    pub volunteer: Option<(String, String)>,
+}
+
+#[derive(Debug, Clone)]
+pub enum Principal {
+    /// A batch script with a system token.
+    System,
+    User(UserPrincipal),
+}
+
+impl Principal {
+    /// The id recorded as the actor of what this caller changes.
+    pub fn actor_id(&self) -> String {
+        match self {
+            Principal::System => SYSTEM_SUBJECT.to_owned(),
+            Principal::User(u) => u.id.clone(),
+        }
+    }
+
+    pub fn roles(&self) -> Vec<String> {
+        match self {
+            Principal::System => vec!["system".to_owned()],
+            Principal::User(u) => {
+                let mut roles: Vec<String> = u.grants.iter().map(|g| g.role.clone()).collect();
+                if u.volunteer.is_some() {
+                    roles.push("volunteer".to_owned());
+                }
+                roles.sort();
+                roles.dedup();
+                roles
+            }
+        }
+    }
+
+    fn granted_over(&self, roles: &[&str], path: &str) -> bool {
+        match self {
+            Principal::System => true,
+            Principal::User(u) => u.grants.iter().any(|g| {
+                roles.contains(&g.role.as_str())
+                    && g.org_path.as_deref().is_some_and(|scope| path.starts_with(scope))
+            }),
+        }
+    }
+
+    /// May change things in the org subtree at `path`.
+    pub fn admin_over(&self, path: &str) -> bool {
+        self.granted_over(&["org_admin"], path)
+    }
+
+    /// May read private data in the org subtree at `path`.
+    pub fn reads(&self, path: &str) -> bool {
+        self.granted_over(&["org_admin", "auditor"], path)
+    }
+
+    pub fn is_user(&self, user_id: &str) -> bool {
+        matches!(self, Principal::User(u) if u.id == user_id)
+    }
+
+    /// Holds any admin or auditor grant at all (or is the system).
+    pub fn is_staff(&self) -> bool {
+        match self {
+            Principal::System => true,
+            Principal::User(u) => u.grants.iter().any(|g| g.role == "org_admin" || g.role == "auditor"),
+        }
+    }
+
+    pub fn require(allowed: bool) -> Result<(), ApiError> {
+        if allowed { Ok(()) } else { Err(ApiError::forbidden()) }
+    }
+}
+
+pub fn load(conn: &mut DbConnection, user_id: &str) -> Result<Option<UserPrincipal>, ApiError> {
+    let Some((id, name)) = users::table
+        .find(user_id)
+        .select((users::id, users::name))
+        .first::<(String, String)>(conn)
+        .optional()?
+    else {
+        return Ok(None);
+    };
+    let grants = role_grants::table
+        .left_join(orgs::table.on(orgs::id.nullable().eq(role_grants::org_id)))
+        .filter(role_grants::user_id.eq(&id))
+        .select((role_grants::role, role_grants::org_id, orgs::path.nullable(), role_grants::site_id))
+        .load::<(String, Option<String>, Option<String>, Option<String>)>(conn)?
+        .into_iter()
+        .map(|(role, org_id, org_path, site_id)| Grant { role, org_id, org_path, site_id })
+        .collect();
+    let volunteer = volunteers::table
+        .find(&id)
+        .select((volunteers::community_id, volunteers::status))
+        .first::<(String, String)>(conn)
+        .optional()?;
+    Ok(Some(UserPrincipal { id, name, grants, volunteer }))
+}
+
+fn bearer(req: &HttpRequest) -> Result<String, ApiError> {
+    let header = req
+        .headers()
+        .get(AUTHORIZATION)
+        .ok_or_else(|| ApiError::unauthorized("unauthenticated", "an Authorization: Bearer token is required"))?;
+    let text = header
+        .to_str()
+        .map_err(|_| ApiError::unauthorized("invalid_token", "the access token is invalid or expired"))?;
+    match text.split_once(' ') {
+        Some((scheme, token)) if scheme.eq_ignore_ascii_case("bearer") && !token.trim().is_empty() => {
+            Ok(token.trim().to_owned())
+        }
+        _ => Err(ApiError::unauthorized("unauthenticated", "an Authorization: Bearer token is required")),
+    }
+}
+
+impl FromRequest for Principal {
+    type Error = ApiError;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, Self::Error>>>>;
+
+    fn from_request(req: &HttpRequest, _: &mut actix_web::dev::Payload) -> Self::Future {
+        let state = req.app_data::<web::Data<AppState>>().cloned();
+        let token = bearer(req);
+        Box::pin(async move {
+            let state = state.ok_or_else(ApiError::internal)?;
+            let claims = state.keys.verify(&token?)?;
+            if claims.sub == SYSTEM_SUBJECT {
+                return match claims.role.as_deref() {
+                    Some("system") => Ok(Principal::System),
+                    _ => Err(ApiError::unauthorized("invalid_token", "the access token is invalid or expired")),
+                };
+            }
+            let user = state.db(move |conn| load(conn, &claims.sub)).await?;
+            user.map(Principal::User)
+                .ok_or_else(|| ApiError::unauthorized("invalid_token", "the access token is invalid or expired"))
+        })
+    }
+}

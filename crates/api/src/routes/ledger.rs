@@ -1,0 +1,151 @@
+use actix_web::http::StatusCode;
+use actix_web::{HttpRequest, HttpResponse, web};
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use timebank_ledger::{AccountKind, find_account, read};
+use timebank_rules::StarPolicy;
+use tracing_actix_web::RequestId;
+use validator::Validate;
+
+use crate::error::ApiError;
+use crate::idempotency;
+use crate::principal::Principal;
+use crate::routes::volunteers::load_readable;
+use crate::routes::{PageQuery, encode_cursor, valid};
+use crate::state::AppState;
+
+fn wallet_of(conn: &mut timebank_store::DbConnection, volunteer_id: &str) -> Result<String, ApiError> {
+    find_account(conn, AccountKind::VolunteerWallet, volunteer_id)?
+        .map(|a| a.id)
+        .ok_or_else(|| ApiError::not_found("wallet"))
+}
+
+pub async fn balance(
+    state: web::Data<AppState>,
+    principal: Principal,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let balances = state
+        .db(move |conn| {
+            load_readable(conn, &principal, &id)?;
+            let wallet = wallet_of(conn, &id)?;
+            Ok(read::balances_of(conn, &wallet)?)
+        })
+        .await?;
+    let stars = StarPolicy::default().status(balances.hours.to_decimal());
+    let next = stars
+        .hours_to_next
+        .and_then(|h| timebank_ledger::Amount::from_decimal(h).ok());
+    Ok(HttpResponse::Ok().json(json!({
+        "points": balances.points,
+        "lifetime_points": balances.lifetime_points,
+        "hours": balances.hours,
+        "star_level": stars.level,
+        "next_star_hours": next,
+    })))
+}
+
+pub async fn entries(
+    state: web::Data<AppState>,
+    principal: Principal,
+    id: web::Path<String>,
+    page: web::Query<PageQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let limit = page.limit()?;
+    let before = page
+        .cursor()?
+        .map(|c| c.parse::<i64>().map_err(|_| ApiError::bad_request("invalid_cursor", "the cursor is not one this server gave out")))
+        .transpose()?;
+    let items = state
+        .db(move |conn| {
+            load_readable(conn, &principal, &id)?;
+            let wallet = wallet_of(conn, &id)?;
+            Ok(read::entries(conn, &wallet, before, limit)?)
+        })
+        .await?;
+    let next_cursor = (items.len() as i64 == limit)
+        .then(|| items.last().map(|e| encode_cursor(&e.seq.to_string())))
+        .flatten();
+    Ok(HttpResponse::Ok().json(json!({ "items": items, "next_cursor": next_cursor })))
+}
+
+/// A volunteer sees transactions touching their wallet; staff see those
+/// touching an account in their subtree.
+fn may_read_transaction(principal: &Principal, tx: &timebank_ledger::Transaction, paths: &[(AccountKind, String)]) -> bool {
+    let own = tx.postings.iter().any(|p| p.account_kind == AccountKind::VolunteerWallet && principal.is_user(&p.owner_id));
+    own || paths.iter().any(|(_, path)| principal.reads(path))
+}
+
+/// To reverse, an admin must hold every volunteer wallet the transaction
+/// touches (or, with none, every account).
+fn may_reverse(principal: &Principal, paths: &[(AccountKind, String)]) -> bool {
+    let wallets: Vec<&String> = paths.iter().filter(|(k, _)| *k == AccountKind::VolunteerWallet).map(|(_, p)| p).collect();
+    if wallets.is_empty() {
+        !paths.is_empty() && paths.iter().all(|(_, p)| principal.admin_over(p))
+    } else {
+        wallets.iter().all(|p| principal.admin_over(p))
+    }
+}
+
+pub async fn transaction(
+    state: web::Data<AppState>,
+    principal: Principal,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let tx = state
+        .db(move |conn| {
+            let tx = read::transaction(conn, &id)?;
+            let paths = read::transaction_scope(conn, &id)?;
+            Principal::require(may_read_transaction(&principal, &tx, &paths))?;
+            Ok(tx)
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(tx))
+}
+
+#[derive(Debug, Deserialize, Serialize, Validate)]
+pub struct ReverseBody {
+    #[validate(length(min = 1, max = 500))]
+    reason: String,
+}
+
+pub async fn reverse(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    principal: Principal,
+    request_id: RequestId,
+    id: web::Path<String>,
+    body: web::Json<ReverseBody>,
+) -> Result<HttpResponse, ApiError> {
+    let body = valid(body)?;
+    let key = idempotency::key_from(&req)?;
+    let fingerprint = idempotency::fingerprint("POST", req.path(), &json!(body));
+    let request_id = request_id.to_string();
+    let outcome = state
+        .db(move |conn| {
+            let paths = read::transaction_scope(conn, &id)?;
+            if paths.is_empty() {
+                return Err(ApiError::not_found("transaction"));
+            }
+            Principal::require(may_reverse(&principal, &paths))?;
+            let actor = principal.actor_id();
+            let written = std::cell::Cell::new(0);
+            let outcome = idempotency::execute(conn, &actor, key.as_deref(), &fingerprint, |c| {
+                let tx = timebank_ledger::reverse_in(c, &id, Some(&actor), body.reason.trim(), Some(&request_id))?;
+                written.set(tx.postings.len());
+                Ok((StatusCode::CREATED, json!(tx)))
+            })?;
+            if !outcome.replayed {
+                timebank_ledger::metrics::note_written(written.get());
+            }
+            Ok(outcome)
+        })
+        .await?;
+    Ok(outcome.into_response())
+}
+
+pub async fn verify(state: web::Data<AppState>, principal: Principal) -> Result<HttpResponse, ApiError> {
+    Principal::require(principal.is_staff())?;
+    let report = state.db(|conn| Ok(timebank_ledger::verify(conn)?)).await?;
+    Ok(HttpResponse::Ok().json(report))
+}

@@ -1,0 +1,109 @@
+//! Every route in one table, so the server and the OpenAPI test read the
+//! same list.
+
+use actix_web::http::Method;
+use actix_web::{Route, web};
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use serde::{Deserialize, Serializer};
+use validator::Validate;
+
+use crate::error::ApiError;
+
+mod auth;
+mod health;
+mod ledger;
+mod orgs;
+mod volunteers;
+
+pub const API: &str = "/api/v1";
+
+/// (method, full path, handler) for every route the server serves.
+pub fn table() -> Vec<(Method, String, Route)> {
+    let api = |path: &str| format!("{API}{path}");
+    vec![
+        (Method::GET, "/healthz".into(), web::get().to(health::healthz)),
+        (Method::GET, "/readyz".into(), web::get().to(health::readyz)),
+        (Method::GET, "/metrics".into(), web::get().to(health::metrics)),
+        (Method::GET, "/openapi.yaml".into(), web::get().to(health::openapi)),
+        (Method::POST, api("/auth/login"), web::post().to(auth::login)),
+        (Method::POST, api("/auth/refresh"), web::post().to(auth::refresh)),
+        (Method::GET, api("/me"), web::get().to(auth::me)),
+        (Method::POST, api("/orgs"), web::post().to(orgs::create)),
+        (Method::GET, api("/orgs/{id}"), web::get().to(orgs::get)),
+        (Method::GET, api("/orgs/{id}/children"), web::get().to(orgs::children)),
+        (Method::POST, api("/orgs/{id}/admins"), web::post().to(orgs::add_admin)),
+        (Method::POST, api("/volunteers/register"), web::post().to(volunteers::register)),
+        (Method::POST, api("/volunteers/{id}/approve"), web::post().to(volunteers::approve)),
+        (Method::GET, api("/volunteers/{id}"), web::get().to(volunteers::get)),
+        (Method::GET, api("/volunteers/{id}/balance"), web::get().to(ledger::balance)),
+        (Method::GET, api("/volunteers/{id}/entries"), web::get().to(ledger::entries)),
+        (Method::GET, api("/transactions/{id}"), web::get().to(ledger::transaction)),
+        (Method::POST, api("/transactions/{id}/reverse"), web::post().to(ledger::reverse)),
+        (Method::GET, api("/ledger/verify"), web::get().to(ledger::verify)),
+    ]
+}
+
+/// (method, path) pairs, for comparing with `openapi.yaml`.
+pub fn list() -> Vec<(String, String)> {
+    table()
+        .into_iter()
+        .map(|(method, path, _)| (method.as_str().to_ascii_lowercase(), path))
+        .collect()
+}
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    for (_, path, route) in table() {
+        cfg.route(&path, route);
+    }
+}
+
+/// Unwraps a JSON body and runs its `validator` rules.
+pub fn valid<T: Validate>(body: web::Json<T>) -> Result<T, ApiError> {
+    let body = body.into_inner();
+    body.validate().map_err(|e| ApiError::validation(&e))?;
+    Ok(body)
+}
+
+pub fn utc<S: Serializer>(value: &chrono::NaiveDateTime, s: S) -> Result<S::Ok, S::Error> {
+    s.collect_str(&utc_string(value))
+}
+
+#[derive(Debug, Deserialize)]
+pub struct PageQuery {
+    pub cursor: Option<String>,
+    pub limit: Option<i64>,
+}
+
+pub const MAX_LIMIT: i64 = 200;
+
+impl PageQuery {
+    pub fn limit(&self) -> Result<i64, ApiError> {
+        match self.limit {
+            None => Ok(50),
+            Some(n) if (1..=MAX_LIMIT).contains(&n) => Ok(n),
+            Some(_) => Err(ApiError::bad_request("invalid_query", "limit must be between 1 and 200")),
+        }
+    }
+
+    pub fn cursor(&self) -> Result<Option<String>, ApiError> {
+        self.cursor.as_deref().filter(|c| !c.is_empty()).map(decode_cursor).transpose()
+    }
+}
+
+/// Cursors are opaque to clients: base64url of a position only we read.
+pub fn encode_cursor(position: &str) -> String {
+    URL_SAFE_NO_PAD.encode(position.as_bytes())
+}
+
+fn decode_cursor(text: &str) -> Result<String, ApiError> {
+    URL_SAFE_NO_PAD
+        .decode(text.as_bytes())
+        .ok()
+        .and_then(|bytes| String::from_utf8(bytes).ok())
+        .ok_or_else(|| ApiError::bad_request("invalid_cursor", "the cursor is not one this server gave out"))
+}
+
+pub fn utc_string(value: &chrono::NaiveDateTime) -> String {
+    value.and_utc().to_rfc3339_opts(chrono::SecondsFormat::Micros, true)
+}

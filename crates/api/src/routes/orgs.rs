@@ -1,0 +1,92 @@
+use actix_web::{HttpResponse, web};
+use serde::Deserialize;
+use serde_json::json;
+use validator::Validate;
+
+use crate::directory::{self, OrgKind};
+use crate::error::ApiError;
+use crate::principal::Principal;
+use crate::routes::{PageQuery, encode_cursor, valid};
+use crate::state::AppState;
+
+#[derive(Debug, Deserialize, Validate)]
+pub struct CreateOrg {
+    #[validate(length(min = 1, max = 100))]
+    name: String,
+    kind: String,
+    #[validate(length(min = 1, max = 64))]
+    parent_id: String,
+}
+
+#[derive(Debug, Deserialize, Validate)]
+pub struct AddAdmin {
+    #[validate(length(min = 1, max = 64))]
+    user_id: String,
+}
+
+pub async fn create(
+    state: web::Data<AppState>,
+    principal: Principal,
+    body: web::Json<CreateOrg>,
+) -> Result<HttpResponse, ApiError> {
+    let body = valid(body)?;
+    let kind = OrgKind::parse(&body.kind).ok_or_else(|| {
+        ApiError::unprocessable("validation_failed", "kind must be city, district, street or community")
+            .with_details(json!({ "fields": { "kind": ["enum"] } }))
+    })?;
+    let org = state
+        .db(move |conn| {
+            let parent = directory::find_org(conn, &body.parent_id)?
+                .ok_or_else(|| ApiError::unprocessable("invalid_parent", "parent_id is not an organisation"))?;
+            Principal::require(principal.admin_over(&parent.path))?;
+            directory::create_org(conn, body.name.trim(), kind, Some(&parent))
+        })
+        .await?;
+    Ok(HttpResponse::Created().json(org))
+}
+
+pub async fn get(state: web::Data<AppState>, id: web::Path<String>) -> Result<HttpResponse, ApiError> {
+    let org = state.db(move |conn| directory::get_org(conn, &id)).await?;
+    Ok(HttpResponse::Ok().json(org))
+}
+
+pub async fn children(
+    state: web::Data<AppState>,
+    id: web::Path<String>,
+    page: web::Query<PageQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let limit = page.limit()?;
+    let after = page.cursor()?;
+    let items = state
+        .db(move |conn| {
+            directory::get_org(conn, &id)?;
+            directory::children(conn, &id, after.as_deref(), limit)
+        })
+        .await?;
+    let next_cursor = (items.len() as i64 == limit)
+        .then(|| items.last().map(|o| encode_cursor(&o.id)))
+        .flatten();
+    Ok(HttpResponse::Ok().json(json!({ "items": items, "next_cursor": next_cursor })))
+}
+
+pub async fn add_admin(
+    state: web::Data<AppState>,
+    principal: Principal,
+    id: web::Path<String>,
+    body: web::Json<AddAdmin>,
+) -> Result<HttpResponse, ApiError> {
+    let body = valid(body)?;
+    let (org_id, user_id, created) = state
+        .db(move |conn| {
+            let org = directory::get_org(conn, &id)?;
+            Principal::require(principal.admin_over(&org.path))?;
+            if !directory::user_exists(conn, &body.user_id)? {
+                return Err(ApiError::unprocessable("unknown_user", "user_id is not a user"));
+            }
+            let created = directory::grant_org_role(conn, &body.user_id, "org_admin", &org.id, Some(&principal.actor_id()))?;
+            Ok((org.id, body.user_id, created))
+        })
+        .await?;
+    let mut response = if created { HttpResponse::Created() } else { HttpResponse::Ok() };
+    Ok(response.json(json!({ "org_id": org_id, "user_id": user_id, "role": "org_admin", "granted": created })))
+}

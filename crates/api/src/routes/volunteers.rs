@@ -1,0 +1,121 @@
+use actix_web::{HttpResponse, web};
+use serde::Deserialize;
+use serde_json::{Value, json};
+use timebank_ledger::{AccountKind, find_account, read};
+use timebank_rules::StarPolicy;
+use timebank_store::DbConnection;
+use validator::{Validate, ValidationError};
+
+use crate::auth::hash_password;
+use crate::directory::{self, Volunteer};
+use crate::error::ApiError;
+use crate::principal::Principal;
+use crate::routes::{utc_string, valid};
+use crate::state::AppState;
+
+#[derive(Debug, Deserialize, Validate)]
+pub struct Register {
+    #[validate(length(min = 1, max = 50))]
+    name: String,
+    #[validate(custom(function = "mainland_mobile"))]
+    phone: String,
+    #[validate(length(min = 8, max = 128))]
+    password: String,
+    #[validate(length(min = 1, max = 64))]
+    community_id: String,
+    #[validate(length(max = 20), custom(function = "skill_names"))]
+    skills: Option<Vec<String>>,
+}
+
+/// Mainland mobile numbers: 11 digits starting with 1.
+fn mainland_mobile(phone: &str) -> Result<(), ValidationError> {
+    let ok = phone.len() == 11 && phone.starts_with('1') && phone.bytes().all(|b| b.is_ascii_digit());
+    if ok { Ok(()) } else { Err(ValidationError::new("phone")) }
+}
+
+fn skill_names(skills: &[String]) -> Result<(), ValidationError> {
+    let ok = skills.iter().all(|s| !s.trim().is_empty() && s.chars().count() <= 30);
+    if ok { Ok(()) } else { Err(ValidationError::new("skill")) }
+}
+
+pub async fn register(state: web::Data<AppState>, body: web::Json<Register>) -> Result<HttpResponse, ApiError> {
+    let body = valid(body)?;
+    let name = body.name.trim().to_owned();
+    if name.is_empty() {
+        return Err(ApiError::validation(&{
+            let mut e = validator::ValidationErrors::new();
+            e.add("name", ValidationError::new("length"));
+            e
+        }));
+    }
+    // Hashing is slow on purpose; do it off the async workers too.
+    let password = body.password.clone();
+    let hash = web::block(move || hash_password(&password)).await??;
+    let id = state
+        .db(move |conn| {
+            let skills: Vec<String> = body.skills.unwrap_or_default().iter().map(|s| s.trim().to_owned()).collect();
+            directory::register_volunteer(conn, &name, &body.phone, &hash, &body.community_id, &skills)
+        })
+        .await?;
+    Ok(HttpResponse::Created().json(json!({ "id": id, "status": "pending" })))
+}
+
+pub async fn approve(
+    state: web::Data<AppState>,
+    principal: Principal,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let view = state
+        .db(move |conn| {
+            let volunteer = directory::get_volunteer(conn, &id)?;
+            Principal::require(principal.admin_over(&volunteer.community_path))?;
+            directory::approve_volunteer(conn, &id, &principal.actor_id())?;
+            let approved = directory::get_volunteer(conn, &id)?;
+            profile(conn, &approved)
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(view))
+}
+
+pub async fn get(
+    state: web::Data<AppState>,
+    principal: Principal,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let view = state
+        .db(move |conn| {
+            let volunteer = load_readable(conn, &principal, &id)?;
+            profile(conn, &volunteer)
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(view))
+}
+
+/// Who may read a volunteer's private data: the volunteer, and admins or
+/// auditors over their community.
+pub fn load_readable(conn: &mut DbConnection, principal: &Principal, id: &str) -> Result<Volunteer, ApiError> {
+    let volunteer = directory::get_volunteer(conn, id)?;
+    Principal::require(principal.is_user(id) || principal.reads(&volunteer.community_path))?;
+    Ok(volunteer)
+}
+
+fn profile(conn: &mut DbConnection, v: &Volunteer) -> Result<Value, ApiError> {
+    let hours = match find_account(conn, AccountKind::VolunteerWallet, &v.row.user_id)? {
+        Some(wallet) => read::balances_of(conn, &wallet.id)?.hours,
+        None => timebank_ledger::Amount::ZERO,
+    };
+    let stars = StarPolicy::default().status(hours.to_decimal());
+    let skills: Vec<String> = serde_json::from_str(&v.row.skills).unwrap_or_default();
+    Ok(json!({
+        "id": v.row.user_id,
+        "name": v.name,
+        "phone": v.phone,
+        "community_id": v.row.community_id,
+        "status": v.row.status,
+        "skills": skills,
+        "star_level": stars.level,
+        "approved_at": v.row.approved_at.map(|t| utc_string(&t)),
+        "suspended_until": v.row.suspended_until.map(|t| utc_string(&t)),
+        "created_at": utc_string(&v.row.created_at),
+    }))
+}

@@ -1,0 +1,378 @@
+//! The one place that writes ledger rows.
+
+use std::collections::{BTreeSet, HashMap};
+
+use diesel::prelude::*;
+use timebank_store::schema::{accounts, balances, postings, transactions};
+use timebank_store::{DbConnection, is_unique_violation, lock_rows_for_update, write_tx};
+
+use crate::hash::{PostingFields, posting_hash, transaction_digest};
+use crate::rows::{AccountRow, BalanceRow, PostingRow, TransactionRow};
+use crate::{
+    AccountKind, Amount, Asset, LedgerError, NewPosting, NewTransaction, Posted, Transaction,
+    TxKind, kinds::earned_delta, read,
+};
+
+/// Checks the shape of a transaction before any database work.
+pub fn validate(new: &NewTransaction) -> Result<(), LedgerError> {
+    if new.kind == TxKind::Reversal {
+        return Err(LedgerError::ReversalNotPostable);
+    }
+    check_postings(&new.postings)
+}
+
+fn check_postings(list: &[NewPosting]) -> Result<(), LedgerError> {
+    if list.len() < 2 {
+        return Err(LedgerError::TooFewPostings);
+    }
+    for asset in Asset::ALL {
+        let mut sum = Amount::ZERO;
+        for p in list.iter().filter(|p| p.asset == *asset) {
+            if p.amount == Amount::ZERO {
+                return Err(LedgerError::ZeroPosting);
+            }
+            sum = sum.checked_add(p.amount).ok_or(LedgerError::Overflow)?;
+        }
+        if sum != Amount::ZERO {
+            return Err(LedgerError::Unbalanced(*asset));
+        }
+    }
+    Ok(())
+}
+
+/// Posts `new` in its own write transaction.
+pub fn post(conn: &mut DbConnection, new: &NewTransaction) -> Result<Posted, LedgerError> {
+    validate(new)?;
+    match write_tx(conn, |c| post_in(c, new)) {
+        Ok(posted) => {
+            crate::metrics::note_committed(&posted);
+            Ok(posted)
+        }
+        // A concurrent writer committed the same external_id between our
+        // check and our insert: answer with theirs, never a duplicate.
+        Err(LedgerError::Db(e)) if is_unique_violation(&e) && new.external_id.is_some() => {
+            let ext = new.external_id.as_deref().unwrap_or_default();
+            let id = find_by_external_id(conn, ext)?.ok_or(LedgerError::Db(e))?;
+            Ok(Posted {
+                transaction: read::transaction(conn, &id)?,
+                created: false,
+            })
+        }
+        Err(e) => Err(e),
+    }
+}
+
+/// Posts `new` inside a write transaction the caller already holds (see
+/// [`timebank_store::write_tx`]), so it can commit together with other rows.
+/// The caller reports the commit with [`crate::metrics::note_committed`].
+pub fn post_in(conn: &mut DbConnection, new: &NewTransaction) -> Result<Posted, LedgerError> {
+    validate(new)?;
+    if let Some(ext) = new.external_id.as_deref() {
+        if let Some(id) = find_by_external_id(conn, ext)? {
+            return Ok(Posted {
+                transaction: read::transaction(conn, &id)?,
+                created: false,
+            });
+        }
+    }
+    let header = Header {
+        kind: new.kind,
+        actor_id: new.actor_id.clone(),
+        reason: new.reason.clone(),
+        external_id: new.external_id.clone(),
+        rule_version: new.rule_version.clone(),
+        reverses: None,
+        request_id: new.request_id.clone(),
+    };
+    let transaction = apply(conn, header, &new.postings)?;
+    Ok(Posted {
+        transaction,
+        created: true,
+    })
+}
+
+/// Reverses `original_id` with a new transaction that negates every posting.
+pub fn reverse(
+    conn: &mut DbConnection,
+    original_id: &str,
+    actor_id: Option<&str>,
+    reason: &str,
+    request_id: Option<&str>,
+) -> Result<Transaction, LedgerError> {
+    let result = write_tx(conn, |c| reverse_in(c, original_id, actor_id, reason, request_id));
+    match result {
+        Ok(tx) => {
+            crate::metrics::note_committed(&Posted {
+                transaction: tx.clone(),
+                created: true,
+            });
+            Ok(tx)
+        }
+        Err(LedgerError::Db(e)) if is_unique_violation(&e) => {
+            match reversal_of(conn, original_id)? {
+                Some(reversal) => Err(LedgerError::AlreadyReversed {
+                    original: original_id.to_owned(),
+                    reversal,
+                }),
+                None => Err(LedgerError::Db(e)),
+            }
+        }
+        Err(e) => Err(e),
+    }
+}
+
+/// [`reverse`] inside a write transaction the caller holds.
+pub fn reverse_in(
+    conn: &mut DbConnection,
+    original_id: &str,
+    actor_id: Option<&str>,
+    reason: &str,
+    request_id: Option<&str>,
+) -> Result<Transaction, LedgerError> {
+    let original: TransactionRow = transactions::table
+        .find(original_id)
+        .select(TransactionRow::as_select())
+        .first(conn)
+        .optional()?
+        .ok_or_else(|| LedgerError::TransactionNotFound(original_id.to_owned()))?;
+    let original_kind: TxKind = original.kind.parse()?;
+    if original_kind == TxKind::Reversal {
+        return Err(LedgerError::CannotReverseReversal);
+    }
+    let rows: Vec<PostingRow> = postings::table
+        .filter(postings::transaction_id.eq(original_id))
+        .order(postings::id.asc())
+        .select(PostingRow::as_select())
+        .load(conn)?;
+    let account_ids: Vec<String> = rows.iter().map(|p| p.account_id.clone()).collect();
+    // Lock first, then look for an earlier reversal: a concurrent reversal of
+    // the same original has committed (and is visible) once we hold the lock.
+    lock_rows_for_update(conn, &account_ids)?;
+    if let Some(reversal) = reversal_of(conn, original_id)? {
+        return Err(LedgerError::AlreadyReversed {
+            original: original_id.to_owned(),
+            reversal,
+        });
+    }
+    let negated = rows
+        .iter()
+        .map(|p| {
+            Ok(NewPosting {
+                account_id: p.account_id.clone(),
+                asset: p.asset.parse()?,
+                amount: Amount::from_units(p.amount)
+                    .checked_neg()
+                    .ok_or(LedgerError::Overflow)?,
+            })
+        })
+        .collect::<Result<Vec<_>, LedgerError>>()?;
+    check_postings(&negated)?;
+    let header = Header {
+        kind: TxKind::Reversal,
+        actor_id: actor_id.map(str::to_owned),
+        reason: reason.to_owned(),
+        external_id: None,
+        rule_version: original.rule_version.clone(),
+        reverses: Some((original.id.clone(), original_kind)),
+        request_id: request_id.map(str::to_owned),
+    };
+    apply(conn, header, &negated)
+}
+
+pub fn find_by_external_id(
+    conn: &mut DbConnection,
+    external_id: &str,
+) -> Result<Option<String>, LedgerError> {
+    Ok(transactions::table
+        .filter(transactions::external_id.eq(external_id))
+        .select(transactions::id)
+        .first(conn)
+        .optional()?)
+}
+
+pub fn reversal_of(
+    conn: &mut DbConnection,
+    original_id: &str,
+) -> Result<Option<String>, LedgerError> {
+    Ok(transactions::table
+        .filter(transactions::reverses_id.eq(original_id))
+        .select(transactions::id)
+        .first(conn)
+        .optional()?)
+}
+
+struct Header {
+    kind: TxKind,
+    actor_id: Option<String>,
+    reason: String,
+    external_id: Option<String>,
+    rule_version: Option<String>,
+    reverses: Option<(String, TxKind)>,
+    request_id: Option<String>,
+}
+
+/// Locks the accounts, checks balances, chains hashes and writes the
+/// transaction, its postings and the new balances.
+fn apply(
+    conn: &mut DbConnection,
+    header: Header,
+    list: &[NewPosting],
+) -> Result<Transaction, LedgerError> {
+    let ids: Vec<String> = list
+        .iter()
+        .map(|p| p.account_id.clone())
+        .collect::<BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    lock_rows_for_update(conn, &ids)?;
+    let account_rows: Vec<AccountRow> = accounts::table
+        .filter(accounts::id.eq_any(&ids))
+        .select(AccountRow::as_select())
+        .load(conn)?;
+    let mut heads: HashMap<String, AccountRow> = account_rows
+        .into_iter()
+        .map(|a| (a.id.clone(), a))
+        .collect();
+    if let Some(missing) = ids.iter().find(|id| !heads.contains_key(*id)) {
+        return Err(LedgerError::UnknownAccount(missing.clone()));
+    }
+    let balance_rows: Vec<BalanceRow> = balances::table
+        .filter(balances::account_id.eq_any(&ids))
+        .select(BalanceRow::as_select())
+        .load(conn)?;
+    let mut sums: HashMap<(String, String), BalanceRow> = balance_rows
+        .into_iter()
+        .map(|b| ((b.account_id.clone(), b.asset.clone()), b))
+        .collect();
+
+    let created_at = timebank_store::now();
+    let (reverses_id, original_kind) = match header.reverses {
+        Some((id, kind)) => (Some(id), Some(kind)),
+        None => (None, None),
+    };
+    let tx_row = TransactionRow {
+        id: timebank_store::new_id(),
+        kind: header.kind.as_str().to_owned(),
+        actor_id: header.actor_id,
+        reason: header.reason,
+        external_id: header.external_id,
+        rule_version: header.rule_version,
+        reverses_id,
+        request_id: header.request_id,
+        created_at,
+    };
+    let digest = transaction_digest(&tx_row.fields());
+
+    let mut posting_rows = Vec::with_capacity(list.len());
+    let mut views = Vec::with_capacity(list.len());
+    for p in list {
+        let key = (p.account_id.clone(), p.asset.as_str().to_owned());
+        let head = heads
+            .get_mut(&p.account_id)
+            .ok_or_else(|| LedgerError::UnknownAccount(p.account_id.clone()))?;
+        let sum = sums
+            .get_mut(&key)
+            .ok_or_else(|| LedgerError::Corrupt(format!("no balance row for {key:?}")))?;
+        let after = sum.amount.checked_add(p.amount.units()).ok_or(LedgerError::Overflow)?;
+        if after < 0 && !head.may_go_negative {
+            return Err(LedgerError::InsufficientBalance {
+                account_id: head.id.clone(),
+                owner_id: head.owner_id.clone(),
+                account_kind: head.kind.parse()?,
+                asset: p.asset,
+                available: Amount::from_units(sum.amount),
+                required: Amount::from_units(-p.amount.units()),
+            });
+        }
+        sum.amount = after;
+        sum.earned += earned_delta(header.kind, original_kind, p.amount.units());
+        let seq = head.last_seq + 1;
+        let id = timebank_store::new_id();
+        let hash = posting_hash(&PostingFields {
+            id: &id,
+            transaction_digest: &digest,
+            account_id: &head.id,
+            seq,
+            asset: p.asset.as_str(),
+            amount: p.amount.units(),
+            balance_after: after,
+            prev_hash: &head.head_hash,
+            created_at,
+        });
+        let prev_hash = std::mem::replace(&mut head.head_hash, hash.clone());
+        views.push(crate::Posting {
+            id: id.clone(),
+            account_id: head.id.clone(),
+            account_kind: head.kind.parse()?,
+            owner_id: head.owner_id.clone(),
+            seq,
+            asset: p.asset,
+            amount: p.amount,
+            balance_after: Amount::from_units(after),
+            prev_hash: prev_hash.clone(),
+            hash: hash.clone(),
+        });
+        posting_rows.push(PostingRow {
+            id,
+            transaction_id: tx_row.id.clone(),
+            account_id: head.id.clone(),
+            seq,
+            asset: p.asset.as_str().to_owned(),
+            amount: p.amount.units(),
+            balance_after: after,
+            prev_hash,
+            hash,
+            created_at,
+        });
+        head.last_seq = seq;
+    }
+
+    diesel::insert_into(transactions::table)
+        .values(&tx_row)
+        .execute(conn)?;
+    for row in &posting_rows {
+        diesel::insert_into(postings::table).values(row).execute(conn)?;
+    }
+    for ((account_id, asset), sum) in &sums {
+        if !list
+            .iter()
+            .any(|p| &p.account_id == account_id && p.asset.as_str() == asset)
+        {
+            continue;
+        }
+        diesel::update(balances::table.find((account_id, asset)))
+            .set((
+                balances::amount.eq(sum.amount),
+                balances::earned.eq(sum.earned),
+            ))
+            .execute(conn)?;
+    }
+    for head in heads.values() {
+        diesel::update(accounts::table.find(&head.id))
+            .set((
+                accounts::last_seq.eq(head.last_seq),
+                accounts::head_hash.eq(&head.head_hash),
+            ))
+            .execute(conn)?;
+    }
+
+    Ok(Transaction {
+        kind: header.kind,
+        id: tx_row.id,
+        actor_id: tx_row.actor_id,
+        reason: tx_row.reason,
+        external_id: tx_row.external_id,
+        rule_version: tx_row.rule_version,
+        reverses_id: tx_row.reverses_id,
+        reversed_by: None,
+        request_id: tx_row.request_id,
+        created_at: created_at.and_utc(),
+        postings: views,
+    })
+}
+
+/// Whether a refusal concerns a volunteer's points (the common case a client
+/// shows as "not enough points").
+pub fn is_wallet_points(kind: AccountKind, asset: Asset) -> bool {
+    kind == AccountKind::VolunteerWallet && asset == Asset::Point
+}

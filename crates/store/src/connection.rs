@@ -1,0 +1,140 @@
+use diesel::connection::{AnsiTransactionManager, SimpleConnection, TransactionManager};
+use diesel::prelude::*;
+use diesel::r2d2::{ConnectionManager, ManageConnection};
+
+use crate::{Backend, DatabaseUrl, StoreError};
+
+/// One connection type for both backends; the variant is chosen by the URL.
+#[derive(diesel::MultiConnection)]
+pub enum DbConnection {
+    Pg(diesel::PgConnection),
+    Sqlite(diesel::SqliteConnection),
+}
+
+pub type Pool = r2d2::Pool<DbManager>;
+pub type PooledConn = r2d2::PooledConnection<DbManager>;
+
+/// Builds the right variant itself: the derive's own `establish` would try
+/// every backend in turn, so a Postgres outage could create a SQLite file.
+#[derive(Debug)]
+pub struct DbManager {
+    url: DatabaseUrl,
+}
+
+impl DbManager {
+    pub fn new(url: DatabaseUrl) -> Self {
+        Self { url }
+    }
+}
+
+const SQLITE_SETUP: &str = "PRAGMA journal_mode = WAL;
+PRAGMA busy_timeout = 10000;
+PRAGMA synchronous = FULL;
+PRAGMA foreign_keys = ON;";
+
+impl ManageConnection for DbManager {
+    type Connection = DbConnection;
+    type Error = diesel::r2d2::Error;
+
+    fn connect(&self) -> Result<DbConnection, Self::Error> {
+        match self.url.backend() {
+            Backend::Postgres => diesel::PgConnection::establish(self.url.target())
+                .map(DbConnection::Pg)
+                .map_err(diesel::r2d2::Error::ConnectionError),
+            Backend::Sqlite => {
+                let mut conn = diesel::SqliteConnection::establish(self.url.target())
+                    .map_err(diesel::r2d2::Error::ConnectionError)?;
+                conn.batch_execute(SQLITE_SETUP)
+                    .map_err(diesel::r2d2::Error::QueryError)?;
+                Ok(DbConnection::Sqlite(conn))
+            }
+        }
+    }
+
+    fn is_valid(&self, conn: &mut DbConnection) -> Result<(), Self::Error> {
+        conn.batch_execute("SELECT 1")
+            .map_err(diesel::r2d2::Error::QueryError)
+    }
+
+    fn has_broken(&self, conn: &mut DbConnection) -> bool {
+        <ConnectionManager<DbConnection> as ManageConnection>::has_broken(
+            &ConnectionManager::new(""),
+            conn,
+        )
+    }
+}
+
+pub(crate) fn build_pool(url: &DatabaseUrl, max_size: u32) -> Result<Pool, StoreError> {
+    if let Some(path) = url.sqlite_path() {
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).map_err(|e| {
+                StoreError::Config(format!("cannot create directory {}: {e}", dir.display()))
+            })?;
+        }
+    }
+    // Check the connection once up front so a bad URL fails with its own
+    // message instead of a pool time-out.
+    let manager = DbManager::new(url.clone());
+    manager
+        .connect()
+        .map_err(|e| StoreError::Connect(format!("{} ({})", e, url.redacted())))?;
+    r2d2::Pool::builder()
+        .max_size(max_size)
+        .connection_timeout(std::time::Duration::from_secs(10))
+        .build(manager)
+        .map_err(StoreError::Pool)
+}
+
+/// Runs `f` in a write transaction: `BEGIN IMMEDIATE` on SQLite (the writer
+/// lock is taken up front, so busy_timeout applies and no read snapshot has
+/// to be upgraded), a plain transaction on Postgres, where writers lock rows
+/// with [`lock_rows_for_update`].
+pub fn write_tx<T, E, F>(conn: &mut DbConnection, f: F) -> Result<T, E>
+where
+    F: FnOnce(&mut DbConnection) -> Result<T, E>,
+    E: From<diesel::result::Error>,
+{
+    match conn {
+        DbConnection::Sqlite(inner) => {
+            AnsiTransactionManager::begin_transaction_sql(inner, "BEGIN IMMEDIATE")?
+        }
+        DbConnection::Pg(_) => DbConnection::begin_transaction(conn)?,
+    }
+    match f(conn) {
+        Ok(value) => {
+            DbConnection::commit_transaction(conn)?;
+            Ok(value)
+        }
+        Err(err) => {
+            if let Err(rollback) = DbConnection::rollback_transaction(conn) {
+                tracing::error!(error = %rollback, "rollback failed");
+            }
+            Err(err)
+        }
+    }
+}
+
+/// Locks the `accounts` rows with these ids, in sorted order so that two
+/// writers never wait on each other in a cycle. SQLite needs nothing: its
+/// `BEGIN IMMEDIATE` already made this connection the only writer.
+pub fn lock_rows_for_update(
+    conn: &mut DbConnection,
+    account_ids: &[String],
+) -> QueryResult<()> {
+    use crate::schema::accounts::dsl::*;
+    match conn {
+        DbConnection::Pg(pg) => {
+            let mut sorted: Vec<&String> = account_ids.iter().collect();
+            sorted.sort();
+            sorted.dedup();
+            accounts
+                .filter(id.eq_any(sorted))
+                .order(id.asc())
+                .select(id)
+                .for_update()
+                .load::<String>(pg)
+                .map(|_| ())
+        }
+        DbConnection::Sqlite(_) => Ok(()),
+    }
+}

@@ -1,0 +1,39 @@
+//! Storage for timebank: the diesel schema, one connection type over
+//! PostgreSQL and SQLite picked at run time from `DATABASE_URL`, the pool,
+//! embedded migrations, and the few places where the two backends' SQL
+//! differs (write transactions and row locks).
+
+mod connection;
+mod error;
+mod migrate;
+pub mod schema;
+mod url;
+
+pub use connection::{DbConnection, DbManager, Pool, PooledConn, lock_rows_for_update, write_tx};
+pub use error::{StoreError, is_unique_violation};
+pub use migrate::run_migrations;
+pub use url::{Backend, DatabaseUrl, DEFAULT_DATABASE_URL};
+
+/// Builds a pool for `url` (creating the SQLite file's directory) and runs
+/// pending migrations once on one of its connections.
+pub fn connect_and_migrate(url: &DatabaseUrl, max_size: u32) -> Result<Pool, StoreError> {
+    let pool = connection::build_pool(url, max_size)?;
+    let mut conn = pool.get()?;
+    run_migrations(&mut conn)?;
+    Ok(pool)
+}
+
+/// The current time truncated to microseconds: both backends store that
+/// precision, so a value read back equals the value hashed when written.
+pub fn now() -> chrono::NaiveDateTime {
+    let now = chrono::Utc::now().naive_utc();
+    let micros = now.and_utc().timestamp_micros();
+    chrono::DateTime::from_timestamp_micros(micros)
+        .map(|d| d.naive_utc())
+        .unwrap_or(now)
+}
+
+/// A new time-ordered id (UUID v7) in its TEXT form.
+pub fn new_id() -> String {
+    uuid::Uuid::now_v7().to_string()
+}

@@ -1,0 +1,11 @@
+DROP TABLE idempotency_keys;
+DROP TABLE postings;
+DROP TABLE transactions;
+DROP FUNCTION ledger_append_only();
+DROP TABLE balances;
+DROP TABLE accounts;
+DROP TABLE refresh_tokens;
+DROP TABLE role_grants;
+DROP TABLE volunteers;
+DROP TABLE users;
+DROP TABLE orgs;

@@ -1,0 +1,14 @@
+DROP TABLE idempotency_keys;
+DROP TRIGGER postings_no_delete;
+DROP TRIGGER postings_no_update;
+DROP TRIGGER transactions_no_delete;
+DROP TRIGGER transactions_no_update;
+DROP TABLE postings;
+DROP TABLE transactions;
+DROP TABLE balances;
+DROP TABLE accounts;
+DROP TABLE refresh_tokens;
+DROP TABLE role_grants;
+DROP TABLE volunteers;
+DROP TABLE users;
+DROP TABLE orgs;
