@@ -1,2 +1,178 @@
-//! placeholder
-pub fn main() -> std::process::ExitCode { std::process::ExitCode::SUCCESS }
+//! The `timebank` command line: serve, migrate, demo, verify, admin, token.
+//! Exit codes: 0 success, 1 failure (or ledger problems from `verify`),
+//! 2 bad usage or configuration.
+
+mod config;
+mod demo;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+pub use config::{Config, ConfigError};
+
+#[derive(Debug, Parser)]
+#[command(name = "timebank", version, about = "Volunteer time bank (爱心时间银行) ledger service")]
+struct Cli {
+    #[command(flatten)]
+    config: config::Args,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run the HTTP API.
+    Serve {
+        #[arg(long, env = "TIMEBANK_BIND", default_value = "127.0.0.1:8080")]
+        bind: String,
+        /// HTTP worker threads (default: one per core).
+        #[arg(long, env = "TIMEBANK_WORKERS")]
+        workers: Option<usize>,
+    },
+    /// Apply pending database migrations and exit.
+    Migrate,
+    /// Recompute every balance and hash chain from the postings; exit 1 on any problem.
+    Verify,
+    /// Manage administrators.
+    Admin {
+        #[command(subcommand)]
+        command: AdminCommand,
+    },
+    /// Print an access token for batch scripts.
+    Token {
+        #[arg(long)]
+        role: String,
+        /// Lifetime such as 30m, 1h, 7d.
+        #[arg(long, default_value = "1h")]
+        ttl: String,
+    },
+    /// Load a small demo district into ./data/demo.db (once) and serve it.
+    Demo {
+        #[arg(long, env = "TIMEBANK_BIND", default_value = "127.0.0.1:8080")]
+        bind: String,
+        #[arg(long, default_value = "./data/demo.db")]
+        db: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum AdminCommand {
+    /// Create a platform admin over the root organisation (created on first use).
+    Create {
+        #[arg(long)]
+        phone: String,
+        #[arg(long)]
+        password: String,
+        #[arg(long)]
+        org_name: String,
+        /// Kind of the root organisation when it is created.
+        #[arg(long, default_value = "city")]
+        kind: String,
+        #[arg(long, default_value = "平台管理员")]
+        name: String,
+    },
+}
+
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let log_level = cli.config.log.clone();
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_new(&log_level)
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    match run(cli) {
+        Ok(code) => code,
+        Err(err) => {
+            eprintln!("error: {err:#}");
+            if err.downcast_ref::<ConfigError>().is_some() {
+                ExitCode::from(2)
+            } else {
+                ExitCode::FAILURE
+            }
+        }
+    }
+}
+
+fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    match cli.command {
+        Command::Serve { bind, workers } => {
+            let config = Config::load(&cli.config, None)?;
+            let pool = config.connect()?;
+            serve(config, pool, &bind, workers, None)
+        }
+        Command::Migrate => {
+            let config = Config::load(&cli.config, None)?;
+            let pool = config.connect()?;
+            drop(pool);
+            println!("migrations applied to {}", config.database.redacted());
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Verify => {
+            let config = Config::load(&cli.config, None)?;
+            let pool = config.connect()?;
+            let mut conn = pool.get()?;
+            let report = timebank_ledger::verify(&mut conn)?;
+            println!("{}", serde_json::to_string_pretty(&report)?);
+            Ok(if report.ok { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+        }
+        Command::Admin { command: AdminCommand::Create { phone, password, org_name, kind, name } } => {
+            let config = Config::load(&cli.config, None)?;
+            let pool = config.connect()?;
+            let mut conn = pool.get()?;
+            let created = demo::create_platform_admin(&mut conn, &name, &phone, &password, &org_name, &kind)?;
+            println!("{}", serde_json::json!({ "user_id": created.0, "org_id": created.1 }));
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Token { role, ttl } => {
+            if role != "system" {
+                return Err(ConfigError(format!("--role {role:?}: only `system` tokens are issued here; people sign in with /auth/login")).into());
+            }
+            let ttl = config::parse_ttl(&ttl)?;
+            let config = Config::load(&cli.config, None)?;
+            let keys = timebank_api::auth::TokenKeys::from_secret(config.jwt_secret.as_bytes());
+            let token = keys
+                .issue(timebank_api::auth::SYSTEM_SUBJECT, Some("system"), ttl)
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
+            println!("{token}");
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Demo { bind, db } => {
+            let config = Config::load(&cli.config, Some(&db))?;
+            let pool = config.connect()?;
+            let summary = demo::load(&pool)?;
+            serve(config, pool, &bind, None, Some(summary))
+        }
+    }
+}
+
+fn serve(
+    config: Config,
+    pool: timebank_store::Pool,
+    bind: &str,
+    workers: Option<usize>,
+    demo: Option<demo::Summary>,
+) -> anyhow::Result<ExitCode> {
+    let state = timebank_api::app_state(pool, config.jwt_secret.as_bytes())?;
+    let system = actix_web::rt::System::new();
+    system.block_on(async move {
+        let (server, addrs) = timebank_api::bind(state, bind, workers)
+            .map_err(|e| ConfigError(format!("cannot listen on {bind}: {e}")))?;
+        let url = addrs
+            .first()
+            .map(|a| format!("http://{a}"))
+            .unwrap_or_else(|| format!("http://{bind}"));
+        if let Some(summary) = demo {
+            demo::print_welcome(&url, &summary, &config);
+        }
+        // Tests and scripts wait for this line; keep its form.
+        println!("timebank listening on {url} (database {})", config.database.redacted());
+        use std::io::Write;
+        std::io::stdout().flush().ok();
+        server.await?;
+        Ok(ExitCode::SUCCESS)
+    })
+}

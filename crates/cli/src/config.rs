@@ -1,0 +1,129 @@
+//! Typed configuration from flags and the environment, checked at start-up.
+
+use std::path::{Path, PathBuf};
+
+use timebank_store::{DEFAULT_DATABASE_URL, DatabaseUrl, Pool, StoreError};
+
+/// A configuration or usage problem: the process exits with code 2.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct ConfigError(pub String);
+
+#[derive(Debug, Clone, clap::Args)]
+pub struct Args {
+    /// postgres://user@host/db or sqlite://path
+    #[arg(long, env = "DATABASE_URL", global = true)]
+    database_url: Option<String>,
+    /// Secret for signing access tokens. Without it, one is generated and
+    /// kept in --jwt-secret-file.
+    #[arg(long, env = "JWT_SECRET", global = true, hide_env_values = true)]
+    jwt_secret: Option<String>,
+    #[arg(long, env = "JWT_SECRET_FILE", global = true, default_value = "./data/jwt-secret")]
+    jwt_secret_file: PathBuf,
+    /// Log filter, e.g. info or timebank=debug,actix_web=info
+    #[arg(long, env = "RUST_LOG", global = true, default_value = "info")]
+    pub log: String,
+    /// Database connections in the pool.
+    #[arg(long, env = "TIMEBANK_DB_POOL", global = true, default_value_t = 16)]
+    db_pool: u32,
+}
+
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub database: DatabaseUrl,
+    pub jwt_secret: String,
+    pub jwt_secret_source: String,
+    pub db_pool: u32,
+}
+
+impl Config {
+    /// `sqlite_override` points `demo` at its own database file.
+    pub fn load(args: &Args, sqlite_override: Option<&str>) -> Result<Self, ConfigError> {
+        let raw = match sqlite_override {
+            Some(path) => format!("sqlite://{path}"),
+            None => args.database_url.clone().unwrap_or_else(|| DEFAULT_DATABASE_URL.to_owned()),
+        };
+        let database = DatabaseUrl::parse(&raw).map_err(|e| ConfigError(e.to_string()))?;
+        let (jwt_secret, jwt_secret_source) = match &args.jwt_secret {
+            Some(secret) if secret.len() >= 16 => (secret.clone(), "JWT_SECRET".to_owned()),
+            Some(_) => return Err(ConfigError("JWT_SECRET must be at least 16 characters".into())),
+            None => (
+                secret_from_file(&args.jwt_secret_file)?,
+                args.jwt_secret_file.display().to_string(),
+            ),
+        };
+        if args.db_pool == 0 {
+            return Err(ConfigError("--db-pool must be at least 1".into()));
+        }
+        Ok(Self { database, jwt_secret, jwt_secret_source, db_pool: args.db_pool })
+    }
+
+    pub fn connect(&self) -> anyhow::Result<Pool> {
+        timebank_store::connect_and_migrate(&self.database, self.db_pool).map_err(|e| match e {
+            StoreError::Config(m) => ConfigError(m).into(),
+            other => anyhow::Error::new(other),
+        })
+    }
+}
+
+/// Reads the secret file, creating it (owner-only) with a random secret on
+/// first start.
+fn secret_from_file(path: &Path) -> Result<String, ConfigError> {
+    if let Ok(text) = std::fs::read_to_string(path) {
+        let secret = text.trim().to_owned();
+        if secret.len() >= 16 {
+            return Ok(secret);
+        }
+        return Err(ConfigError(format!("{} holds a secret shorter than 16 characters", path.display())));
+    }
+    let secret = timebank_api::auth::generate_secret().map_err(|e| ConfigError(e.to_string()))?;
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).map_err(|e| ConfigError(format!("cannot create {}: {e}", dir.display())))?;
+    }
+    write_private(path, &secret).map_err(|e| ConfigError(format!("cannot write {}: {e}", path.display())))?;
+    tracing::info!(path = %path.display(), "generated a new JWT secret");
+    eprintln!("generated a JWT signing secret in {}", path.display());
+    Ok(secret)
+}
+
+fn write_private(path: &Path, text: &str) -> std::io::Result<()> {
+    use std::io::Write;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    options.open(path)?.write_all(text.as_bytes())
+}
+
+/// "90s", "30m", "1h", "7d" → seconds.
+pub fn parse_ttl(text: &str) -> Result<i64, ConfigError> {
+    let bad = || ConfigError(format!("--ttl {text:?}: use a number with s, m, h or d, e.g. 1h"));
+    let (number, unit) = text.split_at(text.len().saturating_sub(1));
+    let n: i64 = number.parse().map_err(|_| bad())?;
+    let factor = match unit {
+        "s" => 1,
+        "m" => 60,
+        "h" => 3600,
+        "d" => 86_400,
+        _ => return Err(bad()),
+    };
+    if n <= 0 || n > 366 {
+        return Err(bad());
+    }
+    Ok(n * factor)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ttl_units() {
+        assert_eq!(parse_ttl("1h").unwrap(), 3600);
+        assert_eq!(parse_ttl("30m").unwrap(), 1800);
+        assert_eq!(parse_ttl("7d").unwrap(), 604_800);
+        for bad in ["", "h", "0h", "-1h", "5x", "1000d"] {
+            assert!(parse_ttl(bad).is_err(), "{bad}");
+        }
+    }
+}

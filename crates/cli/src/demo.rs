@@ -1,0 +1,204 @@
+//! The demo district: 株洲市 → 荷塘区 → 3 streets → 6 communities, admins,
+//! 50 volunteers and some earned points posted through the ledger. Loading
+//! is keyed by fixed phone numbers and external ids, so a second run reuses
+//! what the first created.
+
+use anyhow::Context;
+use diesel::prelude::*;
+use timebank_api::auth::hash_password;
+use timebank_api::directory::{self, Org, OrgKind};
+use timebank_ledger::{AccountKind, Amount, Asset, NewPosting, NewTransaction, TxKind, open_account};
+use timebank_store::schema::users;
+use timebank_store::{DbConnection, Pool};
+
+use crate::config::{Config, ConfigError};
+
+pub struct Summary {
+    pub admin_phone: &'static str,
+    pub volunteer_phone: String,
+    pub volunteer_id: String,
+    pub volunteers: usize,
+}
+
+pub const ADMIN_PHONE: &str = "13800000000";
+pub const ADMIN_PASSWORD: &str = "admin-demo-2026";
+const VOLUNTEER_PASSWORD: &str = "volunteer-demo";
+
+const STREETS: [(&str, [&str; 2]); 3] = [
+    ("月塘街道", ["新塘社区", "东环社区"]),
+    ("宋家桥街道", ["合泰社区", "白马社区"]),
+    ("茨菇塘街道", ["文化园社区", "龙泉社区"]),
+];
+const SURNAMES: [&str; 20] = ["王", "李", "张", "刘", "陈", "杨", "黄", "赵", "周", "吴", "徐", "孙", "马", "朱", "胡", "郭", "何", "林", "罗", "高"];
+const GIVEN: [&str; 25] = ["秀英", "建国", "丽华", "志强", "海燕", "伟", "芳", "敏", "静", "磊", "洋", "勇", "艳", "杰", "娟", "涛", "明", "超", "霞", "平", "桂兰", "红梅", "国庆", "晓燕", "子涵"];
+const SKILLS: [&str; 8] = ["助老陪护", "维修", "代买", "理发", "心理疏导", "医疗护理", "法律咨询", "文艺演出"];
+const ACTIVITIES: [&str; 6] = ["社区环境清洁", "敬老院陪伴", "文明交通劝导", "防疫宣传", "图书角整理", "义诊服务"];
+const VOLUNTEERS: usize = 50;
+
+/// Creates the root organisation on first use and a platform admin over it.
+pub fn create_platform_admin(
+    conn: &mut DbConnection,
+    name: &str,
+    phone: &str,
+    password: &str,
+    org_name: &str,
+    kind: &str,
+) -> anyhow::Result<(String, String)> {
+    let kind = OrgKind::parse(kind).ok_or_else(|| ConfigError(format!("--kind {kind:?}: use city, district, street or community")))?;
+    if password.len() < 8 {
+        return Err(ConfigError("--password must be at least 8 characters".into()).into());
+    }
+    let root = match directory::root_org(conn).map_err(api)? {
+        Some(root) => {
+            if root.name != org_name {
+                eprintln!("note: the root organisation already exists as {:?}; granting admin over it", root.name);
+            }
+            root
+        }
+        None => directory::create_org(conn, org_name, kind, None).map_err(api)?,
+    };
+    let hash = hash_password(password).map_err(api)?;
+    let user_id = directory::create_user(conn, name, phone, &hash).map_err(api)?;
+    directory::grant_org_role(conn, &user_id, "org_admin", &root.id, None).map_err(api)?;
+    Ok((user_id, root.id))
+}
+
+fn api(e: timebank_api::ApiError) -> anyhow::Error {
+    anyhow::anyhow!("{e}")
+}
+
+fn user_by_phone(conn: &mut DbConnection, phone: &str) -> anyhow::Result<Option<String>> {
+    Ok(users::table.filter(users::phone.eq(phone)).select(users::id).first(conn).optional()?)
+}
+
+/// Loads the demo district unless it is already there.
+pub fn load(pool: &Pool) -> anyhow::Result<Summary> {
+    let mut conn = pool.get()?;
+    let conn = &mut *conn;
+    let first_volunteer_phone = volunteer_phone(0);
+    if let Some(id) = user_by_phone(conn, &first_volunteer_phone)? {
+        return Ok(Summary { admin_phone: ADMIN_PHONE, volunteer_phone: first_volunteer_phone, volunteer_id: id, volunteers: VOLUNTEERS });
+    }
+    eprintln!("loading the demo district (a few seconds)…");
+    // One transaction: a load cut short leaves nothing behind to trip over.
+    timebank_store::write_tx(conn, load_all)
+}
+
+fn load_all(conn: &mut DbConnection) -> anyhow::Result<Summary> {
+    let (admin_id, root_id) = match user_by_phone(conn, ADMIN_PHONE)? {
+        Some(admin) => (admin, directory::root_org(conn).map_err(api)?.context("no root organisation")?.id),
+        None => create_platform_admin(conn, "平台管理员", ADMIN_PHONE, ADMIN_PASSWORD, "株洲市", "city")?,
+    };
+    let root = directory::get_org(conn, &root_id).map_err(api)?;
+    let district = directory::create_org(conn, "荷塘区", OrgKind::District, Some(&root)).map_err(api)?;
+    staff(conn, "区级管理员", "13800000001", &district, "org_admin")?;
+    staff(conn, "区级审计员", "13800000003", &district, "auditor")?;
+    let mut communities: Vec<Org> = Vec::new();
+    for (street_name, community_names) in STREETS {
+        let street = directory::create_org(conn, street_name, OrgKind::Street, Some(&district)).map_err(api)?;
+        for name in community_names {
+            communities.push(directory::create_org(conn, name, OrgKind::Community, Some(&street)).map_err(api)?);
+        }
+    }
+    staff(conn, "新塘社区管理员", "13800000002", &communities[0], "org_admin")?;
+
+    let hash = hash_password(VOLUNTEER_PASSWORD).map_err(api)?;
+    let mut first = None;
+    for i in 0..VOLUNTEERS {
+        let community = &communities[i % communities.len()];
+        let name = format!("{}{}", SURNAMES[i % SURNAMES.len()], GIVEN[(i * 7) % GIVEN.len()]);
+        let skills = vec![SKILLS[i % SKILLS.len()].to_owned(), SKILLS[(i * 3 + 1) % SKILLS.len()].to_owned()];
+        let id = directory::register_volunteer(conn, &name, &volunteer_phone(i), &hash, &community.id, &skills).map_err(api)?;
+        first.get_or_insert_with(|| id.clone());
+        if i % 10 == 9 {
+            continue; // a few stay pending approval
+        }
+        directory::approve_volunteer(conn, &id, &admin_id).map_err(api)?;
+        earn(conn, &id, community, i, &admin_id)?;
+    }
+    Ok(Summary {
+        admin_phone: ADMIN_PHONE,
+        volunteer_phone: volunteer_phone(0),
+        volunteer_id: first.context("no volunteers created")?,
+        volunteers: VOLUNTEERS,
+    })
+}
+
+fn volunteer_phone(i: usize) -> String {
+    format!("139{:08}", i + 1)
+}
+
+fn staff(conn: &mut DbConnection, name: &str, phone: &str, org: &Org, role: &str) -> anyhow::Result<()> {
+    let hash = hash_password(ADMIN_PASSWORD).map_err(api)?;
+    let id = directory::create_user(conn, name, phone, &hash).map_err(api)?;
+    directory::grant_org_role(conn, &id, role, &org.id, None).map_err(api)?;
+    Ok(())
+}
+
+/// A few settled activities per volunteer: hours and points (1 h = 1 point)
+/// from the community's issuance account.
+fn earn(conn: &mut DbConnection, volunteer_id: &str, community: &Org, i: usize, admin_id: &str) -> anyhow::Result<()> {
+    let wallet = open_account(conn, AccountKind::VolunteerWallet, volunteer_id, &community.path)?;
+    let issuer = open_account(conn, AccountKind::OrgIssuance, &community.id, &community.path)?;
+    for n in 0..(1 + i % 4) {
+        let units = (((i * 37 + n * 53) % 16) as i64 + 2) * 50; // 1.0 h to 8.5 h
+        let hours = Amount::from_units(units);
+        let neg = Amount::from_units(-units);
+        let tx = NewTransaction {
+            kind: TxKind::EarnHours,
+            actor_id: Some(admin_id.to_owned()),
+            reason: format!("{}（演示数据）", ACTIVITIES[(i + n) % ACTIVITIES.len()]),
+            external_id: Some(format!("demo:earn:{volunteer_id}:{n}")),
+            rule_version: Some("demo-default".to_owned()),
+            request_id: None,
+            postings: vec![
+                NewPosting { account_id: issuer.id.clone(), asset: Asset::Hour, amount: neg },
+                NewPosting { account_id: wallet.id.clone(), asset: Asset::Hour, amount: hours },
+                NewPosting { account_id: issuer.id.clone(), asset: Asset::Point, amount: neg },
+                NewPosting { account_id: wallet.id.clone(), asset: Asset::Point, amount: hours },
+            ],
+        };
+        timebank_ledger::post_in(conn, &tx)?;
+    }
+    Ok(())
+}
+
+pub fn print_welcome(url: &str, s: &Summary, config: &Config) {
+    let login = |phone: &str, password: &str| {
+        format!(
+            "curl -s -X POST {url}/api/v1/auth/login -H 'content-type: application/json' -d '{{\"phone\":\"{phone}\",\"password\":\"{password}\"}}'"
+        )
+    };
+    let token = |phone: &str, password: &str| {
+        format!("TOKEN=$({} | sed -E 's/.*\"access_token\":\"([^\"]+)\".*/\\1/')", login(phone, password))
+    };
+    println!(
+        "\n timebank demo — 株洲市 · 荷塘区 (1 district, 3 streets, 6 communities, {n} volunteers)\n\
+         \n  API:        {url}/api/v1   (contract: {url}/openapi.yaml)\
+         \n  database:   {db}\
+         \n  JWT secret: {secret}\
+         \n\n  logins (phone / password):\
+         \n    platform admin 株洲市       {admin} / {apw}\
+         \n    district admin 荷塘区       13800000001 / {apw}\
+         \n    community admin 新塘社区    13800000002 / {apw}\
+         \n    auditor 荷塘区              13800000003 / {apw}\
+         \n    volunteers                 13900000001 … 139000000{n} / {vpw}\
+         \n\n  try:\
+         \n  1. sign in as a volunteer:\
+         \n     {l1}\
+         \n  2. that volunteer's balance:\
+         \n     {t1} && curl -s {url}/api/v1/volunteers/{vid}/balance -H \"Authorization: Bearer $TOKEN\"\
+         \n  3. verify the whole ledger as the platform admin:\
+         \n     {t2} && curl -s {url}/api/v1/ledger/verify -H \"Authorization: Bearer $TOKEN\"\n",
+        n = s.volunteers,
+        db = config.database.redacted(),
+        secret = config.jwt_secret_source,
+        admin = s.admin_phone,
+        apw = ADMIN_PASSWORD,
+        vpw = VOLUNTEER_PASSWORD,
+        l1 = login(&s.volunteer_phone, VOLUNTEER_PASSWORD),
+        t1 = token(&s.volunteer_phone, VOLUNTEER_PASSWORD),
+        vid = s.volunteer_id,
+        t2 = token(s.admin_phone, ADMIN_PASSWORD),
+    );
+}
