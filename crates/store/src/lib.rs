@@ -6,6 +6,7 @@
 mod connection;
 mod error;
 mod migrate;
+pub mod testing;
 pub mod schema;
 mod url;
 
