@@ -1,1 +1,10 @@
-fn main(){}
+//! End-to-end tests: the real `timebank` binary on port 0 against a fresh
+//! database, spoken to over HTTP. One test binary, so it links once.
+
+mod auth;
+mod cli;
+mod errors;
+mod helpers;
+mod ledger;
+mod orgs;
+mod volunteers;

@@ -1,0 +1,209 @@
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+use timebank_store::testing::TestDb;
+
+pub const SECRET: &str = "e2e-test-secret-0123456789";
+pub const ADMIN_PHONE: &str = "13700000000";
+pub const ADMIN_PASSWORD: &str = "admin-pass-1";
+
+pub fn bin() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_timebank"))
+}
+
+pub struct App {
+    child: Child,
+    pub url: String,
+    pub db: TestDb,
+    pub root_id: String,
+    pub admin: String,
+    agent: ureq::Agent,
+}
+
+pub struct Resp {
+    pub status: u16,
+    pub body: Value,
+    pub headers: Vec<(String, String)>,
+}
+
+impl Resp {
+    pub fn code(&self) -> &str {
+        self.body["error"]["code"].as_str().unwrap_or("")
+    }
+
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
+    }
+
+    /// Asserts an error of the one shape: status, code and a message.
+    pub fn assert_error(&self, status: u16, code: &str) {
+        assert_eq!(self.status, status, "body: {}", self.body);
+        assert_eq!(self.code(), code, "body: {}", self.body);
+        assert!(self.body["error"]["message"].as_str().is_some_and(|m| !m.is_empty()), "{}", self.body);
+    }
+}
+
+/// Starts the server after creating a platform admin with the CLI.
+pub fn spawn(db: TestDb) -> App {
+    let out = cli(&db, &["admin", "create", "--phone", ADMIN_PHONE, "--password", ADMIN_PASSWORD, "--org-name", "测试市"]);
+    assert!(out.status.success(), "admin create: {}", String::from_utf8_lossy(&out.stderr));
+    let created: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let mut child = bin()
+        .args(["serve", "--bind", "127.0.0.1:0", "--workers", "2"])
+        .env("DATABASE_URL", db.url())
+        .env("JWT_SECRET", SECRET)
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .unwrap();
+    let url = wait_for_listening(&mut child);
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .timeout_global(Some(Duration::from_secs(60)))
+        .build()
+        .into();
+    let mut app = App { child, url, db, root_id: created["org_id"].as_str().unwrap().to_owned(), admin: String::new(), agent };
+    app.admin = app.login(ADMIN_PHONE, ADMIN_PASSWORD);
+    app
+}
+
+/// Reads the server's stdout until it says where it listens.
+pub fn wait_for_listening(child: &mut Child) -> String {
+    let stdout = child.stdout.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            if let Some(rest) = line.strip_prefix("timebank listening on ") {
+                let _ = tx.send(rest.split_whitespace().next().unwrap_or_default().to_owned());
+            }
+        }
+    });
+    rx.recv_timeout(Duration::from_secs(120)).expect("server did not start")
+}
+
+pub fn cli(db: &TestDb, args: &[&str]) -> Output {
+    bin().args(args).env("DATABASE_URL", db.url()).env("JWT_SECRET", SECRET).env("RUST_LOG", "warn").output().unwrap()
+}
+
+impl Drop for App {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl App {
+    pub fn send(&self, method: &str, path: &str, token: Option<&str>, body: Option<Value>, headers: &[(&str, &str)]) -> Resp {
+        let url = format!("{}{}", self.url, path);
+        let auth = token.map(|t| format!("Bearer {t}"));
+        let started = Instant::now();
+        let result = match method {
+            "GET" => {
+                let mut req = self.agent.get(&url);
+                if let Some(a) = &auth { req = req.header("Authorization", a); }
+                for (k, v) in headers { req = req.header(*k, *v); }
+                req.call()
+            }
+            "POST" => {
+                let mut req = self.agent.post(&url);
+                if let Some(a) = &auth { req = req.header("Authorization", a); }
+                for (k, v) in headers { req = req.header(*k, *v); }
+                match body {
+                    Some(b) => req.send_json(&b),
+                    None => req.send_empty(),
+                }
+            }
+            other => panic!("method {other}"),
+        };
+        let mut resp = result.unwrap_or_else(|e| panic!("{method} {path} failed after {:?}: {e}", started.elapsed()));
+        let status = resp.status().as_u16();
+        let headers = resp.headers().iter().map(|(k, v)| (k.to_string(), v.to_str().unwrap_or("").to_owned())).collect();
+        let text = resp.body_mut().read_to_string().unwrap_or_default();
+        let body = serde_json::from_str(&text).unwrap_or(Value::String(text));
+        Resp { status, body, headers }
+    }
+
+    pub fn get(&self, path: &str, token: Option<&str>) -> Resp {
+        self.send("GET", path, token, None, &[])
+    }
+
+    pub fn post(&self, path: &str, token: Option<&str>, body: Value) -> Resp {
+        self.send("POST", path, token, Some(body), &[])
+    }
+
+    /// Sends raw bytes as the body, for malformed-input tests.
+    pub fn post_raw(&self, path: &str, content_type: Option<&str>, body: &[u8]) -> Resp {
+        let url = format!("{}{}", self.url, path);
+        let mut req = self.agent.post(&url);
+        if let Some(ct) = content_type { req = req.header("Content-Type", ct); }
+        let mut resp = req.send(body).unwrap();
+        let status = resp.status().as_u16();
+        let text = resp.body_mut().read_to_string().unwrap_or_default();
+        Resp { status, body: serde_json::from_str(&text).unwrap_or(Value::String(text)), headers: vec![] }
+    }
+
+    pub fn login(&self, phone: &str, password: &str) -> String {
+        let r = self.post("/api/v1/auth/login", None, json!({ "phone": phone, "password": password }));
+        assert_eq!(r.status, 200, "login {phone}: {}", r.body);
+        r.body["access_token"].as_str().unwrap().to_owned()
+    }
+
+    /// Creates an org of `kind` under `parent` as the platform admin.
+    pub fn org(&self, name: &str, kind: &str, parent: &str) -> String {
+        let r = self.post("/api/v1/orgs", Some(&self.admin), json!({ "name": name, "kind": kind, "parent_id": parent }));
+        assert_eq!(r.status, 201, "{}", r.body);
+        r.body["id"].as_str().unwrap().to_owned()
+    }
+
+    /// Registers a volunteer; returns their id.
+    pub fn register(&self, name: &str, phone: &str, community: &str) -> String {
+        let r = self.post(
+            "/api/v1/volunteers/register",
+            None,
+            json!({ "name": name, "phone": phone, "password": "volunteer-pass", "community_id": community, "skills": ["维修"] }),
+        );
+        assert_eq!(r.status, 201, "{}", r.body);
+        assert_eq!(r.body["status"], "pending");
+        r.body["id"].as_str().unwrap().to_owned()
+    }
+
+    /// Registers a user with no volunteer role beyond the pending record and
+    /// makes them admin of `org`; returns their token.
+    pub fn admin_of(&self, org: &str, phone: &str, community_for_record: &str) -> String {
+        let id = self.register("管理员", phone, community_for_record);
+        let r = self.post(&format!("/api/v1/orgs/{org}/admins"), Some(&self.admin), json!({ "user_id": id }));
+        assert_eq!(r.status, 201, "{}", r.body);
+        self.login(phone, "volunteer-pass")
+    }
+}
+
+/// A district with two streets and two communities (A under street 1, B
+/// under street 2).
+pub struct Tree {
+    pub district: String,
+    pub street_a: String,
+    pub community_a: String,
+    pub community_b: String,
+}
+
+pub fn tree(app: &App) -> Tree {
+    let district = app.org("荷塘区", "district", &app.root_id);
+    let street_a = app.org("月塘街道", "street", &district);
+    let street_b = app.org("宋家桥街道", "street", &district);
+    let community_a = app.org("新塘社区", "community", &street_a);
+    let community_b = app.org("合泰社区", "community", &street_b);
+    Tree { district, street_a, community_a, community_b }
+}
+
+/// Runs `test` against a fresh server on SQLite, then on Postgres when
+/// TEST_DATABASE_URL is set.
+pub fn each_backend(test: impl Fn(&App)) {
+    for db in TestDb::all() {
+        eprintln!("backend {:?}", db.backend());
+        let app = spawn(db);
+        test(&app);
+    }
+}
