@@ -6,12 +6,24 @@ use crate::helpers::*;
 #[test]
 fn login_refresh_rotation_and_me() {
     each_backend(|app| {
-        app.post("/api/v1/auth/login", None, json!({ "phone": ADMIN_PHONE, "password": "wrong" }))
-            .assert_error(401, "invalid_credentials");
-        app.post("/api/v1/auth/login", None, json!({ "phone": "13999999999", "password": "whatever1" }))
-            .assert_error(401, "invalid_credentials");
+        app.post(
+            "/api/v1/auth/login",
+            None,
+            json!({ "phone": ADMIN_PHONE, "password": "wrong" }),
+        )
+        .assert_error(401, "invalid_credentials");
+        app.post(
+            "/api/v1/auth/login",
+            None,
+            json!({ "phone": "13999999999", "password": "whatever1" }),
+        )
+        .assert_error(401, "invalid_credentials");
 
-        let login = app.post("/api/v1/auth/login", None, json!({ "phone": ADMIN_PHONE, "password": ADMIN_PASSWORD }));
+        let login = app.post(
+            "/api/v1/auth/login",
+            None,
+            json!({ "phone": ADMIN_PHONE, "password": ADMIN_PASSWORD }),
+        );
         assert_eq!(login.status, 200);
         assert_eq!(login.body["user"]["roles"], json!(["org_admin"]));
         assert!(login.body["expires_in"].as_i64().unwrap() > 0);
@@ -23,28 +35,53 @@ fn login_refresh_rotation_and_me() {
         assert_eq!(me.body["roles"], json!(["org_admin"]));
         assert_eq!(me.body["scopes"][0]["org_id"], app.root_id.as_str());
 
-        let rotated = app.post("/api/v1/auth/refresh", None, json!({ "refresh_token": first_refresh }));
+        let rotated = app.post(
+            "/api/v1/auth/refresh",
+            None,
+            json!({ "refresh_token": first_refresh }),
+        );
         assert_eq!(rotated.status, 200, "{}", rotated.body);
         let second_refresh = rotated.body["refresh_token"].as_str().unwrap().to_owned();
         assert_ne!(second_refresh, first_refresh);
-        assert_eq!(app.get("/api/v1/me", rotated.body["access_token"].as_str()).status, 200);
+        assert_eq!(
+            app.get("/api/v1/me", rotated.body["access_token"].as_str())
+                .status,
+            200
+        );
 
         // The old token is dead, and presenting it again revokes its family.
-        app.post("/api/v1/auth/refresh", None, json!({ "refresh_token": first_refresh }))
-            .assert_error(401, "refresh_token_reused");
-        app.post("/api/v1/auth/refresh", None, json!({ "refresh_token": second_refresh }))
-            .assert_error(401, "refresh_token_reused");
-        app.post("/api/v1/auth/refresh", None, json!({ "refresh_token": "rt_nonsense" }))
-            .assert_error(401, "invalid_refresh_token");
+        app.post(
+            "/api/v1/auth/refresh",
+            None,
+            json!({ "refresh_token": first_refresh }),
+        )
+        .assert_error(401, "refresh_token_reused");
+        app.post(
+            "/api/v1/auth/refresh",
+            None,
+            json!({ "refresh_token": second_refresh }),
+        )
+        .assert_error(401, "refresh_token_reused");
+        app.post(
+            "/api/v1/auth/refresh",
+            None,
+            json!({ "refresh_token": "rt_nonsense" }),
+        )
+        .assert_error(401, "invalid_refresh_token");
     });
 }
 
 #[test]
 fn bad_tokens_are_refused() {
     each_backend(|app| {
-        app.get("/api/v1/me", None).assert_error(401, "unauthenticated");
-        let forged = TokenKeys::from_secret(b"another-secret-entirely").issue("x", Some("system"), 600).unwrap();
-        let expired = TokenKeys::from_secret(SECRET.as_bytes()).issue("system", Some("system"), -600).unwrap();
+        app.get("/api/v1/me", None)
+            .assert_error(401, "unauthenticated");
+        let forged = TokenKeys::from_secret(b"another-secret-entirely")
+            .issue("x", Some("system"), 600)
+            .unwrap();
+        let expired = TokenKeys::from_secret(SECRET.as_bytes())
+            .issue("system", Some("system"), -600)
+            .unwrap();
         let none_alg = {
             use base64::Engine;
             let e = base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -55,11 +92,21 @@ fn bad_tokens_are_refused() {
                 e.encode(format!(r#"{{"iss":"timebank","sub":"system","role":"system","iat":{now},"nbf":{now},"exp":{}}}"#, now + 600))
             )
         };
-        for token in [forged.as_str(), expired.as_str(), none_alg.as_str(), "garbage", "a.b.c"] {
-            app.get("/api/v1/me", Some(token)).assert_error(401, "invalid_token");
+        for token in [
+            forged.as_str(),
+            expired.as_str(),
+            none_alg.as_str(),
+            "garbage",
+            "a.b.c",
+        ] {
+            app.get("/api/v1/me", Some(token))
+                .assert_error(401, "invalid_token");
         }
-        let valid_user_token_for_missing_user = TokenKeys::from_secret(SECRET.as_bytes()).issue("no-such-user", None, 600).unwrap();
-        app.get("/api/v1/me", Some(&valid_user_token_for_missing_user)).assert_error(401, "invalid_token");
+        let valid_user_token_for_missing_user = TokenKeys::from_secret(SECRET.as_bytes())
+            .issue("no-such-user", None, 600)
+            .unwrap();
+        app.get("/api/v1/me", Some(&valid_user_token_for_missing_user))
+            .assert_error(401, "invalid_token");
     });
 }
 
@@ -67,7 +114,11 @@ fn bad_tokens_are_refused() {
 fn system_token_from_the_cli() {
     each_backend(|app| {
         let out = cli(&app.db, &["token", "--role", "system", "--ttl", "10m"]);
-        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         let token = String::from_utf8(out.stdout).unwrap().trim().to_owned();
         let me = app.get("/api/v1/me", Some(&token));
         assert_eq!(me.status, 200);

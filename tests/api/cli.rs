@@ -8,8 +8,18 @@ use crate::helpers::*;
 
 #[test]
 fn bad_database_urls_exit_with_code_2() {
-    for (url, says) in [("mysql://u@h/db", "not compiled"), ("nonsense", "malformed"), ("sqlite://", "malformed"), ("ftp://x", "unknown")] {
-        let out = bin().arg("migrate").env("DATABASE_URL", url).env("JWT_SECRET", SECRET).output().unwrap();
+    for (url, says) in [
+        ("mysql://u@h/db", "not compiled"),
+        ("nonsense", "malformed"),
+        ("sqlite://", "malformed"),
+        ("ftp://x", "unknown"),
+    ] {
+        let out = bin()
+            .arg("migrate")
+            .env("DATABASE_URL", url)
+            .env("JWT_SECRET", SECRET)
+            .output()
+            .unwrap();
         assert_eq!(out.status.code(), Some(2), "{url}");
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert!(stderr.contains(says), "{url}: {stderr}");
@@ -21,7 +31,11 @@ fn migrate_is_repeatable_and_verify_reports_tampering() {
     for db in TestDb::all() {
         for _ in 0..2 {
             let out = cli(&db, &["migrate"]);
-            assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+            assert!(
+                out.status.success(),
+                "{}",
+                String::from_utf8_lossy(&out.stderr)
+            );
         }
         let app = spawn(db);
         let t = tree(&app);
@@ -65,7 +79,10 @@ fn demo_runs_twice() {
             .spawn()
             .unwrap();
         let url = wait_for_listening(&mut child);
-        let agent: ureq::Agent = ureq::Agent::config_builder().http_status_as_error(false).build().into();
+        let agent: ureq::Agent = ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            .build()
+            .into();
         let login: Value = agent
             .post(format!("{url}/api/v1/auth/login"))
             .send_json(json!({ "phone": "13800000000", "password": "admin-demo-2026" }))
@@ -73,7 +90,10 @@ fn demo_runs_twice() {
             .body_mut()
             .read_json()
             .unwrap();
-        let token = login["access_token"].as_str().expect("admin login works").to_owned();
+        let token = login["access_token"]
+            .as_str()
+            .expect("admin login works")
+            .to_owned();
         let report: Value = agent
             .get(format!("{url}/api/v1/ledger/verify"))
             .header("Authorization", format!("Bearer {token}"))
@@ -88,7 +108,10 @@ fn demo_runs_twice() {
         let _ = child.kill();
         let _ = child.wait();
     }
-    assert_eq!(postings_seen[0], postings_seen[1], "the second run adds nothing");
+    assert_eq!(
+        postings_seen[0], postings_seen[1],
+        "the second run adds nothing"
+    );
     assert!(dir.join("data/demo.db").exists());
     assert!(dir.join("data/jwt-secret").exists());
     let _ = std::fs::remove_dir_all(&dir);

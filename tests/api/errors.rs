@@ -6,14 +6,29 @@ use crate::helpers::*;
 fn malformed_input_gets_the_error_shape_never_a_5xx() {
     each_backend(|app| {
         let login = "/api/v1/auth/login";
-        app.post_raw(login, Some("application/json"), b"{not json").assert_error(400, "invalid_json");
-        app.post_raw(login, Some("application/json"), b"").assert_error(400, "invalid_json");
-        app.post_raw(login, Some("application/json"), br#"{"phone": 5, "password": []}"#).assert_error(400, "invalid_body");
-        app.post_raw(login, Some("application/json"), b"\xff\xfe\xfd").assert_error(400, "invalid_json");
-        app.post_raw(login, Some("text/plain"), br#"{"phone":"1","password":"2"}"#).assert_error(415, "unsupported_media_type");
+        app.post_raw(login, Some("application/json"), b"{not json")
+            .assert_error(400, "invalid_json");
+        app.post_raw(login, Some("application/json"), b"")
+            .assert_error(400, "invalid_json");
+        app.post_raw(
+            login,
+            Some("application/json"),
+            br#"{"phone": 5, "password": []}"#,
+        )
+        .assert_error(400, "invalid_body");
+        app.post_raw(login, Some("application/json"), b"\xff\xfe\xfd")
+            .assert_error(400, "invalid_json");
+        app.post_raw(
+            login,
+            Some("text/plain"),
+            br#"{"phone":"1","password":"2"}"#,
+        )
+        .assert_error(415, "unsupported_media_type");
         let huge = format!(r#"{{"phone":"1","password":"{}"}}"#, "x".repeat(70 * 1024));
-        app.post_raw(login, Some("application/json"), huge.as_bytes()).assert_error(413, "payload_too_large");
-        app.get("/api/v1/nothing-here", None).assert_error(404, "not_found");
+        app.post_raw(login, Some("application/json"), huge.as_bytes())
+            .assert_error(413, "payload_too_large");
+        app.get("/api/v1/nothing-here", None)
+            .assert_error(404, "not_found");
         let long_name = "名".repeat(5000);
         app.post("/api/v1/volunteers/register", None, json!({ "name": long_name, "phone": "13500000001", "password": "long-enough", "community_id": "x" }))
             .assert_error(422, "validation_failed");
@@ -23,10 +38,22 @@ fn malformed_input_gets_the_error_shape_never_a_5xx() {
 #[test]
 fn messages_follow_accept_language() {
     each_backend(|app| {
-        let zh = app.send("GET", "/api/v1/me", None, None, &[("Accept-Language", "zh-CN,zh;q=0.9")]);
+        let zh = app.send(
+            "GET",
+            "/api/v1/me",
+            None,
+            None,
+            &[("Accept-Language", "zh-CN,zh;q=0.9")],
+        );
         zh.assert_error(401, "unauthenticated");
         assert_eq!(zh.body["error"]["message"], "请先登录");
-        let en = app.send("GET", "/api/v1/me", None, None, &[("Accept-Language", "en-US")]);
+        let en = app.send(
+            "GET",
+            "/api/v1/me",
+            None,
+            None,
+            &[("Accept-Language", "en-US")],
+        );
         en.assert_error(401, "unauthenticated");
         assert!(en.body["error"]["message"].as_str().unwrap().is_ascii());
     });
@@ -39,9 +66,12 @@ fn operations_endpoints() {
         assert_eq!(app.get("/readyz", None).body, json!({ "status": "ready" }));
         let spec = app.get("/openapi.yaml", None);
         assert_eq!(spec.status, 200);
-        let on_disk = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/openapi.yaml")).unwrap();
+        let on_disk =
+            std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/openapi.yaml")).unwrap();
         assert_eq!(spec.body.as_str().unwrap(), on_disk);
         let metrics = app.get("/metrics", None);
-        assert!(metrics.body.as_str().unwrap().contains("timebank_http_requests_total{method=\"GET\",route=\"/readyz\",status=\"200\"} 1"));
+        assert!(metrics.body.as_str().unwrap().contains(
+            "timebank_http_requests_total{method=\"GET\",route=\"/readyz\",status=\"200\"} 1"
+        ));
     });
 }

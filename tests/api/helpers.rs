@@ -34,21 +34,46 @@ impl Resp {
     }
 
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
+        self.headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
     }
 
     /// Asserts an error of the one shape: status, code and a message.
     pub fn assert_error(&self, status: u16, code: &str) {
         assert_eq!(self.status, status, "body: {}", self.body);
         assert_eq!(self.code(), code, "body: {}", self.body);
-        assert!(self.body["error"]["message"].as_str().is_some_and(|m| !m.is_empty()), "{}", self.body);
+        assert!(
+            self.body["error"]["message"]
+                .as_str()
+                .is_some_and(|m| !m.is_empty()),
+            "{}",
+            self.body
+        );
     }
 }
 
 /// Starts the server after creating a platform admin with the CLI.
 pub fn spawn(db: TestDb) -> App {
-    let out = cli(&db, &["admin", "create", "--phone", ADMIN_PHONE, "--password", ADMIN_PASSWORD, "--org-name", "测试市"]);
-    assert!(out.status.success(), "admin create: {}", String::from_utf8_lossy(&out.stderr));
+    let out = cli(
+        &db,
+        &[
+            "admin",
+            "create",
+            "--phone",
+            ADMIN_PHONE,
+            "--password",
+            ADMIN_PASSWORD,
+            "--org-name",
+            "测试市",
+        ],
+    );
+    assert!(
+        out.status.success(),
+        "admin create: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let created: Value = serde_json::from_slice(&out.stdout).unwrap();
     let mut child = bin()
         .args(["serve", "--bind", "127.0.0.1:0", "--workers", "2"])
@@ -65,7 +90,14 @@ pub fn spawn(db: TestDb) -> App {
         .timeout_global(Some(Duration::from_secs(60)))
         .build()
         .into();
-    let mut app = App { child, url, db, root_id: created["org_id"].as_str().unwrap().to_owned(), admin: String::new(), agent };
+    let mut app = App {
+        child,
+        url,
+        db,
+        root_id: created["org_id"].as_str().unwrap().to_owned(),
+        admin: String::new(),
+        agent,
+    };
     app.admin = app.login(ADMIN_PHONE, ADMIN_PASSWORD);
     app
 }
@@ -77,15 +109,27 @@ pub fn wait_for_listening(child: &mut Child) -> String {
     std::thread::spawn(move || {
         for line in BufReader::new(stdout).lines().map_while(Result::ok) {
             if let Some(rest) = line.strip_prefix("timebank listening on ") {
-                let _ = tx.send(rest.split_whitespace().next().unwrap_or_default().to_owned());
+                let _ = tx.send(
+                    rest.split_whitespace()
+                        .next()
+                        .unwrap_or_default()
+                        .to_owned(),
+                );
             }
         }
     });
-    rx.recv_timeout(Duration::from_secs(120)).expect("server did not start")
+    rx.recv_timeout(Duration::from_secs(120))
+        .expect("server did not start")
 }
 
 pub fn cli(db: &TestDb, args: &[&str]) -> Output {
-    bin().args(args).env("DATABASE_URL", db.url()).env("JWT_SECRET", SECRET).env("RUST_LOG", "warn").output().unwrap()
+    bin()
+        .args(args)
+        .env("DATABASE_URL", db.url())
+        .env("JWT_SECRET", SECRET)
+        .env("RUST_LOG", "warn")
+        .output()
+        .unwrap()
 }
 
 impl Drop for App {
@@ -96,21 +140,36 @@ impl Drop for App {
 }
 
 impl App {
-    pub fn send(&self, method: &str, path: &str, token: Option<&str>, body: Option<Value>, headers: &[(&str, &str)]) -> Resp {
+    pub fn send(
+        &self,
+        method: &str,
+        path: &str,
+        token: Option<&str>,
+        body: Option<Value>,
+        headers: &[(&str, &str)],
+    ) -> Resp {
         let url = format!("{}{}", self.url, path);
         let auth = token.map(|t| format!("Bearer {t}"));
         let started = Instant::now();
         let result = match method {
             "GET" => {
                 let mut req = self.agent.get(&url);
-                if let Some(a) = &auth { req = req.header("Authorization", a); }
-                for (k, v) in headers { req = req.header(*k, *v); }
+                if let Some(a) = &auth {
+                    req = req.header("Authorization", a);
+                }
+                for (k, v) in headers {
+                    req = req.header(*k, *v);
+                }
                 req.call()
             }
             "POST" => {
                 let mut req = self.agent.post(&url);
-                if let Some(a) = &auth { req = req.header("Authorization", a); }
-                for (k, v) in headers { req = req.header(*k, *v); }
+                if let Some(a) = &auth {
+                    req = req.header("Authorization", a);
+                }
+                for (k, v) in headers {
+                    req = req.header(*k, *v);
+                }
                 match body {
                     Some(b) => req.send_json(&b),
                     None => req.send_empty(),
@@ -118,12 +177,22 @@ impl App {
             }
             other => panic!("method {other}"),
         };
-        let mut resp = result.unwrap_or_else(|e| panic!("{method} {path} failed after {:?}: {e}", started.elapsed()));
+        let mut resp = result.unwrap_or_else(|e| {
+            panic!("{method} {path} failed after {:?}: {e}", started.elapsed())
+        });
         let status = resp.status().as_u16();
-        let headers = resp.headers().iter().map(|(k, v)| (k.to_string(), v.to_str().unwrap_or("").to_owned())).collect();
+        let headers = resp
+            .headers()
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_str().unwrap_or("").to_owned()))
+            .collect();
         let text = resp.body_mut().read_to_string().unwrap_or_default();
         let body = serde_json::from_str(&text).unwrap_or(Value::String(text));
-        Resp { status, body, headers }
+        Resp {
+            status,
+            body,
+            headers,
+        }
     }
 
     pub fn get(&self, path: &str, token: Option<&str>) -> Resp {
@@ -138,22 +207,36 @@ impl App {
     pub fn post_raw(&self, path: &str, content_type: Option<&str>, body: &[u8]) -> Resp {
         let url = format!("{}{}", self.url, path);
         let mut req = self.agent.post(&url);
-        if let Some(ct) = content_type { req = req.header("Content-Type", ct); }
+        if let Some(ct) = content_type {
+            req = req.header("Content-Type", ct);
+        }
         let mut resp = req.send(body).unwrap();
         let status = resp.status().as_u16();
         let text = resp.body_mut().read_to_string().unwrap_or_default();
-        Resp { status, body: serde_json::from_str(&text).unwrap_or(Value::String(text)), headers: vec![] }
+        Resp {
+            status,
+            body: serde_json::from_str(&text).unwrap_or(Value::String(text)),
+            headers: vec![],
+        }
     }
 
     pub fn login(&self, phone: &str, password: &str) -> String {
-        let r = self.post("/api/v1/auth/login", None, json!({ "phone": phone, "password": password }));
+        let r = self.post(
+            "/api/v1/auth/login",
+            None,
+            json!({ "phone": phone, "password": password }),
+        );
         assert_eq!(r.status, 200, "login {phone}: {}", r.body);
         r.body["access_token"].as_str().unwrap().to_owned()
     }
 
     /// Creates an org of `kind` under `parent` as the platform admin.
     pub fn org(&self, name: &str, kind: &str, parent: &str) -> String {
-        let r = self.post("/api/v1/orgs", Some(&self.admin), json!({ "name": name, "kind": kind, "parent_id": parent }));
+        let r = self.post(
+            "/api/v1/orgs",
+            Some(&self.admin),
+            json!({ "name": name, "kind": kind, "parent_id": parent }),
+        );
         assert_eq!(r.status, 201, "{}", r.body);
         r.body["id"].as_str().unwrap().to_owned()
     }
@@ -174,7 +257,11 @@ impl App {
     /// makes them admin of `org`; returns their token.
     pub fn admin_of(&self, org: &str, phone: &str, community_for_record: &str) -> String {
         let id = self.register("管理员", phone, community_for_record);
-        let r = self.post(&format!("/api/v1/orgs/{org}/admins"), Some(&self.admin), json!({ "user_id": id }));
+        let r = self.post(
+            &format!("/api/v1/orgs/{org}/admins"),
+            Some(&self.admin),
+            json!({ "user_id": id }),
+        );
         assert_eq!(r.status, 201, "{}", r.body);
         self.login(phone, "volunteer-pass")
     }
@@ -195,7 +282,12 @@ pub fn tree(app: &App) -> Tree {
     let street_b = app.org("宋家桥街道", "street", &district);
     let community_a = app.org("新塘社区", "community", &street_a);
     let community_b = app.org("合泰社区", "community", &street_b);
-    Tree { district, street_a, community_a, community_b }
+    Tree {
+        district,
+        street_a,
+        community_a,
+        community_b,
+    }
 }
 
 /// Runs `test` against a fresh server on SQLite, then on Postgres when

@@ -1,5 +1,7 @@
 use serde_json::json;
-use timebank_ledger::{AccountKind, Amount, Asset, NewPosting, NewTransaction, TxKind, find_account, open_account};
+use timebank_ledger::{
+    AccountKind, Amount, Asset, NewPosting, NewTransaction, TxKind, find_account, open_account,
+};
 
 use crate::helpers::*;
 
@@ -8,8 +10,12 @@ use crate::helpers::*;
 fn earn(app: &App, volunteer: &str, community: &str, amount: &str) -> String {
     let pool = app.db.pool(1).unwrap();
     let conn = &mut pool.get().unwrap();
-    let wallet = find_account(conn, AccountKind::VolunteerWallet, volunteer).unwrap().unwrap();
-    let issuer = find_account(conn, AccountKind::OrgIssuance, community).unwrap().unwrap();
+    let wallet = find_account(conn, AccountKind::VolunteerWallet, volunteer)
+        .unwrap()
+        .unwrap();
+    let issuer = find_account(conn, AccountKind::OrgIssuance, community)
+        .unwrap()
+        .unwrap();
     let a = Amount::parse(amount).unwrap();
     let n = a.checked_neg().unwrap();
     let tx = NewTransaction {
@@ -20,10 +26,26 @@ fn earn(app: &App, volunteer: &str, community: &str, amount: &str) -> String {
         rule_version: Some("test".into()),
         request_id: None,
         postings: vec![
-            NewPosting { account_id: issuer.id.clone(), asset: Asset::Point, amount: n },
-            NewPosting { account_id: wallet.id.clone(), asset: Asset::Point, amount: a },
-            NewPosting { account_id: issuer.id, asset: Asset::Hour, amount: n },
-            NewPosting { account_id: wallet.id, asset: Asset::Hour, amount: a },
+            NewPosting {
+                account_id: issuer.id.clone(),
+                asset: Asset::Point,
+                amount: n,
+            },
+            NewPosting {
+                account_id: wallet.id.clone(),
+                asset: Asset::Point,
+                amount: a,
+            },
+            NewPosting {
+                account_id: issuer.id,
+                asset: Asset::Hour,
+                amount: n,
+            },
+            NewPosting {
+                account_id: wallet.id,
+                asset: Asset::Hour,
+                amount: a,
+            },
         ],
     };
     timebank_ledger::post(conn, &tx).unwrap().transaction.id
@@ -32,7 +54,9 @@ fn earn(app: &App, volunteer: &str, community: &str, amount: &str) -> String {
 fn spend(app: &App, volunteer: &str, amount: &str) {
     let pool = app.db.pool(1).unwrap();
     let conn = &mut pool.get().unwrap();
-    let wallet = find_account(conn, AccountKind::VolunteerWallet, volunteer).unwrap().unwrap();
+    let wallet = find_account(conn, AccountKind::VolunteerWallet, volunteer)
+        .unwrap()
+        .unwrap();
     let sink = open_account(conn, AccountKind::SiteSink, "site-1", &wallet.org_path).unwrap();
     let a = Amount::parse(amount).unwrap();
     let tx = NewTransaction {
@@ -43,8 +67,16 @@ fn spend(app: &App, volunteer: &str, amount: &str) {
         rule_version: None,
         request_id: None,
         postings: vec![
-            NewPosting { account_id: wallet.id, asset: Asset::Point, amount: a.checked_neg().unwrap() },
-            NewPosting { account_id: sink.id, asset: Asset::Point, amount: a },
+            NewPosting {
+                account_id: wallet.id,
+                asset: Asset::Point,
+                amount: a.checked_neg().unwrap(),
+            },
+            NewPosting {
+                account_id: sink.id,
+                asset: Asset::Point,
+                amount: a,
+            },
         ],
     };
     timebank_ledger::post(conn, &tx).unwrap();
@@ -70,14 +102,24 @@ fn balances_entries_and_transactions_are_scoped() {
 
         let bal = app.get(&format!("/api/v1/volunteers/{v}/balance"), Some(&tok));
         assert_eq!(bal.status, 200, "{}", bal.body);
-        assert_eq!(bal.body, json!({
-            "points": "100.00", "lifetime_points": "105.75", "hours": "105.75",
-            "star_level": 1, "next_star_hours": "194.25",
-        }));
-        app.get(&format!("/api/v1/volunteers/{v}/balance"), Some(&other_tok)).assert_error(403, "forbidden");
-        app.get(&format!("/api/v1/volunteers/{v}/balance"), Some(&admin_b)).assert_error(403, "forbidden");
-        assert_eq!(app.get(&format!("/api/v1/volunteers/{v}/balance"), Some(&admin_a)).status, 200);
-        app.get("/api/v1/volunteers/nobody/balance", Some(&app.admin)).assert_error(404, "not_found");
+        assert_eq!(
+            bal.body,
+            json!({
+                "points": "100.00", "lifetime_points": "105.75", "hours": "105.75",
+                "star_level": 1, "next_star_hours": "194.25",
+            })
+        );
+        app.get(&format!("/api/v1/volunteers/{v}/balance"), Some(&other_tok))
+            .assert_error(403, "forbidden");
+        app.get(&format!("/api/v1/volunteers/{v}/balance"), Some(&admin_b))
+            .assert_error(403, "forbidden");
+        assert_eq!(
+            app.get(&format!("/api/v1/volunteers/{v}/balance"), Some(&admin_a))
+                .status,
+            200
+        );
+        app.get("/api/v1/volunteers/nobody/balance", Some(&app.admin))
+            .assert_error(404, "not_found");
 
         // Entries: 7 postings on the wallet, walked two at a time.
         let mut seen = Vec::new();
@@ -100,20 +142,43 @@ fn balances_entries_and_transactions_are_scoped() {
         assert_eq!(seen[0]["amount"], "-5.75");
         assert_eq!(seen[0]["balance_after"], "100.00");
         assert_eq!(seen[6]["amount"], "60.00");
-        for key in ["transaction_id", "kind", "asset", "amount", "balance_after", "created_at", "reason"] {
+        for key in [
+            "transaction_id",
+            "kind",
+            "asset",
+            "amount",
+            "balance_after",
+            "created_at",
+            "reason",
+        ] {
             assert!(seen[0].get(key).is_some(), "{key}");
         }
-        app.get(&format!("/api/v1/volunteers/{v}/entries"), Some(&other_tok)).assert_error(403, "forbidden");
-        app.get(&format!("/api/v1/volunteers/{v}/entries?cursor=zzz"), Some(&tok)).assert_error(400, "invalid_cursor");
+        app.get(&format!("/api/v1/volunteers/{v}/entries"), Some(&other_tok))
+            .assert_error(403, "forbidden");
+        app.get(
+            &format!("/api/v1/volunteers/{v}/entries?cursor=zzz"),
+            Some(&tok),
+        )
+        .assert_error(400, "invalid_cursor");
 
         let tx = app.get(&format!("/api/v1/transactions/{}", txs[0]), Some(&tok));
         assert_eq!(tx.status, 200, "{}", tx.body);
         assert_eq!(tx.body["kind"], "earn_hours");
         assert_eq!(tx.body["postings"].as_array().unwrap().len(), 4);
-        app.get(&format!("/api/v1/transactions/{}", txs[0]), Some(&other_tok)).assert_error(403, "forbidden");
-        app.get(&format!("/api/v1/transactions/{}", txs[0]), Some(&admin_b)).assert_error(403, "forbidden");
-        assert_eq!(app.get(&format!("/api/v1/transactions/{}", txs[0]), Some(&admin_a)).status, 200);
-        app.get("/api/v1/transactions/missing", Some(&app.admin)).assert_error(404, "not_found");
+        app.get(
+            &format!("/api/v1/transactions/{}", txs[0]),
+            Some(&other_tok),
+        )
+        .assert_error(403, "forbidden");
+        app.get(&format!("/api/v1/transactions/{}", txs[0]), Some(&admin_b))
+            .assert_error(403, "forbidden");
+        assert_eq!(
+            app.get(&format!("/api/v1/transactions/{}", txs[0]), Some(&admin_a))
+                .status,
+            200
+        );
+        app.get("/api/v1/transactions/missing", Some(&app.admin))
+            .assert_error(404, "not_found");
     });
 }
 
@@ -129,27 +194,58 @@ fn reversal_with_idempotency_and_refusals() {
         let big = earn(app, &v, &t.community_a, "10.00");
 
         let path = format!("/api/v1/transactions/{small}/reverse");
-        app.post(&path, Some(&tok), json!({ "reason": "x" })).assert_error(403, "forbidden");
-        app.post(&path, Some(&admin_b), json!({ "reason": "x" })).assert_error(403, "forbidden");
-        app.post(&path, Some(&admin_a), json!({ "reason": "" })).assert_error(422, "validation_failed");
-        app.post("/api/v1/transactions/missing/reverse", Some(&admin_a), json!({ "reason": "x" })).assert_error(404, "not_found");
+        app.post(&path, Some(&tok), json!({ "reason": "x" }))
+            .assert_error(403, "forbidden");
+        app.post(&path, Some(&admin_b), json!({ "reason": "x" }))
+            .assert_error(403, "forbidden");
+        app.post(&path, Some(&admin_a), json!({ "reason": "" }))
+            .assert_error(422, "validation_failed");
+        app.post(
+            "/api/v1/transactions/missing/reverse",
+            Some(&admin_a),
+            json!({ "reason": "x" }),
+        )
+        .assert_error(404, "not_found");
 
         let key = [("Idempotency-Key", "rev-1")];
-        let first = app.send("POST", &path, Some(&admin_a), Some(json!({ "reason": "重复登记" })), &key);
+        let first = app.send(
+            "POST",
+            &path,
+            Some(&admin_a),
+            Some(json!({ "reason": "重复登记" })),
+            &key,
+        );
         assert_eq!(first.status, 201, "{}", first.body);
         assert_eq!(first.body["kind"], "reversal");
         assert_eq!(first.body["reverses_id"], small.as_str());
         assert!(first.body["request_id"].is_string());
-        let replay = app.send("POST", &path, Some(&admin_a), Some(json!({ "reason": "重复登记" })), &key);
+        let replay = app.send(
+            "POST",
+            &path,
+            Some(&admin_a),
+            Some(json!({ "reason": "重复登记" })),
+            &key,
+        );
         assert_eq!(replay.status, 201);
         assert_eq!(replay.body, first.body);
         assert_eq!(replay.header("Idempotent-Replayed"), Some("true"));
-        app.send("POST", &path, Some(&admin_a), Some(json!({ "reason": "another" })), &key)
-            .assert_error(422, "idempotency_key_reused");
-        app.post(&path, Some(&admin_a), json!({ "reason": "again" })).assert_error(409, "already_reversed");
+        app.send(
+            "POST",
+            &path,
+            Some(&admin_a),
+            Some(json!({ "reason": "another" })),
+            &key,
+        )
+        .assert_error(422, "idempotency_key_reused");
+        app.post(&path, Some(&admin_a), json!({ "reason": "again" }))
+            .assert_error(409, "already_reversed");
         let reversal_id = first.body["id"].as_str().unwrap();
-        app.post(&format!("/api/v1/transactions/{reversal_id}/reverse"), Some(&admin_a), json!({ "reason": "x" }))
-            .assert_error(422, "cannot_reverse_reversal");
+        app.post(
+            &format!("/api/v1/transactions/{reversal_id}/reverse"),
+            Some(&admin_a),
+            json!({ "reason": "x" }),
+        )
+        .assert_error(422, "cannot_reverse_reversal");
 
         let bal = app.get(&format!("/api/v1/volunteers/{v}/balance"), Some(&tok));
         assert_eq!(bal.body["points"], "10.00");
@@ -157,20 +253,35 @@ fn reversal_with_idempotency_and_refusals() {
 
         // The points of `big` are partly spent: reversing it would overdraw.
         spend(app, &v, "4.00");
-        let r = app.post(&format!("/api/v1/transactions/{big}/reverse"), Some(&admin_a), json!({ "reason": "x" }));
+        let r = app.post(
+            &format!("/api/v1/transactions/{big}/reverse"),
+            Some(&admin_a),
+            json!({ "reason": "x" }),
+        );
         r.assert_error(422, "insufficient_points");
         assert_eq!(r.body["error"]["details"]["available"], "6.00");
         assert_eq!(r.body["error"]["details"]["required"], "10.00");
-        assert_eq!(app.get(&format!("/api/v1/volunteers/{v}/balance"), Some(&tok)).body["points"], "6.00");
+        assert_eq!(
+            app.get(&format!("/api/v1/volunteers/{v}/balance"), Some(&tok))
+                .body["points"],
+            "6.00"
+        );
 
         let report = app.get("/api/v1/ledger/verify", Some(&app.admin));
         assert_eq!(report.status, 200);
         assert_eq!(report.body["ok"], true, "{}", report.body);
-        app.get("/api/v1/ledger/verify", Some(&tok)).assert_error(403, "forbidden");
+        app.get("/api/v1/ledger/verify", Some(&tok))
+            .assert_error(403, "forbidden");
 
         let metrics = app.get("/metrics", None);
         let text = metrics.body.as_str().unwrap();
-        assert!(text.contains(r#"route="/api/v1/transactions/{id}/reverse""#), "{text}");
-        assert!(text.contains("timebank_ledger_postings_written_total 4"), "{text}");
+        assert!(
+            text.contains(r#"route="/api/v1/transactions/{id}/reverse""#),
+            "{text}"
+        );
+        assert!(
+            text.contains("timebank_ledger_postings_written_total 4"),
+            "{text}"
+        );
     });
 }

@@ -1,5 +1,6 @@
 //! End-to-end tests: the real `timebank` binary on port 0 against a fresh
 //! database, spoken to over HTTP. One test binary, so it links once.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is a failure
 
 mod auth;
 mod cli;

@@ -12,48 +12,112 @@ fn org_tree_is_built_by_admins_only_with_the_right_kinds() {
         assert_eq!(org.body["parent_id"], t.street_a.as_str());
         assert_eq!(org.body["district_id"], t.district.as_str());
 
-        app.post("/api/v1/orgs", Some(&app.admin), json!({ "name": "x", "kind": "community", "parent_id": t.district }))
-            .assert_error(422, "invalid_org_kind");
-        app.post("/api/v1/orgs", Some(&app.admin), json!({ "name": "x", "kind": "galaxy", "parent_id": t.district }))
-            .assert_error(422, "validation_failed");
-        app.post("/api/v1/orgs", Some(&app.admin), json!({ "name": "x", "kind": "street", "parent_id": "nope" }))
-            .assert_error(422, "invalid_parent");
-        app.post("/api/v1/orgs", Some(&app.admin), json!({ "name": "", "kind": "street", "parent_id": t.district }))
-            .assert_error(422, "validation_failed");
-        app.post("/api/v1/orgs", None, json!({ "name": "x", "kind": "street", "parent_id": t.district }))
-            .assert_error(401, "unauthenticated");
-        app.get("/api/v1/orgs/does-not-exist", None).assert_error(404, "not_found");
+        app.post(
+            "/api/v1/orgs",
+            Some(&app.admin),
+            json!({ "name": "x", "kind": "community", "parent_id": t.district }),
+        )
+        .assert_error(422, "invalid_org_kind");
+        app.post(
+            "/api/v1/orgs",
+            Some(&app.admin),
+            json!({ "name": "x", "kind": "galaxy", "parent_id": t.district }),
+        )
+        .assert_error(422, "validation_failed");
+        app.post(
+            "/api/v1/orgs",
+            Some(&app.admin),
+            json!({ "name": "x", "kind": "street", "parent_id": "nope" }),
+        )
+        .assert_error(422, "invalid_parent");
+        app.post(
+            "/api/v1/orgs",
+            Some(&app.admin),
+            json!({ "name": "", "kind": "street", "parent_id": t.district }),
+        )
+        .assert_error(422, "validation_failed");
+        app.post(
+            "/api/v1/orgs",
+            None,
+            json!({ "name": "x", "kind": "street", "parent_id": t.district }),
+        )
+        .assert_error(401, "unauthenticated");
+        app.get("/api/v1/orgs/does-not-exist", None)
+            .assert_error(404, "not_found");
 
         // A community admin cannot build outside their subtree.
         let admin_a = app.admin_of(&t.community_a, "13600000001", &t.community_a);
-        app.post("/api/v1/orgs", Some(&admin_a), json!({ "name": "x", "kind": "street", "parent_id": t.district }))
-            .assert_error(403, "forbidden");
-        app.post(&format!("/api/v1/orgs/{}/admins", t.district), Some(&admin_a), json!({ "user_id": "whoever" }))
-            .assert_error(403, "forbidden");
+        app.post(
+            "/api/v1/orgs",
+            Some(&admin_a),
+            json!({ "name": "x", "kind": "street", "parent_id": t.district }),
+        )
+        .assert_error(403, "forbidden");
+        app.post(
+            &format!("/api/v1/orgs/{}/admins", t.district),
+            Some(&admin_a),
+            json!({ "user_id": "whoever" }),
+        )
+        .assert_error(403, "forbidden");
 
         // Children, one page at a time.
-        let first = app.get(&format!("/api/v1/orgs/{}/children?limit=1", t.district), None);
+        let first = app.get(
+            &format!("/api/v1/orgs/{}/children?limit=1", t.district),
+            None,
+        );
         assert_eq!(first.status, 200);
         assert_eq!(first.body["items"].as_array().unwrap().len(), 1);
         let cursor = first.body["next_cursor"].as_str().unwrap();
-        let second = app.get(&format!("/api/v1/orgs/{}/children?limit=1&cursor={cursor}", t.district), None);
+        let second = app.get(
+            &format!(
+                "/api/v1/orgs/{}/children?limit=1&cursor={cursor}",
+                t.district
+            ),
+            None,
+        );
         assert_eq!(second.body["items"].as_array().unwrap().len(), 1);
         assert_ne!(first.body["items"][0]["id"], second.body["items"][0]["id"]);
         let cursor = second.body["next_cursor"].as_str().unwrap();
-        let third = app.get(&format!("/api/v1/orgs/{}/children?limit=1&cursor={cursor}", t.district), None);
+        let third = app.get(
+            &format!(
+                "/api/v1/orgs/{}/children?limit=1&cursor={cursor}",
+                t.district
+            ),
+            None,
+        );
         assert_eq!(third.body["items"].as_array().unwrap().len(), 0);
         assert!(third.body["next_cursor"].is_null());
-        app.get(&format!("/api/v1/orgs/{}/children?cursor=!!!", t.district), None).assert_error(400, "invalid_cursor");
-        app.get(&format!("/api/v1/orgs/{}/children?limit=500", t.district), None).assert_error(400, "invalid_query");
+        app.get(
+            &format!("/api/v1/orgs/{}/children?cursor=!!!", t.district),
+            None,
+        )
+        .assert_error(400, "invalid_cursor");
+        app.get(
+            &format!("/api/v1/orgs/{}/children?limit=500", t.district),
+            None,
+        )
+        .assert_error(400, "invalid_query");
 
         // Granting twice is harmless.
         let someone = app.register("李四", "13600000002", &t.community_a);
-        let grant = app.post(&format!("/api/v1/orgs/{}/admins", t.street_a), Some(&app.admin), json!({ "user_id": someone }));
+        let grant = app.post(
+            &format!("/api/v1/orgs/{}/admins", t.street_a),
+            Some(&app.admin),
+            json!({ "user_id": someone }),
+        );
         assert_eq!(grant.status, 201);
-        let again = app.post(&format!("/api/v1/orgs/{}/admins", t.street_a), Some(&app.admin), json!({ "user_id": someone }));
+        let again = app.post(
+            &format!("/api/v1/orgs/{}/admins", t.street_a),
+            Some(&app.admin),
+            json!({ "user_id": someone }),
+        );
         assert_eq!(again.status, 200);
         assert_eq!(again.body["granted"], false);
-        app.post(&format!("/api/v1/orgs/{}/admins", t.street_a), Some(&app.admin), json!({ "user_id": "nobody" }))
-            .assert_error(422, "unknown_user");
+        app.post(
+            &format!("/api/v1/orgs/{}/admins", t.street_a),
+            Some(&app.admin),
+            json!({ "user_id": "nobody" }),
+        )
+        .assert_error(422, "unknown_user");
     });
 }

@@ -2,8 +2,8 @@
 //! (algorithm pinned, `exp`/`nbf`/`iss` required) and rotating refresh
 //! tokens stored as SHA-256 hashes.
 
-use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::Argon2;
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
@@ -46,7 +46,12 @@ impl TokenKeys {
         }
     }
 
-    pub fn issue(&self, subject: &str, role: Option<&str>, ttl_secs: i64) -> Result<String, ApiError> {
+    pub fn issue(
+        &self,
+        subject: &str,
+        role: Option<&str>,
+        ttl_secs: i64,
+    ) -> Result<String, ApiError> {
         let now = chrono::Utc::now().timestamp();
         let claims = Claims {
             iss: ISSUER.to_owned(),
@@ -71,7 +76,9 @@ impl TokenKeys {
         validation.leeway = 5;
         jsonwebtoken::decode::<Claims>(token, &self.decoding, &validation)
             .map(|data| data.claims)
-            .map_err(|_| ApiError::unauthorized("invalid_token", "the access token is invalid or expired"))
+            .map_err(|_| {
+                ApiError::unauthorized("invalid_token", "the access token is invalid or expired")
+            })
     }
 }
 
@@ -90,7 +97,11 @@ pub fn hash_password(password: &str) -> Result<String, ApiError> {
 
 pub fn verify_password(password: &str, stored_hash: &str) -> bool {
     PasswordHash::new(stored_hash)
-        .map(|parsed| Argon2::default().verify_password(password.as_bytes(), &parsed).is_ok())
+        .map(|parsed| {
+            Argon2::default()
+                .verify_password(password.as_bytes(), &parsed)
+                .is_ok()
+        })
         .unwrap_or(false)
 }
 

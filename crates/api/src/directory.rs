@@ -65,7 +65,11 @@ pub struct Org {
 }
 
 pub fn find_org(conn: &mut DbConnection, id: &str) -> Result<Option<Org>, ApiError> {
-    Ok(orgs::table.find(id).select(Org::as_select()).first(conn).optional()?)
+    Ok(orgs::table
+        .find(id)
+        .select(Org::as_select())
+        .first(conn)
+        .optional()?)
 }
 
 pub fn get_org(conn: &mut DbConnection, id: &str) -> Result<Org, ApiError> {
@@ -97,7 +101,10 @@ pub fn create_org(
                 format!(
                     "a {} can only hold a {}",
                     parent_kind.as_str(),
-                    parent_kind.child().map(OrgKind::as_str).unwrap_or("nothing")
+                    parent_kind
+                        .child()
+                        .map(OrgKind::as_str)
+                        .unwrap_or("nothing")
                 ),
             ));
         }
@@ -159,7 +166,12 @@ pub fn children(
 }
 
 /// Creates a user; a phone already registered is a 409 `phone_taken`.
-pub fn create_user(conn: &mut DbConnection, name: &str, phone: &str, password_hash: &str) -> Result<String, ApiError> {
+pub fn create_user(
+    conn: &mut DbConnection,
+    name: &str,
+    phone: &str,
+    password_hash: &str,
+) -> Result<String, ApiError> {
     let id = timebank_store::new_id();
     let inserted = diesel::insert_into(users::table)
         .values((
@@ -172,15 +184,21 @@ pub fn create_user(conn: &mut DbConnection, name: &str, phone: &str, password_ha
         .execute(conn);
     match inserted {
         Ok(_) => Ok(id),
-        Err(e) if is_unique_violation(&e) => {
-            Err(ApiError::conflict("phone_taken", "this phone number is already registered"))
-        }
+        Err(e) if is_unique_violation(&e) => Err(ApiError::conflict(
+            "phone_taken",
+            "this phone number is already registered",
+        )),
         Err(e) => Err(e.into()),
     }
 }
 
 pub fn user_exists(conn: &mut DbConnection, id: &str) -> Result<bool, ApiError> {
-    Ok(users::table.find(id).select(users::id).first::<String>(conn).optional()?.is_some())
+    Ok(users::table
+        .find(id)
+        .select(users::id)
+        .first::<String>(conn)
+        .optional()?
+        .is_some())
 }
 
 /// Grants `role` over `org_id`; granting what is already held changes
@@ -242,10 +260,20 @@ pub fn find_volunteer(conn: &mut DbConnection, id: &str) -> Result<Option<Volunt
         .inner_join(users::table)
         .inner_join(orgs::table)
         .filter(volunteers::user_id.eq(id))
-        .select((VolunteerRow::as_select(), users::name, users::phone, orgs::path))
+        .select((
+            VolunteerRow::as_select(),
+            users::name,
+            users::phone,
+            orgs::path,
+        ))
         .first::<(VolunteerRow, String, String, String)>(conn)
         .optional()?;
-    Ok(found.map(|(row, name, phone, community_path)| Volunteer { row, name, phone, community_path }))
+    Ok(found.map(|(row, name, phone, community_path)| Volunteer {
+        row,
+        name,
+        phone,
+        community_path,
+    }))
 }
 
 pub fn get_volunteer(conn: &mut DbConnection, id: &str) -> Result<Volunteer, ApiError> {
@@ -264,7 +292,9 @@ pub fn register_volunteer(
     conn.transaction(|c| {
         let community = find_org(c, community_id)?
             .filter(|o| o.kind == "community")
-            .ok_or_else(|| ApiError::unprocessable("invalid_community", "community_id is not a community"))?;
+            .ok_or_else(|| {
+                ApiError::unprocessable("invalid_community", "community_id is not a community")
+            })?;
         let id = create_user(c, name, phone, password_hash)?;
         let skills = serde_json::to_string(skills).map_err(|_| ApiError::internal())?;
         diesel::insert_into(volunteers::table)
@@ -282,7 +312,11 @@ pub fn register_volunteer(
 }
 
 /// pending → active; anything else is a 409 naming the current state.
-pub fn approve_volunteer(conn: &mut DbConnection, id: &str, approver: &str) -> Result<(), ApiError> {
+pub fn approve_volunteer(
+    conn: &mut DbConnection,
+    id: &str,
+    approver: &str,
+) -> Result<(), ApiError> {
     let changed = diesel::update(
         volunteers::table
             .find(id)
@@ -298,6 +332,9 @@ pub fn approve_volunteer(conn: &mut DbConnection, id: &str, approver: &str) -> R
         return Ok(());
     }
     let current = get_volunteer(conn, id)?.row.status;
-    Err(ApiError::conflict("invalid_state", format!("the volunteer is {current}, not pending"))
-        .with_details(serde_json::json!({ "status": current })))
+    Err(ApiError::conflict(
+        "invalid_state",
+        format!("the volunteer is {current}, not pending"),
+    )
+    .with_details(serde_json::json!({ "status": current })))
 }

@@ -19,7 +19,13 @@ pub struct ApiError {
 
 impl std::fmt::Display for ApiError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{} {}: {}", self.status.as_u16(), self.code, self.message)
+        write!(
+            f,
+            "{} {}: {}",
+            self.status.as_u16(),
+            self.code,
+            self.message
+        )
     }
 }
 
@@ -47,11 +53,19 @@ impl ApiError {
     }
 
     pub fn forbidden() -> Self {
-        Self::new(StatusCode::FORBIDDEN, "forbidden", "you may not do this here")
+        Self::new(
+            StatusCode::FORBIDDEN,
+            "forbidden",
+            "you may not do this here",
+        )
     }
 
     pub fn not_found(what: &str) -> Self {
-        Self::new(StatusCode::NOT_FOUND, "not_found", format!("{what} not found"))
+        Self::new(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            format!("{what} not found"),
+        )
     }
 
     pub fn conflict(code: &'static str, message: impl Into<String>) -> Self {
@@ -71,7 +85,11 @@ impl ApiError {
     }
 
     pub fn internal() -> Self {
-        Self::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", "internal error")
+        Self::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal",
+            "internal error",
+        )
     }
 
     pub fn validation(errors: &validator::ValidationErrors) -> Self {
@@ -134,9 +152,16 @@ impl From<DieselError> for ApiError {
 /// operator's fix: the client should retry, not see a bug.
 fn is_transient(message: &str) -> bool {
     let m = message.to_ascii_lowercase();
-    ["database is locked", "busy", "readonly", "read-only", "disk", "full"]
-        .iter()
-        .any(|needle| m.contains(needle))
+    [
+        "database is locked",
+        "busy",
+        "readonly",
+        "read-only",
+        "disk",
+        "full",
+    ]
+    .iter()
+    .any(|needle| m.contains(needle))
 }
 
 impl From<StoreError> for ApiError {
@@ -187,16 +212,21 @@ impl From<LedgerError> for ApiError {
                 } else {
                     "insufficient_balance"
                 };
-                ApiError::unprocessable(code, format!("not enough {asset}: {available} available, {required} needed"))
-                    .with_details(json!({
-                        "owner_id": owner_id,
-                        "account_kind": account_kind,
-                        "asset": asset,
-                        "available": available,
-                        "required": required,
-                    }))
+                ApiError::unprocessable(
+                    code,
+                    format!("not enough {asset}: {available} available, {required} needed"),
+                )
+                .with_details(json!({
+                    "owner_id": owner_id,
+                    "account_kind": account_kind,
+                    "asset": asset,
+                    "available": available,
+                    "required": required,
+                }))
             }
-            LedgerError::Overflow => ApiError::unprocessable("amount_too_large", "amount too large"),
+            LedgerError::Overflow => {
+                ApiError::unprocessable("amount_too_large", "amount too large")
+            }
             LedgerError::Store(e) => e.into(),
             LedgerError::Db(e) => e.into(),
             LedgerError::Corrupt(message) => {

@@ -66,7 +66,11 @@ where
 {
     let Some(key) = key else {
         let (status, body) = write_tx(conn, |c| effect(c))?;
-        return Ok(Outcome { status, body: body.to_string(), replayed: false });
+        return Ok(Outcome {
+            status,
+            body: body.to_string(),
+            replayed: false,
+        });
     };
     // Two tries: the second runs only when a concurrent twin won the key.
     for _ in 0..2 {
@@ -93,7 +97,11 @@ where
                     keys::response_body.eq(&body),
                 ))
                 .execute(c)?;
-            Ok(Outcome { status, body, replayed: false })
+            Ok(Outcome {
+                status,
+                body,
+                replayed: false,
+            })
         });
         match attempt {
             Err(e) if e.code == "conflict" => continue,
@@ -128,6 +136,9 @@ fn lookup(
         .ok()
         .and_then(|s| StatusCode::from_u16(s).ok())
         .ok_or_else(ApiError::internal)?;
-    Ok(Some(Outcome { status, body, replayed: true }))
+    Ok(Some(Outcome {
+        status,
+        body,
+        replayed: true,
+    }))
 }
-

@@ -37,11 +37,13 @@ pub fn app_state(pool: Pool, jwt_secret: &[u8]) -> anyhow::Result<AppState> {
 
 fn json_error(err: JsonPayloadError, _: &actix_web::HttpRequest) -> actix_web::Error {
     let api = match &err {
-        JsonPayloadError::Overflow { .. } | JsonPayloadError::OverflowKnownLength { .. } => ApiError::new(
-            actix_web::http::StatusCode::PAYLOAD_TOO_LARGE,
-            "payload_too_large",
-            "the request body is larger than 64 KiB",
-        ),
+        JsonPayloadError::Overflow { .. } | JsonPayloadError::OverflowKnownLength { .. } => {
+            ApiError::new(
+                actix_web::http::StatusCode::PAYLOAD_TOO_LARGE,
+                "payload_too_large",
+                "the request body is larger than 64 KiB",
+            )
+        }
         JsonPayloadError::ContentType => ApiError::new(
             actix_web::http::StatusCode::UNSUPPORTED_MEDIA_TYPE,
             "unsupported_media_type",
@@ -58,12 +60,20 @@ fn json_error(err: JsonPayloadError, _: &actix_web::HttpRequest) -> actix_web::E
 
 /// Binds the server; returns it with the addresses it listens on (useful
 /// with port 0).
-pub fn bind(state: AppState, addr: &str, workers: Option<usize>) -> std::io::Result<(Server, Vec<SocketAddr>)> {
+pub fn bind(
+    state: AppState,
+    addr: &str,
+    workers: Option<usize>,
+) -> std::io::Result<(Server, Vec<SocketAddr>)> {
     let data = web::Data::new(state);
     let mut server = HttpServer::new(move || {
         App::new()
             .app_data(data.clone())
-            .app_data(web::JsonConfig::default().limit(MAX_BODY_BYTES).error_handler(json_error))
+            .app_data(
+                web::JsonConfig::default()
+                    .limit(MAX_BODY_BYTES)
+                    .error_handler(json_error),
+            )
             .app_data(web::PayloadConfig::default().limit(MAX_BODY_BYTES))
             .app_data(web::PathConfig::default().error_handler(|_, _| {
                 ApiError::bad_request("invalid_path", "the path is not valid").into()

@@ -69,7 +69,9 @@ impl Principal {
             Principal::System => true,
             Principal::User(u) => u.grants.iter().any(|g| {
                 roles.contains(&g.role.as_str())
-                    && g.org_path.as_deref().is_some_and(|scope| path.starts_with(scope))
+                    && g.org_path
+                        .as_deref()
+                        .is_some_and(|scope| path.starts_with(scope))
             }),
         }
     }
@@ -92,12 +94,19 @@ impl Principal {
     pub fn is_staff(&self) -> bool {
         match self {
             Principal::System => true,
-            Principal::User(u) => u.grants.iter().any(|g| g.role == "org_admin" || g.role == "auditor"),
+            Principal::User(u) => u
+                .grants
+                .iter()
+                .any(|g| g.role == "org_admin" || g.role == "auditor"),
         }
     }
 
     pub fn require(allowed: bool) -> Result<(), ApiError> {
-        if allowed { Ok(()) } else { Err(ApiError::forbidden()) }
+        if allowed {
+            Ok(())
+        } else {
+            Err(ApiError::forbidden())
+        }
     }
 }
 
@@ -113,32 +122,54 @@ pub fn load(conn: &mut DbConnection, user_id: &str) -> Result<Option<UserPrincip
     let grants = role_grants::table
         .left_join(orgs::table.on(orgs::id.nullable().eq(role_grants::org_id)))
         .filter(role_grants::user_id.eq(&id))
-        .select((role_grants::role, role_grants::org_id, orgs::path.nullable(), role_grants::site_id))
+        .select((
+            role_grants::role,
+            role_grants::org_id,
+            orgs::path.nullable(),
+            role_grants::site_id,
+        ))
         .load::<(String, Option<String>, Option<String>, Option<String>)>(conn)?
         .into_iter()
-        .map(|(role, org_id, org_path, site_id)| Grant { role, org_id, org_path, site_id })
+        .map(|(role, org_id, org_path, site_id)| Grant {
+            role,
+            org_id,
+            org_path,
+            site_id,
+        })
         .collect();
     let volunteer = volunteers::table
         .find(&id)
         .select((volunteers::community_id, volunteers::status))
         .first::<(String, String)>(conn)
         .optional()?;
-    Ok(Some(UserPrincipal { id, name, grants, volunteer }))
+    Ok(Some(UserPrincipal {
+        id,
+        name,
+        grants,
+        volunteer,
+    }))
 }
 
 fn bearer(req: &HttpRequest) -> Result<String, ApiError> {
-    let header = req
-        .headers()
-        .get(AUTHORIZATION)
-        .ok_or_else(|| ApiError::unauthorized("unauthenticated", "an Authorization: Bearer token is required"))?;
-    let text = header
-        .to_str()
-        .map_err(|_| ApiError::unauthorized("invalid_token", "the access token is invalid or expired"))?;
+    let header = req.headers().get(AUTHORIZATION).ok_or_else(|| {
+        ApiError::unauthorized(
+            "unauthenticated",
+            "an Authorization: Bearer token is required",
+        )
+    })?;
+    let text = header.to_str().map_err(|_| {
+        ApiError::unauthorized("invalid_token", "the access token is invalid or expired")
+    })?;
     match text.split_once(' ') {
-        Some((scheme, token)) if scheme.eq_ignore_ascii_case("bearer") && !token.trim().is_empty() => {
+        Some((scheme, token))
+            if scheme.eq_ignore_ascii_case("bearer") && !token.trim().is_empty() =>
+        {
             Ok(token.trim().to_owned())
         }
-        _ => Err(ApiError::unauthorized("unauthenticated", "an Authorization: Bearer token is required")),
+        _ => Err(ApiError::unauthorized(
+            "unauthenticated",
+            "an Authorization: Bearer token is required",
+        )),
     }
 }
 
@@ -155,12 +186,16 @@ impl FromRequest for Principal {
             if claims.sub == SYSTEM_SUBJECT {
                 return match claims.role.as_deref() {
                     Some("system") => Ok(Principal::System),
-                    _ => Err(ApiError::unauthorized("invalid_token", "the access token is invalid or expired")),
+                    _ => Err(ApiError::unauthorized(
+                        "invalid_token",
+                        "the access token is invalid or expired",
+                    )),
                 };
             }
             let user = state.db(move |conn| load(conn, &claims.sub)).await?;
-            user.map(Principal::User)
-                .ok_or_else(|| ApiError::unauthorized("invalid_token", "the access token is invalid or expired"))
+            user.map(Principal::User).ok_or_else(|| {
+                ApiError::unauthorized("invalid_token", "the access token is invalid or expired")
+            })
         })
     }
 }

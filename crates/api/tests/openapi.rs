@@ -1,5 +1,6 @@
 //! `openapi.yaml` and the served routes must name exactly the same
 //! operations.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is a failure
 
 use std::collections::BTreeSet;
 
@@ -7,7 +8,8 @@ const METHODS: [&str; 5] = ["get", "post", "put", "patch", "delete"];
 
 #[test]
 fn openapi_and_routes_are_equal() {
-    let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../openapi.yaml")).unwrap();
+    let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../openapi.yaml"))
+        .unwrap();
     let doc: serde_norway::Value = serde_norway::from_str(&text).unwrap();
     assert_eq!(doc["openapi"].as_str(), Some("3.1.0"));
     let mut documented = BTreeSet::new();
@@ -21,13 +23,20 @@ fn openapi_and_routes_are_equal() {
     let served: BTreeSet<(String, String)> = timebank_api::routes::list().into_iter().collect();
     let undocumented: Vec<_> = served.difference(&documented).collect();
     let missing: Vec<_> = documented.difference(&served).collect();
-    assert!(undocumented.is_empty(), "served but not in openapi.yaml: {undocumented:?}");
-    assert!(missing.is_empty(), "in openapi.yaml but not served: {missing:?}");
+    assert!(
+        undocumented.is_empty(),
+        "served but not in openapi.yaml: {undocumented:?}"
+    );
+    assert!(
+        missing.is_empty(),
+        "in openapi.yaml but not served: {missing:?}"
+    );
 }
 
 #[test]
 fn every_operation_documents_its_error_shape() {
-    let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../openapi.yaml")).unwrap();
+    let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../openapi.yaml"))
+        .unwrap();
     let doc: serde_norway::Value = serde_norway::from_str(&text).unwrap();
     for (path, item) in doc["paths"].as_mapping().unwrap() {
         let path = path.as_str().unwrap();
@@ -35,7 +44,10 @@ fn every_operation_documents_its_error_shape() {
             let Some(op) = item.get(method) else { continue };
             let secured = op.get("security").is_none();
             if secured && path.starts_with("/api/") {
-                assert!(op["responses"].get("401").is_some(), "{method} {path} lacks 401");
+                assert!(
+                    op["responses"].get("401").is_some(),
+                    "{method} {path} lacks 401"
+                );
             }
         }
     }

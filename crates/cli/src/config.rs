@@ -18,7 +18,12 @@ pub struct Args {
     /// kept in --jwt-secret-file.
     #[arg(long, env = "JWT_SECRET", global = true, hide_env_values = true)]
     jwt_secret: Option<String>,
-    #[arg(long, env = "JWT_SECRET_FILE", global = true, default_value = "./data/jwt-secret")]
+    #[arg(
+        long,
+        env = "JWT_SECRET_FILE",
+        global = true,
+        default_value = "./data/jwt-secret"
+    )]
     jwt_secret_file: PathBuf,
     /// Log filter, e.g. info or timebank=debug,actix_web=info
     #[arg(long, env = "RUST_LOG", global = true, default_value = "info")]
@@ -41,12 +46,19 @@ impl Config {
     pub fn load(args: &Args, sqlite_override: Option<&str>) -> Result<Self, ConfigError> {
         let raw = match sqlite_override {
             Some(path) => format!("sqlite://{path}"),
-            None => args.database_url.clone().unwrap_or_else(|| DEFAULT_DATABASE_URL.to_owned()),
+            None => args
+                .database_url
+                .clone()
+                .unwrap_or_else(|| DEFAULT_DATABASE_URL.to_owned()),
         };
         let database = DatabaseUrl::parse(&raw).map_err(|e| ConfigError(e.to_string()))?;
         let (jwt_secret, jwt_secret_source) = match &args.jwt_secret {
             Some(secret) if secret.len() >= 16 => (secret.clone(), "JWT_SECRET".to_owned()),
-            Some(_) => return Err(ConfigError("JWT_SECRET must be at least 16 characters".into())),
+            Some(_) => {
+                return Err(ConfigError(
+                    "JWT_SECRET must be at least 16 characters".into(),
+                ));
+            }
             None => (
                 secret_from_file(&args.jwt_secret_file)?,
                 args.jwt_secret_file.display().to_string(),
@@ -55,7 +67,12 @@ impl Config {
         if args.db_pool == 0 {
             return Err(ConfigError("--db-pool must be at least 1".into()));
         }
-        Ok(Self { database, jwt_secret, jwt_secret_source, db_pool: args.db_pool })
+        Ok(Self {
+            database,
+            jwt_secret,
+            jwt_secret_source,
+            db_pool: args.db_pool,
+        })
     }
 
     pub fn connect(&self) -> anyhow::Result<Pool> {
@@ -74,13 +91,18 @@ fn secret_from_file(path: &Path) -> Result<String, ConfigError> {
         if secret.len() >= 16 {
             return Ok(secret);
         }
-        return Err(ConfigError(format!("{} holds a secret shorter than 16 characters", path.display())));
+        return Err(ConfigError(format!(
+            "{} holds a secret shorter than 16 characters",
+            path.display()
+        )));
     }
     let secret = timebank_api::auth::generate_secret().map_err(|e| ConfigError(e.to_string()))?;
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-        std::fs::create_dir_all(dir).map_err(|e| ConfigError(format!("cannot create {}: {e}", dir.display())))?;
+        std::fs::create_dir_all(dir)
+            .map_err(|e| ConfigError(format!("cannot create {}: {e}", dir.display())))?;
     }
-    write_private(path, &secret).map_err(|e| ConfigError(format!("cannot write {}: {e}", path.display())))?;
+    write_private(path, &secret)
+        .map_err(|e| ConfigError(format!("cannot write {}: {e}", path.display())))?;
     tracing::info!(path = %path.display(), "generated a new JWT secret");
     eprintln!("generated a JWT signing secret in {}", path.display());
     Ok(secret)
@@ -97,7 +119,11 @@ fn write_private(path: &Path, text: &str) -> std::io::Result<()> {
 
 /// "90s", "30m", "1h", "7d" → seconds.
 pub fn parse_ttl(text: &str) -> Result<i64, ConfigError> {
-    let bad = || ConfigError(format!("--ttl {text:?}: use a number with s, m, h or d, e.g. 1h"));
+    let bad = || {
+        ConfigError(format!(
+            "--ttl {text:?}: use a number with s, m, h or d, e.g. 1h"
+        ))
+    };
     let (number, unit) = text.split_at(text.len().saturating_sub(1));
     let n: i64 = number.parse().map_err(|_| bad())?;
     let factor = match unit {

@@ -7,7 +7,9 @@ use anyhow::Context;
 use diesel::prelude::*;
 use timebank_api::auth::hash_password;
 use timebank_api::directory::{self, Org, OrgKind};
-use timebank_ledger::{AccountKind, Amount, Asset, NewPosting, NewTransaction, TxKind, open_account};
+use timebank_ledger::{
+    AccountKind, Amount, Asset, NewPosting, NewTransaction, TxKind, open_account,
+};
 use timebank_store::schema::users;
 use timebank_store::{DbConnection, Pool};
 
@@ -29,10 +31,32 @@ const STREETS: [(&str, [&str; 2]); 3] = [
     ("宋家桥街道", ["合泰社区", "白马社区"]),
     ("茨菇塘街道", ["文化园社区", "龙泉社区"]),
 ];
-const SURNAMES: [&str; 20] = ["王", "李", "张", "刘", "陈", "杨", "黄", "赵", "周", "吴", "徐", "孙", "马", "朱", "胡", "郭", "何", "林", "罗", "高"];
-const GIVEN: [&str; 25] = ["秀英", "建国", "丽华", "志强", "海燕", "伟", "芳", "敏", "静", "磊", "洋", "勇", "艳", "杰", "娟", "涛", "明", "超", "霞", "平", "桂兰", "红梅", "国庆", "晓燕", "子涵"];
-const SKILLS: [&str; 8] = ["助老陪护", "维修", "代买", "理发", "心理疏导", "医疗护理", "法律咨询", "文艺演出"];
-const ACTIVITIES: [&str; 6] = ["社区环境清洁", "敬老院陪伴", "文明交通劝导", "防疫宣传", "图书角整理", "义诊服务"];
+const SURNAMES: [&str; 20] = [
+    "王", "李", "张", "刘", "陈", "杨", "黄", "赵", "周", "吴", "徐", "孙", "马", "朱", "胡", "郭",
+    "何", "林", "罗", "高",
+];
+const GIVEN: [&str; 25] = [
+    "秀英", "建国", "丽华", "志强", "海燕", "伟", "芳", "敏", "静", "磊", "洋", "勇", "艳", "杰",
+    "娟", "涛", "明", "超", "霞", "平", "桂兰", "红梅", "国庆", "晓燕", "子涵",
+];
+const SKILLS: [&str; 8] = [
+    "助老陪护",
+    "维修",
+    "代买",
+    "理发",
+    "心理疏导",
+    "医疗护理",
+    "法律咨询",
+    "文艺演出",
+];
+const ACTIVITIES: [&str; 6] = [
+    "社区环境清洁",
+    "敬老院陪伴",
+    "文明交通劝导",
+    "防疫宣传",
+    "图书角整理",
+    "义诊服务",
+];
 const VOLUNTEERS: usize = 50;
 
 /// Creates the root organisation on first use and a platform admin over it.
@@ -44,14 +68,21 @@ pub fn create_platform_admin(
     org_name: &str,
     kind: &str,
 ) -> anyhow::Result<(String, String)> {
-    let kind = OrgKind::parse(kind).ok_or_else(|| ConfigError(format!("--kind {kind:?}: use city, district, street or community")))?;
+    let kind = OrgKind::parse(kind).ok_or_else(|| {
+        ConfigError(format!(
+            "--kind {kind:?}: use city, district, street or community"
+        ))
+    })?;
     if password.len() < 8 {
         return Err(ConfigError("--password must be at least 8 characters".into()).into());
     }
     let root = match directory::root_org(conn).map_err(api)? {
         Some(root) => {
             if root.name != org_name {
-                eprintln!("note: the root organisation already exists as {:?}; granting admin over it", root.name);
+                eprintln!(
+                    "note: the root organisation already exists as {:?}; granting admin over it",
+                    root.name
+                );
             }
             root
         }
@@ -68,7 +99,11 @@ fn api(e: timebank_api::ApiError) -> anyhow::Error {
 }
 
 fn user_by_phone(conn: &mut DbConnection, phone: &str) -> anyhow::Result<Option<String>> {
-    Ok(users::table.filter(users::phone.eq(phone)).select(users::id).first(conn).optional()?)
+    Ok(users::table
+        .filter(users::phone.eq(phone))
+        .select(users::id)
+        .first(conn)
+        .optional()?)
 }
 
 /// Loads the demo district unless it is already there.
@@ -77,7 +112,12 @@ pub fn load(pool: &Pool) -> anyhow::Result<Summary> {
     let conn = &mut *conn;
     let first_volunteer_phone = volunteer_phone(0);
     if let Some(id) = user_by_phone(conn, &first_volunteer_phone)? {
-        return Ok(Summary { admin_phone: ADMIN_PHONE, volunteer_phone: first_volunteer_phone, volunteer_id: id, volunteers: VOLUNTEERS });
+        return Ok(Summary {
+            admin_phone: ADMIN_PHONE,
+            volunteer_phone: first_volunteer_phone,
+            volunteer_id: id,
+            volunteers: VOLUNTEERS,
+        });
     }
     eprintln!("loading the demo district (a few seconds)…");
     // One transaction: a load cut short leaves nothing behind to trip over.
@@ -86,29 +126,68 @@ pub fn load(pool: &Pool) -> anyhow::Result<Summary> {
 
 fn load_all(conn: &mut DbConnection) -> anyhow::Result<Summary> {
     let (admin_id, root_id) = match user_by_phone(conn, ADMIN_PHONE)? {
-        Some(admin) => (admin, directory::root_org(conn).map_err(api)?.context("no root organisation")?.id),
-        None => create_platform_admin(conn, "平台管理员", ADMIN_PHONE, ADMIN_PASSWORD, "株洲市", "city")?,
+        Some(admin) => (
+            admin,
+            directory::root_org(conn)
+                .map_err(api)?
+                .context("no root organisation")?
+                .id,
+        ),
+        None => create_platform_admin(
+            conn,
+            "平台管理员",
+            ADMIN_PHONE,
+            ADMIN_PASSWORD,
+            "株洲市",
+            "city",
+        )?,
     };
     let root = directory::get_org(conn, &root_id).map_err(api)?;
-    let district = directory::create_org(conn, "荷塘区", OrgKind::District, Some(&root)).map_err(api)?;
+    let district =
+        directory::create_org(conn, "荷塘区", OrgKind::District, Some(&root)).map_err(api)?;
     staff(conn, "区级管理员", "13800000001", &district, "org_admin")?;
     staff(conn, "区级审计员", "13800000003", &district, "auditor")?;
     let mut communities: Vec<Org> = Vec::new();
     for (street_name, community_names) in STREETS {
-        let street = directory::create_org(conn, street_name, OrgKind::Street, Some(&district)).map_err(api)?;
+        let street = directory::create_org(conn, street_name, OrgKind::Street, Some(&district))
+            .map_err(api)?;
         for name in community_names {
-            communities.push(directory::create_org(conn, name, OrgKind::Community, Some(&street)).map_err(api)?);
+            communities.push(
+                directory::create_org(conn, name, OrgKind::Community, Some(&street))
+                    .map_err(api)?,
+            );
         }
     }
-    staff(conn, "新塘社区管理员", "13800000002", &communities[0], "org_admin")?;
+    staff(
+        conn,
+        "新塘社区管理员",
+        "13800000002",
+        &communities[0],
+        "org_admin",
+    )?;
 
     let hash = hash_password(VOLUNTEER_PASSWORD).map_err(api)?;
     let mut first = None;
     for i in 0..VOLUNTEERS {
         let community = &communities[i % communities.len()];
-        let name = format!("{}{}", SURNAMES[i % SURNAMES.len()], GIVEN[(i * 7) % GIVEN.len()]);
-        let skills = vec![SKILLS[i % SKILLS.len()].to_owned(), SKILLS[(i * 3 + 1) % SKILLS.len()].to_owned()];
-        let id = directory::register_volunteer(conn, &name, &volunteer_phone(i), &hash, &community.id, &skills).map_err(api)?;
+        let name = format!(
+            "{}{}",
+            SURNAMES[i % SURNAMES.len()],
+            GIVEN[(i * 7) % GIVEN.len()]
+        );
+        let skills = vec![
+            SKILLS[i % SKILLS.len()].to_owned(),
+            SKILLS[(i * 3 + 1) % SKILLS.len()].to_owned(),
+        ];
+        let id = directory::register_volunteer(
+            conn,
+            &name,
+            &volunteer_phone(i),
+            &hash,
+            &community.id,
+            &skills,
+        )
+        .map_err(api)?;
         first.get_or_insert_with(|| id.clone());
         if i % 10 == 9 {
             continue; // a few stay pending approval
@@ -128,7 +207,13 @@ fn volunteer_phone(i: usize) -> String {
     format!("139{:08}", i + 1)
 }
 
-fn staff(conn: &mut DbConnection, name: &str, phone: &str, org: &Org, role: &str) -> anyhow::Result<()> {
+fn staff(
+    conn: &mut DbConnection,
+    name: &str,
+    phone: &str,
+    org: &Org,
+    role: &str,
+) -> anyhow::Result<()> {
     let hash = hash_password(ADMIN_PASSWORD).map_err(api)?;
     let id = directory::create_user(conn, name, phone, &hash).map_err(api)?;
     directory::grant_org_role(conn, &id, role, &org.id, None).map_err(api)?;
@@ -137,9 +222,25 @@ fn staff(conn: &mut DbConnection, name: &str, phone: &str, org: &Org, role: &str
 
 /// A few settled activities per volunteer: hours and points (1 h = 1 point)
 /// from the community's issuance account.
-fn earn(conn: &mut DbConnection, volunteer_id: &str, community: &Org, i: usize, admin_id: &str) -> anyhow::Result<()> {
-    let wallet = open_account(conn, AccountKind::VolunteerWallet, volunteer_id, &community.path)?;
-    let issuer = open_account(conn, AccountKind::OrgIssuance, &community.id, &community.path)?;
+fn earn(
+    conn: &mut DbConnection,
+    volunteer_id: &str,
+    community: &Org,
+    i: usize,
+    admin_id: &str,
+) -> anyhow::Result<()> {
+    let wallet = open_account(
+        conn,
+        AccountKind::VolunteerWallet,
+        volunteer_id,
+        &community.path,
+    )?;
+    let issuer = open_account(
+        conn,
+        AccountKind::OrgIssuance,
+        &community.id,
+        &community.path,
+    )?;
     for n in 0..(1 + i % 4) {
         let units = (((i * 37 + n * 53) % 16) as i64 + 2) * 50; // 1.0 h to 8.5 h
         let hours = Amount::from_units(units);
@@ -152,10 +253,26 @@ fn earn(conn: &mut DbConnection, volunteer_id: &str, community: &Org, i: usize, 
             rule_version: Some("demo-default".to_owned()),
             request_id: None,
             postings: vec![
-                NewPosting { account_id: issuer.id.clone(), asset: Asset::Hour, amount: neg },
-                NewPosting { account_id: wallet.id.clone(), asset: Asset::Hour, amount: hours },
-                NewPosting { account_id: issuer.id.clone(), asset: Asset::Point, amount: neg },
-                NewPosting { account_id: wallet.id.clone(), asset: Asset::Point, amount: hours },
+                NewPosting {
+                    account_id: issuer.id.clone(),
+                    asset: Asset::Hour,
+                    amount: neg,
+                },
+                NewPosting {
+                    account_id: wallet.id.clone(),
+                    asset: Asset::Hour,
+                    amount: hours,
+                },
+                NewPosting {
+                    account_id: issuer.id.clone(),
+                    asset: Asset::Point,
+                    amount: neg,
+                },
+                NewPosting {
+                    account_id: wallet.id.clone(),
+                    asset: Asset::Point,
+                    amount: hours,
+                },
             ],
         };
         timebank_ledger::post_in(conn, &tx)?;
@@ -170,7 +287,10 @@ pub fn print_welcome(url: &str, s: &Summary, config: &Config) {
         )
     };
     let token = |phone: &str, password: &str| {
-        format!("TOKEN=$({} | sed -E 's/.*\"access_token\":\"([^\"]+)\".*/\\1/')", login(phone, password))
+        format!(
+            "TOKEN=$({} | sed -E 's/.*\"access_token\":\"([^\"]+)\".*/\\1/')",
+            login(phone, password)
+        )
     };
     println!(
         "\n timebank demo — 株洲市 · 荷塘区 (1 district, 3 streets, 6 communities, {n} volunteers)\n\

@@ -12,7 +12,11 @@ use clap::{Parser, Subcommand};
 pub use config::{Config, ConfigError};
 
 #[derive(Debug, Parser)]
-#[command(name = "timebank", version, about = "Volunteer time bank (爱心时间银行) ledger service")]
+#[command(
+    name = "timebank",
+    version,
+    about = "Volunteer time bank (爱心时间银行) ledger service"
+)]
 struct Cli {
     #[command(flatten)]
     config: config::Args,
@@ -117,14 +121,31 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let mut conn = pool.get()?;
             let report = timebank_ledger::verify(&mut conn)?;
             println!("{}", serde_json::to_string_pretty(&report)?);
-            Ok(if report.ok { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+            Ok(if report.ok {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::FAILURE
+            })
         }
-        Command::Admin { command: AdminCommand::Create { phone, password, org_name, kind, name } } => {
+        Command::Admin {
+            command:
+                AdminCommand::Create {
+                    phone,
+                    password,
+                    org_name,
+                    kind,
+                    name,
+                },
+        } => {
             let config = Config::load(&cli.config, None)?;
             let pool = config.connect()?;
             let mut conn = pool.get()?;
-            let created = demo::create_platform_admin(&mut conn, &name, &phone, &password, &org_name, &kind)?;
-            println!("{}", serde_json::json!({ "user_id": created.0, "org_id": created.1 }));
+            let created =
+                demo::create_platform_admin(&mut conn, &name, &phone, &password, &org_name, &kind)?;
+            println!(
+                "{}",
+                serde_json::json!({ "user_id": created.0, "org_id": created.1 })
+            );
             Ok(ExitCode::SUCCESS)
         }
         Command::Token { role, ttl } => {
@@ -169,7 +190,10 @@ fn serve(
             demo::print_welcome(&url, &summary, &config);
         }
         // Tests and scripts wait for this line; keep its form.
-        println!("timebank listening on {url} (database {})", config.database.redacted());
+        println!(
+            "timebank listening on {url} (database {})",
+            config.database.redacted()
+        );
         use std::io::Write;
         std::io::stdout().flush().ok();
         server.await?;

@@ -29,7 +29,9 @@ pub fn open_account(
         created_at: timebank_store::now(),
     };
     let inserted = conn.transaction(|c| {
-        diesel::insert_into(accounts::table).values(&row).execute(c)?;
+        diesel::insert_into(accounts::table)
+            .values(&row)
+            .execute(c)?;
         let zero: Vec<BalanceRow> = Asset::ALL
             .iter()
             .map(|asset| BalanceRow {
@@ -41,7 +43,9 @@ pub fn open_account(
             })
             .collect();
         for balance in &zero {
-            diesel::insert_into(balances::table).values(balance).execute(c)?;
+            diesel::insert_into(balances::table)
+                .values(balance)
+                .execute(c)?;
         }
         Ok::<_, diesel::result::Error>(())
     });

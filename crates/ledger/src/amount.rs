@@ -135,7 +135,18 @@ mod tests {
 
     #[test]
     fn rejects_bad_text() {
-        for bad in ["1.234", "abc", "", "1e3", ".5", "5.", "1.2.3", "NaN", "+1", "99999999999999999999"] {
+        for bad in [
+            "1.234",
+            "abc",
+            "",
+            "1e3",
+            ".5",
+            "5.",
+            "1.2.3",
+            "NaN",
+            "+1",
+            "99999999999999999999",
+        ] {
             assert!(Amount::parse(bad).is_err(), "{bad}");
         }
     }

@@ -4,8 +4,7 @@
 use chrono::NaiveDateTime;
 use sha2::{Digest, Sha256};
 
-pub const GENESIS_HASH: &str =
-    "0000000000000000000000000000000000000000000000000000000000000000";
+pub const GENESIS_HASH: &str = "0000000000000000000000000000000000000000000000000000000000000000";
 
 struct Canonical(Sha256);
 
@@ -108,10 +107,27 @@ mod tests {
     #[test]
     fn length_prefix_separates_fields() {
         let t = chrono::DateTime::from_timestamp(0, 0).unwrap().naive_utc();
-        let a = TxFields { id: "ab", kind: "c", actor_id: None, reason: "", external_id: None, rule_version: None, reverses_id: None, request_id: None, created_at: t };
-        let b = TxFields { id: "a", kind: "bc", ..a };
+        let a = TxFields {
+            id: "ab",
+            kind: "c",
+            actor_id: None,
+            reason: "",
+            external_id: None,
+            rule_version: None,
+            reverses_id: None,
+            request_id: None,
+            created_at: t,
+        };
+        let b = TxFields {
+            id: "a",
+            kind: "bc",
+            ..a
+        };
         assert_ne!(transaction_digest(&a), transaction_digest(&b));
-        let c = TxFields { actor_id: Some(""), ..a };
+        let c = TxFields {
+            actor_id: Some(""),
+            ..a
+        };
         assert_ne!(transaction_digest(&a), transaction_digest(&c));
         assert_eq!(hex(&[0x0f, 0xa0]), "0fa0");
     }

@@ -20,6 +20,11 @@ pub use accounts::{find_account, get_account, open_account};
 pub use amount::{Amount, AmountError};
 pub use error::LedgerError;
 pub use kinds::{AccountKind, Asset, TxKind, UnknownKind, earned_delta};
-pub use model::{Account, AccountBalances, Entry, NewPosting, NewTransaction, Posted, Posting, Transaction};
-pub use post::{find_by_external_id, is_wallet_points, post, post_in, reversal_of, reverse, reverse_in, validate};
+pub use model::{
+    Account, AccountBalances, Entry, NewPosting, NewTransaction, Posted, Posting, Transaction,
+};
+pub use post::{
+    find_by_external_id, is_wallet_points, post, post_in, reversal_of, reverse, reverse_in,
+    validate,
+};
 pub use verify::{Problem, VerifyReport, verify};

@@ -67,13 +67,13 @@ pub fn post(conn: &mut DbConnection, new: &NewTransaction) -> Result<Posted, Led
 /// The caller reports the commit with [`crate::metrics::note_committed`].
 pub fn post_in(conn: &mut DbConnection, new: &NewTransaction) -> Result<Posted, LedgerError> {
     validate(new)?;
-    if let Some(ext) = new.external_id.as_deref() {
-        if let Some(id) = find_by_external_id(conn, ext)? {
-            return Ok(Posted {
-                transaction: read::transaction(conn, &id)?,
-                created: false,
-            });
-        }
+    if let Some(ext) = new.external_id.as_deref()
+        && let Some(id) = find_by_external_id(conn, ext)?
+    {
+        return Ok(Posted {
+            transaction: read::transaction(conn, &id)?,
+            created: false,
+        });
     }
     let header = Header {
         kind: new.kind,
@@ -99,7 +99,9 @@ pub fn reverse(
     reason: &str,
     request_id: Option<&str>,
 ) -> Result<Transaction, LedgerError> {
-    let result = write_tx(conn, |c| reverse_in(c, original_id, actor_id, reason, request_id));
+    let result = write_tx(conn, |c| {
+        reverse_in(c, original_id, actor_id, reason, request_id)
+    });
     match result {
         Ok(tx) => {
             crate::metrics::note_committed(&Posted {
@@ -273,7 +275,10 @@ fn apply(
         let sum = sums
             .get_mut(&key)
             .ok_or_else(|| LedgerError::Corrupt(format!("no balance row for {key:?}")))?;
-        let after = sum.amount.checked_add(p.amount.units()).ok_or(LedgerError::Overflow)?;
+        let after = sum
+            .amount
+            .checked_add(p.amount.units())
+            .ok_or(LedgerError::Overflow)?;
         if after < 0 && !head.may_go_negative {
             return Err(LedgerError::InsufficientBalance {
                 account_id: head.id.clone(),
@@ -331,7 +336,9 @@ fn apply(
         .values(&tx_row)
         .execute(conn)?;
     for row in &posting_rows {
-        diesel::insert_into(postings::table).values(row).execute(conn)?;
+        diesel::insert_into(postings::table)
+            .values(row)
+            .execute(conn)?;
     }
     for ((account_id, asset), sum) in &sums {
         if !list

@@ -36,6 +36,18 @@ pub fn balances_of(
     Ok(out)
 }
 
+/// seq, transaction, asset, amount, balance_after, created_at, kind, reason
+type EntryRow = (
+    i64,
+    String,
+    String,
+    i64,
+    i64,
+    chrono::NaiveDateTime,
+    String,
+    String,
+);
+
 /// An account's postings, newest first, starting below `before_seq`.
 pub fn entries(
     conn: &mut DbConnection,
@@ -50,7 +62,7 @@ pub fn entries(
     if let Some(before) = before_seq {
         query = query.filter(postings::seq.lt(before));
     }
-    let rows: Vec<(i64, String, String, i64, i64, chrono::NaiveDateTime, String, String)> = query
+    let rows: Vec<EntryRow> = query
         .order(postings::seq.desc())
         .limit(limit)
         .select((
@@ -100,7 +112,10 @@ pub fn find_transaction(
         .inner_join(accounts::table)
         .filter(postings::transaction_id.eq(id))
         .order(postings::id.asc())
-        .select((PostingRow::as_select(), (accounts::kind, accounts::owner_id)))
+        .select((
+            PostingRow::as_select(),
+            (accounts::kind, accounts::owner_id),
+        ))
         .load(conn)?;
     let reversed_by = crate::post::reversal_of(conn, id)?;
     let postings = rows

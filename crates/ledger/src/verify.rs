@@ -42,7 +42,14 @@ pub struct VerifyReport {
 struct Findings(Vec<Problem>);
 
 impl Findings {
-    fn add(&mut self, code: &'static str, message: String, account: Option<&str>, tx: Option<&str>, posting: Option<&str>) {
+    fn add(
+        &mut self,
+        code: &'static str,
+        message: String,
+        account: Option<&str>,
+        tx: Option<&str>,
+        posting: Option<&str>,
+    ) {
         if self.0.len() < MAX_PROBLEMS {
             self.0.push(Problem {
                 code,
@@ -58,7 +65,8 @@ impl Findings {
 pub fn verify(conn: &mut DbConnection) -> Result<VerifyReport, LedgerError> {
     let mut findings = Findings::default();
     let original_kinds = reversal_original_kinds(conn)?;
-    let (accounts_checked, postings_checked) = verify_accounts(conn, &original_kinds, &mut findings)?;
+    let (accounts_checked, postings_checked) =
+        verify_accounts(conn, &original_kinds, &mut findings)?;
     let transactions_checked = verify_transactions(conn, &mut findings)?;
     Ok(VerifyReport {
         ok: findings.0.is_empty(),
@@ -70,7 +78,9 @@ pub fn verify(conn: &mut DbConnection) -> Result<VerifyReport, LedgerError> {
 }
 
 /// Reversal id → kind of the transaction it reverses (reversals are few).
-fn reversal_original_kinds(conn: &mut DbConnection) -> Result<HashMap<String, TxKind>, LedgerError> {
+fn reversal_original_kinds(
+    conn: &mut DbConnection,
+) -> Result<HashMap<String, TxKind>, LedgerError> {
     let pairs: Vec<(String, Option<String>)> = transactions::table
         .filter(transactions::reverses_id.is_not_null())
         .select((transactions::id, transactions::reverses_id))
@@ -85,10 +95,10 @@ fn reversal_original_kinds(conn: &mut DbConnection) -> Result<HashMap<String, Tx
             .into_iter()
             .collect();
         for (reversal, original) in chunk {
-            if let Some(kind) = original.as_ref().and_then(|o| kinds.get(o)) {
-                if let Ok(kind) = kind.parse() {
-                    out.insert(reversal.clone(), kind);
-                }
+            if let Some(kind) = original.as_ref().and_then(|o| kinds.get(o))
+                && let Ok(kind) = kind.parse()
+            {
+                out.insert(reversal.clone(), kind);
             }
         }
     }
@@ -127,7 +137,10 @@ fn verify_accounts(
             .load(conn)?;
         let mut by_account: HashMap<&str, Vec<&(PostingRow, String)>> = HashMap::new();
         for row in &rows {
-            by_account.entry(row.0.account_id.as_str()).or_default().push(row);
+            by_account
+                .entry(row.0.account_id.as_str())
+                .or_default()
+                .push(row);
         }
         for account in &chunk {
             accounts_checked += 1;
@@ -155,52 +168,121 @@ fn check_account(
         let tid = Some(posting.transaction_id.as_str());
         seq += 1;
         if posting.seq != seq {
-            findings.add("sequence_gap", format!("expected seq {seq}, found {}", posting.seq), id, tid, pid);
+            findings.add(
+                "sequence_gap",
+                format!("expected seq {seq}, found {}", posting.seq),
+                id,
+                tid,
+                pid,
+            );
             seq = posting.seq;
         }
         if posting.prev_hash != head {
-            findings.add("chain_broken", format!("posting {} does not follow the previous hash", posting.seq), id, tid, pid);
+            findings.add(
+                "chain_broken",
+                format!("posting {} does not follow the previous hash", posting.seq),
+                id,
+                tid,
+                pid,
+            );
         }
         head = posting.hash.clone();
         let entry = sums.entry(posting.asset.as_str()).or_default();
         entry.0 = entry.0.saturating_add(posting.amount);
         if posting.balance_after != entry.0 {
-            findings.add("balance_after_mismatch", format!("balance_after {} but postings sum to {}", posting.balance_after, entry.0), id, tid, pid);
+            findings.add(
+                "balance_after_mismatch",
+                format!(
+                    "balance_after {} but postings sum to {}",
+                    posting.balance_after, entry.0
+                ),
+                id,
+                tid,
+                pid,
+            );
         }
         if entry.0 < 0 && !account.may_go_negative {
-            findings.add("negative_balance", format!("{} balance {} below zero", posting.asset, entry.0), id, tid, pid);
+            findings.add(
+                "negative_balance",
+                format!("{} balance {} below zero", posting.asset, entry.0),
+                id,
+                tid,
+                pid,
+            );
         }
         match kind.parse::<TxKind>() {
             Ok(kind) => {
                 let original = original_kinds.get(&posting.transaction_id).copied();
                 entry.1 += earned_delta(kind, original, posting.amount);
             }
-            Err(_) => findings.add("unknown_kind", format!("transaction kind {kind:?}"), id, tid, pid),
+            Err(_) => findings.add(
+                "unknown_kind",
+                format!("transaction kind {kind:?}"),
+                id,
+                tid,
+                pid,
+            ),
         }
     }
     if account.last_seq != seq {
-        findings.add("head_mismatch", format!("account says last seq {}, postings end at {seq}", account.last_seq), id, None, None);
+        findings.add(
+            "head_mismatch",
+            format!(
+                "account says last seq {}, postings end at {seq}",
+                account.last_seq
+            ),
+            id,
+            None,
+            None,
+        );
     }
     if account.head_hash != head {
-        findings.add("head_mismatch", "account head hash differs from its last posting".to_owned(), id, None, None);
+        findings.add(
+            "head_mismatch",
+            "account head hash differs from its last posting".to_owned(),
+            id,
+            None,
+            None,
+        );
     }
     for asset in Asset::ALL {
         let (sum, earned) = sums.get(asset.as_str()).copied().unwrap_or_default();
         match stored.get(&(account.id.clone(), asset.as_str().to_owned())) {
-            None => findings.add("balance_missing", format!("no {asset} balance row"), id, None, None),
+            None => findings.add(
+                "balance_missing",
+                format!("no {asset} balance row"),
+                id,
+                None,
+                None,
+            ),
             Some(b) => {
                 if b.amount != sum {
-                    findings.add("balance_mismatch", format!("{asset} balance {} but postings sum to {sum}", b.amount), id, None, None);
+                    findings.add(
+                        "balance_mismatch",
+                        format!("{asset} balance {} but postings sum to {sum}", b.amount),
+                        id,
+                        None,
+                        None,
+                    );
                 }
                 if b.earned != earned {
-                    findings.add("earned_mismatch", format!("{asset} lifetime {} but postings give {earned}", b.earned), id, None, None);
+                    findings.add(
+                        "earned_mismatch",
+                        format!("{asset} lifetime {} but postings give {earned}", b.earned),
+                        id,
+                        None,
+                        None,
+                    );
                 }
             }
         }
     }
 }
 
-fn verify_transactions(conn: &mut DbConnection, findings: &mut Findings) -> Result<u64, LedgerError> {
+fn verify_transactions(
+    conn: &mut DbConnection,
+    findings: &mut Findings,
+) -> Result<u64, LedgerError> {
     let mut checked = 0u64;
     let mut after = String::new();
     loop {
@@ -233,7 +315,13 @@ fn verify_transactions(conn: &mut DbConnection, findings: &mut Findings) -> Resu
 fn check_transaction(tx: &TransactionRow, list: &[PostingRow], findings: &mut Findings) {
     let tid = Some(tx.id.as_str());
     if list.len() < 2 {
-        findings.add("too_few_postings", format!("{} postings", list.len()), None, tid, None);
+        findings.add(
+            "too_few_postings",
+            format!("{} postings", list.len()),
+            None,
+            tid,
+            None,
+        );
     }
     let mut sums: HashMap<&str, i64> = HashMap::new();
     let digest = transaction_digest(&tx.fields());
@@ -251,12 +339,24 @@ fn check_transaction(tx: &TransactionRow, list: &[PostingRow], findings: &mut Fi
             created_at: p.created_at,
         });
         if expected != p.hash {
-            findings.add("hash_mismatch", "posting or transaction content differs from its hash".to_owned(), Some(&p.account_id), tid, Some(&p.id));
+            findings.add(
+                "hash_mismatch",
+                "posting or transaction content differs from its hash".to_owned(),
+                Some(&p.account_id),
+                tid,
+                Some(&p.id),
+            );
         }
     }
     for (asset, sum) in sums {
         if sum != 0 {
-            findings.add("unbalanced_transaction", format!("{asset} postings sum to {sum}"), None, tid, None);
+            findings.add(
+                "unbalanced_transaction",
+                format!("{asset} postings sum to {sum}"),
+                None,
+                tid,
+                None,
+            );
         }
     }
 }

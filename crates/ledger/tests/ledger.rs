@@ -1,5 +1,6 @@
 //! Ledger storage tests: each runs on SQLite and, with TEST_DATABASE_URL, on
 //! Postgres in a schema of its own.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is a failure
 
 use std::sync::Arc;
 
@@ -20,10 +21,18 @@ struct Fixture {
 fn fixture(conn: &mut DbConnection) -> Fixture {
     let path = "/city/district/";
     Fixture {
-        issuer: open_account(conn, AccountKind::OrgIssuance, "org-1", path).unwrap().id,
-        alice: open_account(conn, AccountKind::VolunteerWallet, "alice", path).unwrap().id,
-        bob: open_account(conn, AccountKind::VolunteerWallet, "bob", path).unwrap().id,
-        sink: open_account(conn, AccountKind::SiteSink, "site-1", path).unwrap().id,
+        issuer: open_account(conn, AccountKind::OrgIssuance, "org-1", path)
+            .unwrap()
+            .id,
+        alice: open_account(conn, AccountKind::VolunteerWallet, "alice", path)
+            .unwrap()
+            .id,
+        bob: open_account(conn, AccountKind::VolunteerWallet, "bob", path)
+            .unwrap()
+            .id,
+        sink: open_account(conn, AccountKind::SiteSink, "site-1", path)
+            .unwrap()
+            .id,
     }
 }
 
@@ -31,7 +40,14 @@ fn amt(text: &str) -> Amount {
     Amount::parse(text).unwrap()
 }
 
-fn transfer(kind: TxKind, from: &str, to: &str, asset: Asset, amount: Amount, ext: Option<&str>) -> NewTransaction {
+fn transfer(
+    kind: TxKind,
+    from: &str,
+    to: &str,
+    asset: Asset,
+    amount: Amount,
+    ext: Option<&str>,
+) -> NewTransaction {
     NewTransaction {
         kind,
         actor_id: Some("tester".into()),
@@ -40,16 +56,39 @@ fn transfer(kind: TxKind, from: &str, to: &str, asset: Asset, amount: Amount, ex
         rule_version: None,
         request_id: None,
         postings: vec![
-            NewPosting { account_id: from.into(), asset, amount: amount.checked_neg().unwrap() },
-            NewPosting { account_id: to.into(), asset, amount },
+            NewPosting {
+                account_id: from.into(),
+                asset,
+                amount: amount.checked_neg().unwrap(),
+            },
+            NewPosting {
+                account_id: to.into(),
+                asset,
+                amount,
+            },
         ],
     }
 }
 
 fn earn(f: &Fixture, to: &str, points: &str, ext: Option<&str>) -> NewTransaction {
-    let mut tx = transfer(TxKind::EarnHours, &f.issuer, to, Asset::Point, amt(points), ext);
-    tx.postings.push(NewPosting { account_id: f.issuer.clone(), asset: Asset::Hour, amount: amt(points).checked_neg().unwrap() });
-    tx.postings.push(NewPosting { account_id: to.into(), asset: Asset::Hour, amount: amt(points) });
+    let mut tx = transfer(
+        TxKind::EarnHours,
+        &f.issuer,
+        to,
+        Asset::Point,
+        amt(points),
+        ext,
+    );
+    tx.postings.push(NewPosting {
+        account_id: f.issuer.clone(),
+        asset: Asset::Hour,
+        amount: amt(points).checked_neg().unwrap(),
+    });
+    tx.postings.push(NewPosting {
+        account_id: to.into(),
+        asset: Asset::Hour,
+        amount: amt(points),
+    });
     tx
 }
 
@@ -70,11 +109,32 @@ fn posts_balances_and_verifies() {
         assert!(posted.created);
         assert_eq!(posted.transaction.postings.len(), 4);
         let b = read::balances_of(conn, &f.alice).unwrap();
-        assert_eq!((b.points, b.hours, b.lifetime_points), (amt("12.50"), amt("12.50"), amt("12.50")));
-        assert_eq!(read::balances_of(conn, &f.issuer).unwrap().points, amt("-12.50"));
-        post(conn, &transfer(TxKind::Redeem, &f.alice, &f.sink, Asset::Point, amt("2.25"), None)).unwrap();
+        assert_eq!(
+            (b.points, b.hours, b.lifetime_points),
+            (amt("12.50"), amt("12.50"), amt("12.50"))
+        );
+        assert_eq!(
+            read::balances_of(conn, &f.issuer).unwrap().points,
+            amt("-12.50")
+        );
+        post(
+            conn,
+            &transfer(
+                TxKind::Redeem,
+                &f.alice,
+                &f.sink,
+                Asset::Point,
+                amt("2.25"),
+                None,
+            ),
+        )
+        .unwrap();
         let b = read::balances_of(conn, &f.alice).unwrap();
-        assert_eq!((b.points, b.lifetime_points), (amt("10.25"), amt("12.50")), "spending keeps lifetime points");
+        assert_eq!(
+            (b.points, b.lifetime_points),
+            (amt("10.25"), amt("12.50")),
+            "spending keeps lifetime points"
+        );
         let entries = read::entries(conn, &f.alice, None, 10).unwrap();
         assert_eq!(entries.len(), 3);
         assert_eq!(entries[0].balance_after, amt("10.25"));
@@ -91,21 +151,52 @@ fn refuses_unbalanced_and_overdrawn() {
     each_backend(|_, pool| {
         let conn = &mut pool.get().unwrap();
         let f = fixture(conn);
-        let mut bad = transfer(TxKind::Adjustment, &f.issuer, &f.alice, Asset::Point, amt("1"), None);
+        let mut bad = transfer(
+            TxKind::Adjustment,
+            &f.issuer,
+            &f.alice,
+            Asset::Point,
+            amt("1"),
+            None,
+        );
         bad.postings[1].amount = amt("2");
-        assert!(matches!(post(conn, &bad), Err(LedgerError::Unbalanced(Asset::Point))));
+        assert!(matches!(
+            post(conn, &bad),
+            Err(LedgerError::Unbalanced(Asset::Point))
+        ));
         let mut single = bad.clone();
         single.postings.truncate(1);
-        assert!(matches!(post(conn, &single), Err(LedgerError::TooFewPostings)));
+        assert!(matches!(
+            post(conn, &single),
+            Err(LedgerError::TooFewPostings)
+        ));
         post(conn, &earn(&f, &f.alice, "1.00", None)).unwrap();
-        let over = transfer(TxKind::Redeem, &f.alice, &f.sink, Asset::Point, amt("1.01"), None);
+        let over = transfer(
+            TxKind::Redeem,
+            &f.alice,
+            &f.sink,
+            Asset::Point,
+            amt("1.01"),
+            None,
+        );
         match post(conn, &over) {
-            Err(LedgerError::InsufficientBalance { available, required, asset, .. }) => {
-                assert_eq!((available, required, asset), (amt("1.00"), amt("1.01"), Asset::Point));
+            Err(LedgerError::InsufficientBalance {
+                available,
+                required,
+                asset,
+                ..
+            }) => {
+                assert_eq!(
+                    (available, required, asset),
+                    (amt("1.00"), amt("1.01"), Asset::Point)
+                );
             }
             other => panic!("expected refusal, got {other:?}"),
         }
-        assert_eq!(read::balances_of(conn, &f.alice).unwrap().points, amt("1.00"));
+        assert_eq!(
+            read::balances_of(conn, &f.alice).unwrap().points,
+            amt("1.00")
+        );
         assert!(verify(conn).unwrap().ok);
     });
 }
@@ -128,24 +219,67 @@ fn reversal_negates_once_and_never_overdraws() {
     each_backend(|_, pool| {
         let conn = &mut pool.get().unwrap();
         let f = fixture(conn);
-        let earned = post(conn, &earn(&f, &f.alice, "5", None)).unwrap().transaction;
-        let reversal = reverse(conn, &earned.id, Some("admin"), "wrong record", Some("req-1")).unwrap();
+        let earned = post(conn, &earn(&f, &f.alice, "5", None))
+            .unwrap()
+            .transaction;
+        let reversal = reverse(
+            conn,
+            &earned.id,
+            Some("admin"),
+            "wrong record",
+            Some("req-1"),
+        )
+        .unwrap();
         assert_eq!(reversal.kind, TxKind::Reversal);
         assert_eq!(reversal.reverses_id.as_deref(), Some(earned.id.as_str()));
         for (orig, rev) in earned.postings.iter().zip(&reversal.postings) {
             assert_eq!(orig.amount.checked_neg().unwrap(), rev.amount);
         }
         let b = read::balances_of(conn, &f.alice).unwrap();
-        assert_eq!((b.points, b.hours, b.lifetime_points), (Amount::ZERO, Amount::ZERO, Amount::ZERO));
-        assert!(matches!(reverse(conn, &earned.id, None, "again", None), Err(LedgerError::AlreadyReversed { .. })));
-        assert!(matches!(reverse(conn, &reversal.id, None, "undo", None), Err(LedgerError::CannotReverseReversal)));
-        assert_eq!(read::transaction(conn, &earned.id).unwrap().reversed_by.as_deref(), Some(reversal.id.as_str()));
+        assert_eq!(
+            (b.points, b.hours, b.lifetime_points),
+            (Amount::ZERO, Amount::ZERO, Amount::ZERO)
+        );
+        assert!(matches!(
+            reverse(conn, &earned.id, None, "again", None),
+            Err(LedgerError::AlreadyReversed { .. })
+        ));
+        assert!(matches!(
+            reverse(conn, &reversal.id, None, "undo", None),
+            Err(LedgerError::CannotReverseReversal)
+        ));
+        assert_eq!(
+            read::transaction(conn, &earned.id)
+                .unwrap()
+                .reversed_by
+                .as_deref(),
+            Some(reversal.id.as_str())
+        );
 
         // Points already spent: reversing the earning would overdraw.
-        let earned = post(conn, &earn(&f, &f.alice, "4", None)).unwrap().transaction;
-        post(conn, &transfer(TxKind::Redeem, &f.alice, &f.sink, Asset::Point, amt("3"), None)).unwrap();
-        assert!(matches!(reverse(conn, &earned.id, None, "x", None), Err(LedgerError::InsufficientBalance { .. })));
-        assert!(matches!(reverse(conn, "missing", None, "x", None), Err(LedgerError::TransactionNotFound(_))));
+        let earned = post(conn, &earn(&f, &f.alice, "4", None))
+            .unwrap()
+            .transaction;
+        post(
+            conn,
+            &transfer(
+                TxKind::Redeem,
+                &f.alice,
+                &f.sink,
+                Asset::Point,
+                amt("3"),
+                None,
+            ),
+        )
+        .unwrap();
+        assert!(matches!(
+            reverse(conn, &earned.id, None, "x", None),
+            Err(LedgerError::InsufficientBalance { .. })
+        ));
+        assert!(matches!(
+            reverse(conn, "missing", None, "x", None),
+            Err(LedgerError::TransactionNotFound(_))
+        ));
         assert!(verify(conn).unwrap().ok);
     });
 }
@@ -199,7 +333,13 @@ fn verify_finds_rows_changed_behind_the_ledgers_back() {
         assert!(codes.contains(&"hash_mismatch"), "{codes:?}");
         assert!(codes.contains(&"balance_mismatch"), "{codes:?}");
         assert!(codes.contains(&"unbalanced_transaction"), "{codes:?}");
-        assert!(report.problems.iter().all(|p| p.account_id.as_deref() != Some(f.bob.as_str())), "bob untouched");
+        assert!(
+            report
+                .problems
+                .iter()
+                .all(|p| p.account_id.as_deref() != Some(f.bob.as_str())),
+            "bob untouched"
+        );
     });
 }
 
@@ -209,9 +349,12 @@ fn verify_finds_a_stale_cached_balance() {
         let conn = &mut pool.get().unwrap();
         let f = fixture(conn);
         post(conn, &earn(&f, &f.alice, "5", None)).unwrap();
-        diesel::sql_query(format!("UPDATE balances SET amount = 100000 WHERE account_id = '{}' AND asset = 'POINT'", f.alice))
-            .execute(conn)
-            .unwrap();
+        diesel::sql_query(format!(
+            "UPDATE balances SET amount = 100000 WHERE account_id = '{}' AND asset = 'POINT'",
+            f.alice
+        ))
+        .execute(conn)
+        .unwrap();
         let report = verify(conn).unwrap();
         assert_eq!(report.problems.len(), 1, "{:?}", report.problems);
         assert_eq!(report.problems[0].code, "balance_mismatch");
@@ -239,9 +382,30 @@ fn concurrent_posts_never_overdraw_or_deadlock() {
                     let mut refused = 0;
                     for i in 0..6 {
                         let tx = match (t + i) % 4 {
-                            0 => transfer(TxKind::Redeem, &f.alice, &f.sink, Asset::Point, amt("1.50"), None),
-                            1 => transfer(TxKind::Gift, &f.alice, &f.bob, Asset::Point, amt("2"), None),
-                            2 => transfer(TxKind::Gift, &f.bob, &f.alice, Asset::Point, amt("1"), None),
+                            0 => transfer(
+                                TxKind::Redeem,
+                                &f.alice,
+                                &f.sink,
+                                Asset::Point,
+                                amt("1.50"),
+                                None,
+                            ),
+                            1 => transfer(
+                                TxKind::Gift,
+                                &f.alice,
+                                &f.bob,
+                                Asset::Point,
+                                amt("2"),
+                                None,
+                            ),
+                            2 => transfer(
+                                TxKind::Gift,
+                                &f.bob,
+                                &f.alice,
+                                Asset::Point,
+                                amt("1"),
+                                None,
+                            ),
                             _ => earn(&f, &f.alice, "0.50", None),
                         };
                         match post(conn, &tx) {

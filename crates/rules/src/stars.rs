@@ -45,10 +45,17 @@ impl StarPolicy {
     }
 
     pub fn status(&self, lifetime_hours: Decimal) -> StarStatus {
-        let reached = self.thresholds.iter().take_while(|t| lifetime_hours >= **t).count();
+        let reached = self
+            .thresholds
+            .iter()
+            .take_while(|t| lifetime_hours >= **t)
+            .count();
         StarStatus {
             level: u8::try_from(reached).unwrap_or(u8::MAX),
-            hours_to_next: self.thresholds.get(reached).map(|next| *next - lifetime_hours),
+            hours_to_next: self
+                .thresholds
+                .get(reached)
+                .map(|next| *next - lifetime_hours),
         }
     }
 }
@@ -65,7 +72,19 @@ mod tests {
     #[test]
     fn boundaries_give_the_right_level() {
         let p = StarPolicy::default();
-        for (hours, level) in [("0", 0), ("99.99", 0), ("100", 1), ("100.01", 1), ("299.99", 1), ("300", 2), ("600", 3), ("999.99", 3), ("1000", 4), ("1500", 5), ("99999", 5)] {
+        for (hours, level) in [
+            ("0", 0),
+            ("99.99", 0),
+            ("100", 1),
+            ("100.01", 1),
+            ("299.99", 1),
+            ("300", 2),
+            ("600", 3),
+            ("999.99", 3),
+            ("1000", 4),
+            ("1500", 5),
+            ("99999", 5),
+        ] {
             assert_eq!(p.status(h(hours)).level, level, "{hours}");
         }
         assert_eq!(p.status(h("99.5")).hours_to_next, Some(h("0.5")));
@@ -75,8 +94,14 @@ mod tests {
     #[test]
     fn rejects_bad_thresholds() {
         assert_eq!(StarPolicy::new(vec![]), Err(StarPolicyError::Empty));
-        assert_eq!(StarPolicy::new(vec![h("10"), h("10")]), Err(StarPolicyError::NotIncreasing));
-        assert_eq!(StarPolicy::new(vec![h("-1")]), Err(StarPolicyError::Negative));
+        assert_eq!(
+            StarPolicy::new(vec![h("10"), h("10")]),
+            Err(StarPolicyError::NotIncreasing)
+        );
+        assert_eq!(
+            StarPolicy::new(vec![h("-1")]),
+            Err(StarPolicyError::Negative)
+        );
     }
 
     proptest! {

@@ -65,12 +65,12 @@ impl ManageConnection for DbManager {
 }
 
 pub(crate) fn build_pool(url: &DatabaseUrl, max_size: u32) -> Result<Pool, StoreError> {
-    if let Some(path) = url.sqlite_path() {
-        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            std::fs::create_dir_all(dir).map_err(|e| {
-                StoreError::Config(format!("cannot create directory {}: {e}", dir.display()))
-            })?;
-        }
+    if let Some(path) = url.sqlite_path()
+        && let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty())
+    {
+        std::fs::create_dir_all(dir).map_err(|e| {
+            StoreError::Config(format!("cannot create directory {}: {e}", dir.display()))
+        })?;
     }
     // Check the connection once up front so a bad URL fails with its own
     // message instead of a pool time-out.
@@ -117,10 +117,7 @@ where
 /// Locks the `accounts` rows with these ids, in sorted order so that two
 /// writers never wait on each other in a cycle. SQLite needs nothing: its
 /// `BEGIN IMMEDIATE` already made this connection the only writer.
-pub fn lock_rows_for_update(
-    conn: &mut DbConnection,
-    account_ids: &[String],
-) -> QueryResult<()> {
+pub fn lock_rows_for_update(conn: &mut DbConnection, account_ids: &[String]) -> QueryResult<()> {
     use crate::schema::accounts::dsl::*;
     match conn {
         DbConnection::Pg(pg) => {

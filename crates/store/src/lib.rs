@@ -6,14 +6,14 @@
 mod connection;
 mod error;
 mod migrate;
-pub mod testing;
 pub mod schema;
+pub mod testing;
 mod url;
 
 pub use connection::{DbConnection, DbManager, Pool, PooledConn, lock_rows_for_update, write_tx};
 pub use error::{StoreError, is_unique_violation};
 pub use migrate::run_migrations;
-pub use url::{Backend, DatabaseUrl, DEFAULT_DATABASE_URL};
+pub use url::{Backend, DEFAULT_DATABASE_URL, DatabaseUrl};
 
 /// Builds a pool for `url` (creating the SQLite file's directory) and runs
 /// pending migrations once on one of its connections.

@@ -32,7 +32,9 @@ impl TestDb {
     pub fn postgres() -> Option<Self> {
         let Ok(base) = std::env::var("TEST_DATABASE_URL") else {
             if std::env::var("CI").is_ok_and(|v| v == "true" || v == "1") {
-                panic!("CI=true but TEST_DATABASE_URL is not set: Postgres tests must not be skipped");
+                panic!(
+                    "CI=true but TEST_DATABASE_URL is not set: Postgres tests must not be skipped"
+                );
             }
             eprintln!("postgres: skipped (set TEST_DATABASE_URL to run this test on Postgres too)");
             return None;
@@ -79,10 +81,10 @@ impl Drop for TestDb {
                 let _ = std::fs::remove_file(format!("{}{suffix}", file.display()));
             }
         }
-        if let Some((base, schema)) = &self.pg_schema {
-            if let Ok(mut conn) = PgConnection::establish(base) {
-                let _ = diesel::sql_query(format!("DROP SCHEMA {schema} CASCADE")).execute(&mut conn);
-            }
+        if let Some((base, schema)) = &self.pg_schema
+            && let Ok(mut conn) = PgConnection::establish(base)
+        {
+            let _ = diesel::sql_query(format!("DROP SCHEMA {schema} CASCADE")).execute(&mut conn);
         }
     }
 }

@@ -102,7 +102,10 @@ mod tests {
     #[test]
     fn rejects_other_and_malformed_urls() {
         for bad in ["mysql://x/y", "nonsense", "sqlite://", "http://x", ""] {
-            assert!(matches!(DatabaseUrl::parse(bad), Err(StoreError::Config(_))), "{bad}");
+            assert!(
+                matches!(DatabaseUrl::parse(bad), Err(StoreError::Config(_))),
+                "{bad}"
+            );
         }
     }
 }

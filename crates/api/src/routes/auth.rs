@@ -28,7 +28,10 @@ pub struct RefreshBody {
     refresh_token: String,
 }
 
-pub async fn login(state: web::Data<AppState>, body: web::Json<LoginBody>) -> Result<HttpResponse, ApiError> {
+pub async fn login(
+    state: web::Data<AppState>,
+    body: web::Json<LoginBody>,
+) -> Result<HttpResponse, ApiError> {
     let body = valid(body)?;
     let st = state.clone();
     let pair = state
@@ -38,10 +41,16 @@ pub async fn login(state: web::Data<AppState>, body: web::Json<LoginBody>) -> Re
                 .select((users::id, users::name, users::password_hash))
                 .first::<(String, String, String)>(conn)
                 .optional()?;
-            let hash = user.as_ref().map(|u| u.2.as_str()).unwrap_or_else(|| dummy_hash());
+            let hash = user
+                .as_ref()
+                .map(|u| u.2.as_str())
+                .unwrap_or_else(|| dummy_hash());
             let ok = verify_password(&body.password, hash);
             let Some((id, name, _)) = user.filter(|_| ok) else {
-                return Err(ApiError::unauthorized("invalid_credentials", "wrong phone or password"));
+                return Err(ApiError::unauthorized(
+                    "invalid_credentials",
+                    "wrong phone or password",
+                ));
             };
             let refresh = store_refresh_token(conn, &id, &timebank_store::new_id())?;
             Ok((id, name, refresh))
@@ -51,7 +60,10 @@ pub async fn login(state: web::Data<AppState>, body: web::Json<LoginBody>) -> Re
     respond_with_tokens(&st, &id, &name, refresh).await
 }
 
-pub async fn refresh(state: web::Data<AppState>, body: web::Json<RefreshBody>) -> Result<HttpResponse, ApiError> {
+pub async fn refresh(
+    state: web::Data<AppState>,
+    body: web::Json<RefreshBody>,
+) -> Result<HttpResponse, ApiError> {
     let body = valid(body)?;
     let st = state.clone();
     let (id, name, refresh) = state
@@ -81,7 +93,11 @@ async fn respond_with_tokens(
     })))
 }
 
-fn store_refresh_token(conn: &mut DbConnection, user_id: &str, family_id: &str) -> Result<String, ApiError> {
+fn store_refresh_token(
+    conn: &mut DbConnection,
+    user_id: &str,
+    family_id: &str,
+) -> Result<String, ApiError> {
     let (token, hash) = new_refresh_token()?;
     let now = timebank_store::now();
     diesel::insert_into(rt::table)
@@ -100,22 +116,45 @@ fn store_refresh_token(conn: &mut DbConnection, user_id: &str, family_id: &str) 
 /// Spends a refresh token for a new one of the same family. A token that
 /// was already spent is a sign of theft: the whole family is revoked.
 fn rotate(conn: &mut DbConnection, presented: &str) -> Result<(String, String, String), ApiError> {
-    let invalid = || ApiError::unauthorized("invalid_refresh_token", "the refresh token is invalid or expired");
+    let invalid = || {
+        ApiError::unauthorized(
+            "invalid_refresh_token",
+            "the refresh token is invalid or expired",
+        )
+    };
     let hash = sha256_hex(presented.as_bytes());
     let outcome = write_tx(conn, |c| {
         let row = rt::table
             .filter(rt::token_hash.eq(&hash))
-            .select((rt::id, rt::user_id, rt::family_id, rt::expires_at, rt::used_at, rt::revoked_at))
-            .first::<(String, String, String, chrono::NaiveDateTime, Option<chrono::NaiveDateTime>, Option<chrono::NaiveDateTime>)>(c)
+            .select((
+                rt::id,
+                rt::user_id,
+                rt::family_id,
+                rt::expires_at,
+                rt::used_at,
+                rt::revoked_at,
+            ))
+            .first::<(
+                String,
+                String,
+                String,
+                chrono::NaiveDateTime,
+                Option<chrono::NaiveDateTime>,
+                Option<chrono::NaiveDateTime>,
+            )>(c)
             .optional()?;
         let Some((id, user_id, family, expires_at, used_at, revoked_at)) = row else {
             return Ok(Err(invalid()));
         };
         let now = timebank_store::now();
         if used_at.is_some() || revoked_at.is_some() {
-            diesel::update(rt::table.filter(rt::family_id.eq(&family)).filter(rt::revoked_at.is_null()))
-                .set(rt::revoked_at.eq(now))
-                .execute(c)?;
+            diesel::update(
+                rt::table
+                    .filter(rt::family_id.eq(&family))
+                    .filter(rt::revoked_at.is_null()),
+            )
+            .set(rt::revoked_at.eq(now))
+            .execute(c)?;
             return Ok(Err(ApiError::unauthorized(
                 "refresh_token_reused",
                 "this refresh token was already used; sign in again",
@@ -130,7 +169,10 @@ fn rotate(conn: &mut DbConnection, presented: &str) -> Result<(String, String, S
         if spent != 1 {
             return Ok(Err(invalid()));
         }
-        let name = users::table.find(&user_id).select(users::name).first::<String>(c)?;
+        let name = users::table
+            .find(&user_id)
+            .select(users::name)
+            .first::<String>(c)?;
         let token = store_refresh_token(c, &user_id, &family)?;
         Ok::<_, ApiError>(Ok((user_id, name, token)))
     })?;
@@ -140,7 +182,9 @@ fn rotate(conn: &mut DbConnection, presented: &str) -> Result<(String, String, S
 
 pub async fn me(principal: Principal) -> Result<HttpResponse, ApiError> {
     Ok(HttpResponse::Ok().json(match &principal {
-        Principal::System => json!({ "id": "system", "name": "system", "roles": ["system"], "scopes": [] }),
+        Principal::System => {
+            json!({ "id": "system", "name": "system", "roles": ["system"], "scopes": [] })
+        }
         Principal::User(u) => json!({
             "id": u.id,
             "name": u.name,

@@ -25,5 +25,7 @@ pub async fn metrics(state: web::Data<AppState>) -> HttpResponse {
 }
 
 pub async fn openapi() -> HttpResponse {
-    HttpResponse::Ok().content_type("application/yaml").body(OPENAPI)
+    HttpResponse::Ok()
+        .content_type("application/yaml")
+        .body(OPENAPI)
 }

@@ -14,7 +14,10 @@ use crate::routes::volunteers::load_readable;
 use crate::routes::{PageQuery, encode_cursor, valid};
 use crate::state::AppState;
 
-fn wallet_of(conn: &mut timebank_store::DbConnection, volunteer_id: &str) -> Result<String, ApiError> {
+fn wallet_of(
+    conn: &mut timebank_store::DbConnection,
+    volunteer_id: &str,
+) -> Result<String, ApiError> {
     find_account(conn, AccountKind::VolunteerWallet, volunteer_id)?
         .map(|a| a.id)
         .ok_or_else(|| ApiError::not_found("wallet"))
@@ -54,7 +57,14 @@ pub async fn entries(
     let limit = page.limit()?;
     let before = page
         .cursor()?
-        .map(|c| c.parse::<i64>().map_err(|_| ApiError::bad_request("invalid_cursor", "the cursor is not one this server gave out")))
+        .map(|c| {
+            c.parse::<i64>().map_err(|_| {
+                ApiError::bad_request(
+                    "invalid_cursor",
+                    "the cursor is not one this server gave out",
+                )
+            })
+        })
         .transpose()?;
     let items = state
         .db(move |conn| {
@@ -71,15 +81,26 @@ pub async fn entries(
 
 /// A volunteer sees transactions touching their wallet; staff see those
 /// touching an account in their subtree.
-fn may_read_transaction(principal: &Principal, tx: &timebank_ledger::Transaction, paths: &[(AccountKind, String)]) -> bool {
-    let own = tx.postings.iter().any(|p| p.account_kind == AccountKind::VolunteerWallet && principal.is_user(&p.owner_id));
+fn may_read_transaction(
+    principal: &Principal,
+    tx: &timebank_ledger::Transaction,
+    paths: &[(AccountKind, String)],
+) -> bool {
+    let own = tx
+        .postings
+        .iter()
+        .any(|p| p.account_kind == AccountKind::VolunteerWallet && principal.is_user(&p.owner_id));
     own || paths.iter().any(|(_, path)| principal.reads(path))
 }
 
 /// To reverse, an admin must hold every volunteer wallet the transaction
 /// touches (or, with none, every account).
 fn may_reverse(principal: &Principal, paths: &[(AccountKind, String)]) -> bool {
-    let wallets: Vec<&String> = paths.iter().filter(|(k, _)| *k == AccountKind::VolunteerWallet).map(|(_, p)| p).collect();
+    let wallets: Vec<&String> = paths
+        .iter()
+        .filter(|(k, _)| *k == AccountKind::VolunteerWallet)
+        .map(|(_, p)| p)
+        .collect();
     if wallets.is_empty() {
         !paths.is_empty() && paths.iter().all(|(_, p)| principal.admin_over(p))
     } else {
@@ -131,7 +152,13 @@ pub async fn reverse(
             let actor = principal.actor_id();
             let written = std::cell::Cell::new(0);
             let outcome = idempotency::execute(conn, &actor, key.as_deref(), &fingerprint, |c| {
-                let tx = timebank_ledger::reverse_in(c, &id, Some(&actor), body.reason.trim(), Some(&request_id))?;
+                let tx = timebank_ledger::reverse_in(
+                    c,
+                    &id,
+                    Some(&actor),
+                    body.reason.trim(),
+                    Some(&request_id),
+                )?;
                 written.set(tx.postings.len());
                 Ok((StatusCode::CREATED, json!(tx)))
             })?;
@@ -144,7 +171,10 @@ pub async fn reverse(
     Ok(outcome.into_response())
 }
 
-pub async fn verify(state: web::Data<AppState>, principal: Principal) -> Result<HttpResponse, ApiError> {
+pub async fn verify(
+    state: web::Data<AppState>,
+    principal: Principal,
+) -> Result<HttpResponse, ApiError> {
     Principal::require(principal.is_staff())?;
     let report = state.db(|conn| Ok(timebank_ledger::verify(conn)?)).await?;
     Ok(HttpResponse::Ok().json(report))

@@ -22,25 +22,85 @@ pub const API: &str = "/api/v1";
 pub fn table() -> Vec<(Method, String, Route)> {
     let api = |path: &str| format!("{API}{path}");
     vec![
-        (Method::GET, "/healthz".into(), web::get().to(health::healthz)),
+        (
+            Method::GET,
+            "/healthz".into(),
+            web::get().to(health::healthz),
+        ),
         (Method::GET, "/readyz".into(), web::get().to(health::readyz)),
-        (Method::GET, "/metrics".into(), web::get().to(health::metrics)),
-        (Method::GET, "/openapi.yaml".into(), web::get().to(health::openapi)),
-        (Method::POST, api("/auth/login"), web::post().to(auth::login)),
-        (Method::POST, api("/auth/refresh"), web::post().to(auth::refresh)),
+        (
+            Method::GET,
+            "/metrics".into(),
+            web::get().to(health::metrics),
+        ),
+        (
+            Method::GET,
+            "/openapi.yaml".into(),
+            web::get().to(health::openapi),
+        ),
+        (
+            Method::POST,
+            api("/auth/login"),
+            web::post().to(auth::login),
+        ),
+        (
+            Method::POST,
+            api("/auth/refresh"),
+            web::post().to(auth::refresh),
+        ),
         (Method::GET, api("/me"), web::get().to(auth::me)),
         (Method::POST, api("/orgs"), web::post().to(orgs::create)),
         (Method::GET, api("/orgs/{id}"), web::get().to(orgs::get)),
-        (Method::GET, api("/orgs/{id}/children"), web::get().to(orgs::children)),
-        (Method::POST, api("/orgs/{id}/admins"), web::post().to(orgs::add_admin)),
-        (Method::POST, api("/volunteers/register"), web::post().to(volunteers::register)),
-        (Method::POST, api("/volunteers/{id}/approve"), web::post().to(volunteers::approve)),
-        (Method::GET, api("/volunteers/{id}"), web::get().to(volunteers::get)),
-        (Method::GET, api("/volunteers/{id}/balance"), web::get().to(ledger::balance)),
-        (Method::GET, api("/volunteers/{id}/entries"), web::get().to(ledger::entries)),
-        (Method::GET, api("/transactions/{id}"), web::get().to(ledger::transaction)),
-        (Method::POST, api("/transactions/{id}/reverse"), web::post().to(ledger::reverse)),
-        (Method::GET, api("/ledger/verify"), web::get().to(ledger::verify)),
+        (
+            Method::GET,
+            api("/orgs/{id}/children"),
+            web::get().to(orgs::children),
+        ),
+        (
+            Method::POST,
+            api("/orgs/{id}/admins"),
+            web::post().to(orgs::add_admin),
+        ),
+        (
+            Method::POST,
+            api("/volunteers/register"),
+            web::post().to(volunteers::register),
+        ),
+        (
+            Method::POST,
+            api("/volunteers/{id}/approve"),
+            web::post().to(volunteers::approve),
+        ),
+        (
+            Method::GET,
+            api("/volunteers/{id}"),
+            web::get().to(volunteers::get),
+        ),
+        (
+            Method::GET,
+            api("/volunteers/{id}/balance"),
+            web::get().to(ledger::balance),
+        ),
+        (
+            Method::GET,
+            api("/volunteers/{id}/entries"),
+            web::get().to(ledger::entries),
+        ),
+        (
+            Method::GET,
+            api("/transactions/{id}"),
+            web::get().to(ledger::transaction),
+        ),
+        (
+            Method::POST,
+            api("/transactions/{id}/reverse"),
+            web::post().to(ledger::reverse),
+        ),
+        (
+            Method::GET,
+            api("/ledger/verify"),
+            web::get().to(ledger::verify),
+        ),
     ]
 }
 
@@ -82,12 +142,19 @@ impl PageQuery {
         match self.limit {
             None => Ok(50),
             Some(n) if (1..=MAX_LIMIT).contains(&n) => Ok(n),
-            Some(_) => Err(ApiError::bad_request("invalid_query", "limit must be between 1 and 200")),
+            Some(_) => Err(ApiError::bad_request(
+                "invalid_query",
+                "limit must be between 1 and 200",
+            )),
         }
     }
 
     pub fn cursor(&self) -> Result<Option<String>, ApiError> {
-        self.cursor.as_deref().filter(|c| !c.is_empty()).map(decode_cursor).transpose()
+        self.cursor
+            .as_deref()
+            .filter(|c| !c.is_empty())
+            .map(decode_cursor)
+            .transpose()
     }
 }
 
@@ -101,9 +168,16 @@ fn decode_cursor(text: &str) -> Result<String, ApiError> {
         .decode(text.as_bytes())
         .ok()
         .and_then(|bytes| String::from_utf8(bytes).ok())
-        .ok_or_else(|| ApiError::bad_request("invalid_cursor", "the cursor is not one this server gave out"))
+        .ok_or_else(|| {
+            ApiError::bad_request(
+                "invalid_cursor",
+                "the cursor is not one this server gave out",
+            )
+        })
 }
 
 pub fn utc_string(value: &chrono::NaiveDateTime) -> String {
-    value.and_utc().to_rfc3339_opts(chrono::SecondsFormat::Micros, true)
+    value
+        .and_utc()
+        .to_rfc3339_opts(chrono::SecondsFormat::Micros, true)
 }

@@ -31,13 +31,17 @@ pub async fn create(
 ) -> Result<HttpResponse, ApiError> {
     let body = valid(body)?;
     let kind = OrgKind::parse(&body.kind).ok_or_else(|| {
-        ApiError::unprocessable("validation_failed", "kind must be city, district, street or community")
-            .with_details(json!({ "fields": { "kind": ["enum"] } }))
+        ApiError::unprocessable(
+            "validation_failed",
+            "kind must be city, district, street or community",
+        )
+        .with_details(json!({ "fields": { "kind": ["enum"] } }))
     })?;
     let org = state
         .db(move |conn| {
-            let parent = directory::find_org(conn, &body.parent_id)?
-                .ok_or_else(|| ApiError::unprocessable("invalid_parent", "parent_id is not an organisation"))?;
+            let parent = directory::find_org(conn, &body.parent_id)?.ok_or_else(|| {
+                ApiError::unprocessable("invalid_parent", "parent_id is not an organisation")
+            })?;
             Principal::require(principal.admin_over(&parent.path))?;
             directory::create_org(conn, body.name.trim(), kind, Some(&parent))
         })
@@ -45,7 +49,10 @@ pub async fn create(
     Ok(HttpResponse::Created().json(org))
 }
 
-pub async fn get(state: web::Data<AppState>, id: web::Path<String>) -> Result<HttpResponse, ApiError> {
+pub async fn get(
+    state: web::Data<AppState>,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
     let org = state.db(move |conn| directory::get_org(conn, &id)).await?;
     Ok(HttpResponse::Ok().json(org))
 }
@@ -81,12 +88,27 @@ pub async fn add_admin(
             let org = directory::get_org(conn, &id)?;
             Principal::require(principal.admin_over(&org.path))?;
             if !directory::user_exists(conn, &body.user_id)? {
-                return Err(ApiError::unprocessable("unknown_user", "user_id is not a user"));
+                return Err(ApiError::unprocessable(
+                    "unknown_user",
+                    "user_id is not a user",
+                ));
             }
-            let created = directory::grant_org_role(conn, &body.user_id, "org_admin", &org.id, Some(&principal.actor_id()))?;
+            let created = directory::grant_org_role(
+                conn,
+                &body.user_id,
+                "org_admin",
+                &org.id,
+                Some(&principal.actor_id()),
+            )?;
             Ok((org.id, body.user_id, created))
         })
         .await?;
-    let mut response = if created { HttpResponse::Created() } else { HttpResponse::Ok() };
-    Ok(response.json(json!({ "org_id": org_id, "user_id": user_id, "role": "org_admin", "granted": created })))
+    let mut response = if created {
+        HttpResponse::Created()
+    } else {
+        HttpResponse::Ok()
+    };
+    Ok(response.json(
+        json!({ "org_id": org_id, "user_id": user_id, "role": "org_admin", "granted": created }),
+    ))
 }

@@ -29,16 +29,30 @@ pub struct Register {
 
 /// Mainland mobile numbers: 11 digits starting with 1.
 fn mainland_mobile(phone: &str) -> Result<(), ValidationError> {
-    let ok = phone.len() == 11 && phone.starts_with('1') && phone.bytes().all(|b| b.is_ascii_digit());
-    if ok { Ok(()) } else { Err(ValidationError::new("phone")) }
+    let ok =
+        phone.len() == 11 && phone.starts_with('1') && phone.bytes().all(|b| b.is_ascii_digit());
+    if ok {
+        Ok(())
+    } else {
+        Err(ValidationError::new("phone"))
+    }
 }
 
 fn skill_names(skills: &[String]) -> Result<(), ValidationError> {
-    let ok = skills.iter().all(|s| !s.trim().is_empty() && s.chars().count() <= 30);
-    if ok { Ok(()) } else { Err(ValidationError::new("skill")) }
+    let ok = skills
+        .iter()
+        .all(|s| !s.trim().is_empty() && s.chars().count() <= 30);
+    if ok {
+        Ok(())
+    } else {
+        Err(ValidationError::new("skill"))
+    }
 }
 
-pub async fn register(state: web::Data<AppState>, body: web::Json<Register>) -> Result<HttpResponse, ApiError> {
+pub async fn register(
+    state: web::Data<AppState>,
+    body: web::Json<Register>,
+) -> Result<HttpResponse, ApiError> {
     let body = valid(body)?;
     let name = body.name.trim().to_owned();
     if name.is_empty() {
@@ -53,8 +67,20 @@ pub async fn register(state: web::Data<AppState>, body: web::Json<Register>) -> 
     let hash = web::block(move || hash_password(&password)).await??;
     let id = state
         .db(move |conn| {
-            let skills: Vec<String> = body.skills.unwrap_or_default().iter().map(|s| s.trim().to_owned()).collect();
-            directory::register_volunteer(conn, &name, &body.phone, &hash, &body.community_id, &skills)
+            let skills: Vec<String> = body
+                .skills
+                .unwrap_or_default()
+                .iter()
+                .map(|s| s.trim().to_owned())
+                .collect();
+            directory::register_volunteer(
+                conn,
+                &name,
+                &body.phone,
+                &hash,
+                &body.community_id,
+                &skills,
+            )
         })
         .await?;
     Ok(HttpResponse::Created().json(json!({ "id": id, "status": "pending" })))
@@ -93,7 +119,11 @@ pub async fn get(
 
 /// Who may read a volunteer's private data: the volunteer, and admins or
 /// auditors over their community.
-pub fn load_readable(conn: &mut DbConnection, principal: &Principal, id: &str) -> Result<Volunteer, ApiError> {
+pub fn load_readable(
+    conn: &mut DbConnection,
+    principal: &Principal,
+    id: &str,
+) -> Result<Volunteer, ApiError> {
     let volunteer = directory::get_volunteer(conn, id)?;
     Principal::require(principal.is_user(id) || principal.reads(&volunteer.community_path))?;
     Ok(volunteer)
