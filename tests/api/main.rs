@@ -4,6 +4,7 @@
 
 mod auth;
 mod cli;
+mod concurrency;
 mod errors;
 mod helpers;
 mod ledger;

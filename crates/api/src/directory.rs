@@ -6,7 +6,7 @@ use diesel::prelude::*;
 use serde::Serialize;
 use timebank_ledger::{AccountKind, open_account};
 use timebank_store::schema::{orgs, role_grants, users, volunteers};
-use timebank_store::{DbConnection, is_unique_violation};
+use timebank_store::{DbConnection, is_unique_violation, write_tx};
 
 use crate::error::ApiError;
 
@@ -124,7 +124,7 @@ pub fn create_org(
         district_id,
         created_at: timebank_store::now(),
     };
-    conn.transaction(|c| {
+    write_tx(conn, |c| {
         diesel::insert_into(orgs::table)
             .values((
                 orgs::id.eq(&org.id),
@@ -210,27 +210,29 @@ pub fn grant_org_role(
     org_id: &str,
     granted_by: Option<&str>,
 ) -> Result<bool, ApiError> {
-    let held = role_grants::table
-        .filter(role_grants::user_id.eq(user_id))
-        .filter(role_grants::role.eq(role))
-        .filter(role_grants::org_id.eq(org_id))
-        .select(role_grants::id)
-        .first::<String>(conn)
-        .optional()?;
-    if held.is_some() {
-        return Ok(false);
-    }
-    diesel::insert_into(role_grants::table)
-        .values((
-            role_grants::id.eq(timebank_store::new_id()),
-            role_grants::user_id.eq(user_id),
-            role_grants::role.eq(role),
-            role_grants::org_id.eq(org_id),
-            role_grants::granted_by.eq(granted_by),
-            role_grants::created_at.eq(timebank_store::now()),
-        ))
-        .execute(conn)?;
-    Ok(true)
+    write_tx(conn, |c| {
+        let held = role_grants::table
+            .filter(role_grants::user_id.eq(user_id))
+            .filter(role_grants::role.eq(role))
+            .filter(role_grants::org_id.eq(org_id))
+            .select(role_grants::id)
+            .first::<String>(c)
+            .optional()?;
+        if held.is_some() {
+            return Ok(false);
+        }
+        diesel::insert_into(role_grants::table)
+            .values((
+                role_grants::id.eq(timebank_store::new_id()),
+                role_grants::user_id.eq(user_id),
+                role_grants::role.eq(role),
+                role_grants::org_id.eq(org_id),
+                role_grants::granted_by.eq(granted_by),
+                role_grants::created_at.eq(timebank_store::now()),
+            ))
+            .execute(c)?;
+        Ok(true)
+    })
 }
 
 #[derive(Debug, Clone, Queryable, Selectable)]
@@ -289,7 +291,7 @@ pub fn register_volunteer(
     community_id: &str,
     skills: &[String],
 ) -> Result<String, ApiError> {
-    conn.transaction(|c| {
+    write_tx(conn, |c| {
         let community = find_org(c, community_id)?
             .filter(|o| o.kind == "community")
             .ok_or_else(|| {

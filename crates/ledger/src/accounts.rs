@@ -28,7 +28,7 @@ pub fn open_account(
         head_hash: GENESIS_HASH.to_owned(),
         created_at: timebank_store::now(),
     };
-    let inserted = conn.transaction(|c| {
+    let inserted = timebank_store::write_tx(conn, |c| {
         diesel::insert_into(accounts::table)
             .values(&row)
             .execute(c)?;

@@ -1,6 +1,6 @@
 use diesel::connection::{AnsiTransactionManager, SimpleConnection, TransactionManager};
 use diesel::prelude::*;
-use diesel::r2d2::{ConnectionManager, ManageConnection};
+use diesel::r2d2::ManageConnection;
 
 use crate::{Backend, DatabaseUrl, StoreError};
 
@@ -57,10 +57,7 @@ impl ManageConnection for DbManager {
     }
 
     fn has_broken(&self, conn: &mut DbConnection) -> bool {
-        <ConnectionManager<DbConnection> as ManageConnection>::has_broken(
-            &ConnectionManager::new(""),
-            conn,
-        )
+        diesel::r2d2::R2D2Connection::is_broken(conn)
     }
 }
 
@@ -88,12 +85,19 @@ pub(crate) fn build_pool(url: &DatabaseUrl, max_size: u32) -> Result<Pool, Store
 /// Runs `f` in a write transaction: `BEGIN IMMEDIATE` on SQLite (the writer
 /// lock is taken up front, so busy_timeout applies and no read snapshot has
 /// to be upgraded), a plain transaction on Postgres, where writers lock rows
-/// with [`lock_rows_for_update`].
+/// with [`lock_rows_for_update`]. Inside a transaction already, it is a
+/// savepoint of that one.
 pub fn write_tx<T, E, F>(conn: &mut DbConnection, f: F) -> Result<T, E>
 where
     F: FnOnce(&mut DbConnection) -> Result<T, E>,
     E: From<diesel::result::Error>,
 {
+    let nested = DbConnection::transaction_manager_status_mut(conn)
+        .transaction_depth()?
+        .is_some();
+    if nested {
+        return conn.transaction(f);
+    }
     match conn {
         DbConnection::Sqlite(inner) => {
             AnsiTransactionManager::begin_transaction_sql(inner, "BEGIN IMMEDIATE")?

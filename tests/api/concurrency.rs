@@ -1,0 +1,147 @@
+use serde_json::json;
+use timebank_ledger::{
+    AccountKind, Amount, Asset, NewPosting, NewTransaction, TxKind, find_account, read,
+};
+
+use crate::helpers::*;
+
+fn earn(app: &App, volunteer: &str, community: &str, amount: &str) -> String {
+    let pool = app.db.pool(1).unwrap();
+    let conn = &mut pool.get().unwrap();
+    let wallet = find_account(conn, AccountKind::VolunteerWallet, volunteer)
+        .unwrap()
+        .unwrap();
+    let issuer = find_account(conn, AccountKind::OrgIssuance, community)
+        .unwrap()
+        .unwrap();
+    let a = Amount::parse(amount).unwrap();
+    let tx = NewTransaction {
+        kind: TxKind::EarnHours,
+        actor_id: None,
+        reason: "test".into(),
+        external_id: None,
+        rule_version: None,
+        request_id: None,
+        postings: vec![
+            NewPosting {
+                account_id: issuer.id,
+                asset: Asset::Point,
+                amount: a.checked_neg().unwrap(),
+            },
+            NewPosting {
+                account_id: wallet.id,
+                asset: Asset::Point,
+                amount: a,
+            },
+        ],
+    };
+    timebank_ledger::post(conn, &tx).unwrap().transaction.id
+}
+
+#[test]
+fn concurrent_registrations_all_succeed() {
+    each_backend(|app| {
+        let t = tree(app);
+        let statuses: Vec<u16> = std::thread::scope(|s| {
+            let handles: Vec<_> = (0..20)
+                .map(|i| {
+                    let community = t.community_a.clone();
+                    s.spawn(move || {
+                        app.post(
+                            "/api/v1/volunteers/register",
+                            None,
+                            json!({ "name": format!("志愿者{i}"), "phone": format!("135000001{i:02}"), "password": "volunteer-pass", "community_id": community }),
+                        )
+                        .status
+                    })
+                })
+                .collect();
+            handles.into_iter().map(|h| h.join().unwrap()).collect()
+        });
+        assert!(statuses.iter().all(|s| *s == 201), "{statuses:?}");
+    });
+}
+
+#[test]
+fn one_key_sent_sixteen_times_at_once_reverses_once() {
+    each_backend(|app| {
+        let t = tree(app);
+        let v = app.register("周杰", "13500000001", &t.community_a);
+        let keep = earn(app, &v, &t.community_a, "7.00");
+        let target = earn(app, &v, &t.community_a, "3.00");
+        let _ = keep;
+        let path = format!("/api/v1/transactions/{target}/reverse");
+        let answers: Vec<(u16, serde_json::Value)> = std::thread::scope(|s| {
+            let handles: Vec<_> = (0..16)
+                .map(|_| {
+                    let path = path.clone();
+                    s.spawn(move || {
+                        let r = app.send(
+                            "POST",
+                            &path,
+                            Some(&app.admin),
+                            Some(json!({ "reason": "并发" })),
+                            &[("Idempotency-Key", "same-key")],
+                        );
+                        (r.status, r.body)
+                    })
+                })
+                .collect();
+            handles.into_iter().map(|h| h.join().unwrap()).collect()
+        });
+        for (status, body) in &answers {
+            assert_eq!(*status, 201, "{body}");
+            assert_eq!(
+                body["id"], answers[0].1["id"],
+                "every answer names the one reversal"
+            );
+        }
+        let pool = app.db.pool(1).unwrap();
+        let conn = &mut pool.get().unwrap();
+        let wallet = find_account(conn, AccountKind::VolunteerWallet, &v)
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            read::balances_of(conn, &wallet.id).unwrap().points,
+            Amount::parse("7.00").unwrap()
+        );
+        assert!(timebank_ledger::verify(conn).unwrap().ok);
+    });
+}
+
+#[test]
+fn racing_reversals_of_one_transaction_post_one() {
+    each_backend(|app| {
+        let t = tree(app);
+        let v = app.register("吴娟", "13500000001", &t.community_a);
+        let target = earn(app, &v, &t.community_a, "5.00");
+        let path = format!("/api/v1/transactions/{target}/reverse");
+        let statuses: Vec<(u16, String)> = std::thread::scope(|s| {
+            let handles: Vec<_> = (0..16)
+                .map(|i| {
+                    let path = path.clone();
+                    s.spawn(move || {
+                        let r = app.post(
+                            &path,
+                            Some(&app.admin),
+                            json!({ "reason": format!("race {i}") }),
+                        );
+                        (r.status, r.code().to_owned())
+                    })
+                })
+                .collect();
+            handles.into_iter().map(|h| h.join().unwrap()).collect()
+        });
+        assert_eq!(
+            statuses.iter().filter(|(s, _)| *s == 201).count(),
+            1,
+            "{statuses:?}"
+        );
+        assert!(
+            statuses
+                .iter()
+                .all(|(s, c)| *s == 201 || (*s == 409 && c == "already_reversed")),
+            "{statuses:?}"
+        );
+    });
+}
