@@ -121,3 +121,63 @@ fn org_tree_is_built_by_admins_only_with_the_right_kinds() {
         .assert_error(422, "unknown_user");
     });
 }
+
+#[test]
+fn auditors_read_their_subtree_and_change_nothing() {
+    each_backend(|app| {
+        let t = tree(app);
+        let v = app.register("孙明", "13500000001", &t.community_a);
+        let b = app.register("马超", "13500000002", &t.community_b);
+        let auditor_id = app.register("审计员", "13600000009", &t.community_a);
+        let grant = app.post(
+            &format!("/api/v1/orgs/{}/admins", t.street_a),
+            Some(&app.admin),
+            json!({ "user_id": auditor_id, "role": "auditor" }),
+        );
+        assert_eq!(grant.status, 201, "{}", grant.body);
+        assert_eq!(grant.body["role"], "auditor");
+        app.post(
+            &format!("/api/v1/orgs/{}/admins", t.street_a),
+            Some(&app.admin),
+            json!({ "user_id": auditor_id, "role": "king" }),
+        )
+        .assert_error(422, "validation_failed");
+        let auditor = app.login("13600000009", "volunteer-pass");
+        let me = app.get("/api/v1/me", Some(&auditor));
+        assert_eq!(me.body["roles"], json!(["auditor", "volunteer"]));
+
+        assert_eq!(
+            app.get(&format!("/api/v1/volunteers/{v}"), Some(&auditor))
+                .status,
+            200
+        );
+        assert_eq!(
+            app.get(&format!("/api/v1/volunteers/{v}/balance"), Some(&auditor))
+                .status,
+            200
+        );
+        app.get(&format!("/api/v1/volunteers/{b}"), Some(&auditor))
+            .assert_error(403, "forbidden");
+        assert_eq!(app.get("/api/v1/ledger/verify", Some(&auditor)).status, 200);
+        app.send(
+            "POST",
+            &format!("/api/v1/volunteers/{v}/approve"),
+            Some(&auditor),
+            None,
+            &[],
+        )
+        .assert_error(403, "forbidden");
+        app.post(
+            "/api/v1/orgs",
+            Some(&auditor),
+            json!({ "name": "x", "kind": "community", "parent_id": t.street_a }),
+        )
+        .assert_error(403, "forbidden");
+        app.post(
+            &format!("/api/v1/orgs/{}/admins", t.street_a),
+            Some(&auditor),
+            json!({ "user_id": auditor_id }),
+        )
+        .assert_error(403, "forbidden");
+    });
+}

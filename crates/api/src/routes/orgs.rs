@@ -22,6 +22,8 @@ pub struct CreateOrg {
 pub struct AddAdmin {
     #[validate(length(min = 1, max = 64))]
     user_id: String,
+    /// `org_admin` (default) or `auditor` (read-only over the subtree).
+    role: Option<String>,
 }
 
 pub async fn create(
@@ -83,6 +85,17 @@ pub async fn add_admin(
     body: web::Json<AddAdmin>,
 ) -> Result<HttpResponse, ApiError> {
     let body = valid(body)?;
+    let role = match body.role.as_deref() {
+        None | Some("org_admin") => "org_admin",
+        Some("auditor") => "auditor",
+        Some(_) => {
+            return Err(ApiError::unprocessable(
+                "validation_failed",
+                "role must be org_admin or auditor",
+            )
+            .with_details(json!({ "fields": { "role": ["enum"] } })));
+        }
+    };
     let (org_id, user_id, created) = state
         .db(move |conn| {
             let org = directory::get_org(conn, &id)?;
@@ -96,7 +109,7 @@ pub async fn add_admin(
             let created = directory::grant_org_role(
                 conn,
                 &body.user_id,
-                "org_admin",
+                role,
                 &org.id,
                 Some(&principal.actor_id()),
             )?;
@@ -108,7 +121,6 @@ pub async fn add_admin(
     } else {
         HttpResponse::Ok()
     };
-    Ok(response.json(
-        json!({ "org_id": org_id, "user_id": user_id, "role": "org_admin", "granted": created }),
-    ))
+    Ok(response
+        .json(json!({ "org_id": org_id, "user_id": user_id, "role": role, "granted": created })))
 }
