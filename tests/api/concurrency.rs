@@ -1,42 +1,7 @@
 use serde_json::json;
-use timebank_ledger::{
-    AccountKind, Amount, Asset, NewPosting, NewTransaction, TxKind, find_account, read,
-};
+use timebank_ledger::{AccountKind, Amount, find_account, read};
 
 use crate::helpers::*;
-
-fn earn(app: &App, volunteer: &str, community: &str, amount: &str) -> String {
-    let pool = app.db.pool(1).unwrap();
-    let conn = &mut pool.get().unwrap();
-    let wallet = find_account(conn, AccountKind::VolunteerWallet, volunteer)
-        .unwrap()
-        .unwrap();
-    let issuer = find_account(conn, AccountKind::OrgIssuance, community)
-        .unwrap()
-        .unwrap();
-    let a = Amount::parse(amount).unwrap();
-    let tx = NewTransaction {
-        kind: TxKind::EarnHours,
-        actor_id: None,
-        reason: "test".into(),
-        external_id: None,
-        rule_version: None,
-        request_id: None,
-        postings: vec![
-            NewPosting {
-                account_id: issuer.id,
-                asset: Asset::Point,
-                amount: a.checked_neg().unwrap(),
-            },
-            NewPosting {
-                account_id: wallet.id,
-                asset: Asset::Point,
-                amount: a,
-            },
-        ],
-    };
-    timebank_ledger::post(conn, &tx).unwrap().transaction.id
-}
 
 #[test]
 fn concurrent_registrations_all_succeed() {

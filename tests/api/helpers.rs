@@ -3,6 +3,9 @@ use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
+use timebank_ledger::{
+    AccountKind, Amount, Asset, NewPosting, NewTransaction, TxKind, find_account,
+};
 use timebank_store::testing::TestDb;
 
 pub const SECRET: &str = "e2e-test-secret-0123456789";
@@ -298,4 +301,50 @@ pub fn each_backend(test: impl Fn(&App)) {
         let app = spawn(db);
         test(&app);
     }
+}
+
+/// Posts earned hours and points straight through the ledger crate (the
+/// earning endpoints belong to a later issue); returns the transaction id.
+pub fn earn(app: &App, volunteer: &str, community: &str, amount: &str) -> String {
+    let pool = app.db.pool(1).unwrap();
+    let conn = &mut pool.get().unwrap();
+    let wallet = find_account(conn, AccountKind::VolunteerWallet, volunteer)
+        .unwrap()
+        .unwrap();
+    let issuer = find_account(conn, AccountKind::OrgIssuance, community)
+        .unwrap()
+        .unwrap();
+    let a = Amount::parse(amount).unwrap();
+    let n = a.checked_neg().unwrap();
+    let tx = NewTransaction {
+        kind: TxKind::EarnHours,
+        actor_id: Some("e2e".into()),
+        reason: "社区清洁".into(),
+        external_id: None,
+        rule_version: Some("test".into()),
+        request_id: None,
+        postings: vec![
+            NewPosting {
+                account_id: issuer.id.clone(),
+                asset: Asset::Point,
+                amount: n,
+            },
+            NewPosting {
+                account_id: wallet.id.clone(),
+                asset: Asset::Point,
+                amount: a,
+            },
+            NewPosting {
+                account_id: issuer.id,
+                asset: Asset::Hour,
+                amount: n,
+            },
+            NewPosting {
+                account_id: wallet.id,
+                asset: Asset::Hour,
+                amount: a,
+            },
+        ],
+    };
+    timebank_ledger::post(conn, &tx).unwrap().transaction.id
 }

@@ -5,52 +5,6 @@ use timebank_ledger::{
 
 use crate::helpers::*;
 
-/// Posts earned hours and points straight through the ledger crate (the
-/// earning endpoints belong to a later issue); returns the transaction id.
-fn earn(app: &App, volunteer: &str, community: &str, amount: &str) -> String {
-    let pool = app.db.pool(1).unwrap();
-    let conn = &mut pool.get().unwrap();
-    let wallet = find_account(conn, AccountKind::VolunteerWallet, volunteer)
-        .unwrap()
-        .unwrap();
-    let issuer = find_account(conn, AccountKind::OrgIssuance, community)
-        .unwrap()
-        .unwrap();
-    let a = Amount::parse(amount).unwrap();
-    let n = a.checked_neg().unwrap();
-    let tx = NewTransaction {
-        kind: TxKind::EarnHours,
-        actor_id: Some("e2e".into()),
-        reason: "社区清洁".into(),
-        external_id: None,
-        rule_version: Some("test".into()),
-        request_id: None,
-        postings: vec![
-            NewPosting {
-                account_id: issuer.id.clone(),
-                asset: Asset::Point,
-                amount: n,
-            },
-            NewPosting {
-                account_id: wallet.id.clone(),
-                asset: Asset::Point,
-                amount: a,
-            },
-            NewPosting {
-                account_id: issuer.id,
-                asset: Asset::Hour,
-                amount: n,
-            },
-            NewPosting {
-                account_id: wallet.id,
-                asset: Asset::Hour,
-                amount: a,
-            },
-        ],
-    };
-    timebank_ledger::post(conn, &tx).unwrap().transaction.id
-}
-
 fn spend(app: &App, volunteer: &str, amount: &str) {
     let pool = app.db.pool(1).unwrap();
     let conn = &mut pool.get().unwrap();
