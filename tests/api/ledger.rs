@@ -173,6 +173,11 @@ fn reversal_with_idempotency_and_refusals() {
         assert_eq!(first.body["kind"], "reversal");
         assert_eq!(first.body["reverses_id"], small.as_str());
         assert!(first.body["request_id"].is_string());
+        assert_eq!(
+            first.header("x-request-id"),
+            first.body["request_id"].as_str(),
+            "the header names the request the ledger recorded"
+        );
         let replay = app.send(
             "POST",
             &path,

@@ -18,7 +18,7 @@ use std::sync::Arc;
 use actix_web::dev::Server;
 use actix_web::error::JsonPayloadError;
 use actix_web::middleware::from_fn;
-use actix_web::{App, HttpServer, web};
+use actix_web::{App, HttpMessage, HttpServer, web};
 use timebank_store::Pool;
 use tracing_actix_web::TracingLogger;
 
@@ -58,6 +58,27 @@ fn json_error(err: JsonPayloadError, _: &actix_web::HttpRequest) -> actix_web::E
     api.into()
 }
 
+/// Returns the request id that logs and ledger rows carry, so a client's
+/// report can be matched to them.
+async fn echo_request_id(
+    req: actix_web::dev::ServiceRequest,
+    next: actix_web::middleware::Next<impl actix_web::body::MessageBody>,
+) -> Result<actix_web::dev::ServiceResponse<impl actix_web::body::MessageBody>, actix_web::Error> {
+    let id = req
+        .extensions()
+        .get::<tracing_actix_web::RequestId>()
+        .map(ToString::to_string);
+    let mut res = next.call(req).await?;
+    if let Some(value) = id.and_then(|id| actix_web::http::header::HeaderValue::from_str(&id).ok())
+    {
+        res.headers_mut().insert(
+            actix_web::http::header::HeaderName::from_static("x-request-id"),
+            value,
+        );
+    }
+    Ok(res)
+}
+
 /// Binds the server; returns it with the addresses it listens on (useful
 /// with port 0).
 pub fn bind(
@@ -83,6 +104,7 @@ pub fn bind(
             }))
             .wrap(from_fn(i18n::localize))
             .wrap(from_fn(metrics::record))
+            .wrap(from_fn(echo_request_id))
             .wrap(TracingLogger::default())
             .configure(routes::configure)
             .default_service(web::to(|| async {
