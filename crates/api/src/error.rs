@@ -6,6 +6,7 @@ use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, ResponseError};
 use diesel::result::{DatabaseErrorKind, Error as DieselError};
 use serde_json::{Value, json};
+use timebank_directory::DomainError;
 use timebank_ledger::{LedgerError, is_wallet_points};
 use timebank_store::StoreError;
 
@@ -240,5 +241,32 @@ impl From<LedgerError> for ApiError {
 impl From<actix_web::error::BlockingError> for ApiError {
     fn from(_: actix_web::error::BlockingError) -> Self {
         ApiError::unavailable()
+    }
+}
+
+impl From<DomainError> for ApiError {
+    fn from(err: DomainError) -> Self {
+        let with = |e: ApiError, details: Option<Value>| match details {
+            Some(d) => e.with_details(d),
+            None => e,
+        };
+        match err {
+            DomainError::NotFound(what) => ApiError::not_found(what),
+            DomainError::Conflict {
+                code,
+                message,
+                details,
+            } => with(ApiError::conflict(code, message), details),
+            DomainError::NotAllowed { code, message } => {
+                ApiError::new(StatusCode::FORBIDDEN, code, message)
+            }
+            DomainError::Refused {
+                code,
+                message,
+                details,
+            } => with(ApiError::unprocessable(code, message), details),
+            DomainError::Ledger(e) => e.into(),
+            DomainError::Db(e) => e.into(),
+        }
     }
 }

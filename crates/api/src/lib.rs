@@ -3,7 +3,6 @@
 //! failure; bodies over 64 KiB are refused.
 
 pub mod auth;
-pub mod directory;
 mod error;
 mod i18n;
 mod idempotency;

@@ -6,7 +6,7 @@
 use anyhow::Context;
 use diesel::prelude::*;
 use timebank_api::auth::hash_password;
-use timebank_api::directory::{self, Org, OrgKind};
+use timebank_directory::{self as directory, Org, OrgKind};
 use timebank_ledger::{
     AccountKind, Amount, Asset, NewPosting, NewTransaction, TxKind, open_account,
 };
@@ -94,7 +94,7 @@ pub fn create_platform_admin(
     Ok((user_id, root.id))
 }
 
-fn api(e: timebank_api::ApiError) -> anyhow::Error {
+fn api(e: impl std::fmt::Display) -> anyhow::Error {
     anyhow::anyhow!("{e}")
 }
 

@@ -5,7 +5,7 @@ use actix_web::http::Method;
 use actix_web::{Route, web};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use serde::{Deserialize, Serializer};
+use serde::Deserialize;
 use validator::Validate;
 
 use crate::error::ApiError;
@@ -123,10 +123,6 @@ pub fn valid<T: Validate>(body: web::Json<T>) -> Result<T, ApiError> {
     let body = body.into_inner();
     body.validate().map_err(|e| ApiError::validation(&e))?;
     Ok(body)
-}
-
-pub fn utc<S: Serializer>(value: &chrono::NaiveDateTime, s: S) -> Result<S::Ok, S::Error> {
-    s.collect_str(&utc_string(value))
 }
 
 #[derive(Debug, Deserialize)]

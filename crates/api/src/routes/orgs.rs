@@ -3,11 +3,11 @@ use serde::Deserialize;
 use serde_json::json;
 use validator::Validate;
 
-use crate::directory::{self, OrgKind};
 use crate::error::ApiError;
 use crate::principal::Principal;
 use crate::routes::{PageQuery, encode_cursor, valid};
 use crate::state::AppState;
+use timebank_directory::{self as directory, OrgKind};
 
 #[derive(Debug, Deserialize, Validate)]
 pub struct CreateOrg {
@@ -45,7 +45,12 @@ pub async fn create(
                 ApiError::unprocessable("invalid_parent", "parent_id is not an organisation")
             })?;
             Principal::require(principal.admin_over(&parent.path))?;
-            directory::create_org(conn, body.name.trim(), kind, Some(&parent))
+            Ok(directory::create_org(
+                conn,
+                body.name.trim(),
+                kind,
+                Some(&parent),
+            )?)
         })
         .await?;
     Ok(HttpResponse::Created().json(org))
@@ -55,7 +60,9 @@ pub async fn get(
     state: web::Data<AppState>,
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    let org = state.db(move |conn| directory::get_org(conn, &id)).await?;
+    let org = state
+        .db(move |conn| Ok(directory::get_org(conn, &id)?))
+        .await?;
     Ok(HttpResponse::Ok().json(org))
 }
 
@@ -69,7 +76,7 @@ pub async fn children(
     let items = state
         .db(move |conn| {
             directory::get_org(conn, &id)?;
-            directory::children(conn, &id, after.as_deref(), limit)
+            Ok(directory::children(conn, &id, after.as_deref(), limit)?)
         })
         .await?;
     let next_cursor = (items.len() as i64 == limit)

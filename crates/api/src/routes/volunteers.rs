@@ -7,11 +7,11 @@ use timebank_store::DbConnection;
 use validator::{Validate, ValidationError};
 
 use crate::auth::hash_password;
-use crate::directory::{self, Volunteer};
 use crate::error::ApiError;
 use crate::principal::Principal;
 use crate::routes::{utc_string, valid};
 use crate::state::AppState;
+use timebank_directory::{self as directory, Volunteer};
 
 #[derive(Debug, Deserialize, Validate)]
 pub struct Register {
@@ -73,14 +73,14 @@ pub async fn register(
                 .iter()
                 .map(|s| s.trim().to_owned())
                 .collect();
-            directory::register_volunteer(
+            Ok(directory::register_volunteer(
                 conn,
                 &name,
                 &body.phone,
                 &hash,
                 &body.community_id,
                 &skills,
-            )
+            )?)
         })
         .await?;
     Ok(HttpResponse::Created().json(json!({ "id": id, "status": "pending" })))

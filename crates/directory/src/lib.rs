@@ -1,5 +1,5 @@
 //! Organisations and people: the org tree, users, volunteers and role
-//! grants. Used by the HTTP handlers and by the CLI (`admin create`, `demo`).
+//! grants. Used by the HTTP handlers, the other domain crates and the CLI.
 
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
@@ -8,7 +8,9 @@ use timebank_ledger::{AccountKind, open_account};
 use timebank_store::schema::{orgs, role_grants, users, volunteers};
 use timebank_store::{DbConnection, is_unique_violation, write_tx};
 
-use crate::error::ApiError;
+mod error;
+
+pub use error::DomainError;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -60,11 +62,11 @@ pub struct Org {
     #[serde(skip)]
     pub path: String,
     pub district_id: Option<String>,
-    #[serde(serialize_with = "crate::routes::utc")]
+    #[serde(serialize_with = "utc")]
     pub created_at: NaiveDateTime,
 }
 
-pub fn find_org(conn: &mut DbConnection, id: &str) -> Result<Option<Org>, ApiError> {
+pub fn find_org(conn: &mut DbConnection, id: &str) -> Result<Option<Org>, DomainError> {
     Ok(orgs::table
         .find(id)
         .select(Org::as_select())
@@ -72,11 +74,11 @@ pub fn find_org(conn: &mut DbConnection, id: &str) -> Result<Option<Org>, ApiErr
         .optional()?)
 }
 
-pub fn get_org(conn: &mut DbConnection, id: &str) -> Result<Org, ApiError> {
-    find_org(conn, id)?.ok_or_else(|| ApiError::not_found("organisation"))
+pub fn get_org(conn: &mut DbConnection, id: &str) -> Result<Org, DomainError> {
+    find_org(conn, id)?.ok_or_else(|| DomainError::NotFound("organisation"))
 }
 
-pub fn root_org(conn: &mut DbConnection) -> Result<Option<Org>, ApiError> {
+pub fn root_org(conn: &mut DbConnection) -> Result<Option<Org>, DomainError> {
     Ok(orgs::table
         .filter(orgs::parent_id.is_null())
         .order(orgs::created_at.asc())
@@ -92,11 +94,12 @@ pub fn create_org(
     name: &str,
     kind: OrgKind,
     parent: Option<&Org>,
-) -> Result<Org, ApiError> {
+) -> Result<Org, DomainError> {
     if let Some(parent) = parent {
-        let parent_kind = OrgKind::parse(&parent.kind).ok_or_else(ApiError::internal)?;
+        let parent_kind =
+            OrgKind::parse(&parent.kind).ok_or(DomainError::NotFound("organisation kind"))?;
         if parent_kind.child() != Some(kind) {
-            return Err(ApiError::unprocessable(
+            return Err(DomainError::refused(
                 "invalid_org_kind",
                 format!(
                     "a {} can only hold a {}",
@@ -141,7 +144,7 @@ pub fn create_org(
             open_account(c, AccountKind::DistrictPool, &org.id, &org.path)?;
             open_account(c, AccountKind::ExpirySink, &org.id, &org.path)?;
         }
-        Ok::<_, ApiError>(())
+        Ok::<_, DomainError>(())
     })?;
     Ok(org)
 }
@@ -151,7 +154,7 @@ pub fn children(
     parent_id: &str,
     after: Option<&str>,
     limit: i64,
-) -> Result<Vec<Org>, ApiError> {
+) -> Result<Vec<Org>, DomainError> {
     let mut query = orgs::table
         .filter(orgs::parent_id.eq(parent_id))
         .into_boxed();
@@ -171,7 +174,7 @@ pub fn create_user(
     name: &str,
     phone: &str,
     password_hash: &str,
-) -> Result<String, ApiError> {
+) -> Result<String, DomainError> {
     let id = timebank_store::new_id();
     let inserted = diesel::insert_into(users::table)
         .values((
@@ -184,7 +187,7 @@ pub fn create_user(
         .execute(conn);
     match inserted {
         Ok(_) => Ok(id),
-        Err(e) if is_unique_violation(&e) => Err(ApiError::conflict(
+        Err(e) if is_unique_violation(&e) => Err(DomainError::conflict(
             "phone_taken",
             "this phone number is already registered",
         )),
@@ -192,7 +195,7 @@ pub fn create_user(
     }
 }
 
-pub fn user_exists(conn: &mut DbConnection, id: &str) -> Result<bool, ApiError> {
+pub fn user_exists(conn: &mut DbConnection, id: &str) -> Result<bool, DomainError> {
     Ok(users::table
         .find(id)
         .select(users::id)
@@ -209,7 +212,7 @@ pub fn grant_org_role(
     role: &str,
     org_id: &str,
     granted_by: Option<&str>,
-) -> Result<bool, ApiError> {
+) -> Result<bool, DomainError> {
     write_tx(conn, |c| {
         let held = role_grants::table
             .filter(role_grants::user_id.eq(user_id))
@@ -257,7 +260,7 @@ pub struct Volunteer {
     pub community_path: String,
 }
 
-pub fn find_volunteer(conn: &mut DbConnection, id: &str) -> Result<Option<Volunteer>, ApiError> {
+pub fn find_volunteer(conn: &mut DbConnection, id: &str) -> Result<Option<Volunteer>, DomainError> {
     let found = volunteers::table
         .inner_join(users::table)
         .inner_join(orgs::table)
@@ -278,8 +281,8 @@ pub fn find_volunteer(conn: &mut DbConnection, id: &str) -> Result<Option<Volunt
     }))
 }
 
-pub fn get_volunteer(conn: &mut DbConnection, id: &str) -> Result<Volunteer, ApiError> {
-    find_volunteer(conn, id)?.ok_or_else(|| ApiError::not_found("volunteer"))
+pub fn get_volunteer(conn: &mut DbConnection, id: &str) -> Result<Volunteer, DomainError> {
+    find_volunteer(conn, id)?.ok_or_else(|| DomainError::NotFound("volunteer"))
 }
 
 /// Registers a volunteer (pending approval) with a wallet, atomically.
@@ -290,15 +293,15 @@ pub fn register_volunteer(
     password_hash: &str,
     community_id: &str,
     skills: &[String],
-) -> Result<String, ApiError> {
+) -> Result<String, DomainError> {
     write_tx(conn, |c| {
         let community = find_org(c, community_id)?
             .filter(|o| o.kind == "community")
             .ok_or_else(|| {
-                ApiError::unprocessable("invalid_community", "community_id is not a community")
+                DomainError::refused("invalid_community", "community_id is not a community")
             })?;
         let id = create_user(c, name, phone, password_hash)?;
-        let skills = serde_json::to_string(skills).map_err(|_| ApiError::internal())?;
+        let skills = serde_json::to_string(skills).unwrap_or_else(|_| "[]".to_owned());
         diesel::insert_into(volunteers::table)
             .values((
                 volunteers::user_id.eq(&id),
@@ -318,7 +321,7 @@ pub fn approve_volunteer(
     conn: &mut DbConnection,
     id: &str,
     approver: &str,
-) -> Result<(), ApiError> {
+) -> Result<(), DomainError> {
     let changed = diesel::update(
         volunteers::table
             .find(id)
@@ -334,9 +337,20 @@ pub fn approve_volunteer(
         return Ok(());
     }
     let current = get_volunteer(conn, id)?.row.status;
-    Err(ApiError::conflict(
+    Err(DomainError::conflict(
         "invalid_state",
         format!("the volunteer is {current}, not pending"),
     )
     .with_details(serde_json::json!({ "status": current })))
+}
+
+fn utc<S: serde::Serializer>(value: &NaiveDateTime, s: S) -> Result<S::Ok, S::Error> {
+    s.collect_str(&utc_string(value))
+}
+
+/// RFC 3339 UTC with microseconds, the one time format on the wire.
+pub fn utc_string(value: &NaiveDateTime) -> String {
+    value
+        .and_utc()
+        .to_rfc3339_opts(chrono::SecondsFormat::Micros, true)
 }
