@@ -154,24 +154,31 @@ impl App {
         let url = format!("{}{}", self.url, path);
         let auth = token.map(|t| format!("Bearer {t}"));
         let started = Instant::now();
+        let mut headers_all: Vec<(&str, String)> =
+            headers.iter().map(|(k, v)| (*k, (*v).to_owned())).collect();
+        if let Some(a) = &auth {
+            headers_all.push(("Authorization", a.clone()));
+        }
         let result = match method {
-            "GET" => {
-                let mut req = self.agent.get(&url);
-                if let Some(a) = &auth {
-                    req = req.header("Authorization", a);
-                }
-                for (k, v) in headers {
-                    req = req.header(*k, *v);
+            "GET" | "DELETE" => {
+                let mut req = if method == "GET" {
+                    self.agent.get(&url)
+                } else {
+                    self.agent.delete(&url)
+                };
+                for (k, v) in &headers_all {
+                    req = req.header(*k, v);
                 }
                 req.call()
             }
-            "POST" => {
-                let mut req = self.agent.post(&url);
-                if let Some(a) = &auth {
-                    req = req.header("Authorization", a);
-                }
-                for (k, v) in headers {
-                    req = req.header(*k, *v);
+            "POST" | "PUT" => {
+                let mut req = if method == "POST" {
+                    self.agent.post(&url)
+                } else {
+                    self.agent.put(&url)
+                };
+                for (k, v) in &headers_all {
+                    req = req.header(*k, v);
                 }
                 match body {
                     Some(b) => req.send_json(&b),
@@ -346,5 +353,103 @@ pub fn earn(app: &App, volunteer: &str, community: &str, amount: &str) -> String
             },
         ],
     };
-    timebank_ledger::post(conn, &tx).unwrap().transaction.id
+    // As every earning path does: post, then refresh star levels, in one transaction.
+    timebank_store::write_tx(conn, |c| {
+        let posted = timebank_ledger::post_in(c, &tx)?;
+        timebank_earning::stars::refresh_for_transaction(
+            c,
+            &posted.transaction,
+            timebank_store::now(),
+        )?;
+        Ok::<_, timebank_directory::DomainError>(posted.transaction.id)
+    })
+    .unwrap()
+}
+
+/// An RFC 3339 time `minutes` from now (negative: in the past), whole seconds.
+pub fn minutes_from_now(minutes: i64) -> String {
+    let t = chrono::Utc::now() + chrono::Duration::minutes(minutes);
+    t.format("%Y-%m-%dT%H:%M:%SZ").to_string()
+}
+
+/// A fixed UTC time on a day `days_ago` days back, at `hh:mm`.
+pub fn day_at(days_ago: i64, hh: u32, mm: u32) -> String {
+    let day = (chrono::Utc::now() - chrono::Duration::days(days_ago)).date_naive();
+    format!("{}T{hh:02}:{mm:02}:00Z", day.format("%Y-%m-%d"))
+}
+
+impl App {
+    /// Creates and publishes an activity as the platform admin.
+    pub fn published_activity(
+        &self,
+        org: &str,
+        starts_at: &str,
+        ends_at: &str,
+        capacity: i64,
+        pph: Option<&str>,
+    ) -> String {
+        let mut body = json!({ "org_id": org, "title": "社区清洁", "category": "环境保护", "starts_at": starts_at, "ends_at": ends_at, "capacity": capacity });
+        if let Some(p) = pph {
+            body["points_per_hour"] = json!(p);
+        }
+        let r = self.post("/api/v1/activities", Some(&self.admin), body);
+        assert_eq!(r.status, 201, "{}", r.body);
+        let id = r.body["id"].as_str().unwrap().to_owned();
+        let r = self.post(
+            &format!("/api/v1/activities/{id}/review"),
+            Some(&self.admin),
+            json!({ "decision": "approve" }),
+        );
+        assert_eq!(r.status, 200, "{}", r.body);
+        id
+    }
+
+    /// A registered and approved volunteer; returns (id, token).
+    pub fn active_volunteer(&self, name: &str, phone: &str, community: &str) -> (String, String) {
+        let id = self.register(name, phone, community);
+        let r = self.send(
+            "POST",
+            &format!("/api/v1/volunteers/{id}/approve"),
+            Some(&self.admin),
+            None,
+            &[],
+        );
+        assert_eq!(r.status, 200, "{}", r.body);
+        (id.clone(), self.login(phone, "volunteer-pass"))
+    }
+
+    pub fn attend(&self, activity: &str, volunteer: &str, check_in: &str, check_out: &str) -> Resp {
+        self.post(
+            &format!("/api/v1/activities/{activity}/attendance"),
+            Some(&self.admin),
+            json!({ "volunteer_id": volunteer, "check_in_at": check_in, "check_out_at": check_out }),
+        )
+    }
+
+    pub fn settle(&self, activity: &str) -> Resp {
+        let r = self.send(
+            "POST",
+            &format!("/api/v1/activities/{activity}/settle"),
+            Some(&self.admin),
+            None,
+            &[],
+        );
+        assert_eq!(r.status, 200, "{}", r.body);
+        r
+    }
+
+    pub fn balance(&self, volunteer: &str) -> Value {
+        let r = self.get(
+            &format!("/api/v1/volunteers/{volunteer}/balance"),
+            Some(&self.admin),
+        );
+        assert_eq!(r.status, 200, "{}", r.body);
+        r.body
+    }
+
+    /// The ledger must stay clean after every test.
+    pub fn assert_verified(&self) {
+        let r = self.get("/api/v1/ledger/verify", Some(&self.admin));
+        assert_eq!(r.body["ok"], true, "{}", r.body);
+    }
 }

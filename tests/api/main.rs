@@ -5,6 +5,7 @@
 mod auth;
 mod cli;
 mod concurrency;
+mod earning;
 mod errors;
 mod helpers;
 mod ledger;

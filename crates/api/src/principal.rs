@@ -101,6 +101,19 @@ impl Principal {
         }
     }
 
+    /// The caller's own volunteer id; anyone without a volunteer record is
+    /// refused.
+    pub fn volunteer_id(&self) -> Result<String, ApiError> {
+        match self {
+            Principal::User(u) if u.volunteer.is_some() => Ok(u.id.clone()),
+            _ => Err(ApiError::new(
+                actix_web::http::StatusCode::FORBIDDEN,
+                "not_a_volunteer",
+                "only a registered volunteer can do this",
+            )),
+        }
+    }
+
     pub fn require(allowed: bool) -> Result<(), ApiError> {
         if allowed {
             Ok(())

@@ -249,6 +249,51 @@ pub struct VolunteerRow {
     pub approved_by: Option<String>,
     pub suspended_until: Option<NaiveDateTime>,
     pub created_at: NaiveDateTime,
+    pub star_level: i32,
+    pub star_barred_until: Option<NaiveDateTime>,
+}
+
+/// Whether a volunteer may take part now.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Standing {
+    Pending,
+    Active,
+    Suspended { until: NaiveDateTime },
+}
+
+impl VolunteerRow {
+    /// Suspension ends by itself when its period is over.
+    pub fn standing(&self, now: NaiveDateTime) -> Standing {
+        match (self.status.as_str(), self.suspended_until) {
+            ("pending", _) => Standing::Pending,
+            (_, Some(until)) if until > now => Standing::Suspended { until },
+            _ => Standing::Active,
+        }
+    }
+
+    /// The status shown to clients: pending, active or suspended.
+    pub fn effective_status(&self, now: NaiveDateTime) -> &'static str {
+        match self.standing(now) {
+            Standing::Pending => "pending",
+            Standing::Active => "active",
+            Standing::Suspended { .. } => "suspended",
+        }
+    }
+
+    /// Refuses anything but an active volunteer, with a 403 code.
+    pub fn require_active(&self, now: NaiveDateTime) -> Result<(), DomainError> {
+        match self.standing(now) {
+            Standing::Active => Ok(()),
+            Standing::Pending => Err(DomainError::not_allowed(
+                "volunteer_not_active",
+                "the volunteer is not approved yet",
+            )),
+            Standing::Suspended { until } => Err(DomainError::not_allowed(
+                "volunteer_suspended",
+                format!("the volunteer is suspended until {}", utc_string(&until)),
+            )),
+        }
+    }
 }
 
 /// A volunteer with the user fields and the community's org path.
@@ -353,4 +398,9 @@ pub fn utc_string(value: &NaiveDateTime) -> String {
     value
         .and_utc()
         .to_rfc3339_opts(chrono::SecondsFormat::Micros, true)
+}
+
+/// The ids of an org path's orgs, root first: "/a/b/c/" → [a, b, c].
+pub fn path_ids(path: &str) -> Vec<&str> {
+    path.split('/').filter(|p| !p.is_empty()).collect()
 }

@@ -16,7 +16,12 @@ pub fn note_committed(posted: &Posted) {
 
 /// Counts one committed transaction with this many postings.
 pub fn note_written(postings: usize) {
-    TRANSACTIONS.fetch_add(1, Ordering::Relaxed);
+    note_written_many(1, postings);
+}
+
+/// Counts committed transactions and their postings.
+pub fn note_written_many(transactions: usize, postings: usize) {
+    TRANSACTIONS.fetch_add(transactions as u64, Ordering::Relaxed);
     POSTINGS.fetch_add(postings as u64, Ordering::Relaxed);
 }
 

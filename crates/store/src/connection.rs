@@ -139,3 +139,28 @@ pub fn lock_rows_for_update(conn: &mut DbConnection, account_ids: &[String]) -> 
         DbConnection::Sqlite(_) => Ok(()),
     }
 }
+
+/// Rows other than accounts that writers serialise on.
+#[derive(Debug, Clone, Copy)]
+pub enum Lockable {
+    Activity,
+    Volunteer,
+    CaseAward,
+}
+
+/// Locks one row for the rest of the write transaction (Postgres); SQLite's
+/// `BEGIN IMMEDIATE` already serialises writers.
+pub fn lock_row(conn: &mut DbConnection, what: Lockable, id: &str) -> QueryResult<()> {
+    let sql = match what {
+        Lockable::Activity => "SELECT 1 FROM activities WHERE id = $1 FOR UPDATE",
+        Lockable::Volunteer => "SELECT 1 FROM volunteers WHERE user_id = $1 FOR UPDATE",
+        Lockable::CaseAward => "SELECT 1 FROM case_awards WHERE id = $1 FOR UPDATE",
+    };
+    match conn {
+        DbConnection::Pg(pg) => diesel::sql_query(sql)
+            .bind::<diesel::sql_types::Text, _>(id)
+            .execute(pg)
+            .map(|_| ()),
+        DbConnection::Sqlite(_) => Ok(()),
+    }
+}

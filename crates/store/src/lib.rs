@@ -10,7 +10,9 @@ pub mod schema;
 pub mod testing;
 mod url;
 
-pub use connection::{DbConnection, DbManager, Pool, PooledConn, lock_rows_for_update, write_tx};
+pub use connection::{
+    DbConnection, DbManager, Lockable, Pool, PooledConn, lock_row, lock_rows_for_update, write_tx,
+};
 pub use error::{StoreError, is_unique_violation};
 pub use migrate::run_migrations;
 pub use url::{Backend, DEFAULT_DATABASE_URL, DatabaseUrl};

@@ -33,6 +33,8 @@ diesel::table! {
         approved_by -> Nullable<Text>,
         suspended_until -> Nullable<Timestamp>,
         created_at -> Timestamp,
+        star_level -> Integer,
+        star_barred_until -> Nullable<Timestamp>,
     }
 }
 
@@ -124,12 +126,151 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    policies (id) {
+        id -> Text,
+        org_id -> Text,
+        kind -> Text,
+        version -> Integer,
+        body -> Text,
+        created_by -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    activities (id) {
+        id -> Text,
+        org_id -> Text,
+        title -> Text,
+        category -> Text,
+        description -> Text,
+        location -> Nullable<Text>,
+        starts_at -> Timestamp,
+        ends_at -> Timestamp,
+        capacity -> Integer,
+        points_per_hour -> Nullable<BigInt>,
+        status -> Text,
+        review_reason -> Nullable<Text>,
+        reviewed_by -> Nullable<Text>,
+        reviewed_at -> Nullable<Timestamp>,
+        signed_up -> Integer,
+        code_secret -> Text,
+        created_by -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    activity_signups (id) {
+        id -> Text,
+        activity_id -> Text,
+        volunteer_id -> Text,
+        status -> Text,
+        created_at -> Timestamp,
+        cancelled_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    attendances (id) {
+        id -> Text,
+        activity_id -> Text,
+        volunteer_id -> Text,
+        check_in_at -> Timestamp,
+        check_out_at -> Nullable<Timestamp>,
+        source -> Text,
+        recorded_by -> Text,
+        created_at -> Timestamp,
+        settled_at -> Nullable<Timestamp>,
+        outcome -> Nullable<Text>,
+        transaction_id -> Nullable<Text>,
+        credited_from -> Nullable<Timestamp>,
+        credited_to -> Nullable<Timestamp>,
+        credited_day -> Nullable<Text>,
+        hours -> Nullable<BigInt>,
+        points -> Nullable<BigInt>,
+        rule_version -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    case_rules (id) {
+        id -> Text,
+        org_id -> Text,
+        code -> Text,
+        version -> Integer,
+        name -> Text,
+        points -> BigInt,
+        hours -> BigInt,
+        max_per_person_per_year -> Nullable<Integer>,
+        evidence_required -> Bool,
+        effective_from -> Timestamp,
+        created_by -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    case_awards (id) {
+        id -> Text,
+        volunteer_id -> Text,
+        rule_id -> Text,
+        rule_code -> Text,
+        occurred_at -> Timestamp,
+        claim_year -> Integer,
+        evidence -> Nullable<Text>,
+        status -> Text,
+        filed_by -> Text,
+        created_at -> Timestamp,
+        decided_by -> Nullable<Text>,
+        decided_at -> Nullable<Timestamp>,
+        decision_reason -> Nullable<Text>,
+        transaction_id -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    star_events (id) {
+        id -> Text,
+        volunteer_id -> Text,
+        from_level -> Integer,
+        to_level -> Integer,
+        hours -> BigInt,
+        transaction_id -> Nullable<Text>,
+        rule_version -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    violations (id) {
+        id -> Text,
+        volunteer_id -> Text,
+        kind -> Text,
+        reason -> Text,
+        reversals -> Text,
+        penalty_requested -> BigInt,
+        penalty_applied -> BigInt,
+        penalty_transaction_id -> Nullable<Text>,
+        suspended_until -> Nullable<Timestamp>,
+        barred_until -> Nullable<Timestamp>,
+        created_by -> Text,
+        request_id -> Nullable<Text>,
+        created_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(postings -> transactions (transaction_id));
 diesel::joinable!(postings -> accounts (account_id));
 diesel::joinable!(balances -> accounts (account_id));
 diesel::joinable!(volunteers -> users (user_id));
 diesel::joinable!(volunteers -> orgs (community_id));
 diesel::joinable!(role_grants -> users (user_id));
+diesel::joinable!(activities -> orgs (org_id));
+diesel::joinable!(attendances -> activities (activity_id));
+diesel::joinable!(activity_signups -> activities (activity_id));
+diesel::joinable!(case_awards -> case_rules (rule_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     orgs,
@@ -142,4 +283,12 @@ diesel::allow_tables_to_appear_in_same_query!(
     transactions,
     postings,
     idempotency_keys,
+    policies,
+    activities,
+    activity_signups,
+    attendances,
+    case_rules,
+    case_awards,
+    star_events,
+    violations,
 );

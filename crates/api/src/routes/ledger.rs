@@ -3,7 +3,6 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use timebank_ledger::{AccountKind, find_account, read};
-use timebank_rules::StarPolicy;
 use tracing_actix_web::RequestId;
 use validator::Validate;
 
@@ -28,22 +27,25 @@ pub async fn balance(
     principal: Principal,
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    let balances = state
+    let (balances, level, next) = state
         .db(move |conn| {
-            load_readable(conn, &principal, &id)?;
+            let volunteer = load_readable(conn, &principal, &id)?;
             let wallet = wallet_of(conn, &id)?;
-            Ok(read::balances_of(conn, &wallet)?)
+            let balances = read::balances_of(conn, &wallet)?;
+            let policy = timebank_earning::policy::stars(conn, &volunteer.community_path)?;
+            let level = u8::try_from(volunteer.row.star_level).unwrap_or(0);
+            let next = policy
+                .policy
+                .hours_to_next(level, balances.hours.to_decimal());
+            Ok((balances, level, next))
         })
         .await?;
-    let stars = StarPolicy::default().status(balances.hours.to_decimal());
-    let next = stars
-        .hours_to_next
-        .and_then(|h| timebank_ledger::Amount::from_decimal(h).ok());
+    let next = next.and_then(|h| timebank_ledger::Amount::from_decimal(h).ok());
     Ok(HttpResponse::Ok().json(json!({
         "points": balances.points,
         "lifetime_points": balances.lifetime_points,
         "hours": balances.hours,
-        "star_level": stars.level,
+        "star_level": level,
         "next_star_hours": next,
     })))
 }

@@ -10,10 +10,14 @@ use validator::Validate;
 
 use crate::error::ApiError;
 
+mod activities;
 mod auth;
+mod cases;
 mod health;
 mod ledger;
 mod orgs;
+mod policies;
+mod violations;
 mod volunteers;
 
 pub const API: &str = "/api/v1";
@@ -101,6 +105,121 @@ pub fn table() -> Vec<(Method, String, Route)> {
             api("/ledger/verify"),
             web::get().to(ledger::verify),
         ),
+        (
+            Method::GET,
+            api("/policies/{kind}"),
+            web::get().to(policies::get),
+        ),
+        (
+            Method::PUT,
+            api("/policies/{kind}"),
+            web::put().to(policies::put),
+        ),
+        (
+            Method::POST,
+            api("/activities"),
+            web::post().to(activities::create),
+        ),
+        (
+            Method::GET,
+            api("/activities"),
+            web::get().to(activities::list),
+        ),
+        (
+            Method::GET,
+            api("/activities/{id}"),
+            web::get().to(activities::get),
+        ),
+        (
+            Method::POST,
+            api("/activities/{id}/review"),
+            web::post().to(activities::review),
+        ),
+        (
+            Method::POST,
+            api("/activities/{id}/signups"),
+            web::post().to(activities::sign_up),
+        ),
+        (
+            Method::DELETE,
+            api("/activities/{id}/signups"),
+            web::delete().to(activities::cancel_sign_up),
+        ),
+        (
+            Method::GET,
+            api("/activities/{id}/code"),
+            web::get().to(activities::code),
+        ),
+        (
+            Method::POST,
+            api("/activities/{id}/check-in"),
+            web::post().to(activities::check_in),
+        ),
+        (
+            Method::POST,
+            api("/activities/{id}/check-out"),
+            web::post().to(activities::check_out),
+        ),
+        (
+            Method::POST,
+            api("/activities/{id}/attendance"),
+            web::post().to(activities::record_attendance),
+        ),
+        (
+            Method::GET,
+            api("/activities/{id}/attendance"),
+            web::get().to(activities::list_attendance),
+        ),
+        (
+            Method::POST,
+            api("/activities/{id}/settle"),
+            web::post().to(activities::settle),
+        ),
+        (
+            Method::POST,
+            api("/case-rules"),
+            web::post().to(cases::publish_rule),
+        ),
+        (
+            Method::GET,
+            api("/case-rules"),
+            web::get().to(cases::list_rules),
+        ),
+        (
+            Method::POST,
+            api("/case-awards"),
+            web::post().to(cases::file_award),
+        ),
+        (
+            Method::GET,
+            api("/case-awards/{id}"),
+            web::get().to(cases::get_award),
+        ),
+        (
+            Method::POST,
+            api("/case-awards/{id}/approve"),
+            web::post().to(cases::approve),
+        ),
+        (
+            Method::POST,
+            api("/case-awards/{id}/reject"),
+            web::post().to(cases::reject),
+        ),
+        (
+            Method::GET,
+            api("/volunteers/{id}/stars"),
+            web::get().to(volunteers::stars),
+        ),
+        (
+            Method::GET,
+            api("/volunteers/{id}/violations"),
+            web::get().to(volunteers::violations),
+        ),
+        (
+            Method::POST,
+            api("/violations"),
+            web::post().to(violations::record),
+        ),
     ]
 }
 
@@ -176,4 +295,15 @@ pub fn utc_string(value: &chrono::NaiveDateTime) -> String {
     value
         .and_utc()
         .to_rfc3339_opts(chrono::SecondsFormat::Micros, true)
+}
+
+/// A wire time (RFC 3339) as stored: UTC, microsecond precision.
+pub fn naive(at: chrono::DateTime<chrono::Utc>) -> chrono::NaiveDateTime {
+    chrono::DateTime::from_timestamp_micros(at.timestamp_micros())
+        .unwrap_or(at)
+        .naive_utc()
+}
+
+pub fn opt_utc(value: Option<chrono::NaiveDateTime>) -> Option<String> {
+    value.as_ref().map(utc_string)
 }

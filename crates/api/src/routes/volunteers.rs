@@ -1,8 +1,6 @@
 use actix_web::{HttpResponse, web};
 use serde::Deserialize;
 use serde_json::{Value, json};
-use timebank_ledger::{AccountKind, find_account, read};
-use timebank_rules::StarPolicy;
 use timebank_store::DbConnection;
 use validator::{Validate, ValidationError};
 
@@ -129,23 +127,62 @@ pub fn load_readable(
     Ok(volunteer)
 }
 
-fn profile(conn: &mut DbConnection, v: &Volunteer) -> Result<Value, ApiError> {
-    let hours = match find_account(conn, AccountKind::VolunteerWallet, &v.row.user_id)? {
-        Some(wallet) => read::balances_of(conn, &wallet.id)?.hours,
-        None => timebank_ledger::Amount::ZERO,
-    };
-    let stars = StarPolicy::default().status(hours.to_decimal());
+fn profile(_conn: &mut DbConnection, v: &Volunteer) -> Result<Value, ApiError> {
     let skills: Vec<String> = serde_json::from_str(&v.row.skills).unwrap_or_default();
     Ok(json!({
         "id": v.row.user_id,
         "name": v.name,
         "phone": v.phone,
         "community_id": v.row.community_id,
-        "status": v.row.status,
+        "status": v.row.effective_status(timebank_store::now()),
         "skills": skills,
-        "star_level": stars.level,
+        "star_level": v.row.star_level,
         "approved_at": v.row.approved_at.map(|t| utc_string(&t)),
         "suspended_until": v.row.suspended_until.map(|t| utc_string(&t)),
         "created_at": utc_string(&v.row.created_at),
     }))
+}
+
+pub async fn stars(
+    state: web::Data<AppState>,
+    principal: Principal,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let body = state
+        .db(move |conn| {
+            let volunteer = load_readable(conn, &principal, &id)?;
+            let hours = timebank_earning::stars::hours_of(conn, &id)?;
+            let policy = timebank_earning::policy::stars(conn, &volunteer.community_path)?;
+            let level = u8::try_from(volunteer.row.star_level).unwrap_or(0);
+            let next = policy
+                .policy
+                .hours_to_next(level, hours.to_decimal())
+                .and_then(|h| timebank_ledger::Amount::from_decimal(h).ok());
+            let history = timebank_earning::stars::history(conn, &id)?;
+            Ok(json!({
+                "volunteer_id": id.as_str(),
+                "star_level": level,
+                "hours": hours,
+                "next_star_hours": next,
+                "barred_until": volunteer.row.star_barred_until.map(|t| utc_string(&t)),
+                "rule_version": policy.version,
+                "history": history,
+            }))
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(body))
+}
+
+pub async fn violations(
+    state: web::Data<AppState>,
+    principal: Principal,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let items = state
+        .db(move |conn| {
+            load_readable(conn, &principal, &id)?;
+            Ok(timebank_earning::violations::list(conn, &id)?)
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(json!({ "items": items })))
 }

@@ -1,0 +1,454 @@
+use actix_web::http::StatusCode;
+use actix_web::{HttpRequest, HttpResponse, web};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+use timebank_directory as directory;
+use timebank_earning::activities::{self, ActivityRow, AttendanceRow, ListFilter, NewActivity};
+use timebank_earning::settle;
+use timebank_ledger::Amount;
+use tracing_actix_web::RequestId;
+use validator::Validate;
+
+use crate::error::ApiError;
+use crate::idempotency;
+use crate::principal::Principal;
+use crate::routes::{PageQuery, encode_cursor, naive, opt_utc, utc_string, valid};
+use crate::state::AppState;
+
+pub fn activity_json(a: &ActivityRow) -> Value {
+    json!({
+        "id": a.id,
+        "org_id": a.org_id,
+        "title": a.title,
+        "category": a.category,
+        "description": a.description,
+        "location": a.location,
+        "starts_at": utc_string(&a.starts_at),
+        "ends_at": utc_string(&a.ends_at),
+        "capacity": a.capacity,
+        "signed_up": a.signed_up,
+        "points_per_hour": a.points_per_hour.map(Amount::from_units),
+        "status": a.status,
+        "review_reason": a.review_reason,
+        "reviewed_at": opt_utc(a.reviewed_at),
+        "created_at": utc_string(&a.created_at),
+    })
+}
+
+fn attendance_json(a: &AttendanceRow) -> Value {
+    json!({
+        "id": a.id,
+        "activity_id": a.activity_id,
+        "volunteer_id": a.volunteer_id,
+        "check_in_at": utc_string(&a.check_in_at),
+        "check_out_at": opt_utc(a.check_out_at),
+        "source": a.source,
+        "settled": a.settled_at.is_some(),
+        "outcome": a.outcome,
+        "transaction_id": a.transaction_id,
+        "hours": a.hours.map(Amount::from_units),
+        "points": a.points.map(Amount::from_units),
+    })
+}
+
+#[derive(Debug, Deserialize, Validate)]
+pub struct CreateActivity {
+    #[validate(length(min = 1, max = 64))]
+    org_id: String,
+    #[validate(length(min = 1, max = 100))]
+    title: String,
+    #[validate(length(min = 1, max = 30))]
+    category: String,
+    #[validate(length(max = 2000))]
+    description: Option<String>,
+    #[validate(length(max = 200))]
+    location: Option<String>,
+    starts_at: DateTime<Utc>,
+    ends_at: DateTime<Utc>,
+    #[validate(range(min = 1, max = 10000))]
+    capacity: i32,
+    points_per_hour: Option<Amount>,
+}
+
+pub async fn create(
+    state: web::Data<AppState>,
+    principal: Principal,
+    body: web::Json<CreateActivity>,
+) -> Result<HttpResponse, ApiError> {
+    let body = valid(body)?;
+    let activity = state
+        .db(move |conn| {
+            let org = directory::get_org(conn, &body.org_id).map_err(|_| {
+                ApiError::unprocessable("invalid_org", "org_id is not an organisation")
+            })?;
+            Principal::require(principal.admin_over(&org.path))?;
+            let new = NewActivity {
+                org_id: org.id,
+                title: body.title.trim().to_owned(),
+                category: body.category.trim().to_owned(),
+                description: body.description.unwrap_or_default(),
+                location: body.location,
+                starts_at: naive(body.starts_at),
+                ends_at: naive(body.ends_at),
+                capacity: body.capacity,
+                points_per_hour: body.points_per_hour,
+            };
+            Ok(activities::create(conn, new, &principal.actor_id())?)
+        })
+        .await?;
+    Ok(HttpResponse::Created().json(activity_json(&activity)))
+}
+
+#[derive(Debug, Deserialize)]
+pub struct ListQuery {
+    status: Option<String>,
+    community_id: Option<String>,
+    org_id: Option<String>,
+    category: Option<String>,
+    from: Option<DateTime<Utc>>,
+    to: Option<DateTime<Utc>>,
+    #[serde(flatten)]
+    page: PageQuery,
+}
+
+fn bad_cursor() -> ApiError {
+    ApiError::bad_request(
+        "invalid_cursor",
+        "the cursor is not one this server gave out",
+    )
+}
+
+pub async fn list(
+    state: web::Data<AppState>,
+    principal: Principal,
+    query: web::Query<ListQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let q = query.into_inner();
+    let limit = q.page.limit()?;
+    let after = match q.page.cursor()? {
+        None => None,
+        Some(c) => {
+            let (micros, id) = c.split_once('|').ok_or_else(bad_cursor)?;
+            let at = micros
+                .parse::<i64>()
+                .ok()
+                .and_then(DateTime::from_timestamp_micros)
+                .ok_or_else(bad_cursor)?;
+            Some((at.naive_utc(), id.to_owned()))
+        }
+    };
+    let status = q.status.unwrap_or_else(|| "published".to_owned());
+    if !["published", "pending_review", "rejected"].contains(&status.as_str()) {
+        return Err(ApiError::bad_request(
+            "invalid_query",
+            "status must be published, pending_review or rejected",
+        ));
+    }
+    let items = state
+        .db(move |conn| {
+            let community_path = match &q.community_id {
+                Some(id) => Some(directory::get_org(conn, id)?.path),
+                None => None,
+            };
+            let org_path = match &q.org_id {
+                Some(id) => Some(directory::get_org(conn, id)?.path),
+                None => None,
+            };
+            // Unpublished activities are the review queue: staff only, in scope.
+            if status != "published" {
+                let path = org_path.as_deref().ok_or_else(|| {
+                    ApiError::bad_request(
+                        "invalid_query",
+                        "org_id is required to list activities that are not published",
+                    )
+                })?;
+                Principal::require(principal.reads(path))?;
+            }
+            let filter = ListFilter {
+                status,
+                community_path,
+                org_path,
+                category: q.category,
+                from: q.from.map(naive),
+                to: q.to.map(naive),
+                after,
+                limit,
+            };
+            Ok(activities::list(conn, &filter)?)
+        })
+        .await?;
+    let next_cursor = (items.len() as i64 == limit)
+        .then(|| {
+            items.last().map(|a| {
+                encode_cursor(&format!(
+                    "{}|{}",
+                    a.starts_at.and_utc().timestamp_micros(),
+                    a.id
+                ))
+            })
+        })
+        .flatten();
+    let items: Vec<Value> = items.iter().map(activity_json).collect();
+    Ok(HttpResponse::Ok().json(json!({ "items": items, "next_cursor": next_cursor })))
+}
+
+pub async fn get(
+    state: web::Data<AppState>,
+    principal: Principal,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let activity = state
+        .db(move |conn| {
+            let (activity, org) = activities::get_with_org(conn, &id)?;
+            if activity.status != "published" {
+                Principal::require(principal.reads(&org.path))?;
+            }
+            Ok(activity)
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(activity_json(&activity)))
+}
+
+#[derive(Debug, Deserialize, Validate)]
+pub struct Review {
+    decision: String,
+    #[validate(length(min = 1, max = 500))]
+    reason: Option<String>,
+}
+
+pub async fn review(
+    state: web::Data<AppState>,
+    principal: Principal,
+    id: web::Path<String>,
+    body: web::Json<Review>,
+) -> Result<HttpResponse, ApiError> {
+    let body = valid(body)?;
+    let approve = match body.decision.as_str() {
+        "approve" => true,
+        "reject" if body.reason.is_some() => false,
+        "reject" => {
+            return Err(ApiError::unprocessable(
+                "reason_required",
+                "a rejection needs a reason",
+            ));
+        }
+        _ => {
+            return Err(ApiError::unprocessable(
+                "validation_failed",
+                "decision must be approve or reject",
+            )
+            .with_details(json!({ "fields": { "decision": ["enum"] } })));
+        }
+    };
+    let activity = state
+        .db(move |conn| {
+            let (_, org) = activities::get_with_org(conn, &id)?;
+            Principal::require(principal.admin_over(&org.path))?;
+            Ok(activities::review(
+                conn,
+                &id,
+                approve,
+                body.reason.as_deref(),
+                &principal.actor_id(),
+            )?)
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(activity_json(&activity)))
+}
+
+pub async fn sign_up(
+    state: web::Data<AppState>,
+    principal: Principal,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let volunteer_id = principal.volunteer_id()?;
+    let vid = volunteer_id.clone();
+    let activity = state
+        .db(move |conn| Ok(activities::sign_up(conn, &id, &vid)?))
+        .await?;
+    Ok(HttpResponse::Created().json(json!({
+        "activity_id": activity.id,
+        "volunteer_id": volunteer_id,
+        "status": "signed_up",
+        "signed_up": activity.signed_up,
+        "capacity": activity.capacity,
+    })))
+}
+
+pub async fn cancel_sign_up(
+    state: web::Data<AppState>,
+    principal: Principal,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let volunteer_id = principal.volunteer_id()?;
+    let vid = volunteer_id.clone();
+    let activity = state
+        .db(move |conn| Ok(activities::cancel_sign_up(conn, &id, &vid)?))
+        .await?;
+    Ok(HttpResponse::Ok().json(json!({
+        "activity_id": activity.id,
+        "volunteer_id": volunteer_id,
+        "status": "cancelled",
+        "signed_up": activity.signed_up,
+        "capacity": activity.capacity,
+    })))
+}
+
+pub async fn code(
+    state: web::Data<AppState>,
+    principal: Principal,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let (code, valid_until) = state
+        .db(move |conn| {
+            let (activity, org) = activities::get_with_org(conn, &id)?;
+            Principal::require(principal.admin_over(&org.path))?;
+            Ok(activities::current_code(&activity, timebank_store::now()))
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(json!({ "code": code, "valid_until": utc_string(&valid_until) })))
+}
+
+#[derive(Debug, Deserialize, Validate)]
+pub struct CodeBody {
+    #[validate(length(min = 6, max = 6))]
+    code: String,
+}
+
+pub async fn check_in(
+    state: web::Data<AppState>,
+    principal: Principal,
+    id: web::Path<String>,
+    body: web::Json<CodeBody>,
+) -> Result<HttpResponse, ApiError> {
+    let body = valid(body)?;
+    let volunteer_id = principal.volunteer_id()?;
+    let attendance = state
+        .db(move |conn| Ok(activities::check_in(conn, &id, &volunteer_id, &body.code)?))
+        .await?;
+    Ok(HttpResponse::Created().json(attendance_json(&attendance)))
+}
+
+pub async fn check_out(
+    state: web::Data<AppState>,
+    principal: Principal,
+    id: web::Path<String>,
+    body: web::Json<CodeBody>,
+) -> Result<HttpResponse, ApiError> {
+    let body = valid(body)?;
+    let volunteer_id = principal.volunteer_id()?;
+    let attendance = state
+        .db(move |conn| Ok(activities::check_out(conn, &id, &volunteer_id, &body.code)?))
+        .await?;
+    Ok(HttpResponse::Ok().json(attendance_json(&attendance)))
+}
+
+#[derive(Debug, Deserialize, Validate)]
+pub struct RecordAttendance {
+    #[validate(length(min = 1, max = 64))]
+    volunteer_id: String,
+    check_in_at: DateTime<Utc>,
+    check_out_at: DateTime<Utc>,
+}
+
+pub async fn record_attendance(
+    state: web::Data<AppState>,
+    principal: Principal,
+    id: web::Path<String>,
+    body: web::Json<RecordAttendance>,
+) -> Result<HttpResponse, ApiError> {
+    let body = valid(body)?;
+    let (attendance, created) = state
+        .db(move |conn| {
+            let (_, org) = activities::get_with_org(conn, &id)?;
+            Principal::require(principal.admin_over(&org.path))?;
+            Ok(activities::record(
+                conn,
+                &id,
+                &body.volunteer_id,
+                naive(body.check_in_at),
+                naive(body.check_out_at),
+                &principal.actor_id(),
+            )?)
+        })
+        .await?;
+    let mut response = if created {
+        HttpResponse::Created()
+    } else {
+        HttpResponse::Ok()
+    };
+    Ok(response.json(attendance_json(&attendance)))
+}
+
+pub async fn list_attendance(
+    state: web::Data<AppState>,
+    principal: Principal,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let items = state
+        .db(move |conn| {
+            let (_, org) = activities::get_with_org(conn, &id)?;
+            Principal::require(principal.reads(&org.path))?;
+            Ok(activities::list_attendance(conn, &id)?)
+        })
+        .await?;
+    let items: Vec<Value> = items.iter().map(attendance_json).collect();
+    Ok(HttpResponse::Ok().json(json!({ "items": items })))
+}
+
+#[derive(Serialize)]
+struct SettleResponse {
+    settled: usize,
+    skipped: usize,
+    transactions: Vec<settle::Settled>,
+    skipped_items: Vec<settle::Skipped>,
+}
+
+pub async fn settle(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    principal: Principal,
+    request_id: RequestId,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let key = idempotency::key_from(&req)?;
+    let fingerprint = idempotency::fingerprint("POST", req.path(), &Value::Null);
+    let request_id = request_id.to_string();
+    let outcome = state
+        .db(move |conn| {
+            let (_, org) = activities::get_with_org(conn, &id)?;
+            Principal::require(principal.admin_over(&org.path))?;
+            let actor = principal.actor_id();
+            let written = std::cell::Cell::new((0usize, 0usize));
+            let outcome = idempotency::execute(conn, &actor, key.as_deref(), &fingerprint, |c| {
+                let report = settle::settle_activity(
+                    c,
+                    &id,
+                    &actor,
+                    Some(&request_id),
+                    timebank_store::now(),
+                )?;
+                let postings = report
+                    .settled
+                    .iter()
+                    .map(|s| if s.points.is_positive() { 4 } else { 2 })
+                    .sum();
+                written.set((report.settled.len(), postings));
+                let body = SettleResponse {
+                    settled: report.settled.len(),
+                    skipped: report.skipped.len(),
+                    transactions: report.settled,
+                    skipped_items: report.skipped,
+                };
+                Ok((StatusCode::OK, json!(body)))
+            })?;
+            if !outcome.replayed {
+                let (transactions, postings) = written.get();
+                timebank_ledger::metrics::note_written_many(transactions, postings);
+            }
+            Ok(outcome)
+        })
+        .await?;
+    Ok(outcome.into_response())
+}

@@ -1,0 +1,259 @@
+use actix_web::http::StatusCode;
+use actix_web::{HttpRequest, HttpResponse, web};
+use chrono::{DateTime, Utc};
+use serde::Deserialize;
+use serde_json::{Value, json};
+use timebank_directory as directory;
+use timebank_earning::cases::{self, CaseAwardRow, CaseRuleRow, NewCaseRule};
+use timebank_ledger::Amount;
+use tracing_actix_web::RequestId;
+use validator::{Validate, ValidationError};
+
+use crate::error::ApiError;
+use crate::idempotency;
+use crate::principal::Principal;
+use crate::routes::{naive, opt_utc, utc_string, valid};
+use crate::state::AppState;
+
+fn rule_json(r: &CaseRuleRow) -> Value {
+    json!({
+        "id": r.id,
+        "org_id": r.org_id,
+        "code": r.code,
+        "version": r.version,
+        "rule_version": r.version_label(),
+        "name": r.name,
+        "points": Amount::from_units(r.points),
+        "hours": Amount::from_units(r.hours),
+        "max_per_person_per_year": r.max_per_person_per_year,
+        "evidence_required": r.evidence_required,
+        "effective_from": utc_string(&r.effective_from),
+        "created_at": utc_string(&r.created_at),
+    })
+}
+
+fn award_json(a: &CaseAwardRow) -> Value {
+    json!({
+        "id": a.id,
+        "volunteer_id": a.volunteer_id,
+        "rule_code": a.rule_code,
+        "rule_id": a.rule_id,
+        "occurred_at": utc_string(&a.occurred_at),
+        "evidence": a.evidence,
+        "status": a.status,
+        "filed_by": a.filed_by,
+        "decided_by": a.decided_by,
+        "decided_at": opt_utc(a.decided_at),
+        "decision_reason": a.decision_reason,
+        "transaction_id": a.transaction_id,
+        "created_at": utc_string(&a.created_at),
+    })
+}
+
+/// Rule codes are stable identifiers: lower-case letters, digits, underscores.
+fn rule_code(code: &str) -> Result<(), ValidationError> {
+    let ok = !code.is_empty()
+        && code
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_');
+    if ok {
+        Ok(())
+    } else {
+        Err(ValidationError::new("code"))
+    }
+}
+
+#[derive(Debug, Deserialize, Validate)]
+pub struct PublishRule {
+    #[validate(length(min = 1, max = 64))]
+    org_id: String,
+    #[validate(length(min = 1, max = 50), custom(function = "rule_code"))]
+    code: String,
+    #[validate(length(min = 1, max = 100))]
+    name: String,
+    points: Amount,
+    hours: Option<Amount>,
+    #[validate(range(min = 1, max = 366))]
+    max_per_person_per_year: Option<i32>,
+    evidence_required: Option<bool>,
+    effective_from: Option<DateTime<Utc>>,
+}
+
+pub async fn publish_rule(
+    state: web::Data<AppState>,
+    principal: Principal,
+    body: web::Json<PublishRule>,
+) -> Result<HttpResponse, ApiError> {
+    let body = valid(body)?;
+    let rule = state
+        .db(move |conn| {
+            let org = directory::get_org(conn, &body.org_id).map_err(|_| {
+                ApiError::unprocessable("invalid_org", "org_id is not an organisation")
+            })?;
+            Principal::require(principal.admin_over(&org.path))?;
+            let new = NewCaseRule {
+                org_id: org.id,
+                code: body.code,
+                name: body.name.trim().to_owned(),
+                points: body.points,
+                hours: body.hours.unwrap_or(Amount::ZERO),
+                max_per_person_per_year: body.max_per_person_per_year,
+                evidence_required: body.evidence_required.unwrap_or(false),
+                effective_from: body.effective_from.map(naive),
+            };
+            Ok(cases::publish_rule(conn, new, &principal.actor_id())?)
+        })
+        .await?;
+    Ok(HttpResponse::Created().json(rule_json(&rule)))
+}
+
+#[derive(Debug, Deserialize)]
+pub struct RulesQuery {
+    org_id: Option<String>,
+    all_versions: Option<bool>,
+}
+
+pub async fn list_rules(
+    state: web::Data<AppState>,
+    _principal: Principal,
+    query: web::Query<RulesQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let q = query.into_inner();
+    let items = state
+        .db(move |conn| {
+            let path = match &q.org_id {
+                Some(id) => Some(directory::get_org(conn, id)?.path),
+                None => None,
+            };
+            Ok(cases::list_rules(
+                conn,
+                path.as_deref(),
+                q.all_versions.unwrap_or(false),
+            )?)
+        })
+        .await?;
+    let items: Vec<Value> = items.iter().map(rule_json).collect();
+    Ok(HttpResponse::Ok().json(json!({ "items": items })))
+}
+
+#[derive(Debug, Deserialize, Validate)]
+pub struct FileAward {
+    #[validate(length(min = 1, max = 64))]
+    volunteer_id: String,
+    #[validate(length(min = 1, max = 50))]
+    rule_code: String,
+    occurred_at: DateTime<Utc>,
+    #[validate(length(min = 1, max = 2000))]
+    evidence: Option<String>,
+}
+
+pub async fn file_award(
+    state: web::Data<AppState>,
+    principal: Principal,
+    body: web::Json<FileAward>,
+) -> Result<HttpResponse, ApiError> {
+    let body = valid(body)?;
+    let award = state
+        .db(move |conn| {
+            let volunteer = directory::get_volunteer(conn, &body.volunteer_id)?;
+            // The volunteer for themselves, or an admin on their behalf.
+            Principal::require(
+                principal.is_user(&body.volunteer_id)
+                    || principal.admin_over(&volunteer.community_path),
+            )?;
+            Ok(cases::file(
+                conn,
+                &volunteer,
+                &body.rule_code,
+                naive(body.occurred_at),
+                body.evidence,
+                &principal.actor_id(),
+            )?)
+        })
+        .await?;
+    Ok(HttpResponse::Created().json(award_json(&award)))
+}
+
+fn award_scope(
+    conn: &mut timebank_store::DbConnection,
+    id: &str,
+) -> Result<(CaseAwardRow, String), ApiError> {
+    let award = cases::get_award(conn, id)?;
+    let volunteer = directory::get_volunteer(conn, &award.volunteer_id)?;
+    Ok((award, volunteer.community_path))
+}
+
+pub async fn get_award(
+    state: web::Data<AppState>,
+    principal: Principal,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let award = state
+        .db(move |conn| {
+            let (award, path) = award_scope(conn, &id)?;
+            Principal::require(principal.is_user(&award.volunteer_id) || principal.reads(&path))?;
+            Ok(award)
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(award_json(&award)))
+}
+
+pub async fn approve(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    principal: Principal,
+    request_id: RequestId,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let key = idempotency::key_from(&req)?;
+    let fingerprint = idempotency::fingerprint("POST", req.path(), &Value::Null);
+    let request_id = request_id.to_string();
+    let outcome = state
+        .db(move |conn| {
+            let (_, path) = award_scope(conn, &id)?;
+            Principal::require(principal.admin_over(&path))?;
+            let actor = principal.actor_id();
+            let written = std::cell::Cell::new(0);
+            let outcome = idempotency::execute(conn, &actor, key.as_deref(), &fingerprint, |c| {
+                let (award, tx) = cases::approve(c, &id, &actor, Some(&request_id))?;
+                written.set(tx.postings.len());
+                let mut body = award_json(&award);
+                body["transaction"] = json!(tx);
+                Ok((StatusCode::OK, body))
+            })?;
+            if !outcome.replayed {
+                timebank_ledger::metrics::note_written(written.get());
+            }
+            Ok(outcome)
+        })
+        .await?;
+    Ok(outcome.into_response())
+}
+
+#[derive(Debug, Deserialize, Validate)]
+pub struct RejectAward {
+    #[validate(length(min = 1, max = 500))]
+    reason: String,
+}
+
+pub async fn reject(
+    state: web::Data<AppState>,
+    principal: Principal,
+    id: web::Path<String>,
+    body: web::Json<RejectAward>,
+) -> Result<HttpResponse, ApiError> {
+    let body = valid(body)?;
+    let award = state
+        .db(move |conn| {
+            let (_, path) = award_scope(conn, &id)?;
+            Principal::require(principal.admin_over(&path))?;
+            Ok(cases::reject(
+                conn,
+                &id,
+                &principal.actor_id(),
+                body.reason.trim(),
+            )?)
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(award_json(&award)))
+}

@@ -1,0 +1,76 @@
+use actix_web::http::StatusCode;
+use actix_web::{HttpRequest, HttpResponse, web};
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use timebank_directory as directory;
+use timebank_earning::violations::{self, NewViolation, ViolationKind};
+use timebank_ledger::Amount;
+use tracing_actix_web::RequestId;
+use validator::Validate;
+
+use crate::error::ApiError;
+use crate::idempotency;
+use crate::principal::Principal;
+use crate::routes::valid;
+use crate::state::AppState;
+
+#[derive(Debug, Deserialize, Serialize, Validate)]
+pub struct RecordViolation {
+    #[validate(length(min = 1, max = 64))]
+    volunteer_id: String,
+    #[validate(length(max = 100))]
+    transaction_ids: Vec<String>,
+    penalty_points: Option<Amount>,
+    #[validate(range(min = 1, max = 3650))]
+    suspend_days: Option<u32>,
+    #[validate(length(min = 1, max = 500))]
+    reason: String,
+    kind: Option<ViolationKind>,
+}
+
+pub async fn record(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    principal: Principal,
+    request_id: RequestId,
+    body: web::Json<RecordViolation>,
+) -> Result<HttpResponse, ApiError> {
+    let body = valid(body)?;
+    if body.penalty_points.is_some_and(|p| !p.is_positive()) {
+        return Err(ApiError::unprocessable(
+            "validation_failed",
+            "penalty_points must be above zero",
+        )
+        .with_details(json!({ "fields": { "penalty_points": ["range"] } })));
+    }
+    let key = idempotency::key_from(&req)?;
+    let fingerprint = idempotency::fingerprint("POST", req.path(), &json!(body));
+    let request_id = request_id.to_string();
+    let outcome = state
+        .db(move |conn| {
+            let volunteer = directory::get_volunteer(conn, &body.volunteer_id)?;
+            Principal::require(principal.admin_over(&volunteer.community_path))?;
+            let actor = principal.actor_id();
+            let new = NewViolation {
+                volunteer_id: body.volunteer_id.clone(),
+                kind: body.kind.unwrap_or(ViolationKind::Other),
+                transaction_ids: body.transaction_ids.clone(),
+                penalty_points: body.penalty_points,
+                suspend_days: body.suspend_days,
+                reason: body.reason.trim().to_owned(),
+            };
+            let written = std::cell::Cell::new((0, 0));
+            let outcome = idempotency::execute(conn, &actor, key.as_deref(), &fingerprint, |c| {
+                let violation = violations::record(c, &new, &actor, Some(&request_id))?;
+                written.set(violation.written);
+                Ok((StatusCode::CREATED, json!(violation)))
+            })?;
+            if !outcome.replayed {
+                let (transactions, postings) = written.get();
+                timebank_ledger::metrics::note_written_many(transactions, postings);
+            }
+            Ok(outcome)
+        })
+        .await?;
+    Ok(outcome.into_response())
+}

@@ -1,0 +1,292 @@
+//! Settling an activity: each attendance becomes at most one `earn_hours`
+//! transaction (`external_id = attendance:<id>`), computed by the hourly
+//! rule of the earning policy in force for the organising org.
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+use serde::Serialize;
+use timebank_directory::{DomainError, Standing, get_org, get_volunteer};
+use timebank_ledger::{
+    AccountKind, Amount, Asset, NewPosting, NewTransaction, TxKind, open_account, post_in,
+};
+use timebank_rules::{HourlyInput, HourlyOutcome, Interval, settle_hours};
+use timebank_store::schema::attendances;
+use timebank_store::{DbConnection, Lockable, lock_row};
+
+use crate::activities::{self, AttendanceRow};
+use crate::{amount, policy, stars};
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Settled {
+    pub attendance_id: String,
+    pub volunteer_id: String,
+    pub transaction_id: String,
+    pub hours: Amount,
+    pub points: Amount,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Skipped {
+    pub attendance_id: String,
+    pub volunteer_id: String,
+    /// below_coverage, already_credited, day_cap_reached, below_increment,
+    /// already_settled, no_check_out, volunteer_suspended, volunteer_not_active
+    pub reason: &'static str,
+}
+
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct SettleReport {
+    pub settled: Vec<Settled>,
+    pub skipped: Vec<Skipped>,
+}
+
+/// Settles every attendance of a finished, published activity. Run inside
+/// the caller's write transaction; safe to run again (it posts nothing new).
+pub fn settle_activity(
+    conn: &mut DbConnection,
+    activity_id: &str,
+    actor: &str,
+    request_id: Option<&str>,
+    now: NaiveDateTime,
+) -> Result<SettleReport, DomainError> {
+    lock_row(conn, Lockable::Activity, activity_id)?;
+    let activity = activities::get(conn, activity_id)?;
+    if activity.status != "published" {
+        return Err(DomainError::conflict(
+            "invalid_state",
+            format!("the activity is {}, not published", activity.status),
+        )
+        .with_details(serde_json::json!({ "status": activity.status })));
+    }
+    if now < activity.ends_at {
+        return Err(DomainError::conflict(
+            "activity_not_finished",
+            "an activity is settled after it ends",
+        ));
+    }
+    let org = get_org(conn, &activity.org_id)?;
+    let earning = policy::earning(conn, &org.path)?;
+    let issuer = open_account(conn, AccountKind::OrgIssuance, &org.id, &org.path)?;
+    let window = Interval::new(activity.starts_at, activity.ends_at)
+        .ok_or_else(|| DomainError::refused("invalid_window", "the activity has no duration"))?;
+    let pph = activities::points_per_hour(&activity, earning.policy.points_per_hour);
+
+    let mut report = SettleReport::default();
+    for attendance in activities::list_attendance(conn, activity_id)? {
+        let skip = |reason| Skipped {
+            attendance_id: attendance.id.clone(),
+            volunteer_id: attendance.volunteer_id.clone(),
+            reason,
+        };
+        if attendance.settled_at.is_some() {
+            report.skipped.push(skip("already_settled"));
+            continue;
+        }
+        let Some(check_out) = attendance.check_out_at else {
+            report.skipped.push(skip("no_check_out"));
+            continue;
+        };
+        lock_row(conn, Lockable::Volunteer, &attendance.volunteer_id)?;
+        let volunteer = get_volunteer(conn, &attendance.volunteer_id)?;
+        match volunteer.row.standing(now) {
+            Standing::Active => {}
+            // Left unsettled: it can be settled once the suspension ends.
+            Standing::Suspended { .. } => {
+                report.skipped.push(skip("volunteer_suspended"));
+                continue;
+            }
+            Standing::Pending => {
+                report.skipped.push(skip("volunteer_not_active"));
+                continue;
+            }
+        }
+        let Some(attended) = Interval::new(attendance.check_in_at, check_out) else {
+            report.skipped.push(skip("below_coverage"));
+            continue;
+        };
+        let day = earning
+            .policy
+            .local_day(attended.start.max(window.start))
+            .to_string();
+        let (credited, today) = earlier_credits(conn, &attendance, &day, &window)?;
+        let result = settle_hours(
+            &earning.policy,
+            &HourlyInput {
+                window,
+                attended,
+                already_credited: &credited,
+                hours_already_today: today,
+                points_per_hour: pph,
+            },
+        );
+        let reason = match result.outcome {
+            HourlyOutcome::Earned => None,
+            HourlyOutcome::BelowCoverage => Some("below_coverage"),
+            HourlyOutcome::AlreadyCredited => Some("already_credited"),
+            HourlyOutcome::DayCapReached => Some("day_cap_reached"),
+            HourlyOutcome::BelowIncrement => Some("below_increment"),
+        };
+        if let Some(reason) = reason {
+            mark(
+                conn,
+                &attendance.id,
+                now,
+                reason,
+                None,
+                None,
+                &day,
+                Amount::ZERO,
+                Amount::ZERO,
+                &earning.version,
+            )?;
+            report.skipped.push(skip(reason));
+            continue;
+        }
+        let hours = amount(result.hours)?;
+        let points = amount(result.points)?;
+        let wallet = open_account(
+            conn,
+            AccountKind::VolunteerWallet,
+            &volunteer.row.user_id,
+            &volunteer.community_path,
+        )?;
+        let mut postings = vec![
+            NewPosting {
+                account_id: issuer.id.clone(),
+                asset: Asset::Hour,
+                amount: neg(hours)?,
+            },
+            NewPosting {
+                account_id: wallet.id.clone(),
+                asset: Asset::Hour,
+                amount: hours,
+            },
+        ];
+        if points.is_positive() {
+            postings.push(NewPosting {
+                account_id: issuer.id.clone(),
+                asset: Asset::Point,
+                amount: neg(points)?,
+            });
+            postings.push(NewPosting {
+                account_id: wallet.id.clone(),
+                asset: Asset::Point,
+                amount: points,
+            });
+        }
+        let posted = post_in(
+            conn,
+            &NewTransaction {
+                kind: TxKind::EarnHours,
+                actor_id: Some(actor.to_owned()),
+                reason: format!("活动：{}", activity.title),
+                external_id: Some(format!("attendance:{}", attendance.id)),
+                rule_version: Some(earning.version.clone()),
+                request_id: request_id.map(str::to_owned),
+                postings,
+            },
+        )?;
+        let hull = result
+            .credited
+            .first()
+            .map(|f| f.start)
+            .zip(result.credited.last().map(|l| l.end));
+        mark(
+            conn,
+            &attendance.id,
+            now,
+            "earned",
+            Some(&posted.transaction.id),
+            hull,
+            &day,
+            hours,
+            points,
+            &earning.version,
+        )?;
+        stars::refresh(conn, &volunteer, Some(&posted.transaction.id), now)?;
+        report.settled.push(Settled {
+            attendance_id: attendance.id.clone(),
+            volunteer_id: volunteer.row.user_id.clone(),
+            transaction_id: posted.transaction.id,
+            hours,
+            points,
+        });
+    }
+    Ok(report)
+}
+
+fn neg(value: Amount) -> Result<Amount, DomainError> {
+    value
+        .checked_neg()
+        .ok_or_else(|| DomainError::refused("amount_too_large", "amount too large"))
+}
+
+/// What the volunteer was already credited: time overlapping this activity
+/// (which counts once) and hours on the same local day (for the daily cap).
+fn earlier_credits(
+    conn: &mut DbConnection,
+    attendance: &AttendanceRow,
+    day: &str,
+    window: &Interval,
+) -> Result<(Vec<Interval>, rust_decimal::Decimal), DomainError> {
+    let overlapping: Vec<(Option<NaiveDateTime>, Option<NaiveDateTime>)> = attendances::table
+        .filter(attendances::volunteer_id.eq(&attendance.volunteer_id))
+        .filter(attendances::id.ne(&attendance.id))
+        .filter(attendances::outcome.eq("earned"))
+        .filter(attendances::credited_from.lt(window.end))
+        .filter(attendances::credited_to.gt(window.start))
+        .select((attendances::credited_from, attendances::credited_to))
+        .load(conn)?;
+    let intervals = overlapping
+        .into_iter()
+        .filter_map(|(a, b)| Interval::new(a?, b?))
+        .collect();
+    let today: Vec<Option<i64>> = attendances::table
+        .filter(attendances::volunteer_id.eq(&attendance.volunteer_id))
+        .filter(attendances::id.ne(&attendance.id))
+        .filter(attendances::credited_day.eq(day))
+        .select(attendances::hours)
+        .load(conn)?;
+    let units: i64 = today.into_iter().flatten().sum();
+    Ok((intervals, Amount::from_units(units).to_decimal()))
+}
+
+#[allow(clippy::too_many_arguments)]
+fn mark(
+    conn: &mut DbConnection,
+    attendance_id: &str,
+    now: NaiveDateTime,
+    outcome: &str,
+    transaction_id: Option<&str>,
+    credited: Option<(NaiveDateTime, NaiveDateTime)>,
+    day: &str,
+    hours: Amount,
+    points: Amount,
+    rule_version: &str,
+) -> Result<(), DomainError> {
+    let changed = diesel::update(
+        attendances::table
+            .find(attendance_id)
+            .filter(attendances::settled_at.is_null()),
+    )
+    .set((
+        attendances::settled_at.eq(now),
+        attendances::outcome.eq(outcome),
+        attendances::transaction_id.eq(transaction_id),
+        attendances::credited_from.eq(credited.map(|c| c.0)),
+        attendances::credited_to.eq(credited.map(|c| c.1)),
+        attendances::credited_day.eq(day),
+        attendances::hours.eq(hours.units()),
+        attendances::points.eq(points.units()),
+        attendances::rule_version.eq(rule_version),
+    ))
+    .execute(conn)?;
+    if changed == 1 {
+        Ok(())
+    } else {
+        Err(DomainError::conflict(
+            "already_settled",
+            "the attendance was settled concurrently",
+        ))
+    }
+}

@@ -1,0 +1,308 @@
+//! Violations (积分记录违规): reverse the affected earnings (each once),
+//! optionally deduct a penalty (never below zero), suspend for a period and,
+//! for a confirmed falsification, bar new star levels. Kept on the record.
+
+use chrono::{Duration, NaiveDateTime};
+use diesel::prelude::*;
+use serde::{Deserialize, Serialize};
+use timebank_directory::{DomainError, get_org, get_volunteer, utc_string};
+use timebank_ledger::{
+    AccountKind, Amount, Asset, NewPosting, NewTransaction, TxKind, find_account, open_account,
+    post_in, read, reversal_of, reverse_in,
+};
+use timebank_store::schema::{violations, volunteers};
+use timebank_store::{DbConnection, Lockable, lock_row};
+
+use crate::{policy, stars};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ViolationKind {
+    Falsification,
+    Misconduct,
+    Other,
+}
+
+impl ViolationKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Falsification => "falsification",
+            Self::Misconduct => "misconduct",
+            Self::Other => "other",
+        }
+    }
+}
+
+pub struct NewViolation {
+    pub volunteer_id: String,
+    pub kind: ViolationKind,
+    pub transaction_ids: Vec<String>,
+    pub penalty_points: Option<Amount>,
+    pub suspend_days: Option<u32>,
+    pub reason: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ReversalOutcome {
+    pub transaction_id: String,
+    pub reversal_id: String,
+    /// It had been reversed before; nothing new was posted for it.
+    pub already_reversed: bool,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Violation {
+    pub id: String,
+    pub volunteer_id: String,
+    pub kind: String,
+    pub reason: String,
+    pub reversals: Vec<ReversalOutcome>,
+    pub penalty_requested: Amount,
+    pub penalty_applied: Amount,
+    /// The penalty was cut to the balance so that it never goes below zero.
+    pub penalty_capped: bool,
+    pub penalty_transaction_id: Option<String>,
+    pub suspended_until: Option<String>,
+    pub barred_until: Option<String>,
+    pub created_by: String,
+    pub created_at: String,
+    /// Ledger transactions and postings this call wrote (for metrics).
+    #[serde(skip)]
+    pub written: (usize, usize),
+}
+
+/// Records a violation. Run inside the caller's write transaction.
+pub fn record(
+    conn: &mut DbConnection,
+    new: &NewViolation,
+    actor: &str,
+    request_id: Option<&str>,
+) -> Result<Violation, DomainError> {
+    let now = timebank_store::now();
+    lock_row(conn, Lockable::Volunteer, &new.volunteer_id)?;
+    let volunteer = get_volunteer(conn, &new.volunteer_id)?;
+    let wallet = find_account(conn, AccountKind::VolunteerWallet, &new.volunteer_id)?
+        .ok_or(DomainError::NotFound("wallet"))?;
+
+    let mut ids = new.transaction_ids.clone();
+    ids.sort();
+    ids.dedup();
+    let mut reversals = Vec::new();
+    let mut written = (0usize, 0usize);
+    for id in &ids {
+        let tx = read::find_transaction(conn, id)?.ok_or_else(|| {
+            DomainError::refused(
+                "unknown_transaction",
+                format!("transaction {id} does not exist"),
+            )
+            .with_details(serde_json::json!({ "transaction_id": id }))
+        })?;
+        if !tx.postings.iter().any(|p| p.account_id == wallet.id) {
+            return Err(DomainError::refused(
+                "transaction_not_of_volunteer",
+                format!("transaction {id} does not touch this volunteer's wallet"),
+            )
+            .with_details(serde_json::json!({ "transaction_id": id })));
+        }
+        if let Some(existing) = reversal_of(conn, id)? {
+            reversals.push(ReversalOutcome {
+                transaction_id: id.clone(),
+                reversal_id: existing,
+                already_reversed: true,
+            });
+            continue;
+        }
+        let reversal = reverse_in(
+            conn,
+            id,
+            Some(actor),
+            &format!("违规：{}", new.reason),
+            request_id,
+        )?;
+        written = (written.0 + 1, written.1 + reversal.postings.len());
+        reversals.push(ReversalOutcome {
+            transaction_id: id.clone(),
+            reversal_id: reversal.id,
+            already_reversed: false,
+        });
+    }
+
+    let requested = new.penalty_points.unwrap_or(Amount::ZERO);
+    let balance = read::balances_of(conn, &wallet.id)?.points;
+    let applied = requested.min(balance).max(Amount::ZERO);
+    let mut penalty_tx = None;
+    if applied.is_positive() {
+        let community = get_org(conn, &volunteer.row.community_id)?;
+        let issuer = open_account(
+            conn,
+            AccountKind::OrgIssuance,
+            &community.id,
+            &community.path,
+        )?;
+        let posted = post_in(
+            conn,
+            &NewTransaction {
+                kind: TxKind::Penalty,
+                actor_id: Some(actor.to_owned()),
+                reason: format!("违规扣分：{}", new.reason),
+                external_id: None,
+                rule_version: None,
+                request_id: request_id.map(str::to_owned),
+                postings: vec![
+                    NewPosting {
+                        account_id: wallet.id.clone(),
+                        asset: Asset::Point,
+                        amount: Amount::from_units(-applied.units()),
+                    },
+                    NewPosting {
+                        account_id: issuer.id,
+                        asset: Asset::Point,
+                        amount: applied,
+                    },
+                ],
+            },
+        )?;
+        written = (written.0 + 1, written.1 + posted.transaction.postings.len());
+        penalty_tx = Some(posted.transaction.id);
+    }
+
+    let suspended_until = new
+        .suspend_days
+        .filter(|d| *d > 0)
+        .map(|d| now + Duration::days(i64::from(d)));
+    let barred_until = if new.kind == ViolationKind::Falsification {
+        let stars_policy = policy::stars(conn, &volunteer.community_path)?;
+        Some(now + Duration::days(i64::from(stars_policy.policy.falsification_bar_days)))
+    } else {
+        None
+    };
+    if let Some(until) = suspended_until {
+        // A longer suspension already in force is kept.
+        let keep = volunteer
+            .row
+            .suspended_until
+            .is_some_and(|current| current > until);
+        if !keep {
+            diesel::update(volunteers::table.find(&new.volunteer_id))
+                .set(volunteers::suspended_until.eq(until))
+                .execute(conn)?;
+        }
+    }
+    if let Some(until) = barred_until {
+        let keep = volunteer
+            .row
+            .star_barred_until
+            .is_some_and(|current| current > until);
+        if !keep {
+            diesel::update(volunteers::table.find(&new.volunteer_id))
+                .set(volunteers::star_barred_until.eq(until))
+                .execute(conn)?;
+        }
+    }
+    if reversals.iter().any(|r| !r.already_reversed) {
+        let fresh = get_volunteer(conn, &new.volunteer_id)?;
+        stars::refresh(
+            conn,
+            &fresh,
+            reversals.last().map(|r| r.reversal_id.as_str()),
+            now,
+        )?;
+    }
+
+    let id = timebank_store::new_id();
+    let reversals_json = serde_json::to_string(&reversals).unwrap_or_else(|_| "[]".to_owned());
+    diesel::insert_into(violations::table)
+        .values((
+            violations::id.eq(&id),
+            violations::volunteer_id.eq(&new.volunteer_id),
+            violations::kind.eq(new.kind.as_str()),
+            violations::reason.eq(&new.reason),
+            violations::reversals.eq(reversals_json),
+            violations::penalty_requested.eq(requested.units()),
+            violations::penalty_applied.eq(applied.units()),
+            violations::penalty_transaction_id.eq(&penalty_tx),
+            violations::suspended_until.eq(suspended_until),
+            violations::barred_until.eq(barred_until),
+            violations::created_by.eq(actor),
+            violations::request_id.eq(request_id),
+            violations::created_at.eq(now),
+        ))
+        .execute(conn)?;
+    let mut violation = list(conn, &new.volunteer_id)?
+        .into_iter()
+        .find(|v| v.id == id)
+        .ok_or(DomainError::NotFound("violation"))?;
+    violation.written = written;
+    Ok(violation)
+}
+
+type ViolationRow = (
+    String,
+    String,
+    String,
+    String,
+    String,
+    i64,
+    i64,
+    Option<String>,
+    Option<NaiveDateTime>,
+    Option<NaiveDateTime>,
+    String,
+    NaiveDateTime,
+);
+
+/// A volunteer's violations, newest first.
+pub fn list(conn: &mut DbConnection, volunteer_id: &str) -> Result<Vec<Violation>, DomainError> {
+    let rows: Vec<ViolationRow> = violations::table
+        .filter(violations::volunteer_id.eq(volunteer_id))
+        .order((violations::created_at.desc(), violations::id.desc()))
+        .select((
+            violations::id,
+            violations::volunteer_id,
+            violations::kind,
+            violations::reason,
+            violations::reversals,
+            violations::penalty_requested,
+            violations::penalty_applied,
+            violations::penalty_transaction_id,
+            violations::suspended_until,
+            violations::barred_until,
+            violations::created_by,
+            violations::created_at,
+        ))
+        .load(conn)?;
+    Ok(rows
+        .into_iter()
+        .map(
+            |(
+                id,
+                volunteer_id,
+                kind,
+                reason,
+                reversals,
+                requested,
+                applied,
+                penalty_tx,
+                suspended,
+                barred,
+                by,
+                at,
+            )| Violation {
+                id,
+                volunteer_id,
+                kind,
+                reason,
+                reversals: serde_json::from_str(&reversals).unwrap_or_default(),
+                penalty_requested: Amount::from_units(requested),
+                penalty_applied: Amount::from_units(applied),
+                penalty_capped: applied < requested,
+                penalty_transaction_id: penalty_tx,
+                suspended_until: suspended.map(|t| utc_string(&t)),
+                barred_until: barred.map(|t| utc_string(&t)),
+                created_by: by,
+                created_at: utc_string(&at),
+                written: (0, 0),
+            },
+        )
+        .collect())
+}

@@ -1,0 +1,10 @@
+ALTER TABLE volunteers DROP COLUMN star_barred_until;
+ALTER TABLE volunteers DROP COLUMN star_level;
+DROP TABLE violations;
+DROP TABLE star_events;
+DROP TABLE case_awards;
+DROP TABLE case_rules;
+DROP TABLE attendances;
+DROP TABLE activity_signups;
+DROP TABLE activities;
+DROP TABLE policies;
