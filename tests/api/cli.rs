@@ -45,7 +45,9 @@ fn migrate_is_repeatable_and_verify_reports_tampering() {
         let report: Value = serde_json::from_slice(&ok.stdout).unwrap();
         assert_eq!(report["ok"], true);
 
-        // Someone edits a balance and a posting behind the ledger's back.
+        // Someone edits a balance behind the ledger's back.
+        app.tampered
+            .store(true, std::sync::atomic::Ordering::Relaxed);
         let pool = app.db.pool(1).unwrap();
         let conn = &mut pool.get().unwrap();
         diesel::sql_query("UPDATE balances SET amount = 99900 WHERE asset = 'POINT' AND account_id IN (SELECT id FROM accounts WHERE owner_id = '".to_owned() + &v + "')")
@@ -103,7 +105,20 @@ fn demo_runs_twice() {
             .read_json()
             .unwrap();
         assert_eq!(report["ok"], true, "{report}");
-        assert!(report["postings_checked"].as_u64().unwrap() > 100);
+        assert!(report["postings_checked"].as_u64().unwrap() > 1000);
+        let activities: Value = agent
+            .get(format!("{url}/api/v1/activities?limit=3"))
+            .header("Authorization", format!("Bearer {token}"))
+            .call()
+            .unwrap()
+            .body_mut()
+            .read_json()
+            .unwrap();
+        assert_eq!(
+            activities["items"].as_array().unwrap().len(),
+            3,
+            "upcoming published activities"
+        );
         postings_seen.push(report["postings_checked"].clone());
         let _ = child.kill();
         let _ = child.wait();

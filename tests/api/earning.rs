@@ -67,6 +67,20 @@ fn activity_review_attendance_and_settlement() {
             Some(&v1_token),
         );
         assert_eq!(visible.body["items"][0]["id"], id.as_str());
+        let paged = app.get(
+            &format!("/api/v1/activities?community_id={}&limit=1", t.community_a),
+            Some(&v1_token),
+        );
+        assert_eq!(paged.status, 200, "{}", paged.body);
+        let cursor = paged.body["next_cursor"].as_str().unwrap().to_owned();
+        let rest = app.get(
+            &format!(
+                "/api/v1/activities?community_id={}&limit=1&cursor={cursor}",
+                t.community_a
+            ),
+            Some(&v1_token),
+        );
+        assert_eq!(rest.body["items"].as_array().unwrap().len(), 0);
         let elsewhere = app.get(
             &format!("/api/v1/activities?community_id={}", t.community_b),
             Some(&v1_token),
@@ -681,6 +695,15 @@ fn stars_rise_with_hours_and_violations_correct_them() {
             1
         );
 
+        // Recorded before the violation, settled after it: held back, not lost.
+        let pending_work =
+            app.published_activity(&t.community_a, &day_at(6, 0, 0), &day_at(6, 4, 0), 5, None);
+        assert_eq!(
+            app.attend(&pending_work, &v, &day_at(6, 0, 0), &day_at(6, 4, 0))
+                .status,
+            201
+        );
+
         // A falsification: reverse the earning, a penalty beyond the balance, a week's suspension.
         let violation = json!({ "volunteer_id": v, "transaction_ids": [v_tx, v_tx], "penalty_points": "100.00", "suspend_days": 7, "reason": "虚假签到", "kind": "falsification" });
         app.post("/api/v1/violations", Some(&admin_b), violation.clone())
@@ -738,6 +761,14 @@ fn stars_rise_with_hours_and_violations_correct_them() {
             &[],
         )
         .assert_error(403, "volunteer_suspended");
+        let held = app.settle(&pending_work);
+        assert_eq!(
+            held.body["skipped_items"][0]["reason"], "volunteer_suspended",
+            "{}",
+            held.body
+        );
+        app.attend(&pending_work, &v, &day_at(6, 0, 0), &day_at(6, 3, 0))
+            .assert_error(403, "volunteer_suspended");
         // Naming it again reverses nothing more.
         let again = app.post(
             "/api/v1/violations",

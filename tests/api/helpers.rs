@@ -23,6 +23,8 @@ pub struct App {
     pub root_id: String,
     pub admin: String,
     agent: ureq::Agent,
+    /// Set by tests that corrupt the ledger on purpose.
+    pub tampered: std::sync::atomic::AtomicBool,
 }
 
 pub struct Resp {
@@ -100,6 +102,7 @@ pub fn spawn(db: TestDb) -> App {
         root_id: created["org_id"].as_str().unwrap().to_owned(),
         admin: String::new(),
         agent,
+        tampered: std::sync::atomic::AtomicBool::new(false),
     };
     app.admin = app.login(ADMIN_PHONE, ADMIN_PASSWORD);
     app
@@ -137,6 +140,10 @@ pub fn cli(db: &TestDb, args: &[&str]) -> Output {
 
 impl Drop for App {
     fn drop(&mut self) {
+        // Whatever a test did, the ledger must still verify at its end.
+        if !std::thread::panicking() && !self.tampered.load(std::sync::atomic::Ordering::Relaxed) {
+            self.assert_verified();
+        }
         let _ = self.child.kill();
         let _ = self.child.wait();
     }

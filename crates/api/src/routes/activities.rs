@@ -108,8 +108,9 @@ pub struct ListQuery {
     category: Option<String>,
     from: Option<DateTime<Utc>>,
     to: Option<DateTime<Utc>>,
-    #[serde(flatten)]
-    page: PageQuery,
+    // Not `#[serde(flatten)]`: flattening breaks number parsing in queries.
+    cursor: Option<String>,
+    limit: Option<i64>,
 }
 
 fn bad_cursor() -> ApiError {
@@ -125,8 +126,12 @@ pub async fn list(
     query: web::Query<ListQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let q = query.into_inner();
-    let limit = q.page.limit()?;
-    let after = match q.page.cursor()? {
+    let page = PageQuery {
+        cursor: q.cursor.clone(),
+        limit: q.limit,
+    };
+    let limit = page.limit()?;
+    let after = match page.cursor()? {
         None => None,
         Some(c) => {
             let (micros, id) = c.split_once('|').ok_or_else(bad_cursor)?;

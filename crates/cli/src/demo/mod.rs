@@ -1,5 +1,5 @@
 //! The demo district: 株洲市 → 荷塘区 → 3 streets → 6 communities, admins,
-//! 50 volunteers and some earned points posted through the ledger. Loading
+//! 50 volunteers, and a year of earning made through the real code paths. Loading
 //! is keyed by fixed phone numbers and external ids, so a second run reuses
 //! what the first created.
 
@@ -7,19 +7,20 @@ use anyhow::Context;
 use diesel::prelude::*;
 use timebank_api::auth::hash_password;
 use timebank_directory::{self as directory, Org, OrgKind};
-use timebank_ledger::{
-    AccountKind, Amount, Asset, NewPosting, NewTransaction, TxKind, open_account,
-};
 use timebank_store::schema::users;
 use timebank_store::{DbConnection, Pool};
 
 use crate::config::{Config, ConfigError};
+
+mod earning;
 
 pub struct Summary {
     pub admin_phone: &'static str,
     pub volunteer_phone: String,
     pub volunteer_id: String,
     pub volunteers: usize,
+    /// What the demo's earning history holds (empty when it was loaded before).
+    pub counts: Option<earning::Counts>,
 }
 
 pub const ADMIN_PHONE: &str = "13800000000";
@@ -48,14 +49,6 @@ const SKILLS: [&str; 8] = [
     "医疗护理",
     "法律咨询",
     "文艺演出",
-];
-const ACTIVITIES: [&str; 6] = [
-    "社区环境清洁",
-    "敬老院陪伴",
-    "文明交通劝导",
-    "防疫宣传",
-    "图书角整理",
-    "义诊服务",
 ];
 const VOLUNTEERS: usize = 50;
 
@@ -117,6 +110,7 @@ pub fn load(pool: &Pool) -> anyhow::Result<Summary> {
             volunteer_phone: first_volunteer_phone,
             volunteer_id: id,
             volunteers: VOLUNTEERS,
+            counts: None,
         });
     }
     eprintln!("loading the demo district (a few seconds)…");
@@ -168,8 +162,10 @@ fn load_all(conn: &mut DbConnection) -> anyhow::Result<Summary> {
 
     let hash = hash_password(VOLUNTEER_PASSWORD).map_err(api)?;
     let mut first = None;
+    let mut by_community: Vec<Vec<String>> = vec![Vec::new(); communities.len()];
     for i in 0..VOLUNTEERS {
-        let community = &communities[i % communities.len()];
+        let ci = i % communities.len();
+        let community = &communities[ci];
         let name = format!(
             "{}{}",
             SURNAMES[i % SURNAMES.len()],
@@ -193,13 +189,15 @@ fn load_all(conn: &mut DbConnection) -> anyhow::Result<Summary> {
             continue; // a few stay pending approval
         }
         directory::approve_volunteer(conn, &id, &admin_id).map_err(api)?;
-        earn(conn, &id, community, i, &admin_id)?;
+        by_community[ci].push(id);
     }
+    let counts = earning::load(conn, &district, &communities, &by_community, &admin_id)?;
     Ok(Summary {
         admin_phone: ADMIN_PHONE,
         volunteer_phone: volunteer_phone(0),
         volunteer_id: first.context("no volunteers created")?,
         volunteers: VOLUNTEERS,
+        counts: Some(counts),
     })
 }
 
@@ -217,66 +215,6 @@ fn staff(
     let hash = hash_password(ADMIN_PASSWORD).map_err(api)?;
     let id = directory::create_user(conn, name, phone, &hash).map_err(api)?;
     directory::grant_org_role(conn, &id, role, &org.id, None).map_err(api)?;
-    Ok(())
-}
-
-/// A few settled activities per volunteer: hours and points (1 h = 1 point)
-/// from the community's issuance account.
-fn earn(
-    conn: &mut DbConnection,
-    volunteer_id: &str,
-    community: &Org,
-    i: usize,
-    admin_id: &str,
-) -> anyhow::Result<()> {
-    let wallet = open_account(
-        conn,
-        AccountKind::VolunteerWallet,
-        volunteer_id,
-        &community.path,
-    )?;
-    let issuer = open_account(
-        conn,
-        AccountKind::OrgIssuance,
-        &community.id,
-        &community.path,
-    )?;
-    for n in 0..(1 + i % 4) {
-        let units = (((i * 37 + n * 53) % 16) as i64 + 2) * 50; // 1.0 h to 8.5 h
-        let hours = Amount::from_units(units);
-        let neg = Amount::from_units(-units);
-        let tx = NewTransaction {
-            kind: TxKind::EarnHours,
-            actor_id: Some(admin_id.to_owned()),
-            reason: format!("{}（演示数据）", ACTIVITIES[(i + n) % ACTIVITIES.len()]),
-            external_id: Some(format!("demo:earn:{volunteer_id}:{n}")),
-            rule_version: Some("demo-default".to_owned()),
-            request_id: None,
-            postings: vec![
-                NewPosting {
-                    account_id: issuer.id.clone(),
-                    asset: Asset::Hour,
-                    amount: neg,
-                },
-                NewPosting {
-                    account_id: wallet.id.clone(),
-                    asset: Asset::Hour,
-                    amount: hours,
-                },
-                NewPosting {
-                    account_id: issuer.id.clone(),
-                    asset: Asset::Point,
-                    amount: neg,
-                },
-                NewPosting {
-                    account_id: wallet.id.clone(),
-                    asset: Asset::Point,
-                    amount: hours,
-                },
-            ],
-        };
-        timebank_ledger::post_in(conn, &tx)?;
-    }
     Ok(())
 }
 
@@ -303,6 +241,7 @@ pub fn print_welcome(url: &str, s: &Summary, config: &Config) {
          \n    community admin 新塘社区    13800000002 / {apw}\
          \n    auditor 荷塘区              13800000003 / {apw}\
          \n    volunteers                 13900000001 … 139000000{n} / {vpw}\
+         {history}\
          \n\n  try:\
          \n  1. sign in as a volunteer:\
          \n     {l1}\
@@ -320,5 +259,10 @@ pub fn print_welcome(url: &str, s: &Summary, config: &Config) {
         t1 = token(&s.volunteer_phone, VOLUNTEER_PASSWORD),
         vid = s.volunteer_id,
         t2 = token(s.admin_phone, ADMIN_PASSWORD),
+        history = s
+            .counts
+            .as_ref()
+            .map(earning::Counts::describe)
+            .unwrap_or_default(),
     );
 }

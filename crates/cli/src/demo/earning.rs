@@ -1,0 +1,270 @@
+//! The demo's earning history: weekly activities in every community over
+//! 40 weeks, reviewed, attended and settled; a case rule table with awards;
+//! upcoming activities with sign-ups. Everything goes through the same
+//! domain functions the API calls, so the demo's ledger is a real one.
+
+use std::collections::BTreeMap;
+
+use chrono::{Duration, NaiveDateTime, Timelike};
+use diesel::prelude::*;
+use timebank_directory::{self as directory, Org};
+use timebank_earning::activities::{self, NewActivity};
+use timebank_earning::cases::{self, NewCaseRule};
+use timebank_earning::settle::settle_activity;
+use timebank_ledger::Amount;
+use timebank_store::DbConnection;
+use timebank_store::schema::volunteers;
+
+use super::api;
+
+const WEEKS: i64 = 40;
+const TITLES: [(&str, &str); 6] = [
+    ("社区环境清洁", "环境保护"),
+    ("敬老院陪伴", "助老"),
+    ("文明交通劝导", "文明实践"),
+    ("图书角整理", "文化"),
+    ("义诊服务", "医疗"),
+    ("防诈骗宣传", "宣传"),
+];
+
+#[derive(Debug, Default)]
+pub struct Counts {
+    pub activities: usize,
+    pub settled: usize,
+    pub awards: usize,
+    pub stars: BTreeMap<i32, usize>,
+}
+
+impl Counts {
+    pub fn describe(&self) -> String {
+        let stars: Vec<String> = self
+            .stars
+            .iter()
+            .rev()
+            .map(|(level, n)| format!("{level}★ {n}"))
+            .collect();
+        format!(
+            "\n  history:    {} activities, {} settled attendances, {} case awards; star levels: {}",
+            self.activities,
+            self.settled,
+            self.awards,
+            stars.join(", ")
+        )
+    }
+}
+
+fn at(days_ago: i64, hour: u32) -> NaiveDateTime {
+    let day = timebank_store::now() - Duration::days(days_ago);
+    day.with_hour(hour)
+        .and_then(|d| d.with_minute(0))
+        .and_then(|d| d.with_second(0))
+        .and_then(|d| d.with_nanosecond(0))
+        .unwrap_or(day)
+}
+
+pub fn load(
+    conn: &mut DbConnection,
+    district: &Org,
+    communities: &[Org],
+    by_community: &[Vec<String>],
+    admin: &str,
+) -> anyhow::Result<Counts> {
+    let mut counts = Counts::default();
+    publish_case_rules(conn, district, admin)?;
+    // The first volunteers are the most devoted: they serve in several
+    // communities, which lifts them to the top star levels.
+    let devoted: Vec<(&String, usize)> = [(0usize, 6usize), (1, 4), (2, 2), (3, 0), (4, 0)]
+        .iter()
+        .filter_map(|(ci, reach)| {
+            by_community
+                .get(*ci)
+                .and_then(|v| v.first())
+                .map(|id| (id, *reach))
+        })
+        .collect();
+    let now = timebank_store::now();
+    for week in 0..WEEKS {
+        for (ci, community) in communities.iter().enumerate() {
+            let days_ago = 7 * week + ci as i64 + 1;
+            // 09:00–17:00 in China (UTC+8).
+            let (start, end) = (at(days_ago, 1), at(days_ago, 9));
+            let (title, category) = TITLES[(ci + week as usize) % TITLES.len()];
+            let activity = activities::create(
+                conn,
+                NewActivity {
+                    org_id: community.id.clone(),
+                    title: title.to_owned(),
+                    category: category.to_owned(),
+                    description: format!("{}每周志愿服务日", community.name),
+                    location: Some(format!("{}党群服务中心", community.name)),
+                    starts_at: start,
+                    ends_at: end,
+                    capacity: 30,
+                    points_per_hour: (week % 5 == 0).then(|| Amount::from_units(150)),
+                },
+                admin,
+            )?;
+            activities::review(conn, &activity.id, true, None, admin)?;
+            counts.activities += 1;
+            let locals = by_community.get(ci).map(Vec::as_slice).unwrap_or_default();
+            for (i, volunteer) in locals.iter().enumerate().skip(1) {
+                if devoted.iter().any(|(d, _)| *d == volunteer) {
+                    continue;
+                }
+                let every = [1, 2, 3, 5, 8][i % 5];
+                if !(week as usize + i).is_multiple_of(every) {
+                    continue;
+                }
+                // Some arrive a little late; one in a while leaves early.
+                let late = Duration::minutes(((week as usize * 7 + i * 13) % 4) as i64 * 10);
+                let early = if (week as usize + i).is_multiple_of(11) {
+                    Duration::hours(5)
+                } else {
+                    Duration::zero()
+                };
+                activities::record(
+                    conn,
+                    &activity.id,
+                    volunteer,
+                    start + late,
+                    end - early,
+                    admin,
+                )?;
+            }
+            for (volunteer, reach) in &devoted {
+                // Each serves their own community and `reach` of the first ones.
+                if ci < *reach || locals.first() == Some(*volunteer) {
+                    activities::record(conn, &activity.id, volunteer, start, end, admin)?;
+                }
+            }
+            counts.settled += settle_activity(conn, &activity.id, admin, None, now)?
+                .settled
+                .len();
+        }
+    }
+    counts.awards = case_awards(conn, by_community, admin)?;
+    upcoming(conn, communities, by_community, admin)?;
+    // One activity still waits for review.
+    if let Some(community) = communities.first() {
+        activities::create(
+            conn,
+            NewActivity {
+                org_id: community.id.clone(),
+                title: "重阳节敬老活动".to_owned(),
+                category: "助老".to_owned(),
+                description: "为社区高龄老人包饺子、理发、体检".to_owned(),
+                location: Some(format!("{}老年活动室", community.name)),
+                starts_at: now + Duration::days(20),
+                ends_at: now + Duration::days(20) + Duration::hours(4),
+                capacity: 15,
+                points_per_hour: None,
+            },
+            admin,
+        )?;
+    }
+    let levels: Vec<i32> = volunteers::table
+        .select(volunteers::star_level)
+        .load(conn)?;
+    for level in levels {
+        *counts.stars.entry(level).or_default() += 1;
+    }
+    Ok(counts)
+}
+
+fn publish_case_rules(conn: &mut DbConnection, district: &Org, admin: &str) -> anyhow::Result<()> {
+    let from = at(400, 0);
+    for (code, name, points, hours, limit, evidence) in [
+        ("blood_donation", "无偿献血", 2000, 0, Some(2), true),
+        ("charity_donation", "爱心捐赠", 500, 0, Some(12), false),
+        ("act_of_bravery", "见义勇为", 10000, 1000, None, true),
+        ("micro_wish", "微心愿", 300, 100, None, false),
+    ] {
+        cases::publish_rule(
+            conn,
+            NewCaseRule {
+                org_id: district.id.clone(),
+                code: code.to_owned(),
+                name: name.to_owned(),
+                points: Amount::from_units(points),
+                hours: Amount::from_units(hours),
+                max_per_person_per_year: limit,
+                evidence_required: evidence,
+                effective_from: Some(from),
+            },
+            admin,
+        )?;
+    }
+    Ok(())
+}
+
+fn case_awards(
+    conn: &mut DbConnection,
+    by_community: &[Vec<String>],
+    admin: &str,
+) -> anyhow::Result<usize> {
+    let mut approved = 0;
+    for (ci, locals) in by_community.iter().enumerate() {
+        for (i, id) in locals.iter().enumerate().take(4) {
+            let volunteer = directory::get_volunteer(conn, id).map_err(api)?;
+            let (code, evidence) = match (ci + i) % 4 {
+                0 => ("blood_donation", Some(format!("献血证 No.2026-{ci}{i:02}"))),
+                1 => ("charity_donation", None),
+                2 => ("micro_wish", None),
+                _ => ("blood_donation", Some(format!("献血证 No.2026-{ci}{i:02}"))),
+            };
+            let award = cases::file(
+                conn,
+                &volunteer,
+                code,
+                at(30 + (ci * 5 + i) as i64, 2),
+                evidence,
+                admin,
+            )?;
+            // The last of each community's waits for an admin's decision.
+            if i < 3 {
+                cases::approve(conn, &award.id, admin, None)?;
+                approved += 1;
+            }
+        }
+    }
+    Ok(approved)
+}
+
+fn upcoming(
+    conn: &mut DbConnection,
+    communities: &[Org],
+    by_community: &[Vec<String>],
+    admin: &str,
+) -> anyhow::Result<()> {
+    let now = timebank_store::now();
+    for (ci, community) in communities.iter().enumerate() {
+        let start = at(-(ci as i64 + 3), 1);
+        let (title, category) = TITLES[ci % TITLES.len()];
+        let activity = activities::create(
+            conn,
+            NewActivity {
+                org_id: community.id.clone(),
+                title: title.to_owned(),
+                category: category.to_owned(),
+                description: format!("{}每周志愿服务日", community.name),
+                location: Some(format!("{}党群服务中心", community.name)),
+                starts_at: start.max(now + Duration::hours(1)),
+                ends_at: start.max(now + Duration::hours(1)) + Duration::hours(8),
+                capacity: 20,
+                points_per_hour: None,
+            },
+            admin,
+        )?;
+        activities::review(conn, &activity.id, true, None, admin)?;
+        for volunteer in by_community
+            .get(ci)
+            .map(Vec::as_slice)
+            .unwrap_or_default()
+            .iter()
+            .take(5)
+        {
+            activities::sign_up(conn, &activity.id, volunteer)?;
+        }
+    }
+    Ok(())
+}
