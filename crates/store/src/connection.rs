@@ -27,8 +27,10 @@ impl DbManager {
     }
 }
 
-const SQLITE_SETUP: &str = "PRAGMA journal_mode = WAL;
-PRAGMA busy_timeout = 10000;
+// busy_timeout first: switching to WAL takes a lock, and without a timeout
+// a connection opened while another one writes would fail at once.
+const SQLITE_SETUP: &str = "PRAGMA busy_timeout = 10000;
+PRAGMA journal_mode = WAL;
 PRAGMA synchronous = FULL;
 PRAGMA foreign_keys = ON;";
 
