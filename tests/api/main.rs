@@ -10,4 +10,5 @@ mod errors;
 mod helpers;
 mod ledger;
 mod orgs;
+mod spending;
 mod volunteers;

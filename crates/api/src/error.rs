@@ -210,6 +210,8 @@ impl From<LedgerError> for ApiError {
             } => {
                 let code = if is_wallet_points(account_kind, asset) {
                     "insufficient_points"
+                } else if account_kind == timebank_ledger::AccountKind::DistrictPool {
+                    "insufficient_pool"
                 } else {
                     "insufficient_balance"
                 };

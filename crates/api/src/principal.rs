@@ -86,6 +86,19 @@ impl Principal {
         self.granted_over(&["org_admin", "auditor"], path)
     }
 
+    /// Operates this site (or administers its org).
+    pub fn operates(&self, site_id: &str, site_org_path: &str) -> bool {
+        match self {
+            Principal::System => true,
+            Principal::User(u) => {
+                u.grants
+                    .iter()
+                    .any(|g| g.role == "site_operator" && g.site_id.as_deref() == Some(site_id))
+                    || self.admin_over(site_org_path)
+            }
+        }
+    }
+
     pub fn is_user(&self, user_id: &str) -> bool {
         matches!(self, Principal::User(u) if u.id == user_id)
     }

@@ -122,7 +122,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let config = Config::load(&cli.config, None)?;
             let pool = config.connect()?;
             let mut conn = pool.get()?;
-            let report = timebank_ledger::verify(&mut conn)?;
+            let report = timebank_redemption::verify(&mut conn)?;
             println!("{}", serde_json::to_string_pretty(&report)?);
             Ok(if report.ok {
                 ExitCode::SUCCESS

@@ -15,7 +15,7 @@ use timebank_rules::{
 use timebank_store::schema::{case_awards, case_rules};
 use timebank_store::{DbConnection, Lockable, lock_row, write_tx};
 
-use crate::stars;
+use crate::{credit_points, stars};
 
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = case_rules)]
@@ -336,19 +336,29 @@ pub fn approve(
         &volunteer.community_path,
     )?;
     let mut postings = Vec::new();
-    for (asset, units) in [(Asset::Point, rule.points), (Asset::Hour, rule.hours)] {
-        if units > 0 {
-            postings.push(NewPosting {
-                account_id: issuer.id.clone(),
-                asset,
-                amount: Amount::from_units(-units),
-            });
-            postings.push(NewPosting {
-                account_id: wallet.id.clone(),
-                asset,
-                amount: Amount::from_units(units),
-            });
-        }
+    if rule.points > 0 {
+        postings.extend(
+            credit_points(
+                conn,
+                &volunteer,
+                &issuer.id,
+                &wallet.id,
+                Amount::from_units(rule.points),
+            )?
+            .0,
+        );
+    }
+    if rule.hours > 0 {
+        postings.push(NewPosting {
+            account_id: issuer.id.clone(),
+            asset: Asset::Hour,
+            amount: Amount::from_units(-rule.hours),
+        });
+        postings.push(NewPosting {
+            account_id: wallet.id.clone(),
+            asset: Asset::Hour,
+            amount: Amount::from_units(rule.hours),
+        });
     }
     let posted = post_in(
         conn,

@@ -17,11 +17,61 @@ pub mod stars;
 pub mod violations;
 
 use rust_decimal::Decimal;
-use timebank_directory::DomainError;
-use timebank_ledger::Amount;
+use timebank_directory::{DomainError, Volunteer, get_org};
+use timebank_ledger::{AccountKind, Amount, Asset, NewPosting, open_account, read};
+use timebank_store::DbConnection;
 
 /// Decimal hours or points from the rules → ledger hundredths, rounding down.
 pub(crate) fn amount(value: Decimal) -> Result<Amount, DomainError> {
     Amount::from_decimal(timebank_rules::floor_cents(value))
         .map_err(|_| DomainError::refused("amount_too_large", "amount too large"))
+}
+
+/// Postings that credit `points` from `issuer_id` to the volunteer's wallet,
+/// sending what would pass the spending policy's balance cap to the
+/// district's public pool instead. Returns them with the amount pooled.
+pub(crate) fn credit_points(
+    conn: &mut DbConnection,
+    volunteer: &Volunteer,
+    issuer_id: &str,
+    wallet_id: &str,
+    points: Amount,
+) -> Result<(Vec<NewPosting>, Amount), DomainError> {
+    let mut postings = vec![NewPosting {
+        account_id: issuer_id.to_owned(),
+        asset: Asset::Point,
+        amount: Amount::from_units(-points.units()),
+    }];
+    let spending = policy::spending(conn, &volunteer.community_path)?;
+    let balance = read::balances_of(conn, wallet_id)?.points;
+    let (to_wallet, to_pool) = spending
+        .policy
+        .split_earning(balance.to_decimal(), points.to_decimal());
+    let (to_wallet, to_pool) = (amount(to_wallet)?, amount(to_pool)?);
+    if to_wallet.is_positive() {
+        postings.push(NewPosting {
+            account_id: wallet_id.to_owned(),
+            asset: Asset::Point,
+            amount: to_wallet,
+        });
+    }
+    if to_pool.is_positive() {
+        let community = get_org(conn, &volunteer.row.community_id)?;
+        let district_id = community
+            .district_id
+            .ok_or(DomainError::NotFound("district"))?;
+        let district = get_org(conn, &district_id)?;
+        let pool = open_account(
+            conn,
+            AccountKind::DistrictPool,
+            &district.id,
+            &district.path,
+        )?;
+        postings.push(NewPosting {
+            account_id: pool.id,
+            asset: Asset::Point,
+            amount: to_pool,
+        });
+    }
+    Ok((postings, to_pool))
 }

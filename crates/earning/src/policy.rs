@@ -5,7 +5,7 @@ use diesel::prelude::*;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use timebank_directory::{DomainError, path_ids};
-use timebank_rules::{EarningPolicy, StarPolicy};
+use timebank_rules::{EarningPolicy, SpendingPolicy, StarPolicy};
 use timebank_store::schema::policies;
 use timebank_store::{DbConnection, write_tx};
 
@@ -13,6 +13,7 @@ use timebank_store::{DbConnection, write_tx};
 pub enum PolicyKind {
     Earning,
     Stars,
+    Spending,
 }
 
 impl PolicyKind {
@@ -20,6 +21,7 @@ impl PolicyKind {
         match text {
             "earning" => Some(Self::Earning),
             "stars" => Some(Self::Stars),
+            "spending" => Some(Self::Spending),
             _ => None,
         }
     }
@@ -28,6 +30,7 @@ impl PolicyKind {
         match self {
             Self::Earning => "earning",
             Self::Stars => "stars",
+            Self::Spending => "spending",
         }
     }
 }
@@ -95,6 +98,13 @@ pub fn stars(
     org_path: &str,
 ) -> Result<Effective<StarPolicy>, DomainError> {
     effective(conn, PolicyKind::Stars, org_path)
+}
+
+pub fn spending(
+    conn: &mut DbConnection,
+    org_path: &str,
+) -> Result<Effective<SpendingPolicy>, DomainError> {
+    effective(conn, PolicyKind::Spending, org_path)
 }
 
 /// Publishes a new version for `org_id` (already validated by the caller).

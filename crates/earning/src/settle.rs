@@ -14,7 +14,7 @@ use timebank_store::schema::attendances;
 use timebank_store::{DbConnection, Lockable, lock_row};
 
 use crate::activities::{self, AttendanceRow};
-use crate::{amount, policy, stars};
+use crate::{amount, credit_points, policy, stars};
 
 #[derive(Debug, Clone, Serialize)]
 pub struct Settled {
@@ -23,6 +23,11 @@ pub struct Settled {
     pub transaction_id: String,
     pub hours: Amount,
     pub points: Amount,
+    /// Of `points`, what went to the public pool because of the balance cap.
+    pub to_pool: Amount,
+    /// Postings written (for metrics).
+    #[serde(skip)]
+    pub postings: usize,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -162,17 +167,11 @@ pub fn settle_activity(
                 amount: hours,
             },
         ];
+        let mut to_pool = Amount::ZERO;
         if points.is_positive() {
-            postings.push(NewPosting {
-                account_id: issuer.id.clone(),
-                asset: Asset::Point,
-                amount: neg(points)?,
-            });
-            postings.push(NewPosting {
-                account_id: wallet.id.clone(),
-                asset: Asset::Point,
-                amount: points,
-            });
+            let (credit, pooled) = credit_points(conn, &volunteer, &issuer.id, &wallet.id, points)?;
+            postings.extend(credit);
+            to_pool = pooled;
         }
         let posted = post_in(
             conn,
@@ -186,6 +185,7 @@ pub fn settle_activity(
                 postings,
             },
         )?;
+        let posted_postings = posted.transaction.postings.len();
         let hull = result
             .credited
             .first()
@@ -210,6 +210,8 @@ pub fn settle_activity(
             transaction_id: posted.transaction.id,
             hours,
             points,
+            to_pool,
+            postings: posted_postings,
         });
     }
     Ok(report)

@@ -1,20 +1,43 @@
-//! Spending points: the goods catalog with per-site stock kept as
+//! Spending points (通存通兑): sites and their operators, a catalog owned
+//! by an org and offered at the sites in its subtree, stock kept as
 //! append-only movements, orders that debit points and reserve stock in one
 //! database transaction (fulfilled with a pickup code, refunded on cancel or
-//! expiry), gifts between linked family members, and the district public
+//! expiry), gifts between confirmed family members, and the district public
 //! pool (公益池). Every movement of points goes through `timebank-ledger`.
-//!
-//! Today it holds the account helpers every spending flow needs; the state
-//! machines arrive with the spending features.
 
-use timebank_ledger::{Account, AccountKind, LedgerError, open_account};
+pub mod catalog;
+pub mod gifts;
+pub mod orders;
+pub mod sites;
+pub mod stock;
+
+use timebank_directory::DomainError;
+use timebank_ledger::VerifyReport;
 use timebank_store::DbConnection;
 
-/// The district public pool account, opened on first use.
-pub fn district_pool(
-    conn: &mut DbConnection,
-    district_id: &str,
-    district_path: &str,
-) -> Result<Account, LedgerError> {
-    open_account(conn, AccountKind::DistrictPool, district_id, district_path)
+/// The whole audit: the ledger's own checks, and every stock level against
+/// the sum of its movements.
+pub fn verify(conn: &mut DbConnection) -> Result<VerifyReport, DomainError> {
+    let mut report = timebank_ledger::verify(conn)?;
+    let problems = stock::verify(conn)?;
+    report.ok &= problems.is_empty();
+    report.problems.extend(problems);
+    Ok(report)
+}
+
+/// Six random digits for a pickup code.
+pub(crate) fn six_digits() -> Result<String, DomainError> {
+    let mut bytes = [0u8; 4];
+    getrandom::fill(&mut bytes)
+        .map_err(|_| DomainError::refused("no_randomness", "no randomness available"))?;
+    Ok(format!("{:06}", u32::from_be_bytes(bytes) % 1_000_000))
+}
+
+/// Compares without an early exit, so timing does not reveal digits.
+pub(crate) fn same(a: &str, b: &str) -> bool {
+    a.len() == b.len()
+        && a.bytes()
+            .zip(b.bytes())
+            .fold(0u8, |acc, (x, y)| acc | (x ^ y))
+            == 0
 }

@@ -11,6 +11,7 @@
 mod case;
 mod earning;
 mod interval;
+mod spending;
 mod stars;
 
 pub use case::{CaseRefusal, CaseRuleVersion, check_claim, check_limit, claim_year, in_force};
@@ -18,6 +19,7 @@ pub use earning::{
     EarningPolicy, HourlyInput, HourlyOutcome, HourlyResult, PolicyError, settle_hours,
 };
 pub use interval::Interval;
+pub use spending::{SpendingPolicy, quarter_of};
 pub use stars::{StarPolicy, StarPolicyError, StarStatus};
 
 use rust_decimal::Decimal;

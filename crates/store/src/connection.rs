@@ -148,6 +148,7 @@ pub enum Lockable {
     Activity,
     Volunteer,
     CaseAward,
+    Order,
 }
 
 /// Locks one row for the rest of the write transaction (Postgres); SQLite's
@@ -157,6 +158,7 @@ pub fn lock_row(conn: &mut DbConnection, what: Lockable, id: &str) -> QueryResul
         Lockable::Activity => "SELECT 1 FROM activities WHERE id = $1 FOR UPDATE",
         Lockable::Volunteer => "SELECT 1 FROM volunteers WHERE user_id = $1 FOR UPDATE",
         Lockable::CaseAward => "SELECT 1 FROM case_awards WHERE id = $1 FOR UPDATE",
+        Lockable::Order => "SELECT 1 FROM orders WHERE id = $1 FOR UPDATE",
     };
     match conn {
         DbConnection::Pg(pg) => diesel::sql_query(sql)

@@ -261,6 +261,104 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    sites (id) {
+        id -> Text,
+        org_id -> Text,
+        name -> Text,
+        address -> Text,
+        created_by -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    catalog_items (id) {
+        id -> Text,
+        org_id -> Text,
+        name -> Text,
+        description -> Text,
+        points_price -> BigInt,
+        min_star_level -> Nullable<Integer>,
+        limit_per_person_per_quarter -> Nullable<Integer>,
+        status -> Text,
+        created_by -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    stock_levels (site_id, item_id) {
+        site_id -> Text,
+        item_id -> Text,
+        available -> Integer,
+        reserved -> Integer,
+    }
+}
+
+diesel::table! {
+    stock_movements (id) {
+        id -> Text,
+        site_id -> Text,
+        item_id -> Text,
+        kind -> Text,
+        delta_available -> Integer,
+        delta_reserved -> Integer,
+        reason -> Text,
+        order_id -> Nullable<Text>,
+        actor_id -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    orders (id) {
+        id -> Text,
+        volunteer_id -> Text,
+        site_id -> Text,
+        item_id -> Text,
+        quantity -> Integer,
+        points -> BigInt,
+        quarter -> Text,
+        status -> Text,
+        pickup_code -> Text,
+        wrong_attempts -> Integer,
+        locked_until -> Nullable<Timestamp>,
+        expires_at -> Timestamp,
+        transaction_id -> Text,
+        refund_transaction_id -> Nullable<Text>,
+        created_at -> Timestamp,
+        closed_at -> Nullable<Timestamp>,
+        closed_by -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    family_links (id) {
+        id -> Text,
+        requester_id -> Text,
+        other_id -> Text,
+        relation -> Text,
+        status -> Text,
+        created_at -> Timestamp,
+        confirmed_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    gifts (id) {
+        id -> Text,
+        from_id -> Text,
+        to_id -> Nullable<Text>,
+        to_pool -> Bool,
+        points -> BigInt,
+        year -> Integer,
+        note -> Nullable<Text>,
+        transaction_id -> Text,
+        created_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(postings -> transactions (transaction_id));
 diesel::joinable!(postings -> accounts (account_id));
 diesel::joinable!(balances -> accounts (account_id));
@@ -271,6 +369,10 @@ diesel::joinable!(activities -> orgs (org_id));
 diesel::joinable!(attendances -> activities (activity_id));
 diesel::joinable!(activity_signups -> activities (activity_id));
 diesel::joinable!(case_awards -> case_rules (rule_id));
+diesel::joinable!(sites -> orgs (org_id));
+diesel::joinable!(catalog_items -> orgs (org_id));
+diesel::joinable!(orders -> catalog_items (item_id));
+diesel::joinable!(orders -> sites (site_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     orgs,
@@ -291,4 +393,11 @@ diesel::allow_tables_to_appear_in_same_query!(
     case_awards,
     star_events,
     violations,
+    sites,
+    catalog_items,
+    stock_levels,
+    stock_movements,
+    orders,
+    family_links,
+    gifts,
 );

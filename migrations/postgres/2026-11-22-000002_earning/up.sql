@@ -2,7 +2,7 @@
 CREATE TABLE policies (
     id         TEXT PRIMARY KEY NOT NULL,
     org_id     TEXT NOT NULL REFERENCES orgs (id),
-    kind       TEXT NOT NULL CHECK (kind IN ('earning', 'stars')),
+    kind       TEXT NOT NULL CHECK (kind IN ('earning', 'stars', 'spending')),
     version    INTEGER NOT NULL,
     body       TEXT NOT NULL,
     created_by TEXT NOT NULL,

@@ -434,11 +434,7 @@ pub async fn settle(
                     Some(&request_id),
                     timebank_store::now(),
                 )?;
-                let postings = report
-                    .settled
-                    .iter()
-                    .map(|s| if s.points.is_positive() { 4 } else { 2 })
-                    .sum();
+                let postings = report.settled.iter().map(|s| s.postings).sum();
                 written.set((report.settled.len(), postings));
                 let body = SettleResponse {
                     settled: report.settled.len(),

@@ -13,10 +13,13 @@ use crate::error::ApiError;
 mod activities;
 mod auth;
 mod cases;
+mod gifts;
 mod health;
 mod ledger;
 mod orgs;
 mod policies;
+mod redemptions;
+mod sites;
 mod violations;
 mod volunteers;
 
@@ -220,6 +223,81 @@ pub fn table() -> Vec<(Method, String, Route)> {
             api("/violations"),
             web::post().to(violations::record),
         ),
+        (Method::POST, api("/sites"), web::post().to(sites::create)),
+        (Method::GET, api("/sites"), web::get().to(sites::list)),
+        (Method::GET, api("/sites/{id}"), web::get().to(sites::get)),
+        (
+            Method::POST,
+            api("/sites/{id}/operators"),
+            web::post().to(sites::add_operator),
+        ),
+        (
+            Method::POST,
+            api("/sites/{id}/stock"),
+            web::post().to(sites::change_stock),
+        ),
+        (
+            Method::POST,
+            api("/catalog/items"),
+            web::post().to(sites::create_item),
+        ),
+        (
+            Method::POST,
+            api("/catalog/items/{id}/retire"),
+            web::post().to(sites::retire_item),
+        ),
+        (
+            Method::GET,
+            api("/catalog"),
+            web::get().to(sites::catalog_at_site),
+        ),
+        (
+            Method::POST,
+            api("/redemptions"),
+            web::post().to(redemptions::place),
+        ),
+        (
+            Method::GET,
+            api("/redemptions/{id}"),
+            web::get().to(redemptions::get),
+        ),
+        (
+            Method::POST,
+            api("/redemptions/{id}/fulfil"),
+            web::post().to(redemptions::fulfil),
+        ),
+        (
+            Method::POST,
+            api("/redemptions/{id}/cancel"),
+            web::post().to(redemptions::cancel),
+        ),
+        (
+            Method::GET,
+            api("/volunteers/{id}/redemptions"),
+            web::get().to(redemptions::for_volunteer),
+        ),
+        (
+            Method::POST,
+            api("/family-links"),
+            web::post().to(gifts::request_link),
+        ),
+        (
+            Method::GET,
+            api("/family-links"),
+            web::get().to(gifts::list_links),
+        ),
+        (
+            Method::POST,
+            api("/family-links/{id}/confirm"),
+            web::post().to(gifts::confirm_link),
+        ),
+        (Method::POST, api("/gifts"), web::post().to(gifts::give)),
+        (
+            Method::POST,
+            api("/pool/grants"),
+            web::post().to(gifts::grant),
+        ),
+        (Method::GET, api("/pool"), web::get().to(gifts::pool)),
     ]
 }
 

@@ -3,7 +3,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 use timebank_directory as directory;
 use timebank_earning::policy::{self, PolicyKind};
-use timebank_rules::{EarningPolicy, StarPolicy};
+use timebank_rules::{EarningPolicy, SpendingPolicy, StarPolicy};
 
 use crate::error::ApiError;
 use crate::principal::Principal;
@@ -37,6 +37,7 @@ fn effective_view(
     Ok(match kind {
         PolicyKind::Earning => view(&org.id, kind, &policy::earning(conn, &org.path)?),
         PolicyKind::Stars => view(&org.id, kind, &policy::stars(conn, &org.path)?),
+        PolicyKind::Spending => view(&org.id, kind, &policy::spending(conn, &org.path)?),
     })
 }
 
@@ -96,6 +97,12 @@ pub async fn put(
             let p: StarPolicy = serde_json::from_value(body)
                 .map_err(|e| ApiError::unprocessable("invalid_policy", e.to_string()))?;
             p.validate().map_err(star_error)?;
+            json!(p)
+        }
+        PolicyKind::Spending => {
+            let p: SpendingPolicy = serde_json::from_value(body)
+                .map_err(|e| ApiError::unprocessable("invalid_policy", e.to_string()))?;
+            p.validate().map_err(|e| invalid(e.field, e.message))?;
             json!(p)
         }
     };

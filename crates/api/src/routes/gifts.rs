@@ -1,0 +1,197 @@
+use actix_web::http::StatusCode;
+use actix_web::{HttpRequest, HttpResponse, web};
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use timebank_directory as directory;
+use timebank_ledger::Amount;
+use timebank_redemption::gifts::{self, Recipient};
+use validator::Validate;
+
+use crate::error::ApiError;
+use crate::idempotency;
+use crate::principal::Principal;
+use crate::routes::valid;
+use crate::state::AppState;
+
+fn user_id(principal: &Principal) -> Result<String, ApiError> {
+    match principal {
+        Principal::User(u) => Ok(u.id.clone()),
+        Principal::System => Err(ApiError::forbidden()),
+    }
+}
+
+#[derive(Debug, Deserialize, Validate)]
+pub struct RequestLink {
+    #[validate(length(min = 1, max = 64))]
+    user_id: String,
+    #[validate(length(min = 1, max = 20))]
+    relation: String,
+}
+
+pub async fn request_link(
+    state: web::Data<AppState>,
+    principal: Principal,
+    body: web::Json<RequestLink>,
+) -> Result<HttpResponse, ApiError> {
+    let body = valid(body)?;
+    let me = user_id(&principal)?;
+    let link = state
+        .db(move |conn| {
+            Ok(gifts::request_link(
+                conn,
+                &me,
+                &body.user_id,
+                &body.relation,
+            )?)
+        })
+        .await?;
+    Ok(HttpResponse::Created().json(link))
+}
+
+pub async fn confirm_link(
+    state: web::Data<AppState>,
+    principal: Principal,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let me = user_id(&principal)?;
+    let link = state
+        .db(move |conn| Ok(gifts::confirm_link(conn, &id, &me)?))
+        .await?;
+    Ok(HttpResponse::Ok().json(link))
+}
+
+pub async fn list_links(
+    state: web::Data<AppState>,
+    principal: Principal,
+) -> Result<HttpResponse, ApiError> {
+    let me = user_id(&principal)?;
+    let items = state
+        .db(move |conn| Ok(gifts::links_of(conn, &me)?))
+        .await?;
+    Ok(HttpResponse::Ok().json(json!({ "items": items })))
+}
+
+#[derive(Debug, Deserialize, Serialize, Validate)]
+pub struct GiveBody {
+    #[validate(length(min = 1, max = 64))]
+    to_user_id: Option<String>,
+    /// "pool" for the district's public pool.
+    to: Option<String>,
+    points: Amount,
+    #[validate(length(max = 200))]
+    note: Option<String>,
+}
+
+pub async fn give(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    principal: Principal,
+    body: web::Json<GiveBody>,
+) -> Result<HttpResponse, ApiError> {
+    let body = valid(body)?;
+    let from = principal.volunteer_id()?;
+    let recipient = match (body.to.as_deref(), &body.to_user_id) {
+        (Some("pool"), None) => Recipient::Pool,
+        (None, Some(to)) => Recipient::Person(to.clone()),
+        _ => {
+            return Err(ApiError::unprocessable(
+                "validation_failed",
+                "give either to_user_id or to: \"pool\"",
+            )
+            .with_details(json!({ "fields": { "to_user_id": ["required"], "to": ["enum"] } })));
+        }
+    };
+    let key = idempotency::key_from(&req)?;
+    let fingerprint = idempotency::fingerprint("POST", req.path(), &json!(body));
+    let outcome = state
+        .db(move |conn| {
+            let outcome = idempotency::execute(conn, &from, key.as_deref(), &fingerprint, |c| {
+                let gift = gifts::give(
+                    c,
+                    &from,
+                    recipient.clone(),
+                    body.points,
+                    body.note.clone(),
+                    timebank_store::now(),
+                )?;
+                Ok((StatusCode::CREATED, json!(gift)))
+            })?;
+            if !outcome.replayed {
+                timebank_ledger::metrics::note_written(2);
+            }
+            Ok(outcome)
+        })
+        .await?;
+    Ok(outcome.into_response())
+}
+
+#[derive(Debug, Deserialize, Serialize, Validate)]
+pub struct GrantBody {
+    #[validate(length(min = 1, max = 64))]
+    volunteer_or_resident_id: String,
+    points: Amount,
+    #[validate(length(min = 1, max = 500))]
+    reason: String,
+}
+
+pub async fn grant(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    principal: Principal,
+    body: web::Json<GrantBody>,
+) -> Result<HttpResponse, ApiError> {
+    let body = valid(body)?;
+    let key = idempotency::key_from(&req)?;
+    let fingerprint = idempotency::fingerprint("POST", req.path(), &json!(body));
+    let outcome = state
+        .db(move |conn| {
+            let district = gifts::district_of_volunteer(conn, &body.volunteer_or_resident_id)?;
+            // Granting from a district's pool is for admins of that district.
+            Principal::require(principal.admin_over(&district.path))?;
+            let actor = principal.actor_id();
+            let outcome = idempotency::execute(conn, &actor, key.as_deref(), &fingerprint, |c| {
+                let tx = gifts::grant(
+                    c,
+                    &body.volunteer_or_resident_id,
+                    body.points,
+                    body.reason.trim(),
+                    &actor,
+                    timebank_store::now(),
+                )?;
+                Ok((StatusCode::CREATED, json!(tx)))
+            })?;
+            if !outcome.replayed {
+                timebank_ledger::metrics::note_written(2);
+            }
+            Ok(outcome)
+        })
+        .await?;
+    Ok(outcome.into_response())
+}
+
+#[derive(Debug, Deserialize)]
+pub struct PoolQuery {
+    district_id: String,
+}
+
+pub async fn pool(
+    state: web::Data<AppState>,
+    principal: Principal,
+    query: web::Query<PoolQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let (district_id, points) = state
+        .db(move |conn| {
+            let district = directory::get_org(conn, &query.district_id)?;
+            if district.kind != "district" {
+                return Err(ApiError::unprocessable(
+                    "invalid_org",
+                    "district_id is not a district",
+                ));
+            }
+            Principal::require(principal.reads(&district.path))?;
+            let points = gifts::pool_balance(conn, &district)?;
+            Ok((district.id, points))
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(json!({ "district_id": district_id, "points": points })))
+}

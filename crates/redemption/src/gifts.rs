@@ -1,0 +1,378 @@
+//! Gifts (转赠): between confirmed family members, or to the district's
+//! public pool (公益池), from which district admins grant points to people
+//! in need. The pool can never go below zero.
+
+use chrono::{Datelike, NaiveDateTime};
+use diesel::prelude::*;
+use serde::Serialize;
+use timebank_directory::{DomainError, Org, get_org, get_volunteer, utc_string};
+use timebank_earning::policy;
+use timebank_ledger::{
+    Account, AccountKind, Amount, Asset, NewPosting, NewTransaction, Transaction, TxKind,
+    find_account, open_account, post_in, read,
+};
+use timebank_store::schema::{family_links, gifts, users};
+use timebank_store::{DbConnection, Lockable, lock_row, write_tx};
+
+pub const RELATIONS: [&str; 7] = [
+    "parent",
+    "child",
+    "spouse",
+    "sibling",
+    "grandparent",
+    "grandchild",
+    "other",
+];
+
+#[derive(Debug, Clone, Queryable, Selectable, Serialize)]
+#[diesel(table_name = family_links)]
+pub struct LinkRow {
+    pub id: String,
+    pub requester_id: String,
+    pub other_id: String,
+    pub relation: String,
+    pub status: String,
+    #[serde(serialize_with = "utc")]
+    pub created_at: NaiveDateTime,
+    #[serde(serialize_with = "utc_opt")]
+    pub confirmed_at: Option<NaiveDateTime>,
+}
+
+fn utc<S: serde::Serializer>(v: &NaiveDateTime, s: S) -> Result<S::Ok, S::Error> {
+    s.collect_str(&utc_string(v))
+}
+
+fn utc_opt<S: serde::Serializer>(v: &Option<NaiveDateTime>, s: S) -> Result<S::Ok, S::Error> {
+    match v {
+        Some(v) => s.collect_str(&utc_string(v)),
+        None => s.serialize_none(),
+    }
+}
+
+fn link_between(conn: &mut DbConnection, a: &str, b: &str) -> Result<Option<LinkRow>, DomainError> {
+    Ok(family_links::table
+        .filter(
+            family_links::requester_id
+                .eq(a)
+                .and(family_links::other_id.eq(b))
+                .or(family_links::requester_id
+                    .eq(b)
+                    .and(family_links::other_id.eq(a))),
+        )
+        .select(LinkRow::as_select())
+        .first(conn)
+        .optional()?)
+}
+
+/// Asks to link the caller with `other_id`; the other side confirms.
+pub fn request_link(
+    conn: &mut DbConnection,
+    requester: &str,
+    other_id: &str,
+    relation: &str,
+) -> Result<LinkRow, DomainError> {
+    if requester == other_id {
+        return Err(DomainError::refused(
+            "invalid_family_link",
+            "a person cannot be linked to themselves",
+        ));
+    }
+    if !RELATIONS.contains(&relation) {
+        return Err(DomainError::refused(
+            "validation_failed",
+            format!("relation must be one of {}", RELATIONS.join(", ")),
+        )
+        .with_details(serde_json::json!({ "fields": { "relation": ["enum"] } })));
+    }
+    let exists = users::table
+        .find(other_id)
+        .select(users::id)
+        .first::<String>(conn)
+        .optional()?
+        .is_some();
+    if !exists {
+        return Err(DomainError::NotFound("user"));
+    }
+    write_tx(conn, |c| {
+        if link_between(c, requester, other_id)?.is_some() {
+            return Err(DomainError::conflict(
+                "link_exists",
+                "these two are already linked or asked to be",
+            ));
+        }
+        let id = timebank_store::new_id();
+        diesel::insert_into(family_links::table)
+            .values((
+                family_links::id.eq(&id),
+                family_links::requester_id.eq(requester),
+                family_links::other_id.eq(other_id),
+                family_links::relation.eq(relation),
+                family_links::status.eq("pending"),
+                family_links::created_at.eq(timebank_store::now()),
+            ))
+            .execute(c)?;
+        Ok(family_links::table
+            .find(&id)
+            .select(LinkRow::as_select())
+            .first(c)?)
+    })
+}
+
+/// The other side confirms; nobody else can.
+pub fn confirm_link(conn: &mut DbConnection, id: &str, user: &str) -> Result<LinkRow, DomainError> {
+    let link = family_links::table
+        .find(id)
+        .select(LinkRow::as_select())
+        .first(conn)
+        .optional()?
+        .ok_or(DomainError::NotFound("family link"))?;
+    if link.other_id != user {
+        return Err(DomainError::not_allowed(
+            "forbidden",
+            "only the person asked can confirm this link",
+        ));
+    }
+    let changed = diesel::update(
+        family_links::table
+            .find(id)
+            .filter(family_links::status.eq("pending")),
+    )
+    .set((
+        family_links::status.eq("confirmed"),
+        family_links::confirmed_at.eq(timebank_store::now()),
+    ))
+    .execute(conn)?;
+    if changed == 0 {
+        return Err(DomainError::conflict(
+            "invalid_state",
+            "the link is already confirmed",
+        ));
+    }
+    Ok(family_links::table
+        .find(id)
+        .select(LinkRow::as_select())
+        .first(conn)?)
+}
+
+pub fn links_of(conn: &mut DbConnection, user: &str) -> Result<Vec<LinkRow>, DomainError> {
+    Ok(family_links::table
+        .filter(
+            family_links::requester_id
+                .eq(user)
+                .or(family_links::other_id.eq(user)),
+        )
+        .order(family_links::created_at.asc())
+        .select(LinkRow::as_select())
+        .load(conn)?)
+}
+
+fn district_of(conn: &mut DbConnection, community_id: &str) -> Result<Org, DomainError> {
+    let community = get_org(conn, community_id)?;
+    let district = community
+        .district_id
+        .ok_or(DomainError::NotFound("district"))?;
+    get_org(conn, &district)
+}
+
+pub fn pool_account(conn: &mut DbConnection, district: &Org) -> Result<Account, DomainError> {
+    Ok(open_account(
+        conn,
+        AccountKind::DistrictPool,
+        &district.id,
+        &district.path,
+    )?)
+}
+
+pub fn pool_balance(conn: &mut DbConnection, district: &Org) -> Result<Amount, DomainError> {
+    let pool = pool_account(conn, district)?;
+    Ok(read::balances_of(conn, &pool.id)?.points)
+}
+
+#[derive(Debug, Clone)]
+pub enum Recipient {
+    Person(String),
+    Pool,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Gift {
+    pub id: String,
+    pub from_id: String,
+    pub to_id: Option<String>,
+    pub to_pool: bool,
+    pub points: Amount,
+    pub note: Option<String>,
+    pub transaction: Transaction,
+}
+
+/// Gives points from the giver's wallet. Run inside the caller's write
+/// transaction.
+pub fn give(
+    conn: &mut DbConnection,
+    from: &str,
+    to: Recipient,
+    points: Amount,
+    note: Option<String>,
+    now: NaiveDateTime,
+) -> Result<Gift, DomainError> {
+    if !points.is_positive() {
+        return Err(
+            DomainError::refused("validation_failed", "points must be above zero")
+                .with_details(serde_json::json!({ "fields": { "points": ["range"] } })),
+        );
+    }
+    lock_row(conn, Lockable::Volunteer, from)?;
+    let giver = get_volunteer(conn, from)?;
+    giver.row.require_active(now)?;
+    let spending = policy::spending(conn, &giver.community_path)?;
+    let max_gift =
+        Amount::from_decimal(spending.policy.max_points_per_gift).unwrap_or(Amount::ZERO);
+    let max_year =
+        Amount::from_decimal(spending.policy.max_gift_points_per_year).unwrap_or(Amount::ZERO);
+    let year = now.year();
+    // SUM(BIGINT) would be NUMERIC on Postgres; a year's gifts are few.
+    let given: Vec<i64> = gifts::table
+        .filter(gifts::from_id.eq(from))
+        .filter(gifts::year.eq(year))
+        .select(gifts::points)
+        .load(conn)?;
+    let given = Amount::from_units(given.iter().sum());
+    if points > max_gift || given.units() + points.units() > max_year.units() {
+        return Err(DomainError::refused("gift_limit_reached", "over the gift limit")
+            .with_details(serde_json::json!({ "max_points_per_gift": max_gift, "max_gift_points_per_year": max_year, "given_this_year": given })));
+    }
+    let from_wallet = find_account(conn, AccountKind::VolunteerWallet, from)?
+        .ok_or(DomainError::NotFound("wallet"))?;
+    let (to_account, to_id, to_pool) = match to {
+        Recipient::Pool => {
+            let district = district_of(conn, &giver.row.community_id)?;
+            (pool_account(conn, &district)?, None, true)
+        }
+        Recipient::Person(to) => {
+            let confirmed = link_between(conn, from, &to)?.is_some_and(|l| l.status == "confirmed");
+            if !confirmed {
+                return Err(DomainError::refused(
+                    "not_family",
+                    "gifts go to a confirmed family member or the public pool",
+                ));
+            }
+            let wallet =
+                find_account(conn, AccountKind::VolunteerWallet, &to)?.ok_or_else(|| {
+                    DomainError::refused(
+                        "recipient_has_no_wallet",
+                        "the recipient cannot hold points yet",
+                    )
+                })?;
+            (wallet, Some(to), false)
+        }
+    };
+    let posted = post_in(
+        conn,
+        &NewTransaction {
+            kind: TxKind::Gift,
+            actor_id: Some(from.to_owned()),
+            reason: note.clone().unwrap_or_else(|| {
+                if to_pool {
+                    "捐赠至公益池".to_owned()
+                } else {
+                    "家庭转赠".to_owned()
+                }
+            }),
+            external_id: None,
+            rule_version: Some(spending.version),
+            request_id: None,
+            postings: vec![
+                NewPosting {
+                    account_id: from_wallet.id,
+                    asset: Asset::Point,
+                    amount: Amount::from_units(-points.units()),
+                },
+                NewPosting {
+                    account_id: to_account.id,
+                    asset: Asset::Point,
+                    amount: points,
+                },
+            ],
+        },
+    )?;
+    let id = timebank_store::new_id();
+    diesel::insert_into(gifts::table)
+        .values((
+            gifts::id.eq(&id),
+            gifts::from_id.eq(from),
+            gifts::to_id.eq(&to_id),
+            gifts::to_pool.eq(to_pool),
+            gifts::points.eq(points.units()),
+            gifts::year.eq(year),
+            gifts::note.eq(&note),
+            gifts::transaction_id.eq(&posted.transaction.id),
+            gifts::created_at.eq(now),
+        ))
+        .execute(conn)?;
+    Ok(Gift {
+        id,
+        from_id: from.to_owned(),
+        to_id,
+        to_pool,
+        points,
+        note,
+        transaction: posted.transaction,
+    })
+}
+
+/// Grants points from the recipient's district pool. Run inside the
+/// caller's write transaction; the pool refuses to go below zero.
+pub fn grant(
+    conn: &mut DbConnection,
+    recipient: &str,
+    points: Amount,
+    reason: &str,
+    actor: &str,
+    now: NaiveDateTime,
+) -> Result<Transaction, DomainError> {
+    if !points.is_positive() {
+        return Err(
+            DomainError::refused("validation_failed", "points must be above zero")
+                .with_details(serde_json::json!({ "fields": { "points": ["range"] } })),
+        );
+    }
+    let person = get_volunteer(conn, recipient)?;
+    person.row.require_active(now)?;
+    let district = district_of(conn, &person.row.community_id)?;
+    let pool = pool_account(conn, &district)?;
+    let wallet = find_account(conn, AccountKind::VolunteerWallet, recipient)?
+        .ok_or(DomainError::NotFound("wallet"))?;
+    let posted = post_in(
+        conn,
+        &NewTransaction {
+            kind: TxKind::PoolGrant,
+            actor_id: Some(actor.to_owned()),
+            reason: reason.to_owned(),
+            external_id: None,
+            rule_version: None,
+            request_id: None,
+            postings: vec![
+                NewPosting {
+                    account_id: pool.id,
+                    asset: Asset::Point,
+                    amount: Amount::from_units(-points.units()),
+                },
+                NewPosting {
+                    account_id: wallet.id,
+                    asset: Asset::Point,
+                    amount: points,
+                },
+            ],
+        },
+    )?;
+    Ok(posted.transaction)
+}
+
+/// The district a volunteer belongs to (for the API's scope checks).
+pub fn district_of_volunteer(
+    conn: &mut DbConnection,
+    volunteer_id: &str,
+) -> Result<Org, DomainError> {
+    let v = get_volunteer(conn, volunteer_id)?;
+    district_of(conn, &v.row.community_id)
+}

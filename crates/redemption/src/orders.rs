@@ -1,0 +1,360 @@
+//! Orders: reserve stock and debit points at once, hand out with a pickup
+//! code at the site, refund and release on cancel or expiry.
+//!
+//! Lock order, the same everywhere: volunteer or order row, then the stock
+//! row (by its conditional update), then ledger accounts.
+
+use chrono::{Duration, NaiveDateTime};
+use diesel::prelude::*;
+use serde::Serialize;
+use timebank_directory::{DomainError, get_org, get_volunteer};
+use timebank_earning::policy;
+use timebank_ledger::{
+    AccountKind, Amount, Asset, NewPosting, NewTransaction, TxKind, find_account, open_account,
+    post_in,
+};
+use timebank_rules::quarter_of;
+use timebank_store::schema::orders;
+use timebank_store::{DbConnection, Lockable, lock_row, write_tx};
+
+use crate::stock::{self, MovementKind};
+use crate::{catalog, same, sites, six_digits};
+
+/// Wrong pickup codes allowed before an order locks for an hour.
+const MAX_WRONG_CODES: i32 = 5;
+const LOCK_MINUTES: i64 = 60;
+
+#[derive(Debug, Clone, Queryable, Selectable, Serialize)]
+#[diesel(table_name = orders)]
+pub struct OrderRow {
+    pub id: String,
+    pub volunteer_id: String,
+    pub site_id: String,
+    pub item_id: String,
+    pub quantity: i32,
+    pub points: i64,
+    pub quarter: String,
+    pub status: String,
+    pub pickup_code: String,
+    pub wrong_attempts: i32,
+    pub locked_until: Option<NaiveDateTime>,
+    pub expires_at: NaiveDateTime,
+    pub transaction_id: String,
+    pub refund_transaction_id: Option<String>,
+    pub created_at: NaiveDateTime,
+    pub closed_at: Option<NaiveDateTime>,
+    pub closed_by: Option<String>,
+}
+
+pub fn get(conn: &mut DbConnection, id: &str) -> Result<OrderRow, DomainError> {
+    orders::table
+        .find(id)
+        .select(OrderRow::as_select())
+        .first(conn)
+        .optional()?
+        .ok_or(DomainError::NotFound("order"))
+}
+
+fn not_here(reason: &str, message: &str) -> DomainError {
+    DomainError::refused("item_not_available_here", message.to_owned())
+        .with_details(serde_json::json!({ "reason": reason }))
+}
+
+/// Places an order. Run inside the caller's write transaction.
+pub fn place(
+    conn: &mut DbConnection,
+    volunteer_id: &str,
+    item_id: &str,
+    site_id: &str,
+    quantity: i32,
+    now: NaiveDateTime,
+) -> Result<OrderRow, DomainError> {
+    lock_row(conn, Lockable::Volunteer, volunteer_id)?;
+    let volunteer = get_volunteer(conn, volunteer_id)?;
+    volunteer.row.require_active(now)?;
+    let (site, site_org) = sites::get_with_org(conn, site_id)?;
+    let item = catalog::get(conn, item_id)?;
+    if item.status != "active" {
+        return Err(not_here("retired", "this item is no longer offered"));
+    }
+    if !catalog::offered_at(&item, &site_org) {
+        return Err(not_here(
+            "not_offered_at_site",
+            "this item is not offered at this site",
+        ));
+    }
+    let community = get_org(conn, &volunteer.row.community_id)?;
+    if community.district_id.is_none() || community.district_id != site_org.district_id {
+        return Err(not_here(
+            "other_district",
+            "points are spendable at sites in the volunteer's own district",
+        ));
+    }
+    if let Some(required) = item.min_star_level
+        && volunteer.row.star_level < required
+    {
+        return Err(DomainError::refused(
+            "star_level_too_low",
+            format!("this item needs {required}★"),
+        )
+        .with_details(
+            serde_json::json!({ "required": required, "current": volunteer.row.star_level }),
+        ));
+    }
+    let earning = policy::earning(conn, &volunteer.community_path)?;
+    let quarter = quarter_of(earning.policy.local_day(now));
+    if let Some(limit) = item.limit_per_person_per_quarter {
+        let used: Option<i64> = orders::table
+            .filter(orders::volunteer_id.eq(volunteer_id))
+            .filter(orders::item_id.eq(item_id))
+            .filter(orders::quarter.eq(&quarter))
+            .filter(orders::status.eq_any(["reserved", "fulfilled"]))
+            .select(diesel::dsl::sum(orders::quantity))
+            .first(conn)?;
+        let used = used.unwrap_or(0);
+        if used + i64::from(quantity) > i64::from(limit) {
+            return Err(DomainError::refused(
+                "limit_reached",
+                format!("at most {limit} per person per quarter"),
+            )
+            .with_details(
+                serde_json::json!({ "limit": limit, "used": used, "quarter": quarter }),
+            ));
+        }
+    }
+    let points = item
+        .points_price
+        .checked_mul(i64::from(quantity))
+        .map(Amount::from_units)
+        .ok_or_else(|| DomainError::refused("amount_too_large", "amount too large"))?;
+    let id = timebank_store::new_id();
+    stock::apply(
+        conn,
+        &site.id,
+        &item.id,
+        MovementKind::Reservation,
+        quantity,
+        "order",
+        Some(&id),
+        volunteer_id,
+    )?;
+    let wallet = find_account(conn, AccountKind::VolunteerWallet, volunteer_id)?
+        .ok_or(DomainError::NotFound("wallet"))?;
+    let sink = open_account(conn, AccountKind::SiteSink, &site.id, &site_org.path)?;
+    let posted = post_in(
+        conn,
+        &NewTransaction {
+            kind: TxKind::Redeem,
+            actor_id: Some(volunteer_id.to_owned()),
+            reason: format!("兑换：{} × {quantity}（{}）", item.name, site.name),
+            external_id: Some(format!("order:{id}")),
+            rule_version: None,
+            request_id: None,
+            postings: vec![
+                NewPosting {
+                    account_id: wallet.id,
+                    asset: Asset::Point,
+                    amount: Amount::from_units(-points.units()),
+                },
+                NewPosting {
+                    account_id: sink.id,
+                    asset: Asset::Point,
+                    amount: points,
+                },
+            ],
+        },
+    )?;
+    let spending = policy::spending(conn, &volunteer.community_path)?;
+    diesel::insert_into(orders::table)
+        .values((
+            orders::id.eq(&id),
+            orders::volunteer_id.eq(volunteer_id),
+            orders::site_id.eq(&site.id),
+            orders::item_id.eq(&item.id),
+            orders::quantity.eq(quantity),
+            orders::points.eq(points.units()),
+            orders::quarter.eq(&quarter),
+            orders::status.eq("reserved"),
+            orders::pickup_code.eq(six_digits()?),
+            orders::wrong_attempts.eq(0),
+            orders::expires_at
+                .eq(now + Duration::days(i64::from(spending.policy.order_pickup_days))),
+            orders::transaction_id.eq(&posted.transaction.id),
+            orders::created_at.eq(now),
+        ))
+        .execute(conn)?;
+    get(conn, &id)
+}
+
+fn reserved(conn: &mut DbConnection, id: &str) -> Result<OrderRow, DomainError> {
+    lock_row(conn, Lockable::Order, id)?;
+    let order = get(conn, id)?;
+    if order.status != "reserved" {
+        return Err(DomainError::conflict(
+            "invalid_state",
+            format!("the order is {}, not reserved", order.status),
+        )
+        .with_details(serde_json::json!({ "status": order.status })));
+    }
+    Ok(order)
+}
+
+/// Hands out an order for its pickup code. The outer error aborts the
+/// transaction; the inner one is a refusal whose bookkeeping (a wrong-code
+/// count, a lock) must still be committed.
+pub fn fulfil(
+    conn: &mut DbConnection,
+    id: &str,
+    code: &str,
+    actor: &str,
+    now: NaiveDateTime,
+) -> Result<Result<OrderRow, DomainError>, DomainError> {
+    let order = reserved(conn, id)?;
+    if let Some(until) = order.locked_until.filter(|u| *u > now) {
+        return Ok(Err(DomainError::conflict(
+            "order_locked",
+            "too many wrong pickup codes; try again later",
+        )
+        .with_details(
+            serde_json::json!({ "locked_until": timebank_directory::utc_string(&until) }),
+        )));
+    }
+    if !same(&order.pickup_code, code) {
+        let attempts = order.wrong_attempts + 1;
+        let lock = attempts >= MAX_WRONG_CODES;
+        diesel::update(orders::table.find(id))
+            .set((
+                orders::wrong_attempts.eq(if lock { 0 } else { attempts }),
+                orders::locked_until.eq(lock.then(|| now + Duration::minutes(LOCK_MINUTES))),
+            ))
+            .execute(conn)?;
+        let left = if lock { 0 } else { MAX_WRONG_CODES - attempts };
+        return Ok(Err(DomainError::refused(
+            "wrong_pickup_code",
+            "the pickup code is wrong",
+        )
+        .with_details(
+            serde_json::json!({ "attempts_left": left, "locked": lock }),
+        )));
+    }
+    stock::apply(
+        conn,
+        &order.site_id,
+        &order.item_id,
+        MovementKind::Handout,
+        order.quantity,
+        "handed out",
+        Some(id),
+        actor,
+    )?;
+    diesel::update(orders::table.find(id))
+        .set((
+            orders::status.eq("fulfilled"),
+            orders::closed_at.eq(now),
+            orders::closed_by.eq(actor),
+        ))
+        .execute(conn)?;
+    Ok(Ok(get(conn, id)?))
+}
+
+/// Cancels (or expires) a reserved order: refund and release in one
+/// transaction. Run inside the caller's write transaction.
+pub fn cancel(
+    conn: &mut DbConnection,
+    id: &str,
+    actor: &str,
+    expired: bool,
+    now: NaiveDateTime,
+) -> Result<OrderRow, DomainError> {
+    let order = reserved(conn, id)?;
+    stock::apply(
+        conn,
+        &order.site_id,
+        &order.item_id,
+        MovementKind::Release,
+        order.quantity,
+        if expired { "expired" } else { "cancelled" },
+        Some(id),
+        actor,
+    )?;
+    let wallet = find_account(conn, AccountKind::VolunteerWallet, &order.volunteer_id)?
+        .ok_or(DomainError::NotFound("wallet"))?;
+    let sink = find_account(conn, AccountKind::SiteSink, &order.site_id)?
+        .ok_or(DomainError::NotFound("site account"))?;
+    let refund = post_in(
+        conn,
+        &NewTransaction {
+            kind: TxKind::Refund,
+            actor_id: Some(actor.to_owned()),
+            reason: if expired {
+                "订单超期未领取，退还积分".to_owned()
+            } else {
+                "订单取消，退还积分".to_owned()
+            },
+            external_id: Some(format!("refund:{id}")),
+            rule_version: None,
+            request_id: None,
+            postings: vec![
+                NewPosting {
+                    account_id: sink.id,
+                    asset: Asset::Point,
+                    amount: Amount::from_units(-order.points),
+                },
+                NewPosting {
+                    account_id: wallet.id,
+                    asset: Asset::Point,
+                    amount: Amount::from_units(order.points),
+                },
+            ],
+        },
+    )?;
+    diesel::update(orders::table.find(id))
+        .set((
+            orders::status.eq(if expired { "expired" } else { "cancelled" }),
+            orders::refund_transaction_id.eq(&refund.transaction.id),
+            orders::closed_at.eq(now),
+            orders::closed_by.eq(actor),
+        ))
+        .execute(conn)?;
+    get(conn, id)
+}
+
+/// Expires reserved orders past their pickup window, each in its own
+/// transaction (so a crash loses nothing and a re-run repeats nothing).
+/// Returns the ids expired.
+pub fn expire_due(
+    conn: &mut DbConnection,
+    now: NaiveDateTime,
+    limit: i64,
+) -> Result<Vec<String>, DomainError> {
+    let due: Vec<String> = orders::table
+        .filter(orders::status.eq("reserved"))
+        .filter(orders::expires_at.le(now))
+        .order(orders::expires_at.asc())
+        .limit(limit)
+        .select(orders::id)
+        .load(conn)?;
+    let mut done = Vec::new();
+    for id in due {
+        match write_tx(conn, |c| cancel(c, &id, "system", true, now)) {
+            Ok(_) => done.push(id),
+            // Picked up or cancelled meanwhile: nothing to expire.
+            Err(DomainError::Conflict { .. }) => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(done)
+}
+
+pub fn for_volunteer(
+    conn: &mut DbConnection,
+    volunteer_id: &str,
+    limit: i64,
+) -> Result<Vec<OrderRow>, DomainError> {
+    Ok(orders::table
+        .filter(orders::volunteer_id.eq(volunteer_id))
+        .order((orders::created_at.desc(), orders::id.desc()))
+        .limit(limit)
+        .select(OrderRow::as_select())
+        .load(conn)?)
+}

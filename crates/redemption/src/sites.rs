@@ -1,0 +1,102 @@
+//! Sites (兑换点/服务站): places that hand out goods, each with a sink
+//! account that receives the points spent there.
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+use timebank_directory::{DomainError, Org, get_org};
+use timebank_ledger::{AccountKind, open_account};
+use timebank_store::schema::{role_grants, sites};
+use timebank_store::{DbConnection, write_tx};
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = sites)]
+pub struct SiteRow {
+    pub id: String,
+    pub org_id: String,
+    pub name: String,
+    pub address: String,
+    pub created_by: String,
+    pub created_at: NaiveDateTime,
+}
+
+pub fn create(
+    conn: &mut DbConnection,
+    org: &Org,
+    name: &str,
+    address: &str,
+    actor: &str,
+) -> Result<SiteRow, DomainError> {
+    let id = timebank_store::new_id();
+    write_tx(conn, |c| {
+        diesel::insert_into(sites::table)
+            .values((
+                sites::id.eq(&id),
+                sites::org_id.eq(&org.id),
+                sites::name.eq(name),
+                sites::address.eq(address),
+                sites::created_by.eq(actor),
+                sites::created_at.eq(timebank_store::now()),
+            ))
+            .execute(c)?;
+        open_account(c, AccountKind::SiteSink, &id, &org.path)?;
+        get(c, &id)
+    })
+}
+
+pub fn get(conn: &mut DbConnection, id: &str) -> Result<SiteRow, DomainError> {
+    sites::table
+        .find(id)
+        .select(SiteRow::as_select())
+        .first(conn)
+        .optional()?
+        .ok_or(DomainError::NotFound("site"))
+}
+
+/// The site with its org (for scope checks and district rules).
+pub fn get_with_org(conn: &mut DbConnection, id: &str) -> Result<(SiteRow, Org), DomainError> {
+    let site = get(conn, id)?;
+    let org = get_org(conn, &site.org_id)?;
+    Ok((site, org))
+}
+
+pub fn list(conn: &mut DbConnection, org_path: &str) -> Result<Vec<SiteRow>, DomainError> {
+    use timebank_store::schema::orgs;
+    Ok(sites::table
+        .inner_join(orgs::table)
+        .filter(orgs::path.like(format!("{org_path}%")))
+        .order(sites::id.asc())
+        .select(SiteRow::as_select())
+        .load(conn)?)
+}
+
+/// Grants site_operator at this site; granting twice changes nothing.
+pub fn add_operator(
+    conn: &mut DbConnection,
+    site: &SiteRow,
+    user_id: &str,
+    actor: &str,
+) -> Result<bool, DomainError> {
+    write_tx(conn, |c| {
+        let held = role_grants::table
+            .filter(role_grants::user_id.eq(user_id))
+            .filter(role_grants::role.eq("site_operator"))
+            .filter(role_grants::site_id.eq(&site.id))
+            .select(role_grants::id)
+            .first::<String>(c)
+            .optional()?;
+        if held.is_some() {
+            return Ok(false);
+        }
+        diesel::insert_into(role_grants::table)
+            .values((
+                role_grants::id.eq(timebank_store::new_id()),
+                role_grants::user_id.eq(user_id),
+                role_grants::role.eq("site_operator"),
+                role_grants::site_id.eq(&site.id),
+                role_grants::granted_by.eq(actor),
+                role_grants::created_at.eq(timebank_store::now()),
+            ))
+            .execute(c)?;
+        Ok(true)
+    })
+}

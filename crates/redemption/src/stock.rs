@@ -1,0 +1,200 @@
+//! Stock per site and item: changed only by appending a movement and, in
+//! the same transaction, a conditional update of the cached level that
+//! refuses to take it below zero — atomic on both backends without a
+//! separate lock.
+
+use diesel::prelude::*;
+use timebank_directory::DomainError;
+use timebank_ledger::Problem;
+use timebank_store::schema::{stock_levels, stock_movements};
+use timebank_store::{DbConnection, is_unique_violation, write_tx};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MovementKind {
+    Restock,
+    Correction,
+    Reservation,
+    Release,
+    Handout,
+}
+
+impl MovementKind {
+    fn as_str(self) -> &'static str {
+        match self {
+            Self::Restock => "restock",
+            Self::Correction => "correction",
+            Self::Reservation => "reservation",
+            Self::Release => "release",
+            Self::Handout => "handout",
+        }
+    }
+
+    /// (available, reserved) change for `quantity` units.
+    fn deltas(self, quantity: i32) -> (i32, i32) {
+        match self {
+            Self::Restock | Self::Correction => (quantity, 0),
+            Self::Reservation => (-quantity, quantity),
+            Self::Release => (quantity, -quantity),
+            Self::Handout => (0, -quantity),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub struct Level {
+    pub available: i32,
+    pub reserved: i32,
+}
+
+pub fn level(conn: &mut DbConnection, site_id: &str, item_id: &str) -> Result<Level, DomainError> {
+    let row: Option<(i32, i32)> = stock_levels::table
+        .find((site_id, item_id))
+        .select((stock_levels::available, stock_levels::reserved))
+        .first(conn)
+        .optional()?;
+    let (available, reserved) = row.unwrap_or((0, 0));
+    Ok(Level {
+        available,
+        reserved,
+    })
+}
+
+fn ensure_level_row(
+    conn: &mut DbConnection,
+    site_id: &str,
+    item_id: &str,
+) -> Result<(), DomainError> {
+    let exists = stock_levels::table
+        .find((site_id, item_id))
+        .select(stock_levels::site_id)
+        .first::<String>(conn)
+        .optional()?
+        .is_some();
+    if exists {
+        return Ok(());
+    }
+    // A savepoint, so a concurrent first restock's row is simply reused.
+    let inserted = write_tx(conn, |c| {
+        diesel::insert_into(stock_levels::table)
+            .values((
+                stock_levels::site_id.eq(site_id),
+                stock_levels::item_id.eq(item_id),
+                stock_levels::available.eq(0),
+                stock_levels::reserved.eq(0),
+            ))
+            .execute(c)
+    });
+    match inserted {
+        Ok(_) => Ok(()),
+        Err(e) if is_unique_violation(&e) => Ok(()),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Moves stock; refuses with `out_of_stock` rather than go below zero.
+/// Run inside the caller's write transaction.
+#[allow(clippy::too_many_arguments)]
+pub fn apply(
+    conn: &mut DbConnection,
+    site_id: &str,
+    item_id: &str,
+    kind: MovementKind,
+    quantity: i32,
+    reason: &str,
+    order_id: Option<&str>,
+    actor: &str,
+) -> Result<Level, DomainError> {
+    let (d_available, d_reserved) = kind.deltas(quantity);
+    if matches!(kind, MovementKind::Restock | MovementKind::Correction) {
+        ensure_level_row(conn, site_id, item_id)?;
+    }
+    let changed = diesel::update(
+        stock_levels::table
+            .find((site_id, item_id))
+            .filter((stock_levels::available + d_available).ge(0))
+            .filter((stock_levels::reserved + d_reserved).ge(0)),
+    )
+    .set((
+        stock_levels::available.eq(stock_levels::available + d_available),
+        stock_levels::reserved.eq(stock_levels::reserved + d_reserved),
+    ))
+    .execute(conn)?;
+    if changed == 0 {
+        let now = level(conn, site_id, item_id)?;
+        return Err(
+            DomainError::refused("out_of_stock", "not enough stock at this site").with_details(
+                serde_json::json!({ "available": now.available, "requested": quantity.abs() }),
+            ),
+        );
+    }
+    diesel::insert_into(stock_movements::table)
+        .values((
+            stock_movements::id.eq(timebank_store::new_id()),
+            stock_movements::site_id.eq(site_id),
+            stock_movements::item_id.eq(item_id),
+            stock_movements::kind.eq(kind.as_str()),
+            stock_movements::delta_available.eq(d_available),
+            stock_movements::delta_reserved.eq(d_reserved),
+            stock_movements::reason.eq(reason),
+            stock_movements::order_id.eq(order_id),
+            stock_movements::actor_id.eq(actor),
+            stock_movements::created_at.eq(timebank_store::now()),
+        ))
+        .execute(conn)?;
+    level(conn, site_id, item_id)
+}
+
+/// Every stock level must equal the sum of its movements.
+pub fn verify(conn: &mut DbConnection) -> Result<Vec<Problem>, DomainError> {
+    use diesel::dsl::sum;
+    let sums: Vec<(String, String, Option<i64>, Option<i64>)> = stock_movements::table
+        .group_by((stock_movements::site_id, stock_movements::item_id))
+        .select((
+            stock_movements::site_id,
+            stock_movements::item_id,
+            sum(stock_movements::delta_available),
+            sum(stock_movements::delta_reserved),
+        ))
+        .load(conn)?;
+    let levels: Vec<(String, String, i32, i32)> = stock_levels::table
+        .select((
+            stock_levels::site_id,
+            stock_levels::item_id,
+            stock_levels::available,
+            stock_levels::reserved,
+        ))
+        .load(conn)?;
+    let mut problems = Vec::new();
+    let mut expected: std::collections::HashMap<(String, String), (i64, i64)> = sums
+        .into_iter()
+        .map(|(s, i, a, r)| ((s, i), (a.unwrap_or(0), r.unwrap_or(0))))
+        .collect();
+    for (site, item, available, reserved) in levels {
+        let (a, r) = expected
+            .remove(&(site.clone(), item.clone()))
+            .unwrap_or((0, 0));
+        if (i64::from(available), i64::from(reserved)) != (a, r) {
+            problems.push(Problem {
+                code: "stock_mismatch",
+                message: format!("site {site} item {item}: stock {available}/{reserved} but movements sum to {a}/{r}"),
+                account_id: None,
+                transaction_id: None,
+                posting_id: None,
+            });
+        }
+    }
+    for ((site, item), (a, r)) in expected {
+        if (a, r) != (0, 0) {
+            problems.push(Problem {
+                code: "stock_mismatch",
+                message: format!(
+                    "site {site} item {item}: movements sum to {a}/{r} but there is no stock level"
+                ),
+                account_id: None,
+                transaction_id: None,
+                posting_id: None,
+            });
+        }
+    }
+    Ok(problems)
+}
