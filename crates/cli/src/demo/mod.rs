@@ -13,14 +13,15 @@ use timebank_store::{DbConnection, Pool};
 use crate::config::{Config, ConfigError};
 
 mod earning;
+mod spending;
 
 pub struct Summary {
     pub admin_phone: &'static str,
     pub volunteer_phone: String,
     pub volunteer_id: String,
     pub volunteers: usize,
-    /// What the demo's earning history holds (empty when it was loaded before).
-    pub counts: Option<earning::Counts>,
+    /// What the demo's history holds (empty when it was loaded before).
+    pub counts: Option<(earning::Counts, spending::Counts)>,
 }
 
 pub const ADMIN_PHONE: &str = "13800000000";
@@ -142,9 +143,11 @@ fn load_all(conn: &mut DbConnection) -> anyhow::Result<Summary> {
     staff(conn, "区级管理员", "13800000001", &district, "org_admin")?;
     staff(conn, "区级审计员", "13800000003", &district, "auditor")?;
     let mut communities: Vec<Org> = Vec::new();
+    let mut streets: Vec<Org> = Vec::new();
     for (street_name, community_names) in STREETS {
         let street = directory::create_org(conn, street_name, OrgKind::Street, Some(&district))
             .map_err(api)?;
+        streets.push(street.clone());
         for name in community_names {
             communities.push(
                 directory::create_org(conn, name, OrgKind::Community, Some(&street))
@@ -191,13 +194,14 @@ fn load_all(conn: &mut DbConnection) -> anyhow::Result<Summary> {
         directory::approve_volunteer(conn, &id, &admin_id).map_err(api)?;
         by_community[ci].push(id);
     }
-    let counts = earning::load(conn, &district, &communities, &by_community, &admin_id)?;
+    let earned = earning::load(conn, &district, &communities, &by_community, &admin_id)?;
+    let spent = spending::load(conn, &district, &streets, &by_community, &admin_id)?;
     Ok(Summary {
         admin_phone: ADMIN_PHONE,
         volunteer_phone: volunteer_phone(0),
         volunteer_id: first.context("no volunteers created")?,
         volunteers: VOLUNTEERS,
-        counts: Some(counts),
+        counts: Some((earned, spent)),
     })
 }
 
@@ -240,6 +244,7 @@ pub fn print_welcome(url: &str, s: &Summary, config: &Config) {
          \n    district admin 荷塘区       13800000001 / {apw}\
          \n    community admin 新塘社区    13800000002 / {apw}\
          \n    auditor 荷塘区              13800000003 / {apw}\
+         \n    site operator 服务中心      13800000004 / {apw}\
          \n    volunteers                 13900000001 … 139000000{n} / {vpw}\
          {history}\
          \n\n  try:\
@@ -262,7 +267,7 @@ pub fn print_welcome(url: &str, s: &Summary, config: &Config) {
         history = s
             .counts
             .as_ref()
-            .map(earning::Counts::describe)
+            .map(|(earned, spent)| earned.describe() + &spent.describe())
             .unwrap_or_default(),
     );
 }

@@ -1,0 +1,160 @@
+//! The demo's spending: a site per street and one at the district service
+//! centre, a catalog with stock, orders handed out and waiting, a family
+//! gift, and the public pool given to and granted from.
+
+use timebank_directory::{self as directory, Org};
+use timebank_ledger::Amount;
+use timebank_redemption::catalog::{self, NewItem};
+use timebank_redemption::gifts::{self, Recipient};
+use timebank_redemption::stock::{self, MovementKind};
+use timebank_redemption::{orders, sites};
+use timebank_store::DbConnection;
+
+use super::{ADMIN_PASSWORD, api};
+
+pub const OPERATOR_PHONE: &str = "13800000004";
+
+#[derive(Debug, Default)]
+pub struct Counts {
+    pub sites: usize,
+    pub items: usize,
+    pub fulfilled: usize,
+    pub pending: usize,
+}
+
+const CATALOG: [(&str, &str, i64, Option<i32>, Option<i32>); 6] = [
+    ("大米 5kg", "东北大米，每袋 5 公斤", 3000, None, None),
+    ("食用油 5L", "非转基因菜籽油", 2500, None, None),
+    ("理发券", "社区理发店单次理发", 1000, None, Some(1)),
+    ("公交卡充值 50 元", "株洲公交卡充值", 5000, None, Some(2)),
+    ("洗衣液 2kg", "", 1500, None, None),
+    ("家政服务券", "2 小时上门家政服务", 6000, Some(3), Some(1)),
+];
+
+pub fn load(
+    conn: &mut DbConnection,
+    district: &Org,
+    streets: &[Org],
+    by_community: &[Vec<String>],
+    admin: &str,
+) -> anyhow::Result<Counts> {
+    let mut counts = Counts::default();
+    let mut site_ids = Vec::new();
+    let centre = sites::create(
+        conn,
+        district,
+        "荷塘区志愿服务中心兑换点",
+        "荷塘区新华东路 100 号",
+        admin,
+    )?;
+    site_ids.push(centre.id.clone());
+    for street in streets {
+        let site = sites::create(
+            conn,
+            street,
+            &format!("{}爱心超市", street.name),
+            &format!("{}党群服务中心一楼", street.name),
+            admin,
+        )?;
+        site_ids.push(site.id);
+    }
+    counts.sites = site_ids.len();
+    let hash = timebank_api::auth::hash_password(ADMIN_PASSWORD).map_err(api)?;
+    let operator = directory::create_user(conn, "兑换点值班员", OPERATOR_PHONE, &hash)?;
+    sites::add_operator(conn, &centre, &operator, admin)?;
+
+    let mut items = Vec::new();
+    for (name, description, price, min_star, limit) in CATALOG {
+        let item = catalog::create(
+            conn,
+            district,
+            NewItem {
+                name: name.to_owned(),
+                description: description.to_owned(),
+                points_price: Amount::from_units(price),
+                min_star_level: min_star,
+                limit_per_person_per_quarter: limit,
+            },
+            admin,
+        )?;
+        for (n, site) in site_ids.iter().enumerate() {
+            stock::apply(
+                conn,
+                site,
+                &item.id,
+                MovementKind::Restock,
+                20 + 10 * n as i32,
+                "首批入库",
+                None,
+                admin,
+            )?;
+        }
+        items.push(item.id);
+    }
+    counts.items = items.len();
+
+    // Orders across streets (通存通兑): volunteers redeem at the next street's site.
+    let now = timebank_store::now();
+    for (ci, locals) in by_community.iter().enumerate() {
+        for (i, volunteer) in locals.iter().enumerate().take(3) {
+            let site = &site_ids[1 + (ci / 2 + 1) % streets.len()];
+            let item = &items[(ci + i) % 2];
+            let order = match orders::place(conn, volunteer, item, site, 1, now) {
+                Ok(order) => order,
+                Err(_) => continue, // not enough points yet: fine for a demo
+            };
+            if i < 2 {
+                orders::fulfil(conn, &order.id, &order.pickup_code, admin, now)??;
+                counts.fulfilled += 1;
+            } else {
+                counts.pending += 1;
+            }
+        }
+    }
+
+    // A family gift, a donation to the pool, and a grant from it.
+    let (Some(parent), Some(child)) = (
+        by_community.first().and_then(|v| v.get(1)),
+        by_community.get(1).and_then(|v| v.get(1)),
+    ) else {
+        return Ok(counts);
+    };
+    let link = gifts::request_link(conn, parent, child, "child")?;
+    gifts::confirm_link(conn, &link.id, child)?;
+    gifts::give(
+        conn,
+        parent,
+        Recipient::Person(child.clone()),
+        Amount::from_units(2000),
+        Some("给孩子的学习用品".to_owned()),
+        now,
+    )?;
+    gifts::give(
+        conn,
+        parent,
+        Recipient::Pool,
+        Amount::from_units(3000),
+        Some("捐给公益池".to_owned()),
+        now,
+    )?;
+    if let Some(in_need) = by_community.get(2).and_then(|v| v.last()) {
+        gifts::grant(
+            conn,
+            in_need,
+            Amount::from_units(1500),
+            "困难家庭帮扶",
+            admin,
+            now,
+        )?;
+    }
+    Ok(counts)
+}
+
+impl Counts {
+    pub fn describe(&self) -> String {
+        format!(
+            "\n  spending:   {} sites, {} catalog items with stock, {} orders handed out, {} waiting for pickup",
+            self.sites, self.items, self.fulfilled, self.pending
+        )
+    }
+}
