@@ -22,7 +22,10 @@ pub struct Counts {
     pub pending: usize,
 }
 
-const CATALOG: [(&str, &str, i64, Option<i32>, Option<i32>); 6] = [
+/// name, description, price in hundredths, minimum star level, limit per quarter
+type CatalogEntry = (&'static str, &'static str, i64, Option<i32>, Option<i32>);
+
+const CATALOG: [CatalogEntry; 6] = [
     ("大米 5kg", "东北大米，每袋 5 公斤", 3000, None, None),
     ("食用油 5L", "非转基因菜籽油", 2500, None, None),
     ("理发券", "社区理发店单次理发", 1000, None, Some(1)),
