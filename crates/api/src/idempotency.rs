@@ -41,6 +41,39 @@ pub struct Outcome {
     pub replayed: bool,
 }
 
+/// Ledger rows an effect wrote; counted for `/metrics` once committed.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Written {
+    pub transactions: usize,
+    pub postings: usize,
+}
+
+impl Written {
+    pub fn of(tx: &timebank_ledger::Transaction) -> Self {
+        Self {
+            transactions: 1,
+            postings: tx.postings.len(),
+        }
+    }
+}
+
+/// What an effect answers.
+pub struct Effect {
+    pub status: StatusCode,
+    pub body: Value,
+    pub written: Written,
+}
+
+impl Effect {
+    pub fn new(status: StatusCode, body: Value, written: Written) -> Self {
+        Self {
+            status,
+            body,
+            written,
+        }
+    }
+}
+
 impl Outcome {
     pub fn into_response(self) -> HttpResponse {
         let mut builder = HttpResponse::build(self.status);
@@ -62,21 +95,43 @@ pub fn execute<F>(
     effect: F,
 ) -> Result<Outcome, ApiError>
 where
-    F: Fn(&mut DbConnection) -> Result<(StatusCode, Value), ApiError>,
+    F: Fn(&mut DbConnection) -> Result<Effect, ApiError>,
 {
+    let (outcome, written) = run_once(conn, caller, key, request_hash, effect)?;
+    if !outcome.replayed {
+        timebank_ledger::metrics::note_written_many(written.transactions, written.postings);
+    }
+    Ok(outcome)
+}
+
+fn run_once<F>(
+    conn: &mut DbConnection,
+    caller: &str,
+    key: Option<&str>,
+    request_hash: &str,
+    effect: F,
+) -> Result<(Outcome, Written), ApiError>
+where
+    F: Fn(&mut DbConnection) -> Result<Effect, ApiError>,
+{
+    let fresh = |e: Effect| {
+        (
+            Outcome {
+                status: e.status,
+                body: e.body.to_string(),
+                replayed: false,
+            },
+            e.written,
+        )
+    };
     let Some(key) = key else {
-        let (status, body) = write_tx(conn, |c| effect(c))?;
-        return Ok(Outcome {
-            status,
-            body: body.to_string(),
-            replayed: false,
-        });
+        return write_tx(conn, |c| effect(c)).map(fresh);
     };
     // Two tries: the second runs only when a concurrent twin won the key.
     for _ in 0..2 {
-        let attempt: Result<Outcome, ApiError> = write_tx(conn, |c| {
+        let attempt: Result<(Outcome, Written), ApiError> = write_tx(conn, |c| {
             if let Some(found) = lookup(c, caller, key, request_hash)? {
-                return Ok(found);
+                return Ok((found, Written::default()));
             }
             let now = timebank_store::now();
             diesel::insert_into(keys::table)
@@ -89,19 +144,14 @@ where
                     keys::created_at.eq(now),
                 ))
                 .execute(c)?;
-            let (status, body) = effect(c)?;
-            let body = body.to_string();
+            let (outcome, written) = fresh(effect(c)?);
             diesel::update(keys::table.find((caller, key)))
                 .set((
-                    keys::status_code.eq(i32::from(status.as_u16())),
-                    keys::response_body.eq(&body),
+                    keys::status_code.eq(i32::from(outcome.status.as_u16())),
+                    keys::response_body.eq(&outcome.body),
                 ))
                 .execute(c)?;
-            Ok(Outcome {
-                status,
-                body,
-                replayed: false,
-            })
+            Ok((outcome, written))
         });
         match attempt {
             Err(e) if e.code == "conflict" => continue,
@@ -109,7 +159,9 @@ where
         }
     }
     let found = lookup(conn, caller, key, request_hash)?;
-    found.ok_or_else(ApiError::unavailable)
+    found
+        .map(|o| (o, Written::default()))
+        .ok_or_else(ApiError::unavailable)
 }
 
 fn lookup(

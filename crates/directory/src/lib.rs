@@ -213,15 +213,34 @@ pub fn grant_org_role(
     org_id: &str,
     granted_by: Option<&str>,
 ) -> Result<bool, DomainError> {
+    grant_role(conn, user_id, role, Some(org_id), None, granted_by)
+}
+
+/// Grants a role scoped to an org subtree or to a site; granting what is
+/// already held changes nothing and returns false.
+pub fn grant_role(
+    conn: &mut DbConnection,
+    user_id: &str,
+    role: &str,
+    org_id: Option<&str>,
+    site_id: Option<&str>,
+    granted_by: Option<&str>,
+) -> Result<bool, DomainError> {
     write_tx(conn, |c| {
-        let held = role_grants::table
+        let mut held = role_grants::table
             .filter(role_grants::user_id.eq(user_id))
             .filter(role_grants::role.eq(role))
-            .filter(role_grants::org_id.eq(org_id))
             .select(role_grants::id)
-            .first::<String>(c)
-            .optional()?;
-        if held.is_some() {
+            .into_boxed();
+        held = match org_id {
+            Some(org) => held.filter(role_grants::org_id.eq(org)),
+            None => held.filter(role_grants::org_id.is_null()),
+        };
+        held = match site_id {
+            Some(site) => held.filter(role_grants::site_id.eq(site)),
+            None => held.filter(role_grants::site_id.is_null()),
+        };
+        if held.first::<String>(c).optional()?.is_some() {
             return Ok(false);
         }
         diesel::insert_into(role_grants::table)
@@ -230,6 +249,7 @@ pub fn grant_org_role(
                 role_grants::user_id.eq(user_id),
                 role_grants::role.eq(role),
                 role_grants::org_id.eq(org_id),
+                role_grants::site_id.eq(site_id),
                 role_grants::granted_by.eq(granted_by),
                 role_grants::created_at.eq(timebank_store::now()),
             ))

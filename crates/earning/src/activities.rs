@@ -478,18 +478,15 @@ pub fn check_in(
                 "already checked in",
             ));
         }
-        let id = timebank_store::new_id();
-        diesel::insert_into(attendances::table)
-            .values((
-                attendances::id.eq(&id),
-                attendances::activity_id.eq(activity_id),
-                attendances::volunteer_id.eq(volunteer_id),
-                attendances::check_in_at.eq(now),
-                attendances::source.eq("code"),
-                attendances::recorded_by.eq(volunteer_id),
-                attendances::created_at.eq(now),
-            ))
-            .execute(c)?;
+        let id = insert_attendance(
+            c,
+            activity_id,
+            volunteer_id,
+            now,
+            None,
+            "code",
+            volunteer_id,
+        )?;
         get_attendance(c, &id)
     })
 }
@@ -568,23 +565,44 @@ pub fn record(
                 Ok((get_attendance(c, &existing.id)?, false))
             }
             None => {
-                let id = timebank_store::new_id();
-                diesel::insert_into(attendances::table)
-                    .values((
-                        attendances::id.eq(&id),
-                        attendances::activity_id.eq(activity_id),
-                        attendances::volunteer_id.eq(volunteer_id),
-                        attendances::check_in_at.eq(check_in_at),
-                        attendances::check_out_at.eq(check_out_at),
-                        attendances::source.eq("organiser"),
-                        attendances::recorded_by.eq(actor),
-                        attendances::created_at.eq(now),
-                    ))
-                    .execute(c)?;
+                let id = insert_attendance(
+                    c,
+                    activity_id,
+                    volunteer_id,
+                    check_in_at,
+                    Some(check_out_at),
+                    "organiser",
+                    actor,
+                )?;
                 Ok((get_attendance(c, &id)?, true))
             }
         }
     })
+}
+
+fn insert_attendance(
+    conn: &mut DbConnection,
+    activity_id: &str,
+    volunteer_id: &str,
+    check_in_at: NaiveDateTime,
+    check_out_at: Option<NaiveDateTime>,
+    source: &str,
+    recorded_by: &str,
+) -> Result<String, DomainError> {
+    let id = timebank_store::new_id();
+    diesel::insert_into(attendances::table)
+        .values((
+            attendances::id.eq(&id),
+            attendances::activity_id.eq(activity_id),
+            attendances::volunteer_id.eq(volunteer_id),
+            attendances::check_in_at.eq(check_in_at),
+            attendances::check_out_at.eq(check_out_at),
+            attendances::source.eq(source),
+            attendances::recorded_by.eq(recorded_by),
+            attendances::created_at.eq(timebank_store::now()),
+        ))
+        .execute(conn)?;
+    Ok(id)
 }
 
 /// Points per hour for an activity: its own, else the policy's.

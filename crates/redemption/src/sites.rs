@@ -5,7 +5,7 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use timebank_directory::{DomainError, Org, get_org};
 use timebank_ledger::{AccountKind, open_account};
-use timebank_store::schema::{role_grants, sites};
+use timebank_store::schema::sites;
 use timebank_store::{DbConnection, write_tx};
 
 #[derive(Debug, Clone, Queryable, Selectable)]
@@ -76,27 +76,12 @@ pub fn add_operator(
     user_id: &str,
     actor: &str,
 ) -> Result<bool, DomainError> {
-    write_tx(conn, |c| {
-        let held = role_grants::table
-            .filter(role_grants::user_id.eq(user_id))
-            .filter(role_grants::role.eq("site_operator"))
-            .filter(role_grants::site_id.eq(&site.id))
-            .select(role_grants::id)
-            .first::<String>(c)
-            .optional()?;
-        if held.is_some() {
-            return Ok(false);
-        }
-        diesel::insert_into(role_grants::table)
-            .values((
-                role_grants::id.eq(timebank_store::new_id()),
-                role_grants::user_id.eq(user_id),
-                role_grants::role.eq("site_operator"),
-                role_grants::site_id.eq(&site.id),
-                role_grants::granted_by.eq(actor),
-                role_grants::created_at.eq(timebank_store::now()),
-            ))
-            .execute(c)?;
-        Ok(true)
-    })
+    timebank_directory::grant_role(
+        conn,
+        user_id,
+        "site_operator",
+        None,
+        Some(&site.id),
+        Some(actor),
+    )
 }

@@ -425,7 +425,6 @@ pub async fn settle(
             let (_, org) = activities::get_with_org(conn, &id)?;
             Principal::require(principal.admin_over(&org.path))?;
             let actor = principal.actor_id();
-            let written = std::cell::Cell::new((0usize, 0usize));
             let outcome = idempotency::execute(conn, &actor, key.as_deref(), &fingerprint, |c| {
                 let report = settle::settle_activity(
                     c,
@@ -434,20 +433,22 @@ pub async fn settle(
                     Some(&request_id),
                     timebank_store::now(),
                 )?;
-                let postings = report.settled.iter().map(|s| s.postings).sum();
-                written.set((report.settled.len(), postings));
+                let written = idempotency::Written {
+                    transactions: report.settled.len(),
+                    postings: report.settled.iter().map(|s| s.postings).sum(),
+                };
                 let body = SettleResponse {
                     settled: report.settled.len(),
                     skipped: report.skipped.len(),
                     transactions: report.settled,
                     skipped_items: report.skipped,
                 };
-                Ok((StatusCode::OK, json!(body)))
+                Ok(idempotency::Effect::new(
+                    StatusCode::OK,
+                    json!(body),
+                    written,
+                ))
             })?;
-            if !outcome.replayed {
-                let (transactions, postings) = written.get();
-                timebank_ledger::metrics::note_written_many(transactions, postings);
-            }
             Ok(outcome)
         })
         .await?;

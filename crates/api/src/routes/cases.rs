@@ -213,17 +213,16 @@ pub async fn approve(
             let (_, path) = award_scope(conn, &id)?;
             Principal::require(principal.admin_over(&path))?;
             let actor = principal.actor_id();
-            let written = std::cell::Cell::new(0);
             let outcome = idempotency::execute(conn, &actor, key.as_deref(), &fingerprint, |c| {
                 let (award, tx) = cases::approve(c, &id, &actor, Some(&request_id))?;
-                written.set(tx.postings.len());
                 let mut body = award_json(&award);
                 body["transaction"] = json!(tx);
-                Ok((StatusCode::OK, body))
+                Ok(idempotency::Effect::new(
+                    StatusCode::OK,
+                    body,
+                    idempotency::Written::of(&tx),
+                ))
             })?;
-            if !outcome.replayed {
-                timebank_ledger::metrics::note_written(written.get());
-            }
             Ok(outcome)
         })
         .await?;

@@ -114,11 +114,15 @@ pub async fn give(
                     body.note.clone(),
                     timebank_store::now(),
                 )?;
-                Ok((StatusCode::CREATED, json!(gift)))
+                Ok(idempotency::Effect::new(
+                    StatusCode::CREATED,
+                    json!(gift),
+                    idempotency::Written {
+                        transactions: 1,
+                        postings: 2,
+                    },
+                ))
             })?;
-            if !outcome.replayed {
-                timebank_ledger::metrics::note_written(2);
-            }
             Ok(outcome)
         })
         .await?;
@@ -158,11 +162,15 @@ pub async fn grant(
                     &actor,
                     timebank_store::now(),
                 )?;
-                Ok((StatusCode::CREATED, json!(tx)))
+                Ok(idempotency::Effect::new(
+                    StatusCode::CREATED,
+                    json!(tx),
+                    idempotency::Written {
+                        transactions: 1,
+                        postings: 2,
+                    },
+                ))
             })?;
-            if !outcome.replayed {
-                timebank_ledger::metrics::note_written(2);
-            }
             Ok(outcome)
         })
         .await?;

@@ -152,7 +152,6 @@ pub async fn reverse(
             }
             Principal::require(may_reverse(&principal, &paths))?;
             let actor = principal.actor_id();
-            let written = std::cell::Cell::new(0);
             let outcome = idempotency::execute(conn, &actor, key.as_deref(), &fingerprint, |c| {
                 let tx = timebank_ledger::reverse_in(
                     c,
@@ -161,12 +160,13 @@ pub async fn reverse(
                     body.reason.trim(),
                     Some(&request_id),
                 )?;
-                written.set(tx.postings.len());
-                Ok((StatusCode::CREATED, json!(tx)))
+                let written = idempotency::Written::of(&tx);
+                Ok(idempotency::Effect::new(
+                    StatusCode::CREATED,
+                    json!(tx),
+                    written,
+                ))
             })?;
-            if !outcome.replayed {
-                timebank_ledger::metrics::note_written(written.get());
-            }
             Ok(outcome)
         })
         .await?;

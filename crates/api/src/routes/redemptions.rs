@@ -68,11 +68,15 @@ pub async fn place(
                         body.quantity,
                         timebank_store::now(),
                     )?;
-                    Ok((StatusCode::CREATED, order_json(&order, true)))
+                    Ok(idempotency::Effect::new(
+                        StatusCode::CREATED,
+                        order_json(&order, true),
+                        idempotency::Written {
+                            transactions: 1,
+                            postings: 2,
+                        },
+                    ))
                 })?;
-            if !outcome.replayed {
-                timebank_ledger::metrics::note_written(2);
-            }
             Ok(outcome)
         })
         .await?;
@@ -161,11 +165,15 @@ pub async fn cancel(
             let actor = principal.actor_id();
             let outcome = idempotency::execute(conn, &actor, key.as_deref(), &fingerprint, |c| {
                 let order = orders::cancel(c, &id, &actor, false, timebank_store::now())?;
-                Ok((StatusCode::OK, order_json(&order, own)))
+                Ok(idempotency::Effect::new(
+                    StatusCode::OK,
+                    order_json(&order, own),
+                    idempotency::Written {
+                        transactions: 1,
+                        postings: 2,
+                    },
+                ))
             })?;
-            if !outcome.replayed {
-                timebank_ledger::metrics::note_written(2);
-            }
             Ok(outcome)
         })
         .await?;

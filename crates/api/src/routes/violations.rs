@@ -59,16 +59,18 @@ pub async fn record(
                 suspend_days: body.suspend_days,
                 reason: body.reason.trim().to_owned(),
             };
-            let written = std::cell::Cell::new((0, 0));
             let outcome = idempotency::execute(conn, &actor, key.as_deref(), &fingerprint, |c| {
                 let violation = violations::record(c, &new, &actor, Some(&request_id))?;
-                written.set(violation.written);
-                Ok((StatusCode::CREATED, json!(violation)))
+                let (transactions, postings) = violation.written;
+                Ok(idempotency::Effect::new(
+                    StatusCode::CREATED,
+                    json!(violation),
+                    idempotency::Written {
+                        transactions,
+                        postings,
+                    },
+                ))
             })?;
-            if !outcome.replayed {
-                let (transactions, postings) = written.get();
-                timebank_ledger::metrics::note_written_many(transactions, postings);
-            }
             Ok(outcome)
         })
         .await?;
