@@ -41,36 +41,15 @@ pub struct Outcome {
     pub replayed: bool,
 }
 
-/// Ledger rows an effect wrote; counted for `/metrics` once committed.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct Written {
-    pub transactions: usize,
-    pub postings: usize,
-}
-
-impl Written {
-    pub fn of(tx: &timebank_ledger::Transaction) -> Self {
-        Self {
-            transactions: 1,
-            postings: tx.postings.len(),
-        }
-    }
-}
-
 /// What an effect answers.
 pub struct Effect {
     pub status: StatusCode,
     pub body: Value,
-    pub written: Written,
 }
 
 impl Effect {
-    pub fn new(status: StatusCode, body: Value, written: Written) -> Self {
-        Self {
-            status,
-            body,
-            written,
-        }
+    pub fn new(status: StatusCode, body: Value) -> Self {
+        Self { status, body }
     }
 }
 
@@ -97,41 +76,19 @@ pub fn execute<F>(
 where
     F: Fn(&mut DbConnection) -> Result<Effect, ApiError>,
 {
-    let (outcome, written) = run_once(conn, caller, key, request_hash, effect)?;
-    if !outcome.replayed {
-        timebank_ledger::metrics::note_written_many(written.transactions, written.postings);
-    }
-    Ok(outcome)
-}
-
-fn run_once<F>(
-    conn: &mut DbConnection,
-    caller: &str,
-    key: Option<&str>,
-    request_hash: &str,
-    effect: F,
-) -> Result<(Outcome, Written), ApiError>
-where
-    F: Fn(&mut DbConnection) -> Result<Effect, ApiError>,
-{
-    let fresh = |e: Effect| {
-        (
-            Outcome {
-                status: e.status,
-                body: e.body.to_string(),
-                replayed: false,
-            },
-            e.written,
-        )
+    let fresh = |e: Effect| Outcome {
+        status: e.status,
+        body: e.body.to_string(),
+        replayed: false,
     };
     let Some(key) = key else {
         return write_tx(conn, |c| effect(c)).map(fresh);
     };
     // Two tries: the second runs only when a concurrent twin won the key.
     for _ in 0..2 {
-        let attempt: Result<(Outcome, Written), ApiError> = write_tx(conn, |c| {
+        let attempt: Result<Outcome, ApiError> = write_tx(conn, |c| {
             if let Some(found) = lookup(c, caller, key, request_hash)? {
-                return Ok((found, Written::default()));
+                return Ok(found);
             }
             let now = timebank_store::now();
             diesel::insert_into(keys::table)
@@ -144,14 +101,14 @@ where
                     keys::created_at.eq(now),
                 ))
                 .execute(c)?;
-            let (outcome, written) = fresh(effect(c)?);
+            let outcome = fresh(effect(c)?);
             diesel::update(keys::table.find((caller, key)))
                 .set((
                     keys::status_code.eq(i32::from(outcome.status.as_u16())),
                     keys::response_body.eq(&outcome.body),
                 ))
                 .execute(c)?;
-            Ok((outcome, written))
+            Ok(outcome)
         });
         match attempt {
             Err(e) if e.code == "conflict" => continue,
@@ -159,9 +116,7 @@ where
         }
     }
     let found = lookup(conn, caller, key, request_hash)?;
-    found
-        .map(|o| (o, Written::default()))
-        .ok_or_else(ApiError::unavailable)
+    found.ok_or_else(ApiError::unavailable)
 }
 
 fn lookup(

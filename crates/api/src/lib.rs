@@ -6,7 +6,7 @@ pub mod auth;
 mod error;
 mod i18n;
 mod idempotency;
-mod metrics;
+pub mod metrics;
 mod principal;
 pub mod routes;
 mod state;

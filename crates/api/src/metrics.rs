@@ -57,24 +57,34 @@ impl Metrics {
             .observe(seconds);
     }
 
-    pub fn render(&self) -> String {
+    /// `postings` is the number of postings in the ledger (see
+    /// [`ledger_postings`]), or None when the database did not answer.
+    pub fn render(&self, postings: Option<i64>) -> String {
         let mut out = Vec::new();
         if let Err(e) = TextEncoder::new().encode(&self.registry.gather(), &mut out) {
             tracing::error!(error = %e, "metrics encoding");
         }
         let mut text = String::from_utf8(out).unwrap_or_default();
-        text.push_str(&format!(
-            "# HELP timebank_ledger_transactions_written_total Ledger transactions committed by this process\n\
-             # TYPE timebank_ledger_transactions_written_total counter\n\
-             timebank_ledger_transactions_written_total {}\n\
-             # HELP timebank_ledger_postings_written_total Ledger postings committed by this process\n\
-             # TYPE timebank_ledger_postings_written_total counter\n\
-             timebank_ledger_postings_written_total {}\n",
-            timebank_ledger::metrics::transactions_written(),
-            timebank_ledger::metrics::postings_written(),
-        ));
+        if let Some(postings) = postings {
+            text.push_str(&format!(
+                "# HELP timebank_ledger_postings Postings in the ledger\n\
+                 # TYPE timebank_ledger_postings gauge\n\
+                 timebank_ledger_postings {postings}\n"
+            ));
+        }
         text
     }
+}
+
+/// Postings in the ledger: the sum of every account's chain sequence number,
+/// exact across processes and read from one row per account.
+pub fn ledger_postings(
+    conn: &mut timebank_store::DbConnection,
+) -> Result<i64, diesel::result::Error> {
+    use diesel::prelude::*;
+    use timebank_store::schema::accounts;
+    let seqs: Vec<i64> = accounts::table.select(accounts::last_seq).load(conn)?;
+    Ok(seqs.iter().sum())
 }
 
 /// Middleware: counts every request under its route pattern (never the raw

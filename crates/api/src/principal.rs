@@ -9,7 +9,7 @@ use actix_web::{FromRequest, HttpRequest, web};
 use diesel::prelude::*;
 use serde::Serialize;
 use timebank_store::DbConnection;
-use timebank_store::schema::{orgs, role_grants, users, volunteers};
+use timebank_store::schema::{orgs, residents, role_grants, users, volunteers};
 
 use crate::auth::SYSTEM_SUBJECT;
 use crate::error::ApiError;
@@ -31,6 +31,8 @@ pub struct UserPrincipal {
     pub grants: Vec<Grant>,
     /// The caller's own volunteer record: (community id, status).
     pub volunteer: Option<(String, String)>,
+    /// The caller's resident record: (community id, status).
+    pub resident: Option<(String, String)>,
 }
 
 #[derive(Debug, Clone)]
@@ -56,6 +58,9 @@ impl Principal {
                 let mut roles: Vec<String> = u.grants.iter().map(|g| g.role.clone()).collect();
                 if u.volunteer.is_some() {
                     roles.push("volunteer".to_owned());
+                }
+                if u.resident.is_some() {
+                    roles.push("resident".to_owned());
                 }
                 roles.sort();
                 roles.dedup();
@@ -168,11 +173,17 @@ pub fn load(conn: &mut DbConnection, user_id: &str) -> Result<Option<UserPrincip
         .select((volunteers::community_id, volunteers::status))
         .first::<(String, String)>(conn)
         .optional()?;
+    let resident = residents::table
+        .find(&id)
+        .select((residents::community_id, residents::status))
+        .first::<(String, String)>(conn)
+        .optional()?;
     Ok(Some(UserPrincipal {
         id,
         name,
         grants,
         volunteer,
+        resident,
     }))
 }
 

@@ -424,3 +424,131 @@ pub fn utc_string(value: &NaiveDateTime) -> String {
 pub fn path_ids(path: &str) -> Vec<&str> {
     path.split('/').filter(|p| !p.is_empty()).collect()
 }
+
+/// Registers a resident (pending approval) with a wallet, atomically.
+pub fn register_resident(
+    conn: &mut DbConnection,
+    name: &str,
+    phone: &str,
+    password_hash: &str,
+    community_id: &str,
+) -> Result<String, DomainError> {
+    use timebank_store::schema::residents;
+    write_tx(conn, |c| {
+        let community = find_org(c, community_id)?
+            .filter(|o| o.kind == "community")
+            .ok_or_else(|| {
+                DomainError::refused("invalid_community", "community_id is not a community")
+            })?;
+        let id = create_user(c, name, phone, password_hash)?;
+        diesel::insert_into(residents::table)
+            .values((
+                residents::user_id.eq(&id),
+                residents::community_id.eq(&community.id),
+                residents::status.eq("pending"),
+                residents::created_at.eq(timebank_store::now()),
+            ))
+            .execute(c)?;
+        open_account(c, AccountKind::VolunteerWallet, &id, &community.path)?;
+        Ok(id)
+    })
+}
+
+/// pending → active for a resident.
+pub fn approve_resident(
+    conn: &mut DbConnection,
+    id: &str,
+    approver: &str,
+) -> Result<(), DomainError> {
+    use timebank_store::schema::residents;
+    let changed = diesel::update(
+        residents::table
+            .find(id)
+            .filter(residents::status.eq("pending")),
+    )
+    .set((
+        residents::status.eq("active"),
+        residents::approved_at.eq(timebank_store::now()),
+        residents::approved_by.eq(approver),
+    ))
+    .execute(conn)?;
+    if changed == 1 {
+        return Ok(());
+    }
+    let member = find_member(conn, id)?
+        .filter(|m| !m.is_volunteer)
+        .ok_or(DomainError::NotFound("resident"))?;
+    Err(DomainError::conflict(
+        "invalid_state",
+        format!("the resident is {}, not pending", member.status),
+    )
+    .with_details(serde_json::json!({ "status": member.status })))
+}
+
+/// Anyone who holds a wallet in a community: a volunteer, or a resident.
+#[derive(Debug, Clone)]
+pub struct Member {
+    pub user_id: String,
+    pub name: String,
+    pub community_id: String,
+    pub community_path: String,
+    pub is_volunteer: bool,
+    /// pending, active or suspended (volunteers only can be suspended).
+    pub status: String,
+}
+
+impl Member {
+    pub fn require_active(&self) -> Result<(), DomainError> {
+        match self.status.as_str() {
+            "active" => Ok(()),
+            "suspended" => Err(DomainError::not_allowed(
+                "volunteer_suspended",
+                "the volunteer is suspended",
+            )),
+            _ => Err(DomainError::not_allowed(
+                "member_not_active",
+                "the account is not approved yet",
+            )),
+        }
+    }
+}
+
+pub fn find_member(conn: &mut DbConnection, user_id: &str) -> Result<Option<Member>, DomainError> {
+    use timebank_store::schema::residents;
+    if let Some(v) = find_volunteer(conn, user_id)? {
+        return Ok(Some(Member {
+            status: v.row.effective_status(timebank_store::now()).to_owned(),
+            user_id: v.row.user_id,
+            name: v.name,
+            community_id: v.row.community_id,
+            community_path: v.community_path,
+            is_volunteer: true,
+        }));
+    }
+    let found = residents::table
+        .inner_join(users::table)
+        .inner_join(orgs::table)
+        .filter(residents::user_id.eq(user_id))
+        .select((
+            residents::community_id,
+            residents::status,
+            users::name,
+            orgs::path,
+        ))
+        .first::<(String, String, String, String)>(conn)
+        .optional()?;
+    Ok(
+        found.map(|(community_id, status, name, community_path)| Member {
+            user_id: user_id.to_owned(),
+            name,
+            community_id,
+            community_path,
+            is_volunteer: false,
+            status,
+        }),
+    )
+}
+
+pub fn get_member(conn: &mut DbConnection, user_id: &str) -> Result<Member, DomainError> {
+    find_member(conn, user_id)?.ok_or(DomainError::NotFound("volunteer or resident"))
+}

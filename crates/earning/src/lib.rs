@@ -11,10 +11,13 @@
 
 pub mod activities;
 pub mod cases;
+pub mod lists;
 pub mod policy;
+pub mod services;
 pub mod settle;
 pub mod stars;
 pub mod violations;
+pub mod wishes;
 
 use rust_decimal::Decimal;
 use timebank_directory::{DomainError, Volunteer, get_org};

@@ -25,9 +25,6 @@ pub struct Settled {
     pub points: Amount,
     /// Of `points`, what went to the public pool because of the balance cap.
     pub to_pool: Amount,
-    /// Postings written (for metrics).
-    #[serde(skip)]
-    pub postings: usize,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -185,7 +182,6 @@ pub fn settle_activity(
                 postings,
             },
         )?;
-        let posted_postings = posted.transaction.postings.len();
         let hull = result
             .credited
             .first()
@@ -211,7 +207,6 @@ pub fn settle_activity(
             hours,
             points,
             to_pool,
-            postings: posted_postings,
         });
     }
     Ok(report)

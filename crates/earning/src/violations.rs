@@ -66,9 +66,6 @@ pub struct Violation {
     pub barred_until: Option<String>,
     pub created_by: String,
     pub created_at: String,
-    /// Ledger transactions and postings this call wrote (for metrics).
-    #[serde(skip)]
-    pub written: (usize, usize),
 }
 
 /// Records a violation. Run inside the caller's write transaction.
@@ -88,7 +85,6 @@ pub fn record(
     ids.sort();
     ids.dedup();
     let mut reversals = Vec::new();
-    let mut written = (0usize, 0usize);
     for id in &ids {
         let tx = read::find_transaction(conn, id)?.ok_or_else(|| {
             DomainError::refused(
@@ -119,7 +115,6 @@ pub fn record(
             &format!("违规：{}", new.reason),
             request_id,
         )?;
-        written = (written.0 + 1, written.1 + reversal.postings.len());
         reversals.push(ReversalOutcome {
             transaction_id: id.clone(),
             reversal_id: reversal.id,
@@ -162,7 +157,6 @@ pub fn record(
                 ],
             },
         )?;
-        written = (written.0 + 1, written.1 + posted.transaction.postings.len());
         penalty_tx = Some(posted.transaction.id);
     }
 
@@ -228,11 +222,10 @@ pub fn record(
             violations::created_at.eq(now),
         ))
         .execute(conn)?;
-    let mut violation = list(conn, &new.volunteer_id)?
+    let violation = list(conn, &new.volunteer_id)?
         .into_iter()
         .find(|v| v.id == id)
         .ok_or(DomainError::NotFound("violation"))?;
-    violation.written = written;
     Ok(violation)
 }
 
@@ -301,7 +294,6 @@ pub fn list(conn: &mut DbConnection, volunteer_id: &str) -> Result<Vec<Violation
                 barred_until: barred.map(|t| utc_string(&t)),
                 created_by: by,
                 created_at: utc_string(&at),
-                written: (0, 0),
             },
         )
         .collect())

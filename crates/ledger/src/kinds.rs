@@ -47,6 +47,7 @@ text_enum!(
         DistrictPool => "district_pool",
         SiteSink => "site_sink",
         ExpirySink => "expiry_sink",
+        Escrow => "escrow",
     }
 );
 

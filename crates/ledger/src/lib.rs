@@ -9,7 +9,6 @@ mod amount;
 mod error;
 pub mod hash;
 mod kinds;
-pub mod metrics;
 mod model;
 mod post;
 pub mod read;

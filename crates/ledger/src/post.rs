@@ -44,10 +44,7 @@ fn check_postings(list: &[NewPosting]) -> Result<(), LedgerError> {
 pub fn post(conn: &mut DbConnection, new: &NewTransaction) -> Result<Posted, LedgerError> {
     validate(new)?;
     match write_tx(conn, |c| post_in(c, new)) {
-        Ok(posted) => {
-            crate::metrics::note_committed(&posted);
-            Ok(posted)
-        }
+        Ok(posted) => Ok(posted),
         // A concurrent writer committed the same external_id between our
         // check and our insert: answer with theirs, never a duplicate.
         Err(LedgerError::Db(e)) if is_unique_violation(&e) && new.external_id.is_some() => {
@@ -64,7 +61,6 @@ pub fn post(conn: &mut DbConnection, new: &NewTransaction) -> Result<Posted, Led
 
 /// Posts `new` inside a write transaction the caller already holds (see
 /// [`timebank_store::write_tx`]), so it can commit together with other rows.
-/// The caller reports the commit with [`crate::metrics::note_committed`].
 pub fn post_in(conn: &mut DbConnection, new: &NewTransaction) -> Result<Posted, LedgerError> {
     validate(new)?;
     if let Some(ext) = new.external_id.as_deref()
@@ -103,13 +99,7 @@ pub fn reverse(
         reverse_in(c, original_id, actor_id, reason, request_id)
     });
     match result {
-        Ok(tx) => {
-            crate::metrics::note_committed(&Posted {
-                transaction: tx.clone(),
-                created: true,
-            });
-            Ok(tx)
-        }
+        Ok(tx) => Ok(tx),
         Err(LedgerError::Db(e)) if is_unique_violation(&e) => {
             match reversal_of(conn, original_id)? {
                 Some(reversal) => Err(LedgerError::AlreadyReversed {

@@ -336,9 +336,10 @@ pub fn grant(
                 .with_details(serde_json::json!({ "fields": { "points": ["range"] } })),
         );
     }
-    let person = get_volunteer(conn, recipient)?;
-    person.row.require_active(now)?;
-    let district = district_of(conn, &person.row.community_id)?;
+    let person = timebank_directory::get_member(conn, recipient)?;
+    person.require_active()?;
+    let _ = now;
+    let district = district_of(conn, &person.community_id)?;
     let pool = pool_account(conn, &district)?;
     let wallet = find_account(conn, AccountKind::VolunteerWallet, recipient)?
         .ok_or(DomainError::NotFound("wallet"))?;
@@ -368,11 +369,8 @@ pub fn grant(
     Ok(posted.transaction)
 }
 
-/// The district a volunteer belongs to (for the API's scope checks).
-pub fn district_of_volunteer(
-    conn: &mut DbConnection,
-    volunteer_id: &str,
-) -> Result<Org, DomainError> {
-    let v = get_volunteer(conn, volunteer_id)?;
-    district_of(conn, &v.row.community_id)
+/// The district a volunteer or resident belongs to (for scope checks).
+pub fn district_of_member(conn: &mut DbConnection, user_id: &str) -> Result<Org, DomainError> {
+    let m = timebank_directory::get_member(conn, user_id)?;
+    district_of(conn, &m.community_id)
 }

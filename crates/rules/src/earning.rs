@@ -121,6 +121,16 @@ impl EarningPolicy {
         (at + Duration::minutes(i64::from(self.utc_offset_minutes))).date()
     }
 
+    /// Hours credited for reported service time (a service request): within
+    /// `cap` and the per-activity cap, rounded down to the increment.
+    pub fn credit_reported(&self, hours: Decimal, cap: Decimal) -> Decimal {
+        let mut h = hours.min(cap);
+        if let Some(activity_cap) = self.max_hours_per_activity {
+            h = h.min(activity_cap);
+        }
+        self.round_down(h)
+    }
+
     fn round_down(&self, hours: Decimal) -> Decimal {
         if hours <= Decimal::ZERO {
             return Decimal::ZERO;
@@ -349,6 +359,19 @@ mod tests {
         );
         let r = run(&p, iv((8, 0), (18, 0)), iv((8, 0), (18, 0)), &[], "12", "1");
         assert_eq!((r.hours, r.outcome), (d("0"), HourlyOutcome::DayCapReached));
+    }
+
+    #[test]
+    fn reported_hours_are_capped_and_rounded_down() {
+        let p = EarningPolicy::default();
+        assert_eq!(p.credit_reported(d("2.4"), d("3")), d("2"));
+        assert_eq!(p.credit_reported(d("5"), d("3")), d("3"));
+        assert_eq!(p.credit_reported(d("0.2"), d("3")), d("0"));
+        let capped = EarningPolicy {
+            max_hours_per_activity: Some(d("1")),
+            ..p
+        };
+        assert_eq!(capped.credit_reported(d("5"), d("3")), d("1"));
     }
 
     #[test]

@@ -149,6 +149,8 @@ pub enum Lockable {
     Volunteer,
     CaseAward,
     Order,
+    ServiceRequest,
+    Wish,
 }
 
 /// Locks one row for the rest of the write transaction (Postgres); SQLite's
@@ -159,6 +161,8 @@ pub fn lock_row(conn: &mut DbConnection, what: Lockable, id: &str) -> QueryResul
         Lockable::Volunteer => "SELECT 1 FROM volunteers WHERE user_id = $1 FOR UPDATE",
         Lockable::CaseAward => "SELECT 1 FROM case_awards WHERE id = $1 FOR UPDATE",
         Lockable::Order => "SELECT 1 FROM orders WHERE id = $1 FOR UPDATE",
+        Lockable::ServiceRequest => "SELECT 1 FROM service_requests WHERE id = $1 FOR UPDATE",
+        Lockable::Wish => "SELECT 1 FROM wishes WHERE id = $1 FOR UPDATE",
     };
     match conn {
         DbConnection::Pg(pg) => diesel::sql_query(sql)

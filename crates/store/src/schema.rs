@@ -359,11 +359,76 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    residents (user_id) {
+        user_id -> Text,
+        community_id -> Text,
+        status -> Text,
+        approved_at -> Nullable<Timestamp>,
+        approved_by -> Nullable<Text>,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    service_requests (id) {
+        id -> Text,
+        requester_id -> Text,
+        community_id -> Text,
+        category -> Text,
+        description -> Text,
+        wanted_at -> Timestamp,
+        payment -> Text,
+        max_hours -> BigInt,
+        status -> Text,
+        volunteer_id -> Nullable<Text>,
+        dispatched_by -> Nullable<Text>,
+        reported_hours -> Nullable<BigInt>,
+        completed_at -> Nullable<Timestamp>,
+        stars -> Nullable<Integer>,
+        comment -> Nullable<Text>,
+        rated_at -> Nullable<Timestamp>,
+        settled_hours -> Nullable<BigInt>,
+        settled_points -> Nullable<BigInt>,
+        held_points -> BigInt,
+        hold_transaction_id -> Nullable<Text>,
+        settlement_transaction_id -> Nullable<Text>,
+        release_transaction_id -> Nullable<Text>,
+        declines -> Text,
+        cancelled_by -> Nullable<Text>,
+        cancel_reason -> Nullable<Text>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    wishes (id) {
+        id -> Text,
+        requester_id -> Text,
+        community_id -> Text,
+        category -> Text,
+        description -> Text,
+        budget -> Nullable<BigInt>,
+        status -> Text,
+        claimed_by_volunteer -> Nullable<Text>,
+        claimed_by_org -> Nullable<Text>,
+        claimed_at -> Nullable<Timestamp>,
+        fulfil_note -> Nullable<Text>,
+        fulfilled_at -> Nullable<Timestamp>,
+        confirmed_at -> Nullable<Timestamp>,
+        award_id -> Nullable<Text>,
+        created_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(postings -> transactions (transaction_id));
 diesel::joinable!(postings -> accounts (account_id));
 diesel::joinable!(balances -> accounts (account_id));
 diesel::joinable!(volunteers -> users (user_id));
 diesel::joinable!(volunteers -> orgs (community_id));
+diesel::joinable!(residents -> users (user_id));
+diesel::joinable!(residents -> orgs (community_id));
 diesel::joinable!(role_grants -> users (user_id));
 diesel::joinable!(activities -> orgs (org_id));
 diesel::joinable!(attendances -> activities (activity_id));
@@ -400,4 +465,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     orders,
     family_links,
     gifts,
+    residents,
+    service_requests,
+    wishes,
 );

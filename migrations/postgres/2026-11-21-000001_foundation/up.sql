@@ -61,7 +61,7 @@ CREATE INDEX refresh_tokens_family_idx ON refresh_tokens (family_id);
 -- chain; the row is what a writer locks before touching the account.
 CREATE TABLE accounts (
     id              TEXT PRIMARY KEY NOT NULL,
-    kind            TEXT NOT NULL CHECK (kind IN ('volunteer_wallet', 'org_issuance', 'district_pool', 'site_sink', 'expiry_sink')),
+    kind            TEXT NOT NULL CHECK (kind IN ('volunteer_wallet', 'org_issuance', 'district_pool', 'site_sink', 'expiry_sink', 'escrow')),
     owner_id        TEXT NOT NULL,
     org_path        TEXT NOT NULL,
     may_go_negative BOOLEAN NOT NULL,

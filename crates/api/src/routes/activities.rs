@@ -433,21 +433,13 @@ pub async fn settle(
                     Some(&request_id),
                     timebank_store::now(),
                 )?;
-                let written = idempotency::Written {
-                    transactions: report.settled.len(),
-                    postings: report.settled.iter().map(|s| s.postings).sum(),
-                };
                 let body = SettleResponse {
                     settled: report.settled.len(),
                     skipped: report.skipped.len(),
                     transactions: report.settled,
                     skipped_items: report.skipped,
                 };
-                Ok(idempotency::Effect::new(
-                    StatusCode::OK,
-                    json!(body),
-                    written,
-                ))
+                Ok(idempotency::Effect::new(StatusCode::OK, json!(body)))
             })?;
             Ok(outcome)
         })

@@ -193,6 +193,9 @@ pub async fn me(principal: Principal) -> Result<HttpResponse, ApiError> {
             "volunteer": u.volunteer.as_ref().map(|(community_id, status)| json!({
                 "community_id": community_id, "status": status,
             })),
+            "resident": u.resident.as_ref().map(|(community_id, status)| json!({
+                "community_id": community_id, "status": status,
+            })),
         }),
     }))
 }

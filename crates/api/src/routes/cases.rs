@@ -217,11 +217,7 @@ pub async fn approve(
                 let (award, tx) = cases::approve(c, &id, &actor, Some(&request_id))?;
                 let mut body = award_json(&award);
                 body["transaction"] = json!(tx);
-                Ok(idempotency::Effect::new(
-                    StatusCode::OK,
-                    body,
-                    idempotency::Written::of(&tx),
-                ))
+                Ok(idempotency::Effect::new(StatusCode::OK, body))
             })?;
             Ok(outcome)
         })

@@ -114,14 +114,7 @@ pub async fn give(
                     body.note.clone(),
                     timebank_store::now(),
                 )?;
-                Ok(idempotency::Effect::new(
-                    StatusCode::CREATED,
-                    json!(gift),
-                    idempotency::Written {
-                        transactions: 1,
-                        postings: 2,
-                    },
-                ))
+                Ok(idempotency::Effect::new(StatusCode::CREATED, json!(gift)))
             })?;
             Ok(outcome)
         })
@@ -149,7 +142,7 @@ pub async fn grant(
     let fingerprint = idempotency::fingerprint("POST", req.path(), &json!(body));
     let outcome = state
         .db(move |conn| {
-            let district = gifts::district_of_volunteer(conn, &body.volunteer_or_resident_id)?;
+            let district = gifts::district_of_member(conn, &body.volunteer_or_resident_id)?;
             // Granting from a district's pool is for admins of that district.
             Principal::require(principal.admin_over(&district.path))?;
             let actor = principal.actor_id();
@@ -162,14 +155,7 @@ pub async fn grant(
                     &actor,
                     timebank_store::now(),
                 )?;
-                Ok(idempotency::Effect::new(
-                    StatusCode::CREATED,
-                    json!(tx),
-                    idempotency::Written {
-                        transactions: 1,
-                        postings: 2,
-                    },
-                ))
+                Ok(idempotency::Effect::new(StatusCode::CREATED, json!(tx)))
             })?;
             Ok(outcome)
         })

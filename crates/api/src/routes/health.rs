@@ -19,9 +19,14 @@ pub async fn readyz(state: web::Data<AppState>) -> Result<HttpResponse, ApiError
 }
 
 pub async fn metrics(state: web::Data<AppState>) -> HttpResponse {
+    // Metrics still answer when the database does not.
+    let postings = state
+        .db(|conn| Ok(crate::metrics::ledger_postings(conn)?))
+        .await
+        .ok();
     HttpResponse::Ok()
         .content_type("text/plain; version=0.0.4")
-        .body(state.metrics.render())
+        .body(state.metrics.render(postings))
 }
 
 pub async fn openapi() -> HttpResponse {

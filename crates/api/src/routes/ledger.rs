@@ -160,12 +160,7 @@ pub async fn reverse(
                     body.reason.trim(),
                     Some(&request_id),
                 )?;
-                let written = idempotency::Written::of(&tx);
-                Ok(idempotency::Effect::new(
-                    StatusCode::CREATED,
-                    json!(tx),
-                    written,
-                ))
+                Ok(idempotency::Effect::new(StatusCode::CREATED, json!(tx)))
             })?;
             Ok(outcome)
         })

@@ -16,12 +16,15 @@ mod cases;
 mod gifts;
 mod health;
 mod ledger;
+mod lists;
 mod orgs;
 mod policies;
 mod redemptions;
+mod services;
 mod sites;
 mod violations;
 mod volunteers;
+mod wishes;
 
 pub const API: &str = "/api/v1";
 
@@ -298,6 +301,113 @@ pub fn table() -> Vec<(Method, String, Route)> {
             web::post().to(gifts::grant),
         ),
         (Method::GET, api("/pool"), web::get().to(gifts::pool)),
+        (
+            Method::POST,
+            api("/residents/register"),
+            web::post().to(services::register_resident),
+        ),
+        (
+            Method::POST,
+            api("/residents/{id}/approve"),
+            web::post().to(services::approve_resident),
+        ),
+        (
+            Method::GET,
+            api("/me/balance"),
+            web::get().to(services::my_balance),
+        ),
+        (
+            Method::GET,
+            api("/me/requests"),
+            web::get().to(services::mine),
+        ),
+        (
+            Method::GET,
+            api("/me/assignments"),
+            web::get().to(services::mine),
+        ),
+        (
+            Method::POST,
+            api("/service-requests"),
+            web::post().to(services::create),
+        ),
+        (
+            Method::GET,
+            api("/service-requests"),
+            web::get().to(services::list),
+        ),
+        (
+            Method::GET,
+            api("/service-requests/{id}"),
+            web::get().to(services::get),
+        ),
+        (
+            Method::POST,
+            api("/service-requests/{id}/dispatch"),
+            web::post().to(services::dispatch),
+        ),
+        (
+            Method::POST,
+            api("/service-requests/{id}/accept"),
+            web::post().to(services::accept),
+        ),
+        (
+            Method::POST,
+            api("/service-requests/{id}/decline"),
+            web::post().to(services::decline),
+        ),
+        (
+            Method::POST,
+            api("/service-requests/{id}/complete"),
+            web::post().to(services::complete),
+        ),
+        (
+            Method::POST,
+            api("/service-requests/{id}/rate"),
+            web::post().to(services::rate),
+        ),
+        (
+            Method::POST,
+            api("/service-requests/{id}/resolve"),
+            web::post().to(services::resolve),
+        ),
+        (
+            Method::POST,
+            api("/service-requests/{id}/cancel"),
+            web::post().to(services::cancel),
+        ),
+        (Method::POST, api("/wishes"), web::post().to(wishes::create)),
+        (Method::GET, api("/wishes/{id}"), web::get().to(wishes::get)),
+        (
+            Method::POST,
+            api("/wishes/{id}/claim"),
+            web::post().to(wishes::claim),
+        ),
+        (
+            Method::POST,
+            api("/wishes/{id}/fulfil"),
+            web::post().to(wishes::fulfil),
+        ),
+        (
+            Method::POST,
+            api("/wishes/{id}/confirm"),
+            web::post().to(wishes::confirm),
+        ),
+        (
+            Method::GET,
+            api("/orgs/{id}/needs"),
+            web::get().to(lists::needs),
+        ),
+        (
+            Method::GET,
+            api("/orgs/{id}/resources"),
+            web::get().to(lists::resources),
+        ),
+        (
+            Method::GET,
+            api("/reports/services"),
+            web::get().to(lists::services_report),
+        ),
     ]
 }
 

@@ -71,10 +71,6 @@ pub async fn place(
                     Ok(idempotency::Effect::new(
                         StatusCode::CREATED,
                         order_json(&order, true),
-                        idempotency::Written {
-                            transactions: 1,
-                            postings: 2,
-                        },
                     ))
                 })?;
             Ok(outcome)
@@ -168,10 +164,6 @@ pub async fn cancel(
                 Ok(idempotency::Effect::new(
                     StatusCode::OK,
                     order_json(&order, own),
-                    idempotency::Written {
-                        transactions: 1,
-                        postings: 2,
-                    },
                 ))
             })?;
             Ok(outcome)

@@ -61,14 +61,9 @@ pub async fn record(
             };
             let outcome = idempotency::execute(conn, &actor, key.as_deref(), &fingerprint, |c| {
                 let violation = violations::record(c, &new, &actor, Some(&request_id))?;
-                let (transactions, postings) = violation.written;
                 Ok(idempotency::Effect::new(
                     StatusCode::CREATED,
                     json!(violation),
-                    idempotency::Written {
-                        transactions,
-                        postings,
-                    },
                 ))
             })?;
             Ok(outcome)

@@ -127,7 +127,8 @@ pub fn load_readable(
     Ok(volunteer)
 }
 
-fn profile(_conn: &mut DbConnection, v: &Volunteer) -> Result<Value, ApiError> {
+fn profile(conn: &mut DbConnection, v: &Volunteer) -> Result<Value, ApiError> {
+    let (rating_avg, rating_count) = timebank_earning::services::rating_of(conn, &v.row.user_id)?;
     let skills: Vec<String> = serde_json::from_str(&v.row.skills).unwrap_or_default();
     Ok(json!({
         "id": v.row.user_id,
@@ -137,6 +138,8 @@ fn profile(_conn: &mut DbConnection, v: &Volunteer) -> Result<Value, ApiError> {
         "status": v.row.effective_status(timebank_store::now()),
         "skills": skills,
         "star_level": v.row.star_level,
+        "rating_avg": rating_avg,
+        "rating_count": rating_count,
         "approved_at": v.row.approved_at.map(|t| utc_string(&t)),
         "suspended_until": v.row.suspended_until.map(|t| utc_string(&t)),
         "created_at": utc_string(&v.row.created_at),

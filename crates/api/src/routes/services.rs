@@ -1,0 +1,459 @@
+use actix_web::http::StatusCode;
+use actix_web::{HttpRequest, HttpResponse, web};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+use timebank_directory as directory;
+use timebank_earning::services::{self, Filter, NewRequest, RequestRow};
+use timebank_ledger::{AccountKind, Amount, find_account, read};
+use validator::Validate;
+
+use crate::auth::hash_password;
+use crate::error::ApiError;
+use crate::idempotency::{self, Effect};
+use crate::principal::Principal;
+use crate::routes::{naive, opt_utc, utc_string, valid};
+use crate::state::AppState;
+
+fn request_json(r: &RequestRow) -> Value {
+    let declines: Value = serde_json::from_str(&r.declines).unwrap_or(Value::Array(vec![]));
+    json!({
+        "id": r.id,
+        "requester_id": r.requester_id,
+        "community_id": r.community_id,
+        "category": r.category,
+        "description": r.description,
+        "wanted_at": utc_string(&r.wanted_at),
+        "payment": r.payment,
+        "max_hours": Amount::from_units(r.max_hours),
+        "status": r.status,
+        "volunteer_id": r.volunteer_id,
+        "reported_hours": r.reported_hours.map(Amount::from_units),
+        "completed_at": opt_utc(r.completed_at),
+        "stars": r.stars,
+        "comment": r.comment,
+        "settled_hours": r.settled_hours.map(Amount::from_units),
+        "settled_points": r.settled_points.map(Amount::from_units),
+        "held_points": Amount::from_units(r.held_points),
+        "hold_transaction_id": r.hold_transaction_id,
+        "settlement_transaction_id": r.settlement_transaction_id,
+        "release_transaction_id": r.release_transaction_id,
+        "declines": declines,
+        "cancel_reason": r.cancel_reason,
+        "created_at": utc_string(&r.created_at),
+    })
+}
+
+fn user_id(principal: &Principal) -> Result<String, ApiError> {
+    match principal {
+        Principal::User(u) => Ok(u.id.clone()),
+        Principal::System => Err(ApiError::forbidden()),
+    }
+}
+
+#[derive(Debug, Deserialize, Validate)]
+pub struct RegisterResident {
+    #[validate(length(min = 1, max = 50))]
+    name: String,
+    #[validate(length(min = 11, max = 11))]
+    phone: String,
+    #[validate(length(min = 8, max = 128))]
+    password: String,
+    #[validate(length(min = 1, max = 64))]
+    community_id: String,
+}
+
+pub async fn register_resident(
+    state: web::Data<AppState>,
+    body: web::Json<RegisterResident>,
+) -> Result<HttpResponse, ApiError> {
+    let body = valid(body)?;
+    if !body.phone.starts_with('1')
+        || !body.phone.bytes().all(|b| b.is_ascii_digit())
+        || body.name.trim().is_empty()
+    {
+        return Err(
+            ApiError::unprocessable("validation_failed", "the request has invalid fields")
+                .with_details(json!({ "fields": { "phone": ["phone"] } })),
+        );
+    }
+    let password = body.password.clone();
+    let hash = web::block(move || hash_password(&password)).await??;
+    let id = state
+        .db(move |conn| {
+            Ok(directory::register_resident(
+                conn,
+                body.name.trim(),
+                &body.phone,
+                &hash,
+                &body.community_id,
+            )?)
+        })
+        .await?;
+    Ok(HttpResponse::Created().json(json!({ "id": id, "status": "pending" })))
+}
+
+pub async fn approve_resident(
+    state: web::Data<AppState>,
+    principal: Principal,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let id = state
+        .db(move |conn| {
+            let member = directory::get_member(conn, &id)?;
+            if member.is_volunteer {
+                return Err(ApiError::not_found("resident"));
+            }
+            Principal::require(principal.admin_over(&member.community_path))?;
+            directory::approve_resident(conn, &id, &principal.actor_id())?;
+            Ok(id.into_inner())
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(json!({ "id": id, "status": "active" })))
+}
+
+/// The caller's own wallet, whether volunteer or resident.
+pub async fn my_balance(
+    state: web::Data<AppState>,
+    principal: Principal,
+) -> Result<HttpResponse, ApiError> {
+    let me = user_id(&principal)?;
+    let b = state
+        .db(move |conn| {
+            let wallet = find_account(conn, AccountKind::VolunteerWallet, &me)?
+                .ok_or_else(|| ApiError::not_found("wallet"))?;
+            Ok(read::balances_of(conn, &wallet.id)?)
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(
+        json!({ "points": b.points, "lifetime_points": b.lifetime_points, "hours": b.hours }),
+    ))
+}
+
+#[derive(Debug, Deserialize, Validate)]
+pub struct CreateRequest {
+    #[validate(length(min = 1, max = 64))]
+    community_id: String,
+    #[validate(length(min = 1, max = 30))]
+    category: String,
+    #[validate(length(min = 1, max = 2000))]
+    description: String,
+    wanted_at: DateTime<Utc>,
+    payment: String,
+    max_hours: Option<Amount>,
+}
+
+pub async fn create(
+    state: web::Data<AppState>,
+    principal: Principal,
+    body: web::Json<CreateRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let body = valid(body)?;
+    let requester_pays = match body.payment.as_str() {
+        "platform" => false,
+        "requester" => true,
+        _ => {
+            return Err(ApiError::unprocessable(
+                "validation_failed",
+                "payment must be platform or requester",
+            )
+            .with_details(json!({ "fields": { "payment": ["enum"] } })));
+        }
+    };
+    let me = user_id(&principal)?;
+    let request = state
+        .db(move |conn| {
+            Ok(services::create(
+                conn,
+                NewRequest {
+                    requester_id: me,
+                    community_id: body.community_id,
+                    category: body.category.trim().to_owned(),
+                    description: body.description,
+                    wanted_at: naive(body.wanted_at),
+                    requester_pays,
+                    max_hours: body.max_hours.unwrap_or(Amount::from_units(200)),
+                },
+            )?)
+        })
+        .await?;
+    Ok(HttpResponse::Created().json(request_json(&request)))
+}
+
+#[derive(Debug, Deserialize)]
+pub struct ListQuery {
+    community_id: String,
+    status: Option<String>,
+}
+
+pub async fn list(
+    state: web::Data<AppState>,
+    principal: Principal,
+    query: web::Query<ListQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let items = state
+        .db(move |conn| {
+            let org = directory::get_org(conn, &query.community_id)?;
+            Principal::require(principal.reads(&org.path))?;
+            Ok(services::list(
+                conn,
+                Filter::Community {
+                    path: &org.path,
+                    status: query.status.as_deref(),
+                },
+                200,
+            )?)
+        })
+        .await?;
+    let items: Vec<Value> = items.iter().map(request_json).collect();
+    Ok(HttpResponse::Ok().json(json!({ "items": items })))
+}
+
+pub async fn mine(
+    state: web::Data<AppState>,
+    principal: Principal,
+    req: HttpRequest,
+) -> Result<HttpResponse, ApiError> {
+    let me = user_id(&principal)?;
+    let assignments = req.path().ends_with("/assignments");
+    let items = state
+        .db(move |conn| {
+            let filter = if assignments {
+                Filter::Volunteer(&me)
+            } else {
+                Filter::Requester(&me)
+            };
+            Ok(services::list(conn, filter, 200)?)
+        })
+        .await?;
+    let items: Vec<Value> = items.iter().map(request_json).collect();
+    Ok(HttpResponse::Ok().json(json!({ "items": items })))
+}
+
+fn scope(
+    conn: &mut timebank_store::DbConnection,
+    id: &str,
+) -> Result<(RequestRow, String), ApiError> {
+    let r = services::get(conn, id)?;
+    let org = services::community_of(conn, &r)?;
+    Ok((r, org.path))
+}
+
+pub async fn get(
+    state: web::Data<AppState>,
+    principal: Principal,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let r = state
+        .db(move |conn| {
+            let (r, path) = scope(conn, &id)?;
+            let party = principal.is_user(&r.requester_id)
+                || r.volunteer_id
+                    .as_deref()
+                    .is_some_and(|v| principal.is_user(v));
+            Principal::require(party || principal.reads(&path))?;
+            Ok(r)
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(request_json(&r)))
+}
+
+#[derive(Debug, Deserialize, Validate)]
+pub struct Dispatch {
+    #[validate(length(min = 1, max = 64))]
+    volunteer_id: String,
+}
+
+pub async fn dispatch(
+    state: web::Data<AppState>,
+    principal: Principal,
+    id: web::Path<String>,
+    body: web::Json<Dispatch>,
+) -> Result<HttpResponse, ApiError> {
+    let body = valid(body)?;
+    let r = state
+        .db(move |conn| {
+            let (_, path) = scope(conn, &id)?;
+            Principal::require(principal.admin_over(&path))?;
+            Ok(services::dispatch(
+                conn,
+                &id,
+                &body.volunteer_id,
+                &principal.actor_id(),
+            )?)
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(request_json(&r)))
+}
+
+#[derive(Debug, Deserialize, Validate)]
+pub struct Decline {
+    #[validate(length(min = 1, max = 500))]
+    reason: String,
+}
+
+pub async fn decline(
+    state: web::Data<AppState>,
+    principal: Principal,
+    id: web::Path<String>,
+    body: web::Json<Decline>,
+) -> Result<HttpResponse, ApiError> {
+    let body = valid(body)?;
+    let me = principal.volunteer_id()?;
+    let r = state
+        .db(move |conn| Ok(services::decline(conn, &id, &me, body.reason.trim())?))
+        .await?;
+    Ok(HttpResponse::Ok().json(request_json(&r)))
+}
+
+/// Runs a state change that may move points under `Idempotency-Key`.
+async fn moving<F>(
+    req: &HttpRequest,
+    state: &web::Data<AppState>,
+    caller: String,
+    body: Value,
+    effect: F,
+) -> Result<HttpResponse, ApiError>
+where
+    F: Fn(&mut timebank_store::DbConnection) -> Result<RequestRow, ApiError> + Send + 'static,
+{
+    let key = idempotency::key_from(req)?;
+    let fingerprint = idempotency::fingerprint("POST", req.path(), &body);
+    let outcome = state
+        .db(move |conn| {
+            idempotency::execute(conn, &caller, key.as_deref(), &fingerprint, |c| {
+                let r = effect(c)?;
+                Ok(Effect::new(StatusCode::OK, request_json(&r)))
+            })
+        })
+        .await?;
+    Ok(outcome.into_response())
+}
+
+pub async fn accept(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    principal: Principal,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let me = principal.volunteer_id()?;
+    moving(&req, &state, me.clone(), Value::Null, move |c| {
+        Ok(services::accept(c, &id, &me)?)
+    })
+    .await
+}
+
+#[derive(Debug, Deserialize, Serialize, Validate)]
+pub struct Complete {
+    hours: Amount,
+}
+
+pub async fn complete(
+    state: web::Data<AppState>,
+    principal: Principal,
+    id: web::Path<String>,
+    body: web::Json<Complete>,
+) -> Result<HttpResponse, ApiError> {
+    let body = valid(body)?;
+    let me = principal.volunteer_id()?;
+    let r = state
+        .db(move |conn| Ok(services::complete(conn, &id, &me, body.hours)?))
+        .await?;
+    Ok(HttpResponse::Ok().json(request_json(&r)))
+}
+
+#[derive(Debug, Deserialize, Serialize, Validate)]
+pub struct Rate {
+    #[validate(range(min = 1, max = 5))]
+    stars: i32,
+    #[validate(length(max = 500))]
+    comment: Option<String>,
+    /// The requester disputes the reported hours; an admin resolves them.
+    dispute: Option<bool>,
+}
+
+pub async fn rate(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    principal: Principal,
+    id: web::Path<String>,
+    body: web::Json<Rate>,
+) -> Result<HttpResponse, ApiError> {
+    let body = valid(body)?;
+    let me = user_id(&principal)?;
+    let fingerprint = json!(body);
+    let caller = me.clone();
+    moving(&req, &state, caller, fingerprint, move |c| {
+        Ok(services::rate(
+            c,
+            &id,
+            &me,
+            body.stars,
+            body.comment.as_deref(),
+            body.dispute.unwrap_or(false),
+        )?)
+    })
+    .await
+}
+
+#[derive(Debug, Deserialize, Serialize, Validate)]
+pub struct Resolve {
+    hours: Amount,
+}
+
+pub async fn resolve(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    principal: Principal,
+    id: web::Path<String>,
+    body: web::Json<Resolve>,
+) -> Result<HttpResponse, ApiError> {
+    let body = valid(body)?;
+    let path_id = id.clone();
+    let allowed = state
+        .db(move |conn| {
+            let (_, path) = scope(conn, &path_id)?;
+            Ok(path)
+        })
+        .await?;
+    Principal::require(principal.admin_over(&allowed))?;
+    let fingerprint = json!(body);
+    moving(&req, &state, principal.actor_id(), fingerprint, move |c| {
+        Ok(services::resolve(c, &id, body.hours)?)
+    })
+    .await
+}
+
+#[derive(Debug, Deserialize, Serialize, Validate)]
+pub struct Cancel {
+    #[validate(length(min = 1, max = 500))]
+    reason: Option<String>,
+}
+
+pub async fn cancel(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    principal: Principal,
+    id: web::Path<String>,
+    body: Option<web::Json<Cancel>>,
+) -> Result<HttpResponse, ApiError> {
+    let reason = match body {
+        Some(b) => valid(b)?.reason,
+        None => None,
+    };
+    let path_id = id.clone();
+    let (requester, path) = state
+        .db(move |conn| {
+            let (r, path) = scope(conn, &path_id)?;
+            Ok((r.requester_id, path))
+        })
+        .await?;
+    Principal::require(principal.is_user(&requester) || principal.admin_over(&path))?;
+    let actor = principal.actor_id();
+    let fingerprint = json!({ "reason": reason });
+    let who = actor.clone();
+    moving(&req, &state, actor, fingerprint, move |c| {
+        Ok(services::cancel(c, &id, &who, reason.as_deref())?)
+    })
+    .await
+}

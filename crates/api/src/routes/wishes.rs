@@ -1,0 +1,180 @@
+use actix_web::http::StatusCode;
+use actix_web::{HttpRequest, HttpResponse, web};
+use serde::Deserialize;
+use serde_json::{Value, json};
+use timebank_directory as directory;
+use timebank_earning::wishes::{self, Claimer, WishRow};
+use timebank_ledger::Amount;
+use validator::Validate;
+
+use crate::error::ApiError;
+use crate::idempotency::{self, Effect};
+use crate::principal::Principal;
+use crate::routes::{opt_utc, utc_string, valid};
+use crate::state::AppState;
+
+fn wish_json(w: &WishRow) -> Value {
+    json!({
+        "id": w.id,
+        "requester_id": w.requester_id,
+        "community_id": w.community_id,
+        "category": w.category,
+        "description": w.description,
+        "budget": w.budget.map(Amount::from_units),
+        "status": w.status,
+        "claimed_by_volunteer": w.claimed_by_volunteer,
+        "claimed_by_org": w.claimed_by_org,
+        "fulfil_note": w.fulfil_note,
+        "fulfilled_at": opt_utc(w.fulfilled_at),
+        "confirmed_at": opt_utc(w.confirmed_at),
+        "award_id": w.award_id,
+        "created_at": utc_string(&w.created_at),
+    })
+}
+
+fn user_id(principal: &Principal) -> Result<String, ApiError> {
+    match principal {
+        Principal::User(u) => Ok(u.id.clone()),
+        Principal::System => Err(ApiError::forbidden()),
+    }
+}
+
+#[derive(Debug, Deserialize, Validate)]
+pub struct CreateWish {
+    #[validate(length(min = 1, max = 30))]
+    category: Option<String>,
+    #[validate(length(min = 1, max = 500))]
+    description: String,
+    budget: Option<Amount>,
+}
+
+pub async fn create(
+    state: web::Data<AppState>,
+    principal: Principal,
+    body: web::Json<CreateWish>,
+) -> Result<HttpResponse, ApiError> {
+    let body = valid(body)?;
+    let me = user_id(&principal)?;
+    let wish = state
+        .db(move |conn| {
+            let category = body.category.unwrap_or_else(|| "微心愿".to_owned());
+            Ok(wishes::create(
+                conn,
+                &me,
+                category.trim(),
+                body.description.trim(),
+                body.budget,
+            )?)
+        })
+        .await?;
+    Ok(HttpResponse::Created().json(wish_json(&wish)))
+}
+
+fn community_path(
+    conn: &mut timebank_store::DbConnection,
+    w: &WishRow,
+) -> Result<String, ApiError> {
+    Ok(directory::get_org(conn, &w.community_id)?.path)
+}
+
+pub async fn get(
+    state: web::Data<AppState>,
+    _principal: Principal,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let wish = state.db(move |conn| Ok(wishes::get(conn, &id)?)).await?;
+    Ok(HttpResponse::Ok().json(wish_json(&wish)))
+}
+
+#[derive(Debug, Deserialize, Validate)]
+pub struct Claim {
+    /// Claim for a partner organisation (by an admin over it) instead of oneself.
+    #[validate(length(min = 1, max = 64))]
+    org_id: Option<String>,
+}
+
+pub async fn claim(
+    state: web::Data<AppState>,
+    principal: Principal,
+    id: web::Path<String>,
+    body: Option<web::Json<Claim>>,
+) -> Result<HttpResponse, ApiError> {
+    let org_id = match body {
+        Some(b) => valid(b)?.org_id,
+        None => None,
+    };
+    let claimer = match &org_id {
+        Some(org) => Claimer::Org(org.clone()),
+        None => Claimer::Volunteer(principal.volunteer_id()?),
+    };
+    let wish = state
+        .db(move |conn| {
+            if let Some(org) = &org_id {
+                let org = directory::get_org(conn, org)?;
+                Principal::require(principal.admin_over(&org.path))?;
+            }
+            Ok(wishes::claim(conn, &id, claimer)?)
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(wish_json(&wish)))
+}
+
+#[derive(Debug, Deserialize, Validate)]
+pub struct Fulfil {
+    #[validate(length(min = 1, max = 500))]
+    note: String,
+}
+
+pub async fn fulfil(
+    state: web::Data<AppState>,
+    principal: Principal,
+    id: web::Path<String>,
+    body: web::Json<Fulfil>,
+) -> Result<HttpResponse, ApiError> {
+    let body = valid(body)?;
+    let wish = state
+        .db(move |conn| {
+            let w = wishes::get(conn, &id)?;
+            let claimer = match (&w.claimed_by_volunteer, &w.claimed_by_org) {
+                (Some(v), _) => principal.is_user(v),
+                (None, Some(org)) => {
+                    let org = directory::get_org(conn, org)?;
+                    principal.admin_over(&org.path)
+                }
+                (None, None) => false,
+            };
+            if !claimer {
+                let _ = community_path(conn, &w)?;
+                return Err(ApiError::new(
+                    StatusCode::FORBIDDEN,
+                    "not_claimer",
+                    "only who claimed the wish fulfils it",
+                ));
+            }
+            Ok(wishes::fulfil(conn, &id, body.note.trim())?)
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(wish_json(&wish)))
+}
+
+pub async fn confirm(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    principal: Principal,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let me = user_id(&principal)?;
+    let key = idempotency::key_from(&req)?;
+    let fingerprint = idempotency::fingerprint("POST", req.path(), &Value::Null);
+    let outcome = state
+        .db(move |conn| {
+            idempotency::execute(conn, &me, key.as_deref(), &fingerprint, |c| {
+                let (wish, skipped) = wishes::confirm(c, &id, &me)?;
+                let mut body = wish_json(&wish);
+                body["award_skipped"] = json!(skipped);
+                Ok(Effect::new(StatusCode::OK, body))
+            })
+        })
+        .await?;
+    Ok(outcome.into_response())
+}

@@ -1,0 +1,204 @@
+//! Micro-wishes (微心愿): a resident posts a small wish, a volunteer or a
+//! partner organisation claims and fulfils it, the resident confirms, and
+//! confirmation awards the `micro_wish` case rule to the volunteer.
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+use timebank_directory::{DomainError, get_member, get_org, get_volunteer};
+use timebank_ledger::Amount;
+use timebank_store::schema::wishes;
+use timebank_store::{DbConnection, Lockable, lock_row, write_tx};
+
+use crate::cases;
+
+pub const AWARD_CODE: &str = "micro_wish";
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = wishes)]
+pub struct WishRow {
+    pub id: String,
+    pub requester_id: String,
+    pub community_id: String,
+    pub category: String,
+    pub description: String,
+    pub budget: Option<i64>,
+    pub status: String,
+    pub claimed_by_volunteer: Option<String>,
+    pub claimed_by_org: Option<String>,
+    pub claimed_at: Option<NaiveDateTime>,
+    pub fulfil_note: Option<String>,
+    pub fulfilled_at: Option<NaiveDateTime>,
+    pub confirmed_at: Option<NaiveDateTime>,
+    pub award_id: Option<String>,
+    pub created_at: NaiveDateTime,
+}
+
+pub enum Claimer {
+    Volunteer(String),
+    Org(String),
+}
+
+pub fn get(conn: &mut DbConnection, id: &str) -> Result<WishRow, DomainError> {
+    wishes::table
+        .find(id)
+        .select(WishRow::as_select())
+        .first(conn)
+        .optional()?
+        .ok_or(DomainError::NotFound("wish"))
+}
+
+fn locked(conn: &mut DbConnection, id: &str, wanted: &str) -> Result<WishRow, DomainError> {
+    lock_row(conn, Lockable::Wish, id)?;
+    let w = get(conn, id)?;
+    if w.status != wanted {
+        return Err(DomainError::conflict(
+            "invalid_state",
+            format!("the wish is {}, not {wanted}", w.status),
+        )
+        .with_details(serde_json::json!({ "status": w.status })));
+    }
+    Ok(w)
+}
+
+pub fn create(
+    conn: &mut DbConnection,
+    requester: &str,
+    category: &str,
+    description: &str,
+    budget: Option<Amount>,
+) -> Result<WishRow, DomainError> {
+    let member = get_member(conn, requester)?;
+    member.require_active()?;
+    if budget.is_some_and(|b| b.is_negative()) {
+        return Err(DomainError::refused(
+            "validation_failed",
+            "budget must not be negative",
+        ));
+    }
+    let id = timebank_store::new_id();
+    diesel::insert_into(wishes::table)
+        .values((
+            wishes::id.eq(&id),
+            wishes::requester_id.eq(requester),
+            wishes::community_id.eq(&member.community_id),
+            wishes::category.eq(category),
+            wishes::description.eq(description),
+            wishes::budget.eq(budget.map(Amount::units)),
+            wishes::status.eq("open"),
+            wishes::created_at.eq(timebank_store::now()),
+        ))
+        .execute(conn)?;
+    get(conn, &id)
+}
+
+pub fn claim(conn: &mut DbConnection, id: &str, by: Claimer) -> Result<WishRow, DomainError> {
+    write_tx(conn, |c| {
+        let w = locked(c, id, "open")?;
+        let (volunteer, org) = match &by {
+            Claimer::Volunteer(v) => {
+                if *v == w.requester_id {
+                    return Err(DomainError::refused(
+                        "own_wish",
+                        "a wish cannot be claimed by its author",
+                    ));
+                }
+                get_volunteer(c, v)?
+                    .row
+                    .require_active(timebank_store::now())?;
+                (Some(v.clone()), None)
+            }
+            Claimer::Org(o) => (None, Some(get_org(c, o)?.id)),
+        };
+        diesel::update(wishes::table.find(id))
+            .set((
+                wishes::status.eq("claimed"),
+                wishes::claimed_by_volunteer.eq(volunteer),
+                wishes::claimed_by_org.eq(org),
+                wishes::claimed_at.eq(timebank_store::now()),
+            ))
+            .execute(c)?;
+        get(c, id)
+    })
+}
+
+/// The claimer marks it fulfilled; `is_claimer` was checked by the caller.
+pub fn fulfil(conn: &mut DbConnection, id: &str, note: &str) -> Result<WishRow, DomainError> {
+    write_tx(conn, |c| {
+        locked(c, id, "claimed")?;
+        diesel::update(wishes::table.find(id))
+            .set((
+                wishes::status.eq("fulfilled"),
+                wishes::fulfil_note.eq(note),
+                wishes::fulfilled_at.eq(timebank_store::now()),
+            ))
+            .execute(c)?;
+        get(c, id)
+    })
+}
+
+/// The requester confirms. A volunteer who fulfilled it receives the
+/// `micro_wish` case award, filed and approved at once. Returns the wish and
+/// why no award was made, if none was. Run inside the caller's write
+/// transaction.
+pub fn confirm(
+    conn: &mut DbConnection,
+    id: &str,
+    requester: &str,
+) -> Result<(WishRow, Option<String>), DomainError> {
+    let w = locked(conn, id, "fulfilled")?;
+    if w.requester_id != requester {
+        return Err(DomainError::not_allowed(
+            "not_requester",
+            "only the person who made the wish confirms it",
+        ));
+    }
+    let now = timebank_store::now();
+    let mut award = None;
+    let mut skipped = None;
+    if let Some(volunteer_id) = &w.claimed_by_volunteer {
+        let volunteer = get_volunteer(conn, volunteer_id)?;
+        let evidence = Some(format!(
+            "微心愿 {id}：{}",
+            w.fulfil_note.clone().unwrap_or_default()
+        ));
+        match cases::file(
+            conn,
+            &volunteer,
+            AWARD_CODE,
+            w.fulfilled_at.unwrap_or(now),
+            evidence,
+            requester,
+        ) {
+            Ok(filed) => {
+                let (approved, _) = cases::approve(conn, &filed.id, requester, None)?;
+                award = Some(approved.id);
+            }
+            Err(DomainError::Refused { code, .. } | DomainError::NotAllowed { code, .. }) => {
+                skipped = Some(code.to_owned())
+            }
+            Err(e) => return Err(e),
+        }
+    } else {
+        skipped = Some("claimed_by_organisation".to_owned());
+    }
+    diesel::update(wishes::table.find(id))
+        .set((
+            wishes::status.eq("confirmed"),
+            wishes::confirmed_at.eq(now),
+            wishes::award_id.eq(&award),
+        ))
+        .execute(conn)?;
+    Ok((get(conn, id)?, skipped))
+}
+
+pub fn list_open(
+    conn: &mut DbConnection,
+    community_ids: &[String],
+) -> Result<Vec<WishRow>, DomainError> {
+    Ok(wishes::table
+        .filter(wishes::community_id.eq_any(community_ids))
+        .filter(wishes::status.eq_any(["open", "claimed"]))
+        .order(wishes::created_at.asc())
+        .select(WishRow::as_select())
+        .load(conn)?)
+}

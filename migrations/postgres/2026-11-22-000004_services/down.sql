@@ -1,0 +1,3 @@
+DROP TABLE wishes;
+DROP TABLE service_requests;
+DROP TABLE residents;
