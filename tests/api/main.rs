@@ -10,5 +10,6 @@ mod errors;
 mod helpers;
 mod ledger;
 mod orgs;
+mod services;
 mod spending;
 mod volunteers;

@@ -13,6 +13,7 @@ use timebank_store::{DbConnection, Pool};
 use crate::config::{Config, ConfigError};
 
 mod earning;
+mod services;
 mod spending;
 
 pub struct Summary {
@@ -21,7 +22,7 @@ pub struct Summary {
     pub volunteer_id: String,
     pub volunteers: usize,
     /// What the demo's history holds (empty when it was loaded before).
-    pub counts: Option<(earning::Counts, spending::Counts)>,
+    pub counts: Option<(earning::Counts, spending::Counts, services::Counts)>,
 }
 
 pub const ADMIN_PHONE: &str = "13800000000";
@@ -196,12 +197,13 @@ fn load_all(conn: &mut DbConnection) -> anyhow::Result<Summary> {
     }
     let earned = earning::load(conn, &district, &communities, &by_community, &admin_id)?;
     let spent = spending::load(conn, &district, &streets, &by_community, &admin_id)?;
+    let served = services::load(conn, &communities, &by_community, &admin_id)?;
     Ok(Summary {
         admin_phone: ADMIN_PHONE,
         volunteer_phone: volunteer_phone(0),
         volunteer_id: first.context("no volunteers created")?,
         volunteers: VOLUNTEERS,
-        counts: Some((earned, spent)),
+        counts: Some((earned, spent, served)),
     })
 }
 
@@ -245,6 +247,7 @@ pub fn print_welcome(url: &str, s: &Summary, config: &Config) {
          \n    community admin 新塘社区    13800000002 / {apw}\
          \n    auditor 荷塘区              13800000003 / {apw}\
          \n    site operator 服务中心      13800000004 / {apw}\
+         \n    residents                  13700000001 … 13700000005 / resident-demo\
          \n    volunteers                 13900000001 … 139000000{n} / {vpw}\
          {history}\
          \n\n  try:\
@@ -267,7 +270,9 @@ pub fn print_welcome(url: &str, s: &Summary, config: &Config) {
         history = s
             .counts
             .as_ref()
-            .map(|(earned, spent)| earned.describe() + &spent.describe())
+            .map(|(earned, spent, served)| earned.describe()
+                + &spent.describe()
+                + &served.describe())
             .unwrap_or_default(),
     );
 }
