@@ -119,6 +119,14 @@ impl Principal {
         }
     }
 
+    /// The caller's user id; a system token is no person.
+    pub fn user_id(&self) -> Result<String, ApiError> {
+        match self {
+            Principal::User(u) => Ok(u.id.clone()),
+            Principal::System => Err(ApiError::forbidden()),
+        }
+    }
+
     /// The caller's own volunteer id; anyone without a volunteer record is
     /// refused.
     pub fn volunteer_id(&self) -> Result<String, ApiError> {

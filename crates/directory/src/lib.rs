@@ -360,12 +360,7 @@ pub fn register_volunteer(
     skills: &[String],
 ) -> Result<String, DomainError> {
     write_tx(conn, |c| {
-        let community = find_org(c, community_id)?
-            .filter(|o| o.kind == "community")
-            .ok_or_else(|| {
-                DomainError::refused("invalid_community", "community_id is not a community")
-            })?;
-        let id = create_user(c, name, phone, password_hash)?;
+        let (id, community) = new_member(c, name, phone, password_hash, community_id)?;
         let skills = serde_json::to_string(skills).unwrap_or_else(|_| "[]".to_owned());
         diesel::insert_into(volunteers::table)
             .values((
@@ -376,9 +371,27 @@ pub fn register_volunteer(
                 volunteers::created_at.eq(timebank_store::now()),
             ))
             .execute(c)?;
-        open_account(c, AccountKind::VolunteerWallet, &id, &community.path)?;
         Ok(id)
     })
+}
+
+/// The part every registration shares: the community must be one, the user
+/// is created, and a wallet is opened.
+fn new_member(
+    conn: &mut DbConnection,
+    name: &str,
+    phone: &str,
+    password_hash: &str,
+    community_id: &str,
+) -> Result<(String, Org), DomainError> {
+    let community = find_org(conn, community_id)?
+        .filter(|o| o.kind == "community")
+        .ok_or_else(|| {
+            DomainError::refused("invalid_community", "community_id is not a community")
+        })?;
+    let id = create_user(conn, name, phone, password_hash)?;
+    open_account(conn, AccountKind::VolunteerWallet, &id, &community.path)?;
+    Ok((id, community))
 }
 
 /// pending → active; anything else is a 409 naming the current state.
@@ -435,12 +448,7 @@ pub fn register_resident(
 ) -> Result<String, DomainError> {
     use timebank_store::schema::residents;
     write_tx(conn, |c| {
-        let community = find_org(c, community_id)?
-            .filter(|o| o.kind == "community")
-            .ok_or_else(|| {
-                DomainError::refused("invalid_community", "community_id is not a community")
-            })?;
-        let id = create_user(c, name, phone, password_hash)?;
+        let (id, community) = new_member(c, name, phone, password_hash, community_id)?;
         diesel::insert_into(residents::table)
             .values((
                 residents::user_id.eq(&id),
@@ -449,7 +457,6 @@ pub fn register_resident(
                 residents::created_at.eq(timebank_store::now()),
             ))
             .execute(c)?;
-        open_account(c, AccountKind::VolunteerWallet, &id, &community.path)?;
         Ok(id)
     })
 }

@@ -13,13 +13,6 @@ use crate::principal::Principal;
 use crate::routes::valid;
 use crate::state::AppState;
 
-fn user_id(principal: &Principal) -> Result<String, ApiError> {
-    match principal {
-        Principal::User(u) => Ok(u.id.clone()),
-        Principal::System => Err(ApiError::forbidden()),
-    }
-}
-
 #[derive(Debug, Deserialize, Validate)]
 pub struct RequestLink {
     #[validate(length(min = 1, max = 64))]
@@ -34,7 +27,7 @@ pub async fn request_link(
     body: web::Json<RequestLink>,
 ) -> Result<HttpResponse, ApiError> {
     let body = valid(body)?;
-    let me = user_id(&principal)?;
+    let me = principal.user_id()?;
     let link = state
         .db(move |conn| {
             Ok(gifts::request_link(
@@ -53,7 +46,7 @@ pub async fn confirm_link(
     principal: Principal,
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    let me = user_id(&principal)?;
+    let me = principal.user_id()?;
     let link = state
         .db(move |conn| Ok(gifts::confirm_link(conn, &id, &me)?))
         .await?;
@@ -64,7 +57,7 @@ pub async fn list_links(
     state: web::Data<AppState>,
     principal: Principal,
 ) -> Result<HttpResponse, ApiError> {
-    let me = user_id(&principal)?;
+    let me = principal.user_id()?;
     let items = state
         .db(move |conn| Ok(gifts::links_of(conn, &me)?))
         .await?;

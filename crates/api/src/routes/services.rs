@@ -44,13 +44,6 @@ fn request_json(r: &RequestRow) -> Value {
     })
 }
 
-fn user_id(principal: &Principal) -> Result<String, ApiError> {
-    match principal {
-        Principal::User(u) => Ok(u.id.clone()),
-        Principal::System => Err(ApiError::forbidden()),
-    }
-}
-
 #[derive(Debug, Deserialize, Validate)]
 pub struct RegisterResident {
     #[validate(length(min = 1, max = 50))]
@@ -117,7 +110,7 @@ pub async fn my_balance(
     state: web::Data<AppState>,
     principal: Principal,
 ) -> Result<HttpResponse, ApiError> {
-    let me = user_id(&principal)?;
+    let me = principal.user_id()?;
     let b = state
         .db(move |conn| {
             let wallet = find_account(conn, AccountKind::VolunteerWallet, &me)?
@@ -160,7 +153,7 @@ pub async fn create(
             .with_details(json!({ "fields": { "payment": ["enum"] } })));
         }
     };
-    let me = user_id(&principal)?;
+    let me = principal.user_id()?;
     let request = state
         .db(move |conn| {
             Ok(services::create(
@@ -214,7 +207,7 @@ pub async fn mine(
     principal: Principal,
     req: HttpRequest,
 ) -> Result<HttpResponse, ApiError> {
-    let me = user_id(&principal)?;
+    let me = principal.user_id()?;
     let assignments = req.path().ends_with("/assignments");
     let items = state
         .db(move |conn| {
@@ -380,7 +373,7 @@ pub async fn rate(
     body: web::Json<Rate>,
 ) -> Result<HttpResponse, ApiError> {
     let body = valid(body)?;
-    let me = user_id(&principal)?;
+    let me = principal.user_id()?;
     let fingerprint = json!(body);
     let caller = me.clone();
     moving(&req, &state, caller, fingerprint, move |c| {

@@ -32,13 +32,6 @@ fn wish_json(w: &WishRow) -> Value {
     })
 }
 
-fn user_id(principal: &Principal) -> Result<String, ApiError> {
-    match principal {
-        Principal::User(u) => Ok(u.id.clone()),
-        Principal::System => Err(ApiError::forbidden()),
-    }
-}
-
 #[derive(Debug, Deserialize, Validate)]
 pub struct CreateWish {
     #[validate(length(min = 1, max = 30))]
@@ -54,7 +47,7 @@ pub async fn create(
     body: web::Json<CreateWish>,
 ) -> Result<HttpResponse, ApiError> {
     let body = valid(body)?;
-    let me = user_id(&principal)?;
+    let me = principal.user_id()?;
     let wish = state
         .db(move |conn| {
             let category = body.category.unwrap_or_else(|| "微心愿".to_owned());
@@ -163,7 +156,7 @@ pub async fn confirm(
     principal: Principal,
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    let me = user_id(&principal)?;
+    let me = principal.user_id()?;
     let key = idempotency::key_from(&req)?;
     let fingerprint = idempotency::fingerprint("POST", req.path(), &Value::Null);
     let outcome = state
