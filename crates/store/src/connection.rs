@@ -79,6 +79,8 @@ pub(crate) fn build_pool(url: &DatabaseUrl, max_size: u32) -> Result<Pool, Store
         .map_err(|e| StoreError::Connect(format!("{} ({})", e, url.redacted())))?;
     r2d2::Pool::builder()
         .max_size(max_size)
+        // Open connections as load needs them, not max_size up front.
+        .min_idle(Some(1))
         .connection_timeout(std::time::Duration::from_secs(10))
         .build(manager)
         .map_err(StoreError::Pool)
