@@ -58,6 +58,9 @@ fn a_platform_paid_request_from_order_to_rating() {
         );
         request(app, &rt, &t.community_a, "barter", "3.00").assert_error(422, "validation_failed");
         request(app, &rt, &t.street_a, "platform", "3.00").assert_error(422, "invalid_community");
+        let backwards = json!({ "community_id": t.community_a, "category": "维修", "description": "x", "wanted_at": minutes_from_now(120), "wanted_until": minutes_from_now(60), "payment": "platform" });
+        app.post("/api/v1/service-requests", Some(&rt), backwards)
+            .assert_error(422, "invalid_window");
         let created = request(app, &rt, &t.community_a, "platform", "3.00");
         assert_eq!(created.status, 201, "{}", created.body);
         assert_eq!(created.body["status"], "open");

@@ -34,6 +34,7 @@ pub struct RequestRow {
     pub category: String,
     pub description: String,
     pub wanted_at: NaiveDateTime,
+    pub wanted_until: Option<NaiveDateTime>,
     pub payment: String,
     pub max_hours: i64,
     pub status: String,
@@ -70,6 +71,7 @@ pub struct NewRequest {
     pub category: String,
     pub description: String,
     pub wanted_at: NaiveDateTime,
+    pub wanted_until: Option<NaiveDateTime>,
     pub requester_pays: bool,
     pub max_hours: Amount,
 }
@@ -137,6 +139,12 @@ pub fn create(conn: &mut DbConnection, new: NewRequest) -> Result<RequestRow, Do
             DomainError::refused("invalid_community", "community_id is not a community")
         })?;
     valid_hours(new.max_hours, "max_hours")?;
+    if new.wanted_until.is_some_and(|until| until <= new.wanted_at) {
+        return Err(DomainError::refused(
+            "invalid_window",
+            "wanted_until must be after wanted_at",
+        ));
+    }
     let now = timebank_store::now();
     let id = timebank_store::new_id();
     diesel::insert_into(sr::table)
@@ -147,6 +155,7 @@ pub fn create(conn: &mut DbConnection, new: NewRequest) -> Result<RequestRow, Do
             sr::category.eq(&new.category),
             sr::description.eq(&new.description),
             sr::wanted_at.eq(new.wanted_at),
+            sr::wanted_until.eq(new.wanted_until),
             sr::payment.eq(if new.requester_pays {
                 "requester"
             } else {

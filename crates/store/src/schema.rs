@@ -378,6 +378,7 @@ diesel::table! {
         category -> Text,
         description -> Text,
         wanted_at -> Timestamp,
+        wanted_until -> Nullable<Timestamp>,
         payment -> Text,
         max_hours -> BigInt,
         status -> Text,

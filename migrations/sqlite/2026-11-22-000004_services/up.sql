@@ -15,6 +15,7 @@ CREATE TABLE service_requests (
     category                  TEXT NOT NULL,
     description               TEXT NOT NULL,
     wanted_at                 TIMESTAMP NOT NULL,
+    wanted_until              TIMESTAMP,
     payment                   TEXT NOT NULL CHECK (payment IN ('platform', 'requester')),
     max_hours                 BIGINT NOT NULL CHECK (max_hours > 0),
     status                    TEXT NOT NULL CHECK (status IN ('open', 'dispatched', 'accepted', 'completed', 'disputed', 'rated', 'settled', 'cancelled')),

@@ -24,6 +24,7 @@ fn request_json(r: &RequestRow) -> Value {
         "category": r.category,
         "description": r.description,
         "wanted_at": utc_string(&r.wanted_at),
+        "wanted_until": opt_utc(r.wanted_until),
         "payment": r.payment,
         "max_hours": Amount::from_units(r.max_hours),
         "status": r.status,
@@ -132,6 +133,8 @@ pub struct CreateRequest {
     #[validate(length(min = 1, max = 2000))]
     description: String,
     wanted_at: DateTime<Utc>,
+    /// The end of the window the service is wanted in.
+    wanted_until: Option<DateTime<Utc>>,
     payment: String,
     max_hours: Option<Amount>,
 }
@@ -164,6 +167,7 @@ pub async fn create(
                     category: body.category.trim().to_owned(),
                     description: body.description,
                     wanted_at: naive(body.wanted_at),
+                    wanted_until: body.wanted_until.map(naive),
                     requester_pays,
                     max_hours: body.max_hours.unwrap_or(Amount::from_units(200)),
                 },

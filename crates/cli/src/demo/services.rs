@@ -96,6 +96,7 @@ pub fn load(
                     CATEGORIES[n % CATEGORIES.len()]
                 ),
                 wanted_at: now + Duration::days(n as i64 + 1),
+                wanted_until: Some(now + Duration::days(n as i64 + 1) + Duration::hours(4)),
                 requester_pays,
                 max_hours: Amount::from_units(200),
             },
