@@ -8,6 +8,7 @@ mod concurrency;
 mod earning;
 mod errors;
 mod helpers;
+mod jobs;
 mod ledger;
 mod orgs;
 mod services;

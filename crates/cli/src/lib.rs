@@ -4,6 +4,7 @@
 
 mod config;
 mod demo;
+mod jobs;
 
 use std::process::ExitCode;
 
@@ -37,7 +38,34 @@ enum Command {
     /// Apply pending database migrations and exit.
     Migrate,
     /// Recompute every balance and hash chain from the postings; exit 1 on any problem.
-    Verify,
+    Verify {
+        /// Also record a checkpoint of every account's chain head (printed,
+        /// to keep outside the database); later verifies check the ledger
+        /// still extends it.
+        #[arg(long)]
+        checkpoint: bool,
+    },
+    /// Settle finished activities and service requests past their rating window.
+    Settle {
+        /// Settle what ended by the end of this local day (default: now).
+        #[arg(long)]
+        until: Option<String>,
+        /// Only this organisation's subtree.
+        #[arg(long = "org")]
+        org_id: Option<String>,
+    },
+    /// Apply the earning policy's point expiry as of a date.
+    Expire {
+        #[arg(long = "as-of")]
+        as_of: String,
+    },
+    /// Recompute star levels and record changes.
+    Stars,
+    /// Order jobs.
+    Orders {
+        #[command(subcommand)]
+        command: OrdersCommand,
+    },
     /// Manage administrators.
     Admin {
         #[command(subcommand)]
@@ -58,6 +86,12 @@ enum Command {
         #[arg(long, default_value = "./data/demo.db")]
         db: String,
     },
+}
+
+#[derive(Debug, Subcommand)]
+enum OrdersCommand {
+    /// Cancel reserved orders past their pickup window (refund, release stock).
+    Expire,
 }
 
 #[derive(Debug, Subcommand)]
@@ -118,17 +152,50 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             println!("migrations applied to {}", config.database.redacted());
             Ok(ExitCode::SUCCESS)
         }
-        Command::Verify => {
+        Command::Verify { checkpoint } => {
             let config = Config::load(&cli.config, None)?;
             let pool = config.connect()?;
             let mut conn = pool.get()?;
-            let report = timebank_redemption::verify(&mut conn)?;
+            let report = timebank_jobs::verify(&mut conn)?;
             println!("{}", serde_json::to_string_pretty(&report)?);
-            Ok(if report.ok {
-                ExitCode::SUCCESS
-            } else {
-                ExitCode::FAILURE
-            })
+            if !report.ok {
+                return Ok(ExitCode::FAILURE);
+            }
+            if checkpoint {
+                let cp = timebank_jobs::write_checkpoint(&mut conn)?;
+                println!(
+                    "{}",
+                    serde_json::to_string_pretty(&serde_json::json!({ "checkpoint": cp }))?
+                );
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Settle { until, org_id } => {
+            let until = match until {
+                Some(day) => jobs::end_of_day(jobs::parse_date(&day, "--until")?),
+                None => timebank_store::now(),
+            };
+            let pool = Config::load(&cli.config, None)?.connect()?;
+            jobs::run_cli(&pool, timebank_jobs::Job::Settle { until, org_id })?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Expire { as_of } => {
+            let as_of = jobs::parse_date(&as_of, "--as-of")?;
+            let pool = Config::load(&cli.config, None)?.connect()?;
+            jobs::run_cli(&pool, timebank_jobs::Job::Expire { as_of })?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Stars => {
+            let pool = Config::load(&cli.config, None)?.connect()?;
+            jobs::run_cli(&pool, timebank_jobs::Job::Stars)?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Orders {
+            command: OrdersCommand::Expire,
+        } => {
+            let pool = Config::load(&cli.config, None)?.connect()?;
+            jobs::run_cli(&pool, timebank_jobs::Job::OrdersExpire)?;
+            Ok(ExitCode::SUCCESS)
         }
         Command::Admin {
             command:

@@ -31,6 +31,9 @@ pub struct EarningPolicy {
     pub max_points_per_hour: Decimal,
     /// Offset of local time from UTC, for what a "calendar day" is (China: +480).
     pub utc_offset_minutes: i32,
+    /// Whether and when points expire; none by default.
+    #[serde(default)]
+    pub expiry: crate::ExpiryPolicy,
 }
 
 impl Default for EarningPolicy {
@@ -44,6 +47,7 @@ impl Default for EarningPolicy {
             min_points_per_hour: Decimal::new(5, 1),
             max_points_per_hour: Decimal::from(5),
             utc_offset_minutes: 480,
+            expiry: crate::ExpiryPolicy::None,
         }
     }
 }
@@ -108,6 +112,9 @@ impl EarningPolicy {
         }
         if !(-720..=840).contains(&self.utc_offset_minutes) {
             return err("utc_offset_minutes", "must be -720 to 840");
+        }
+        if !self.expiry.validate() {
+            return err("expiry", "rolling_months needs months from 1 to 120");
         }
         Ok(())
     }

@@ -10,6 +10,7 @@
 
 mod case;
 mod earning;
+mod expiry;
 mod interval;
 mod spending;
 mod stars;
@@ -18,6 +19,7 @@ pub use case::{CaseRefusal, CaseRuleVersion, check_claim, check_limit, claim_yea
 pub use earning::{
     EarningPolicy, HourlyInput, HourlyOutcome, HourlyResult, PolicyError, settle_hours,
 };
+pub use expiry::{ExpiryPolicy, expirable};
 pub use interval::Interval;
 pub use spending::{SpendingPolicy, quarter_of};
 pub use stars::{StarPolicy, StarPolicyError, StarStatus};

@@ -423,6 +423,36 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    job_runs (id) {
+        id -> Text,
+        job -> Text,
+        actor_id -> Text,
+        started_at -> Timestamp,
+        finished_at -> Nullable<Timestamp>,
+        summary -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    checkpoints (id) {
+        id -> Text,
+        created_at -> Timestamp,
+        accounts -> BigInt,
+        postings -> BigInt,
+        digest -> Text,
+    }
+}
+
+diesel::table! {
+    checkpoint_heads (checkpoint_id, account_id) {
+        checkpoint_id -> Text,
+        account_id -> Text,
+        seq -> BigInt,
+        hash -> Text,
+    }
+}
+
 diesel::joinable!(postings -> transactions (transaction_id));
 diesel::joinable!(postings -> accounts (account_id));
 diesel::joinable!(balances -> accounts (account_id));
@@ -469,4 +499,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     residents,
     service_requests,
     wishes,
+    job_runs,
+    checkpoints,
+    checkpoint_heads,
 );

@@ -173,8 +173,6 @@ pub async fn verify(
     principal: Principal,
 ) -> Result<HttpResponse, ApiError> {
     Principal::require(principal.is_staff())?;
-    let report = state
-        .db(|conn| Ok(timebank_redemption::verify(conn)?))
-        .await?;
+    let report = state.db(|conn| Ok(timebank_jobs::verify(conn)?)).await?;
     Ok(HttpResponse::Ok().json(report))
 }

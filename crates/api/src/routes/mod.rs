@@ -15,6 +15,7 @@ mod auth;
 mod cases;
 mod gifts;
 mod health;
+mod jobs;
 mod ledger;
 mod lists;
 mod orgs;
@@ -408,6 +409,7 @@ pub fn table() -> Vec<(Method, String, Route)> {
             api("/reports/services"),
             web::get().to(lists::services_report),
         ),
+        (Method::POST, api("/jobs/{name}"), web::post().to(jobs::run)),
     ]
 }
 
@@ -494,4 +496,23 @@ pub fn naive(at: chrono::DateTime<chrono::Utc>) -> chrono::NaiveDateTime {
 
 pub fn opt_utc(value: Option<chrono::NaiveDateTime>) -> Option<String> {
     value.as_ref().map(utc_string)
+}
+
+/// An optional JSON body: empty means none; anything else must parse (a
+/// malformed body is refused, never silently ignored) and validate.
+pub fn optional_body<T: serde::de::DeserializeOwned + Validate>(
+    bytes: &web::Bytes,
+) -> Result<Option<T>, ApiError> {
+    if bytes.iter().all(u8::is_ascii_whitespace) {
+        return Ok(None);
+    }
+    let value: T = serde_json::from_slice(bytes).map_err(|e| {
+        if e.is_syntax() || e.is_eof() {
+            ApiError::bad_request("invalid_json", "the body is not valid JSON")
+        } else {
+            ApiError::bad_request("invalid_body", e.to_string())
+        }
+    })?;
+    value.validate().map_err(|e| ApiError::validation(&e))?;
+    Ok(Some(value))
 }

@@ -12,7 +12,7 @@ use crate::auth::hash_password;
 use crate::error::ApiError;
 use crate::idempotency::{self, Effect};
 use crate::principal::Principal;
-use crate::routes::{naive, opt_utc, utc_string, valid};
+use crate::routes::{naive, opt_utc, optional_body, utc_string, valid};
 use crate::state::AppState;
 
 fn request_json(r: &RequestRow) -> Value {
@@ -432,12 +432,9 @@ pub async fn cancel(
     state: web::Data<AppState>,
     principal: Principal,
     id: web::Path<String>,
-    body: Option<web::Json<Cancel>>,
+    body: web::Bytes,
 ) -> Result<HttpResponse, ApiError> {
-    let reason = match body {
-        Some(b) => valid(b)?.reason,
-        None => None,
-    };
+    let reason = optional_body::<Cancel>(&body)?.and_then(|c| c.reason);
     let path_id = id.clone();
     let (requester, path) = state
         .db(move |conn| {

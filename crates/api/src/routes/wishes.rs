@@ -10,7 +10,7 @@ use validator::Validate;
 use crate::error::ApiError;
 use crate::idempotency::{self, Effect};
 use crate::principal::Principal;
-use crate::routes::{opt_utc, utc_string, valid};
+use crate::routes::{opt_utc, optional_body, utc_string, valid};
 use crate::state::AppState;
 
 fn wish_json(w: &WishRow) -> Value {
@@ -90,12 +90,9 @@ pub async fn claim(
     state: web::Data<AppState>,
     principal: Principal,
     id: web::Path<String>,
-    body: Option<web::Json<Claim>>,
+    body: web::Bytes,
 ) -> Result<HttpResponse, ApiError> {
-    let org_id = match body {
-        Some(b) => valid(b)?.org_id,
-        None => None,
-    };
+    let org_id = optional_body::<Claim>(&body)?.and_then(|c| c.org_id);
     let claimer = match &org_id {
         Some(org) => Claimer::Org(org.clone()),
         None => Claimer::Volunteer(principal.volunteer_id()?),

@@ -1,0 +1,120 @@
+use std::collections::HashMap;
+
+use chrono::{Duration, NaiveDate, NaiveDateTime};
+use diesel::prelude::*;
+use timebank_directory::{DomainError, get_org, path_ids};
+use timebank_earning::policy;
+use timebank_ledger::{
+    AccountKind, Amount, Asset, NewPosting, NewTransaction, TxKind, open_account, post,
+};
+use timebank_rules::expirable;
+use timebank_store::DbConnection;
+use timebank_store::schema::{accounts, postings, transactions};
+
+use crate::{Progress, Summary, failpoint};
+
+/// Applies each wallet's earning-policy expiry as of `as_of`: one `expiry`
+/// transaction per wallet and cut-off (`external_id =
+/// expiry:<wallet>:<cut-off>`), to the district's expiry sink.
+pub fn expire_points(
+    conn: &mut DbConnection,
+    as_of: NaiveDate,
+    actor: &str,
+    progress: &dyn Progress,
+) -> Result<Summary, DomainError> {
+    let wallets: Vec<(String, String)> = accounts::table
+        .filter(accounts::kind.eq(AccountKind::VolunteerWallet.as_str()))
+        .order(accounts::id.asc())
+        .select((accounts::id, accounts::org_path))
+        .load(conn)?;
+    let mut policies = HashMap::new();
+    let mut summary = Summary::default();
+    let mut expired_units = 0i64;
+    progress.start("expire", wallets.len() as u64);
+    for (wallet, org_path) in &wallets {
+        summary.units += 1;
+        progress.advance(summary.units);
+        if !policies.contains_key(org_path) {
+            policies.insert(org_path.clone(), policy::earning(conn, org_path)?);
+        }
+        let earning = &policies[org_path];
+        let Some(cutoff) = earning.policy.expiry.cutoff(as_of) else {
+            summary.skipped += 1;
+            continue;
+        };
+        // Local midnight of the cut-off day, in UTC.
+        let cutoff_at: NaiveDateTime = cutoff.and_hms_opt(0, 0, 0).unwrap_or_default()
+            - Duration::minutes(i64::from(earning.policy.utc_offset_minutes));
+        let rows: Vec<(i64, NaiveDateTime, String)> = postings::table
+            .inner_join(transactions::table)
+            .filter(postings::account_id.eq(wallet))
+            .filter(postings::asset.eq(Asset::Point.as_str()))
+            .select((postings::amount, postings::created_at, transactions::kind))
+            .load(conn)?;
+        let credits_before: i64 = rows
+            .iter()
+            .filter(|(a, at, _)| *a > 0 && *at < cutoff_at)
+            .map(|r| r.0)
+            .sum();
+        let debits: i64 = rows
+            .iter()
+            .filter(|(a, _, k)| *a < 0 && k != TxKind::Expiry.as_str())
+            .map(|r| -r.0)
+            .sum();
+        let expiries: i64 = rows
+            .iter()
+            .filter(|(_, _, k)| k == TxKind::Expiry.as_str())
+            .map(|r| -r.0)
+            .sum();
+        let units = expirable(credits_before, debits, expiries);
+        if units == 0 {
+            summary.skipped += 1;
+            continue;
+        }
+        let community = get_org(conn, path_ids(org_path).last().copied().unwrap_or_default())?;
+        let district = get_org(
+            conn,
+            community
+                .district_id
+                .as_deref()
+                .ok_or(DomainError::NotFound("district"))?,
+        )?;
+        let sink = open_account(conn, AccountKind::ExpirySink, &district.id, &district.path)?;
+        let posted = post(
+            conn,
+            &NewTransaction {
+                kind: TxKind::Expiry,
+                actor_id: Some(actor.to_owned()),
+                reason: format!("积分到期（{cutoff} 之前获得）"),
+                external_id: Some(format!("expiry:{wallet}:{cutoff}")),
+                rule_version: Some(earning.version.clone()),
+                request_id: None,
+                postings: vec![
+                    NewPosting {
+                        account_id: wallet.clone(),
+                        asset: Asset::Point,
+                        amount: Amount::from_units(-units),
+                    },
+                    NewPosting {
+                        account_id: sink.id,
+                        asset: Asset::Point,
+                        amount: Amount::from_units(units),
+                    },
+                ],
+            },
+        )?;
+        if posted.created {
+            summary.changed += 1;
+            expired_units += units;
+            failpoint("expire", summary.changed);
+        } else {
+            summary.skipped += 1;
+        }
+    }
+    progress.finish();
+    summary.details.insert(
+        "points_expired".into(),
+        Amount::from_units(expired_units).to_string().into(),
+    );
+    Ok(summary)
+}

@@ -1,0 +1,285 @@
+use serde_json::{Value, json};
+
+use crate::helpers::*;
+
+fn job(app: &App, args: &[&str], failpoint: Option<&str>) -> std::process::Output {
+    let mut cmd = bin();
+    cmd.args(args)
+        .env("DATABASE_URL", app.db.url())
+        .env("JWT_SECRET", SECRET)
+        .env("RUST_LOG", "warn");
+    if let Some(f) = failpoint {
+        cmd.env("TIMEBANK_FAILPOINT", f);
+    }
+    cmd.output().unwrap()
+}
+
+/// Three finished activities with three volunteers' attendance, unsettled.
+fn unsettled_work(app: &App) -> Vec<String> {
+    let t = tree(app);
+    let mut volunteers = Vec::new();
+    for (i, phone) in ["13500000001", "13500000002", "13500000003"]
+        .iter()
+        .enumerate()
+    {
+        volunteers.push(
+            app.active_volunteer(&format!("志愿者{i}"), phone, &t.community_a)
+                .0,
+        );
+    }
+    for day in 1..=3 {
+        let a = app.published_activity(
+            &t.community_a,
+            &day_at(day, 1, 0),
+            &day_at(day, 5, 0),
+            10,
+            None,
+        );
+        for (i, v) in volunteers.iter().enumerate() {
+            let minutes = 10 * i as u32;
+            assert_eq!(
+                app.attend(&a, v, &day_at(day, 1, minutes), &day_at(day, 5, 0))
+                    .status,
+                201
+            );
+        }
+    }
+    volunteers
+}
+
+fn hours(app: &App, vs: &[String]) -> Vec<String> {
+    vs.iter()
+        .map(|v| app.balance(v)["hours"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+#[test]
+fn settle_killed_midway_then_rerun_equals_one_clean_run() {
+    let clean = {
+        let db = timebank_store::testing::TestDb::sqlite();
+        let app = spawn(db);
+        let vs = unsettled_work(&app);
+        let out = job(&app, &["settle"], None);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        hours(&app, &vs)
+    };
+    each_backend(|app| {
+        let vs = unsettled_work(app);
+        let killed = job(app, &["settle"], Some("settle:1"));
+        assert!(!killed.status.success(), "the failpoint aborts the process");
+        let partial = hours(app, &vs);
+        assert_ne!(partial, clean, "only part was settled before the kill");
+        let rerun = job(app, &["settle"], None);
+        assert!(
+            rerun.status.success(),
+            "{}",
+            String::from_utf8_lossy(&rerun.stderr)
+        );
+        assert_eq!(
+            hours(app, &vs),
+            clean,
+            "kill + rerun ends where one clean run ends"
+        );
+        let again: Value = serde_json::from_slice(&job(app, &["settle"], None).stdout).unwrap();
+        assert_eq!(again["summary"]["changed"], 0, "{again}");
+        assert_eq!(hours(app, &vs), clean);
+    });
+}
+
+#[test]
+fn expire_killed_midway_then_rerun_expires_each_wallet_once() {
+    each_backend(|app| {
+        let t = tree(app);
+        let mut vs = Vec::new();
+        for (i, phone) in ["13500000001", "13500000002", "13500000003"]
+            .iter()
+            .enumerate()
+        {
+            let (v, _) = app.active_volunteer(&format!("志愿者{i}"), phone, &t.community_a);
+            earn(app, &v, &t.community_a, &format!("{}.00", 10 * (i + 1)));
+            vs.push(v);
+        }
+        // One spent some: only the unspent part of old points expires.
+        let (spender, st) = app.active_volunteer("花费者", "13500000009", &t.community_a);
+        earn(app, &spender, &t.community_a, "10.00");
+        let (child, ct) = app.active_volunteer("孩子", "13500000008", &t.community_a);
+        let link = app.post(
+            "/api/v1/family-links",
+            Some(&st),
+            json!({ "user_id": child, "relation": "child" }),
+        );
+        app.send(
+            "POST",
+            &format!(
+                "/api/v1/family-links/{}/confirm",
+                link.body["id"].as_str().unwrap()
+            ),
+            Some(&ct),
+            None,
+            &[],
+        );
+        assert_eq!(
+            app.post(
+                "/api/v1/gifts",
+                Some(&st),
+                json!({ "to_user_id": child, "points": "4.00" })
+            )
+            .status,
+            201
+        );
+        let policy = app
+            .get(
+                &format!("/api/v1/policies/earning?org_id={}", t.district),
+                Some(&app.admin),
+            )
+            .body["policy"]
+            .clone();
+        let mut policy = policy;
+        policy["expiry"] = json!({ "kind": "end_of_next_year" });
+        let put = app.send(
+            "PUT",
+            &format!("/api/v1/policies/earning?org_id={}", t.district),
+            Some(&app.admin),
+            Some(policy),
+            &[],
+        );
+        assert_eq!(put.status, 200, "{}", put.body);
+
+        // As of 2026-12-31 nothing earned in 2026 has expired yet.
+        let early: Value =
+            serde_json::from_slice(&job(app, &["expire", "--as-of", "2026-12-31"], None).stdout)
+                .unwrap();
+        assert_eq!(early["summary"]["changed"], 0, "{early}");
+        let killed = job(app, &["expire", "--as-of", "2028-01-01"], Some("expire:1"));
+        assert!(!killed.status.success());
+        let rerun = job(app, &["expire", "--as-of", "2028-01-01"], None);
+        assert!(
+            rerun.status.success(),
+            "{}",
+            String::from_utf8_lossy(&rerun.stderr)
+        );
+        for v in vs.iter().chain([&spender]) {
+            let b = app.balance(v);
+            assert_eq!(b["points"], "0.00", "{b}");
+            assert_ne!(b["lifetime_points"], "0.00", "lifetime points never expire");
+        }
+        assert_eq!(
+            app.balance(&child)["points"],
+            "0.00",
+            "gifted points expire too, by their own date"
+        );
+        let spender_entries = app.get(&format!("/api/v1/volunteers/{spender}/entries"), Some(&st));
+        let expiry = spender_entries.body["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|e| e["kind"] == "expiry")
+            .cloned()
+            .unwrap();
+        assert_eq!(expiry["amount"], "-6.00", "10 earned − 4 given away");
+        let again: Value =
+            serde_json::from_slice(&job(app, &["expire", "--as-of", "2028-01-01"], None).stdout)
+                .unwrap();
+        assert_eq!(
+            again["summary"]["changed"], 0,
+            "each wallet expires once per cut-off"
+        );
+    });
+}
+
+#[test]
+fn jobs_over_http_and_ledger_checkpoints() {
+    each_backend(|app| {
+        let t = tree(app);
+        let (v, vt) = app.active_volunteer("李明", "13500000001", &t.community_a);
+        earn(app, &v, &t.community_a, "5.00");
+        let token =
+            String::from_utf8(cli(&app.db, &["token", "--role", "system", "--ttl", "10m"]).stdout)
+                .unwrap()
+                .trim()
+                .to_owned();
+        app.send("POST", "/api/v1/jobs/stars", Some(&app.admin), None, &[])
+            .assert_error(403, "forbidden");
+        app.send("POST", "/api/v1/jobs/stars", Some(&vt), None, &[])
+            .assert_error(403, "forbidden");
+        app.send("POST", "/api/v1/jobs/nothing", Some(&token), None, &[])
+            .assert_error(404, "not_found");
+        app.send("POST", "/api/v1/jobs/expire", Some(&token), None, &[])
+            .assert_error(422, "validation_failed");
+        app.post("/api/v1/jobs/settle", Some(&token), json!({ "bogus": 1 }))
+            .assert_error(400, "invalid_body");
+        for name in ["stars", "orders-expire", "settle"] {
+            let r = app.send(
+                "POST",
+                &format!("/api/v1/jobs/{name}"),
+                Some(&token),
+                None,
+                &[],
+            );
+            assert_eq!(r.status, 200, "{name}: {}", r.body);
+            assert_eq!(r.body["job"], name);
+            assert!(r.body["run_id"].is_string());
+        }
+        let r = app.post(
+            "/api/v1/jobs/expire",
+            Some(&token),
+            json!({ "as_of": "2027-06-30" }),
+        );
+        assert_eq!(r.status, 200, "{}", r.body);
+        for args in [vec!["stars"], vec!["orders", "expire"]] {
+            let out = job(app, &args, None);
+            assert!(
+                out.status.success(),
+                "{args:?}: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+
+        let out = job(app, &["verify", "--checkpoint"], None);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let text = String::from_utf8(out.stdout).unwrap();
+        assert!(text.contains("\"digest\""), "{text}");
+        earn(app, &v, &t.community_a, "1.00");
+        assert!(
+            job(app, &["verify"], None).status.success(),
+            "new postings extend the checkpoint"
+        );
+
+        // Rewriting history behind the checkpoint is found.
+        app.tampered
+            .store(true, std::sync::atomic::Ordering::Relaxed);
+        let pool = app.db.pool(1).unwrap();
+        let conn = &mut pool.get().unwrap();
+        use diesel::RunQueryDsl;
+        use diesel::connection::SimpleConnection;
+        match app.db.backend() {
+            timebank_store::Backend::Sqlite => conn
+                .batch_execute("DROP TRIGGER postings_no_update")
+                .unwrap(),
+            timebank_store::Backend::Postgres => conn
+                .batch_execute("ALTER TABLE postings DISABLE TRIGGER postings_append_only")
+                .unwrap(),
+        }
+        diesel::sql_query("UPDATE postings SET hash = 'forged' WHERE seq = 2")
+            .execute(conn)
+            .unwrap();
+        let bad = job(app, &["verify"], None);
+        assert_eq!(bad.status.code(), Some(1));
+        let report: Value = serde_json::from_slice(&bad.stdout).unwrap();
+        let codes: Vec<&str> = report["problems"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(|p| p["code"].as_str())
+            .collect();
+        assert!(codes.contains(&"checkpoint_not_extended"), "{codes:?}");
+    });
+}
