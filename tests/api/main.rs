@@ -11,6 +11,7 @@ mod helpers;
 mod jobs;
 mod ledger;
 mod orgs;
+mod reports;
 mod services;
 mod spending;
 mod volunteers;

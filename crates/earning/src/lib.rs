@@ -13,6 +13,7 @@ pub mod activities;
 pub mod cases;
 pub mod lists;
 pub mod policy;
+pub mod reports;
 pub mod services;
 pub mod settle;
 pub mod stars;

@@ -21,6 +21,7 @@ mod lists;
 mod orgs;
 mod policies;
 mod redemptions;
+mod reports;
 mod services;
 mod sites;
 mod violations;
@@ -410,6 +411,16 @@ pub fn table() -> Vec<(Method, String, Route)> {
             web::get().to(lists::services_report),
         ),
         (Method::POST, api("/jobs/{name}"), web::post().to(jobs::run)),
+        (
+            Method::GET,
+            api("/reports/summary"),
+            web::get().to(reports::summary),
+        ),
+        (
+            Method::GET,
+            api("/reports/export"),
+            web::get().to(reports::export),
+        ),
     ]
 }
 

@@ -1,0 +1,112 @@
+use actix_web::{HttpResponse, web};
+use chrono::{Duration, NaiveDate};
+use serde::Deserialize;
+use timebank_directory as directory;
+use timebank_earning::reports::{self, Figures, Summary};
+
+use crate::error::ApiError;
+use crate::principal::Principal;
+use crate::state::AppState;
+
+#[derive(Debug, Deserialize)]
+pub struct Period {
+    org_id: String,
+    /// First local day, YYYY-MM-DD.
+    from: NaiveDate,
+    /// Last local day, YYYY-MM-DD (inclusive).
+    to: NaiveDate,
+    format: Option<String>,
+}
+
+/// The period as UTC instants: local midnight of `from` up to the local
+/// midnight after `to` (the district's offset; China +08:00).
+async fn load(
+    state: &web::Data<AppState>,
+    principal: Principal,
+    p: Period,
+) -> Result<Summary, ApiError> {
+    if p.to < p.from || (p.to - p.from).num_days() > 3660 {
+        return Err(ApiError::bad_request(
+            "invalid_query",
+            "to must not be before from, and a period is at most ten years",
+        ));
+    }
+    state
+        .db(move |conn| {
+            let org = directory::get_org(conn, &p.org_id)?;
+            Principal::require(principal.reads(&org.path))?;
+            let earning = timebank_earning::policy::earning(conn, &org.path)?;
+            let offset = Duration::minutes(i64::from(earning.policy.utc_offset_minutes));
+            let from = p.from.and_hms_opt(0, 0, 0).unwrap_or_default() - offset;
+            let to = p.to.and_hms_opt(0, 0, 0).unwrap_or_default() + Duration::days(1) - offset;
+            Ok(reports::summary(conn, &org, from, to, offset)?)
+        })
+        .await
+}
+
+pub async fn summary(
+    state: web::Data<AppState>,
+    principal: Principal,
+    query: web::Query<Period>,
+) -> Result<HttpResponse, ApiError> {
+    let report = load(&state, principal, query.into_inner()).await?;
+    Ok(HttpResponse::Ok().json(report))
+}
+
+const COLUMNS: [&str; 10] = [
+    "org_id",
+    "org_name",
+    "hours",
+    "points_issued",
+    "points_redeemed",
+    "points_expired",
+    "active_volunteers",
+    "new_registrations",
+    "requests_served",
+    "average_rating",
+];
+
+fn row(id: &str, name: &str, f: &Figures) -> Vec<String> {
+    vec![
+        id.to_owned(),
+        name.to_owned(),
+        f.hours.to_string(),
+        f.points_issued.to_string(),
+        f.points_redeemed.to_string(),
+        f.points_expired.to_string(),
+        f.active_volunteers.to_string(),
+        f.new_registrations.to_string(),
+        f.requests_served.to_string(),
+        f.average_rating.map(|r| r.to_string()).unwrap_or_default(),
+    ]
+}
+
+/// The summary as CSV: one row per child org, then the subtree's total.
+pub async fn export(
+    state: web::Data<AppState>,
+    principal: Principal,
+    query: web::Query<Period>,
+) -> Result<HttpResponse, ApiError> {
+    let p = query.into_inner();
+    if p.format.as_deref().unwrap_or("csv") != "csv" {
+        return Err(ApiError::bad_request("invalid_query", "format must be csv"));
+    }
+    let report = load(&state, principal, p).await?;
+    let mut out = csv::Writer::from_writer(Vec::new());
+    let fail = |_| ApiError::internal();
+    out.write_record(COLUMNS).map_err(fail)?;
+    for child in &report.children {
+        out.write_record(row(&child.org_id, &child.name, &child.figures))
+            .map_err(fail)?;
+    }
+    out.write_record(row(&report.org_id, "合计 total", &report.totals))
+        .map_err(fail)?;
+    let bytes = out.into_inner().map_err(|_| ApiError::internal())?;
+    Ok(HttpResponse::Ok()
+        .content_type("text/csv; charset=utf-8")
+        .insert_header((
+            "Content-Disposition",
+            "attachment; filename=\"timebank-report.csv\"",
+        ))
+        .body(bytes))
+}

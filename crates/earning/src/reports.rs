@@ -1,0 +1,185 @@
+//! The summary report (API.md): for an org subtree and period — hours,
+//! points issued, redeemed and expired, active volunteers, new
+//! registrations, requests served and their average rating — in total, per
+//! child org, and per month. Figures come from the ledger's postings, so
+//! reversals and refunds net out.
+
+use std::collections::{BTreeMap, HashSet};
+
+use chrono::{Duration, NaiveDateTime};
+use diesel::prelude::*;
+use serde::Serialize;
+use timebank_directory::{DomainError, Org, children};
+use timebank_ledger::{AccountKind, Amount, Asset, TxKind};
+use timebank_store::DbConnection;
+use timebank_store::schema::{
+    accounts, orgs, postings, service_requests as sr, transactions, volunteers,
+};
+
+#[derive(Debug, Default, Clone, Serialize)]
+pub struct Figures {
+    pub hours: Amount,
+    pub points_issued: Amount,
+    pub points_redeemed: Amount,
+    pub points_expired: Amount,
+    pub active_volunteers: usize,
+    pub new_registrations: usize,
+    pub requests_served: usize,
+    /// Mean stars of the requests served, two places; null when none.
+    pub average_rating: Option<Amount>,
+    #[serde(skip)]
+    active: HashSet<String>,
+    #[serde(skip)]
+    stars: (i64, i64),
+}
+
+impl Figures {
+    fn close(&mut self) {
+        self.active_volunteers = self.active.len();
+        self.average_rating =
+            (self.stars.1 > 0).then(|| Amount::from_units(self.stars.0 * 100 / self.stars.1));
+    }
+}
+
+#[derive(Debug, Serialize)]
+pub struct ChildFigures {
+    pub org_id: String,
+    pub name: String,
+    #[serde(flatten)]
+    pub figures: Figures,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Summary {
+    pub org_id: String,
+    pub from: String,
+    pub to: String,
+    pub totals: Figures,
+    pub children: Vec<ChildFigures>,
+    /// Month (local, YYYY-MM) → figures.
+    pub months: BTreeMap<String, Figures>,
+}
+
+type PostingFacts = (String, String, i64, NaiveDateTime, String, String, String);
+
+/// `from`..`to` are UTC instants (to exclusive); `utc_offset` places months.
+pub fn summary(
+    conn: &mut DbConnection,
+    org: &Org,
+    from: NaiveDateTime,
+    to: NaiveDateTime,
+    utc_offset: Duration,
+) -> Result<Summary, DomainError> {
+    let kids = children(conn, &org.id, None, 10_000)?;
+    let mut totals = Figures::default();
+    let mut per_child: Vec<Figures> = vec![Figures::default(); kids.len()];
+    let mut months: BTreeMap<String, Figures> = BTreeMap::new();
+    let month_of = |at: NaiveDateTime| (at + utc_offset).format("%Y-%m").to_string();
+    let child_of = |path: &str| kids.iter().position(|k| path.starts_with(&k.path));
+
+    let rows: Vec<PostingFacts> = postings::table
+        .inner_join(accounts::table)
+        .inner_join(transactions::table)
+        .filter(accounts::org_path.like(format!("{}%", org.path)))
+        .filter(postings::created_at.ge(from))
+        .filter(postings::created_at.lt(to))
+        .select((
+            accounts::kind,
+            accounts::org_path,
+            postings::amount,
+            postings::created_at,
+            postings::asset,
+            transactions::kind,
+            accounts::owner_id,
+        ))
+        .load(conn)?;
+    for (kind, path, amount, at, asset, tx_kind, owner) in rows {
+        let apply = |f: &mut Figures| {
+            match (kind.as_str(), asset.as_str()) {
+                (k, "HOUR") if k == AccountKind::VolunteerWallet.as_str() => {
+                    f.hours = Amount::from_units(f.hours.units() + amount)
+                }
+                (k, "POINT") if k == AccountKind::OrgIssuance.as_str() => {
+                    f.points_issued = Amount::from_units(f.points_issued.units() - amount)
+                }
+                (k, "POINT") if k == AccountKind::SiteSink.as_str() => {
+                    f.points_redeemed = Amount::from_units(f.points_redeemed.units() + amount)
+                }
+                (k, "POINT") if k == AccountKind::ExpirySink.as_str() => {
+                    f.points_expired = Amount::from_units(f.points_expired.units() + amount)
+                }
+                _ => {}
+            }
+            let earning = tx_kind.parse::<TxKind>().is_ok_and(TxKind::is_earning);
+            if kind == AccountKind::VolunteerWallet.as_str()
+                && earning
+                && amount > 0
+                && asset == Asset::Hour.as_str()
+            {
+                f.active.insert(owner.clone());
+            }
+        };
+        apply(&mut totals);
+        apply(months.entry(month_of(at)).or_default());
+        if let Some(i) = child_of(&path) {
+            apply(&mut per_child[i]);
+        }
+    }
+
+    let registered: Vec<(String, NaiveDateTime)> = volunteers::table
+        .inner_join(orgs::table)
+        .filter(orgs::path.like(format!("{}%", org.path)))
+        .filter(volunteers::created_at.ge(from))
+        .filter(volunteers::created_at.lt(to))
+        .select((orgs::path, volunteers::created_at))
+        .load(conn)?;
+    for (path, at) in registered {
+        totals.new_registrations += 1;
+        months.entry(month_of(at)).or_default().new_registrations += 1;
+        if let Some(i) = child_of(&path) {
+            per_child[i].new_registrations += 1;
+        }
+    }
+
+    let served: Vec<(String, NaiveDateTime, Option<i32>)> = sr::table
+        .inner_join(orgs::table.on(orgs::id.eq(sr::community_id)))
+        .filter(orgs::path.like(format!("{}%", org.path)))
+        .filter(sr::status.eq_any(["rated", "settled"]))
+        .filter(sr::updated_at.ge(from))
+        .filter(sr::updated_at.lt(to))
+        .select((orgs::path, sr::updated_at, sr::stars))
+        .load(conn)?;
+    for (path, at, stars) in served {
+        let apply = |f: &mut Figures| {
+            f.requests_served += 1;
+            if let Some(s) = stars {
+                f.stars = (f.stars.0 + i64::from(s), f.stars.1 + 1);
+            }
+        };
+        apply(&mut totals);
+        apply(months.entry(month_of(at)).or_default());
+        if let Some(i) = child_of(&path) {
+            apply(&mut per_child[i]);
+        }
+    }
+
+    totals.close();
+    months.values_mut().for_each(Figures::close);
+    per_child.iter_mut().for_each(Figures::close);
+    Ok(Summary {
+        org_id: org.id.clone(),
+        from: timebank_directory::utc_string(&from),
+        to: timebank_directory::utc_string(&to),
+        totals,
+        children: kids
+            .into_iter()
+            .zip(per_child)
+            .map(|(k, figures)| ChildFigures {
+                org_id: k.id,
+                name: k.name,
+                figures,
+            })
+            .collect(),
+        months,
+    })
+}
