@@ -237,6 +237,25 @@ impl App {
         }
     }
 
+    /// Raw bytes with a token, for non-JSON bodies.
+    pub fn post_raw_auth(&self, path: &str, token: &str, content_type: &str, body: &[u8]) -> Resp {
+        let url = format!("{}{}", self.url, path);
+        let mut resp = self
+            .agent
+            .post(&url)
+            .header("Authorization", format!("Bearer {token}"))
+            .header("Content-Type", content_type)
+            .send(body)
+            .unwrap();
+        let status = resp.status().as_u16();
+        let text = resp.body_mut().read_to_string().unwrap_or_default();
+        Resp {
+            status,
+            body: serde_json::from_str(&text).unwrap_or(Value::String(text)),
+            headers: vec![],
+        }
+    }
+
     pub fn login(&self, phone: &str, password: &str) -> String {
         let r = self.post(
             "/api/v1/auth/login",

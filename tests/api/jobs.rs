@@ -239,6 +239,42 @@ fn jobs_over_http_and_ledger_checkpoints() {
             );
         }
 
+        let verified = app.post(
+            "/api/v1/jobs/verify",
+            Some(&token),
+            json!({ "checkpoint": false }),
+        );
+        assert_eq!(verified.body["report"]["ok"], true, "{}", verified.body);
+        let today = chrono::Utc::now().date_naive().to_string();
+        let exported = app.post(
+            "/api/v1/jobs/export",
+            Some(&token),
+            json!({ "org_id": t.district, "from": "2026-01-01", "to": today }),
+        );
+        assert!(
+            exported.body["data"]["volunteers"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|v| v["phone"] == "13500000001"),
+            "{}",
+            exported.body
+        );
+        app.post(
+            "/api/v1/jobs/export",
+            Some(&token),
+            json!({ "org_id": t.district }),
+        )
+        .assert_error(422, "validation_failed");
+        let csv = "phone,name,community,status,skills,registered_at\n13500000077,网上导入,测试市/荷塘区/月塘街道/新塘社区,active,,\n";
+        let imported = app.post_raw_auth(
+            "/api/v1/jobs/import-volunteers",
+            &token,
+            "text/csv",
+            csv.as_bytes(),
+        );
+        assert_eq!(imported.body["report"]["applied"], 1, "{}", imported.body);
+
         let out = job(app, &["verify", "--checkpoint"], None);
         assert!(
             out.status.success(),
@@ -281,5 +317,237 @@ fn jobs_over_http_and_ledger_checkpoints() {
             .filter_map(|p| p["code"].as_str())
             .collect();
         assert!(codes.contains(&"checkpoint_not_extended"), "{codes:?}");
+    });
+}
+
+fn balances_by_phone(app: &App, phones: &[&str]) -> Vec<(String, String, String)> {
+    use diesel::prelude::*;
+    use timebank_store::schema::users;
+    let pool = app.db.pool(1).unwrap();
+    let conn = &mut pool.get().unwrap();
+    phones
+        .iter()
+        .map(|phone| {
+            let id: String = users::table
+                .filter(users::phone.eq(*phone))
+                .select(users::id)
+                .first(conn)
+                .unwrap();
+            let b = app.balance(&id);
+            (
+                phone.to_string(),
+                b["hours"].as_str().unwrap().to_owned(),
+                b["points"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn export_then_import_into_a_fresh_database_gives_identical_balances() {
+    for db in timebank_store::testing::TestDb::all() {
+        let backend = db.backend();
+        let source = spawn(db);
+        let t = tree(&source);
+        let phones = ["13500000001", "13500000002", "13500000003"];
+        let mut ids = Vec::new();
+        for (i, phone) in phones.iter().enumerate() {
+            let community = if i == 2 {
+                &t.community_b
+            } else {
+                &t.community_a
+            };
+            ids.push(
+                source
+                    .active_volunteer(&format!("志愿者{i}"), phone, community)
+                    .0,
+            );
+        }
+        for day in 1..=2 {
+            let a = source.published_activity(
+                &t.community_a,
+                &day_at(day, 1, 0),
+                &day_at(day, 5, 0),
+                10,
+                Some("1.50"),
+            );
+            let b = source.published_activity(
+                &t.street_a,
+                &day_at(day, 6, 0),
+                &day_at(day, 9, 0),
+                10,
+                None,
+            );
+            for (i, v) in ids.iter().enumerate() {
+                source.attend(&a, v, &day_at(day, 1, 10 * i as u32), &day_at(day, 5, 0));
+                if i != 1 {
+                    source.attend(&b, v, &day_at(day, 6, 0), &day_at(day, 8, 45));
+                }
+            }
+            source.settle(&a);
+            source.settle(&b);
+        }
+        let expected = balances_by_phone(&source, &phones);
+        let dir = std::env::temp_dir().join(format!("timebank-export-{}", uuid::Uuid::new_v4()));
+        let today = chrono::Utc::now().date_naive();
+        let out = job(
+            &source,
+            &[
+                "export",
+                "--org",
+                &t.district,
+                "--from",
+                "2026-01-01",
+                "--to",
+                &(today + chrono::Duration::days(1)).to_string(),
+                "--format",
+                "csv",
+                "--out",
+                dir.to_str().unwrap(),
+            ],
+            None,
+        );
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let records = std::fs::read_to_string(dir.join("service_records.csv")).unwrap();
+        assert_eq!(
+            records.lines().next().unwrap(),
+            "record_id,phone,title,category,organiser,started_at,ended_at,hours,points,points_per_hour"
+        );
+        assert_eq!(records.lines().count(), 1 + 10);
+        let jsonl = job(
+            &source,
+            &[
+                "export",
+                "--org",
+                &t.district,
+                "--from",
+                "2026-01-01",
+                "--to",
+                &today.to_string(),
+                "--format",
+                "jsonl",
+            ],
+            None,
+        );
+        assert!(
+            String::from_utf8(jsonl.stdout)
+                .unwrap()
+                .lines()
+                .any(|l| l.contains("\"type\":\"transaction\""))
+        );
+
+        let target_db = match backend {
+            timebank_store::Backend::Sqlite => timebank_store::testing::TestDb::sqlite(),
+            timebank_store::Backend::Postgres => {
+                timebank_store::testing::TestDb::postgres().unwrap()
+            }
+        };
+        let target = spawn(target_db);
+        tree(&target);
+        let vols = dir.join("volunteers.csv");
+        let hours_file = dir.join("service_records.csv");
+        let first = job(
+            &target,
+            &["import", "volunteers", vols.to_str().unwrap()],
+            None,
+        );
+        assert!(
+            first.status.success(),
+            "{}{}",
+            String::from_utf8_lossy(&first.stdout),
+            String::from_utf8_lossy(&first.stderr)
+        );
+        // Killed after the first record, then run again: one clean run's result.
+        let killed = job(
+            &target,
+            &["import", "hours", hours_file.to_str().unwrap()],
+            Some("import-hours:1"),
+        );
+        assert!(!killed.status.success());
+        let rerun = job(
+            &target,
+            &["import", "hours", hours_file.to_str().unwrap()],
+            None,
+        );
+        assert!(
+            rerun.status.success(),
+            "{}",
+            String::from_utf8_lossy(&rerun.stdout)
+        );
+        assert_eq!(
+            balances_by_phone(&target, &phones),
+            expected,
+            "identical balances after the round trip"
+        );
+        // Re-importing changes nothing.
+        for (what, file) in [("volunteers", &vols), ("hours", &hours_file)] {
+            let again: Value = serde_json::from_slice(
+                &job(&target, &["import", what, file.to_str().unwrap()], None).stdout,
+            )
+            .unwrap();
+            assert_eq!(again["applied"], 0, "{again}");
+        }
+        assert_eq!(balances_by_phone(&target, &phones), expected);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}
+
+#[test]
+fn bad_import_rows_are_reported_by_line_and_change_nothing() {
+    each_backend(|app| {
+        tree(app);
+        let file =
+            std::env::temp_dir().join(format!("timebank-import-{}.csv", uuid::Uuid::new_v4()));
+        std::fs::write(
+            &file,
+            "phone,name,community,status,skills,registered_at\n\
+             12345,坏号码,测试市/荷塘区/月塘街道/新塘社区,active,,\n\
+             13500000011,没有社区,测试市/荷塘区/不存在社区,active,,\n\
+             13500000012,好的一行,测试市/荷塘区/月塘街道/新塘社区,active,维修;代买,\n",
+        )
+        .unwrap();
+        let out = job(app, &["import", "volunteers", file.to_str().unwrap()], None);
+        assert_eq!(
+            out.status.code(),
+            Some(1),
+            "rejected rows make the exit code 1"
+        );
+        let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert_eq!(report["applied"], 1, "{report}");
+        let lines: Vec<i64> = report["rejected"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r["line"].as_i64().unwrap())
+            .collect();
+        assert_eq!(lines, [2, 3]);
+        assert!(
+            report["rejected"][1]["reason"]
+                .as_str()
+                .unwrap()
+                .contains("不存在社区")
+        );
+        let again: Value = serde_json::from_slice(
+            &job(app, &["import", "volunteers", file.to_str().unwrap()], None).stdout,
+        )
+        .unwrap();
+        assert_eq!(
+            (
+                again["applied"].as_i64(),
+                again["already_imported"].as_i64()
+            ),
+            (Some(0), Some(1))
+        );
+        app.post(
+            "/api/v1/auth/login",
+            None,
+            json!({ "phone": "13500000012", "password": "anything-at-all" }),
+        )
+        .assert_error(401, "invalid_credentials");
+        let _ = std::fs::remove_file(&file);
     });
 }

@@ -51,7 +51,7 @@ impl Progress for Bar {
     }
 }
 
-fn progress() -> Bar {
+pub fn progress() -> Bar {
     let mut bar = Bar::new();
     if std::io::stderr().is_terminal() {
         let b = ProgressBar::new(0);

@@ -5,6 +5,7 @@
 mod config;
 mod demo;
 mod jobs;
+mod transfer;
 
 use std::process::ExitCode;
 
@@ -61,6 +62,29 @@ enum Command {
     },
     /// Recompute star levels and record changes.
     Stars,
+    /// Export volunteers, service records and transactions of an org subtree
+    /// for the city platform (数据共享).
+    Export {
+        #[arg(long = "org")]
+        org_id: String,
+        /// First local day, YYYY-MM-DD.
+        #[arg(long)]
+        from: String,
+        /// Last local day, YYYY-MM-DD (inclusive).
+        #[arg(long)]
+        to: String,
+        /// csv (three files into the --out directory) or jsonl (one record a line).
+        #[arg(long, default_value = "jsonl")]
+        format: String,
+        /// A directory for csv; a file for jsonl (default: standard output).
+        #[arg(long)]
+        out: Option<std::path::PathBuf>,
+    },
+    /// Import volunteers or paper records of hours from a CSV file.
+    Import {
+        #[command(subcommand)]
+        what: ImportCommand,
+    },
     /// Order jobs.
     Orders {
         #[command(subcommand)]
@@ -86,6 +110,14 @@ enum Command {
         #[arg(long, default_value = "./data/demo.db")]
         db: String,
     },
+}
+
+#[derive(Debug, Subcommand)]
+enum ImportCommand {
+    /// Columns: phone,name,community,status,skills,registered_at (as exported).
+    Volunteers { file: String },
+    /// Columns: record_id,phone,title,category,organiser,started_at,ended_at,hours,points,points_per_hour.
+    Hours { file: String },
 }
 
 #[derive(Debug, Subcommand)]
@@ -189,6 +221,29 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let pool = Config::load(&cli.config, None)?.connect()?;
             jobs::run_cli(&pool, timebank_jobs::Job::Stars)?;
             Ok(ExitCode::SUCCESS)
+        }
+        Command::Export {
+            org_id,
+            from,
+            to,
+            format,
+            out,
+        } => {
+            let pool = Config::load(&cli.config, None)?.connect()?;
+            transfer::export(&pool, &org_id, &from, &to, &format, out.as_deref())?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Import { what } => {
+            let pool = Config::load(&cli.config, None)?.connect()?;
+            let clean = match what {
+                ImportCommand::Volunteers { file } => transfer::import(&pool, &file, false)?,
+                ImportCommand::Hours { file } => transfer::import(&pool, &file, true)?,
+            };
+            Ok(if clean {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::FAILURE
+            })
         }
         Command::Orders {
             command: OrdersCommand::Expire,

@@ -12,6 +12,7 @@ mod expire;
 mod run;
 mod settle;
 mod stars;
+pub mod transfer;
 
 use serde::Serialize;
 use timebank_directory::DomainError;

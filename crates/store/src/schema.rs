@@ -435,6 +435,13 @@ diesel::table! {
 }
 
 diesel::table! {
+    import_keys (import_key) {
+        import_key -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
     checkpoints (id) {
         id -> Text,
         created_at -> Timestamp,
@@ -502,4 +509,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     job_runs,
     checkpoints,
     checkpoint_heads,
+    import_keys,
 );

@@ -1,3 +1,4 @@
+DROP TABLE import_keys;
 DROP TABLE checkpoint_heads;
 DROP TABLE checkpoints;
 DROP TABLE job_runs;

@@ -25,3 +25,10 @@ CREATE TABLE checkpoint_heads (
     hash          TEXT NOT NULL,
     PRIMARY KEY (checkpoint_id, account_id)
 );
+
+-- One row per imported record, written with its effect: re-importing a file,
+-- or resuming a killed import, applies nothing twice.
+CREATE TABLE import_keys (
+    import_key TEXT PRIMARY KEY NOT NULL,
+    created_at TIMESTAMP NOT NULL
+);

@@ -19,6 +19,11 @@ pub struct JobBody {
     org_id: Option<String>,
     /// expire: the date to apply expiry as of (YYYY-MM-DD).
     as_of: Option<NaiveDate>,
+    /// verify: also record a checkpoint.
+    checkpoint: Option<bool>,
+    /// export: first and last local day.
+    from: Option<NaiveDate>,
+    to: Option<NaiveDate>,
 }
 
 /// Runs a batch job for a script holding a system token; the run is
@@ -31,6 +36,20 @@ pub async fn run(
 ) -> Result<HttpResponse, ApiError> {
     if !matches!(principal, Principal::System) {
         return Err(ApiError::forbidden());
+    }
+    match name.as_str() {
+        "verify" | "export" => {
+            return run_read(
+                state,
+                name.as_str(),
+                optional_body(&body)?.unwrap_or_default(),
+            )
+            .await;
+        }
+        "import-volunteers" | "import-hours" => {
+            return run_import(state, name.as_str() == "import-hours", body).await;
+        }
+        _ => {}
     }
     let body: JobBody = optional_body(&body)?.unwrap_or_default();
     let job = match name.as_str() {
@@ -52,4 +71,73 @@ pub async fn run(
         .db(move |conn| Ok(timebank_jobs::run(conn, &job, "system", &Silent)?))
         .await?;
     Ok(HttpResponse::Ok().json(done))
+}
+
+fn required<T>(value: Option<T>, field: &str) -> Result<T, ApiError> {
+    value.ok_or_else(|| {
+        ApiError::unprocessable("validation_failed", format!("{field} is required"))
+            .with_details(json!({ "fields": { field: ["required"] } }))
+    })
+}
+
+/// verify (optionally checkpointing) and export answer with their data.
+async fn run_read(
+    state: web::Data<AppState>,
+    name: &str,
+    body: JobBody,
+) -> Result<HttpResponse, ApiError> {
+    if name == "verify" {
+        let out = state
+            .db(move |conn| {
+                let report = timebank_jobs::verify(conn)?;
+                let checkpoint = if report.ok && body.checkpoint.unwrap_or(false) {
+                    Some(timebank_jobs::write_checkpoint(conn)?)
+                } else {
+                    None
+                };
+                Ok(json!({ "job": "verify", "report": report, "checkpoint": checkpoint }))
+            })
+            .await?;
+        return Ok(HttpResponse::Ok().json(out));
+    }
+    let (org_id, from, to) = (
+        required(body.org_id, "org_id")?,
+        required(body.from, "from")?,
+        required(body.to, "to")?,
+    );
+    if to < from {
+        return Err(ApiError::unprocessable(
+            "validation_failed",
+            "to must not be before from",
+        ));
+    }
+    let out = state
+        .db(move |conn| {
+            let org = timebank_directory::get_org(conn, &org_id)?;
+            let offset = chrono::Duration::hours(8);
+            let start = from.and_hms_opt(0, 0, 0).unwrap_or_default() - offset;
+            let end =
+                to.and_hms_opt(0, 0, 0).unwrap_or_default() + chrono::Duration::days(1) - offset;
+            Ok(timebank_jobs::transfer::export(conn, &org, start, end)?)
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(json!({ "job": "export", "data": out })))
+}
+
+/// The request body is the CSV file itself.
+async fn run_import(
+    state: web::Data<AppState>,
+    hours: bool,
+    csv_text: web::Bytes,
+) -> Result<HttpResponse, ApiError> {
+    let report = state
+        .db(move |conn| {
+            Ok(if hours {
+                timebank_jobs::transfer::import_hours(conn, &csv_text, "system", &Silent)?
+            } else {
+                timebank_jobs::transfer::import_volunteers(conn, &csv_text, "system", &Silent)?
+            })
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(json!({ "job": if hours { "import-hours" } else { "import-volunteers" }, "report": report })))
 }
