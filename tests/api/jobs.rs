@@ -551,3 +551,48 @@ fn bad_import_rows_are_reported_by_line_and_change_nothing() {
         let _ = std::fs::remove_file(&file);
     });
 }
+
+#[test]
+fn stars_job_promotes_by_tenure_once() {
+    each_backend(|app| {
+        let t = tree(app);
+        let policy = json!({ "thresholds_hours": ["10"], "min_tenure_days": [30], "falsification_bar_days": 365 });
+        assert_eq!(
+            app.send(
+                "PUT",
+                &format!("/api/v1/policies/stars?org_id={}", t.district),
+                Some(&app.admin),
+                Some(policy),
+                &[]
+            )
+            .status,
+            200
+        );
+        let (v, vt) = app.active_volunteer("老志愿者", "13500000001", &t.community_a);
+        earn(app, &v, &t.community_a, "12.00");
+        assert_eq!(
+            app.balance(&v)["star_level"],
+            0,
+            "enough hours, not yet the tenure"
+        );
+        // Forty days pass.
+        let pool = app.db.pool(1).unwrap();
+        let conn = &mut pool.get().unwrap();
+        use diesel::prelude::*;
+        use timebank_store::schema::volunteers;
+        diesel::update(volunteers::table.find(&v))
+            .set(volunteers::approved_at.eq(timebank_store::now() - chrono::Duration::days(40)))
+            .execute(conn)
+            .unwrap();
+        let first: Value = serde_json::from_slice(&job(app, &["stars"], None).stdout).unwrap();
+        assert_eq!(first["summary"]["changed"], 1, "{first}");
+        assert_eq!(app.balance(&v)["star_level"], 1);
+        let history = app
+            .get(&format!("/api/v1/volunteers/{v}/stars"), Some(&vt))
+            .body["history"]
+            .clone();
+        assert_eq!(history.as_array().unwrap().len(), 1);
+        let again: Value = serde_json::from_slice(&job(app, &["stars"], None).stdout).unwrap();
+        assert_eq!(again["summary"]["changed"], 0, "idempotent");
+    });
+}
