@@ -13,7 +13,9 @@ use validator::Validate;
 use crate::error::ApiError;
 use crate::idempotency;
 use crate::principal::Principal;
-use crate::routes::{PageQuery, encode_cursor, naive, opt_utc, utc_string, valid};
+use crate::routes::{
+    PageQuery, administered_org, encode_cursor, naive, opt_utc, utc_string, valid,
+};
 use crate::state::AppState;
 
 pub fn activity_json(a: &ActivityRow) -> Value {
@@ -52,6 +54,16 @@ fn attendance_json(a: &AttendanceRow) -> Value {
     })
 }
 
+fn signup_json(activity: &ActivityRow, volunteer_id: &str, status: &str) -> Value {
+    json!({
+        "activity_id": activity.id,
+        "volunteer_id": volunteer_id,
+        "status": status,
+        "signed_up": activity.signed_up,
+        "capacity": activity.capacity,
+    })
+}
+
 #[derive(Debug, Deserialize, Validate)]
 pub struct CreateActivity {
     #[validate(length(min = 1, max = 64))]
@@ -79,10 +91,7 @@ pub async fn create(
     let body = valid(body)?;
     let activity = state
         .db(move |conn| {
-            let org = directory::get_org(conn, &body.org_id).map_err(|_| {
-                ApiError::unprocessable("invalid_org", "org_id is not an organisation")
-            })?;
-            Principal::require(principal.admin_over(&org.path))?;
+            let org = administered_org(conn, &principal, &body.org_id)?;
             let new = NewActivity {
                 org_id: org.id,
                 title: body.title.trim().to_owned(),
@@ -272,13 +281,7 @@ pub async fn sign_up(
     let activity = state
         .db(move |conn| Ok(activities::sign_up(conn, &id, &vid)?))
         .await?;
-    Ok(HttpResponse::Created().json(json!({
-        "activity_id": activity.id,
-        "volunteer_id": volunteer_id,
-        "status": "signed_up",
-        "signed_up": activity.signed_up,
-        "capacity": activity.capacity,
-    })))
+    Ok(HttpResponse::Created().json(signup_json(&activity, &volunteer_id, "signed_up")))
 }
 
 pub async fn cancel_sign_up(
@@ -291,13 +294,7 @@ pub async fn cancel_sign_up(
     let activity = state
         .db(move |conn| Ok(activities::cancel_sign_up(conn, &id, &vid)?))
         .await?;
-    Ok(HttpResponse::Ok().json(json!({
-        "activity_id": activity.id,
-        "volunteer_id": volunteer_id,
-        "status": "cancelled",
-        "signed_up": activity.signed_up,
-        "capacity": activity.capacity,
-    })))
+    Ok(HttpResponse::Ok().json(signup_json(&activity, &volunteer_id, "cancelled")))
 }
 
 pub async fn code(

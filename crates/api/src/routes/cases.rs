@@ -12,7 +12,7 @@ use validator::{Validate, ValidationError};
 use crate::error::ApiError;
 use crate::idempotency;
 use crate::principal::Principal;
-use crate::routes::{naive, opt_utc, utc_string, valid};
+use crate::routes::{administered_org, naive, opt_utc, utc_string, valid};
 use crate::state::AppState;
 
 fn rule_json(r: &CaseRuleRow) -> Value {
@@ -87,10 +87,7 @@ pub async fn publish_rule(
     let body = valid(body)?;
     let rule = state
         .db(move |conn| {
-            let org = directory::get_org(conn, &body.org_id).map_err(|_| {
-                ApiError::unprocessable("invalid_org", "org_id is not an organisation")
-            })?;
-            Principal::require(principal.admin_over(&org.path))?;
+            let org = administered_org(conn, &principal, &body.org_id)?;
             let new = NewCaseRule {
                 org_id: org.id,
                 code: body.code,

@@ -527,3 +527,16 @@ pub fn optional_body<T: serde::de::DeserializeOwned + Validate>(
     value.validate().map_err(|e| ApiError::validation(&e))?;
     Ok(Some(value))
 }
+
+/// The org a body names for the caller to act on: 422 `invalid_org` when it
+/// does not exist, 403 unless the caller administers it.
+pub fn administered_org(
+    conn: &mut timebank_store::DbConnection,
+    principal: &crate::principal::Principal,
+    org_id: &str,
+) -> Result<timebank_directory::Org, ApiError> {
+    let org = timebank_directory::get_org(conn, org_id)
+        .map_err(|_| ApiError::unprocessable("invalid_org", "org_id is not an organisation"))?;
+    crate::principal::Principal::require(principal.admin_over(&org.path))?;
+    Ok(org)
+}

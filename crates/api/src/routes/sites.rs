@@ -11,7 +11,7 @@ use validator::Validate;
 
 use crate::error::ApiError;
 use crate::principal::Principal;
-use crate::routes::{utc_string, valid};
+use crate::routes::{administered_org, utc_string, valid};
 use crate::state::AppState;
 
 fn site_json(s: &SiteRow) -> Value {
@@ -50,10 +50,7 @@ pub async fn create(
     let body = valid(body)?;
     let site = state
         .db(move |conn| {
-            let org = directory::get_org(conn, &body.org_id).map_err(|_| {
-                ApiError::unprocessable("invalid_org", "org_id is not an organisation")
-            })?;
-            Principal::require(principal.admin_over(&org.path))?;
+            let org = administered_org(conn, &principal, &body.org_id)?;
             Ok(sites::create(
                 conn,
                 &org,
@@ -211,10 +208,7 @@ pub async fn create_item(
     let body = valid(body)?;
     let item = state
         .db(move |conn| {
-            let org = directory::get_org(conn, &body.org_id).map_err(|_| {
-                ApiError::unprocessable("invalid_org", "org_id is not an organisation")
-            })?;
-            Principal::require(principal.admin_over(&org.path))?;
+            let org = administered_org(conn, &principal, &body.org_id)?;
             let new = NewItem {
                 name: body.name.trim().to_owned(),
                 description: body.description.unwrap_or_default(),
