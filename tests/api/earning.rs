@@ -491,11 +491,33 @@ fn case_rules_and_awards() {
         let published = app.post("/api/v1/case-rules", Some(&app.admin), rule);
         assert_eq!(published.status, 201, "{}", published.body);
         assert_eq!(published.body["version"], 1);
+        // Without org_id (as in API.md) the rule belongs to the org the caller administers.
+        let rootless = app.post(
+            "/api/v1/case-rules",
+            Some(&app.admin),
+            json!({ "code": "act_of_bravery", "name": "见义勇为", "points": 100 }),
+        );
+        assert_eq!(rootless.status, 201, "{}", rootless.body);
+        assert_eq!(rootless.body["org_id"], app.root_id.as_str());
+        assert_eq!(
+            rootless.body["points"], "100.00",
+            "a whole JSON number is taken exactly"
+        );
         let rules = app.get(
             &format!("/api/v1/case-rules?org_id={}", t.community_a),
             Some(&vt),
         );
-        assert_eq!(rules.body["items"][0]["code"], "blood_donation");
+        let codes: Vec<&str> = rules.body["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r["code"].as_str().unwrap())
+            .collect();
+        assert_eq!(
+            codes,
+            ["act_of_bravery", "blood_donation"],
+            "its own district's rule and the root's"
+        );
 
         let file = |token: &str, who: &str, at: &str, evidence: Option<&str>| {
             let mut body =
@@ -643,7 +665,7 @@ fn case_rules_and_awards() {
             (Some("33.00"), Some("3.00"))
         );
         let all = app.get("/api/v1/case-rules?all_versions=true", Some(&vt));
-        assert_eq!(all.body["items"].as_array().unwrap().len(), 3);
+        assert_eq!(all.body["items"].as_array().unwrap().len(), 4);
         app.assert_verified();
     });
 }

@@ -118,6 +118,17 @@ fn summary_and_csv_export_for_a_subtree() {
         )
         .assert_error(400, "invalid_query");
 
+        let rfc = format!(
+            "org_id={}&from={}T00:00:00Z&to={}T00:00:00Z",
+            t.district,
+            today - chrono::Duration::days(30),
+            today + chrono::Duration::days(1)
+        );
+        assert_eq!(
+            app.get(&format!("/api/v1/reports/summary?{rfc}"), Some(&app.admin))
+                .body["totals"]["hours"],
+            "45.50"
+        );
         let csv = app.get(
             &format!("/api/v1/reports/export?{period}&format=csv"),
             Some(&app.admin),

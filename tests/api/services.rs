@@ -123,6 +123,8 @@ fn a_platform_paid_request_from_order_to_rating() {
             Some(json!({ "hours": "30.00" })),
         )
         .assert_error(422, "validation_failed");
+        act(app, &id, "complete", &v2t, Some(json!({ "hours": 2.4 })))
+            .assert_error(400, "invalid_body");
         let done = act(app, &id, "complete", &v2t, Some(json!({ "hours": "2.40" })));
         assert_eq!(done.body["status"], "completed", "{}", done.body);
         act(app, &id, "complete", &v2t, Some(json!({ "hours": "2.40" })))

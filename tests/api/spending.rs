@@ -378,7 +378,7 @@ fn gifts_between_family_and_the_public_pool() {
         let link = app.post(
             "/api/v1/family-links",
             Some(&pt),
-            json!({ "user_id": child, "relation": "child" }),
+            json!({ "user_id": child, "relation": "父子" }),
         );
         assert_eq!(link.status, 201, "{}", link.body);
         let link_id = link.body["id"].as_str().unwrap().to_owned();
@@ -397,7 +397,7 @@ fn gifts_between_family_and_the_public_pool() {
         app.post(
             "/api/v1/family-links",
             Some(&pt),
-            json!({ "user_id": stranger, "relation": "cousin" }),
+            json!({ "user_id": stranger, "relation": "" }),
         )
         .assert_error(422, "validation_failed");
         gift(&pt, json!({ "to_user_id": child, "points": "10.00" }))

@@ -119,6 +119,20 @@ impl Principal {
         }
     }
 
+    /// The widest org the caller administers (the root for the system).
+    pub fn home_org(&self, conn: &mut DbConnection) -> Result<Option<String>, ApiError> {
+        match self {
+            Principal::System => Ok(timebank_directory::root_org(conn)?.map(|o| o.id)),
+            Principal::User(u) => Ok(u
+                .grants
+                .iter()
+                .filter(|g| g.role == "org_admin")
+                .filter_map(|g| Some((g.org_path.as_ref()?.len(), g.org_id.clone()?)))
+                .min()
+                .map(|(_, id)| id)),
+        }
+    }
+
     /// The caller's user id; a system token is no person.
     pub fn user_id(&self) -> Result<String, ApiError> {
         match self {

@@ -113,9 +113,31 @@ impl Serialize for Amount {
 }
 
 impl<'de> Deserialize<'de> for Amount {
+    /// A decimal string ("12.50"), or a JSON integer (12); never a float,
+    /// whose value is not exact.
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let text = String::deserialize(deserializer)?;
-        text.parse().map_err(serde::de::Error::custom)
+        struct Visitor;
+        impl serde::de::Visitor<'_> for Visitor {
+            type Value = Amount;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a decimal string such as \"12.50\", or a whole number")
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Amount, E> {
+                v.parse().map_err(E::custom)
+            }
+            fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<Amount, E> {
+                Amount::from_decimal(Decimal::from(v)).map_err(E::custom)
+            }
+            fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<Amount, E> {
+                Amount::from_decimal(Decimal::from(v)).map_err(E::custom)
+            }
+            fn visit_f64<E: serde::de::Error>(self, _: f64) -> Result<Amount, E> {
+                Err(E::custom(
+                    "amounts are decimal strings such as \"12.50\", not floating-point numbers",
+                ))
+            }
+        }
+        deserializer.deserialize_any(Visitor)
     }
 }
 
@@ -149,6 +171,15 @@ mod tests {
         ] {
             assert!(Amount::parse(bad).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn json_takes_strings_and_whole_numbers_not_floats() {
+        let parse = |j: &str| serde_json::from_str::<Amount>(j);
+        assert_eq!(parse("\"2.50\"").unwrap().units(), 250);
+        assert_eq!(parse("2").unwrap().units(), 200);
+        assert!(parse("2.5").is_err());
+        assert!(parse("true").is_err());
     }
 
     proptest! {

@@ -65,8 +65,9 @@ fn rule_code(code: &str) -> Result<(), ValidationError> {
 
 #[derive(Debug, Deserialize, Validate)]
 pub struct PublishRule {
+    /// Defaults to the org the caller administers (the root for a system token).
     #[validate(length(min = 1, max = 64))]
-    org_id: String,
+    org_id: Option<String>,
     #[validate(length(min = 1, max = 50), custom(function = "rule_code"))]
     code: String,
     #[validate(length(min = 1, max = 100))]
@@ -87,7 +88,11 @@ pub async fn publish_rule(
     let body = valid(body)?;
     let rule = state
         .db(move |conn| {
-            let org = administered_org(conn, &principal, &body.org_id)?;
+            let org_id = match &body.org_id {
+                Some(id) => id.clone(),
+                None => principal.home_org(conn)?.ok_or_else(ApiError::forbidden)?,
+            };
+            let org = administered_org(conn, &principal, &org_id)?;
             let new = NewCaseRule {
                 org_id: org.id,
                 code: body.code,

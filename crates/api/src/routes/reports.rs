@@ -11,11 +11,22 @@ use crate::state::AppState;
 #[derive(Debug, Deserialize)]
 pub struct Period {
     org_id: String,
-    /// First local day, YYYY-MM-DD.
-    from: NaiveDate,
+    /// First local day, YYYY-MM-DD (an RFC 3339 time names its day).
+    from: String,
     /// Last local day, YYYY-MM-DD (inclusive).
-    to: NaiveDate,
+    to: String,
     format: Option<String>,
+}
+
+fn day(text: &str, field: &str) -> Result<NaiveDate, ApiError> {
+    NaiveDate::parse_from_str(text, "%Y-%m-%d")
+        .or_else(|_| chrono::DateTime::parse_from_rfc3339(text).map(|t| t.date_naive()))
+        .map_err(|_| {
+            ApiError::bad_request(
+                "invalid_query",
+                format!("{field} must be a date (YYYY-MM-DD)"),
+            )
+        })
 }
 
 /// The period as UTC instants: local midnight of `from` up to the local
@@ -25,7 +36,8 @@ async fn load(
     principal: Principal,
     p: Period,
 ) -> Result<Summary, ApiError> {
-    if p.to < p.from || (p.to - p.from).num_days() > 3660 {
+    let (from, to) = (day(&p.from, "from")?, day(&p.to, "to")?);
+    if to < from || (to - from).num_days() > 3660 {
         return Err(ApiError::bad_request(
             "invalid_query",
             "to must not be before from, and a period is at most ten years",
@@ -37,9 +49,9 @@ async fn load(
             Principal::require(principal.reads(&org.path))?;
             let earning = timebank_earning::policy::earning(conn, &org.path)?;
             let offset = Duration::minutes(i64::from(earning.policy.utc_offset_minutes));
-            let from = p.from.and_hms_opt(0, 0, 0).unwrap_or_default() - offset;
-            let to = p.to.and_hms_opt(0, 0, 0).unwrap_or_default() + Duration::days(1) - offset;
-            Ok(reports::summary(conn, &org, from, to, offset)?)
+            let start = from.and_hms_opt(0, 0, 0).unwrap_or_default() - offset;
+            let end = to.and_hms_opt(0, 0, 0).unwrap_or_default() + Duration::days(1) - offset;
+            Ok(reports::summary(conn, &org, start, end, offset)?)
         })
         .await
 }
