@@ -129,6 +129,14 @@ fn summary_and_csv_export_for_a_subtree() {
                 .body["totals"]["hours"],
             "45.50"
         );
+        let defaults = app.get(
+            &format!("/api/v1/reports/summary?org_id={}", t.district),
+            Some(&app.admin),
+        );
+        assert_eq!(
+            defaults.body["totals"]["hours"], "45.50",
+            "the default period is the last 30 days"
+        );
         let csv = app.get(
             &format!("/api/v1/reports/export?{period}&format=csv"),
             Some(&app.admin),

@@ -11,10 +11,11 @@ use crate::state::AppState;
 #[derive(Debug, Deserialize)]
 pub struct Period {
     org_id: String,
-    /// First local day, YYYY-MM-DD (an RFC 3339 time names its day).
-    from: String,
-    /// Last local day, YYYY-MM-DD (inclusive).
-    to: String,
+    /// First local day, YYYY-MM-DD (an RFC 3339 time names its day);
+    /// default 29 days before `to`.
+    from: Option<String>,
+    /// Last local day, YYYY-MM-DD (inclusive); default today.
+    to: Option<String>,
     format: Option<String>,
 }
 
@@ -36,7 +37,14 @@ async fn load(
     principal: Principal,
     p: Period,
 ) -> Result<Summary, ApiError> {
-    let (from, to) = (day(&p.from, "from")?, day(&p.to, "to")?);
+    let to = match &p.to {
+        Some(text) => day(text, "to")?,
+        None => (chrono::Utc::now() + Duration::hours(8)).date_naive(),
+    };
+    let from = match &p.from {
+        Some(text) => day(text, "from")?,
+        None => to - Duration::days(29),
+    };
     if to < from || (to - from).num_days() > 3660 {
         return Err(ApiError::bad_request(
             "invalid_query",
