@@ -272,3 +272,45 @@ impl From<DomainError> for ApiError {
         }
     }
 }
+
+/// Middleware: any error response that is not already an [`ApiError`]
+/// (actix's own payload and routing errors) gets the one error shape.
+pub async fn uniform(
+    req: actix_web::dev::ServiceRequest,
+    next: actix_web::middleware::Next<impl actix_web::body::MessageBody + 'static>,
+) -> Result<actix_web::dev::ServiceResponse<actix_web::body::BoxBody>, actix_web::Error> {
+    let res = next.call(req).await?.map_into_boxed_body();
+    let foreign = res
+        .response()
+        .error()
+        .is_some_and(|e| e.as_error::<ApiError>().is_none());
+    if !foreign {
+        return Ok(res);
+    }
+    let status = res.status();
+    let api = match status {
+        StatusCode::PAYLOAD_TOO_LARGE => ApiError::new(
+            status,
+            "payload_too_large",
+            "the request body is larger than 64 KiB",
+        ),
+        StatusCode::NOT_FOUND => ApiError::not_found("route"),
+        StatusCode::METHOD_NOT_ALLOWED => ApiError::new(
+            status,
+            "method_not_allowed",
+            "this method is not allowed here",
+        ),
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => ApiError::new(
+            status,
+            "unsupported_media_type",
+            "send the body as application/json",
+        ),
+        s if s.is_server_error() => ApiError::internal(),
+        s => ApiError::new(s, "bad_request", "the request could not be read"),
+    };
+    let (req, _) = res.into_parts();
+    Ok(actix_web::dev::ServiceResponse::new(
+        req,
+        HttpResponse::from_error(api),
+    ))
+}

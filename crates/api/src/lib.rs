@@ -101,6 +101,7 @@ pub fn bind(
             .app_data(web::QueryConfig::default().error_handler(|err, _| {
                 ApiError::bad_request("invalid_query", err.to_string()).into()
             }))
+            .wrap(from_fn(error::uniform))
             .wrap(from_fn(i18n::localize))
             .wrap(from_fn(metrics::record))
             .wrap(from_fn(echo_request_id))
