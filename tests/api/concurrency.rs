@@ -110,3 +110,73 @@ fn racing_reversals_of_one_transaction_post_one() {
         );
     });
 }
+
+/// Reversals of a volunteer's earnings race their redemptions and the
+/// star refresh that reversals cause: only business answers, never a
+/// deadlock surfacing as a 5xx, and the ledger stays whole.
+#[test]
+fn reversals_race_redemptions_of_the_same_volunteer() {
+    each_backend(|app| {
+        let t = tree(app);
+        let policy = json!({ "thresholds_hours": ["5"], "falsification_bar_days": 365 });
+        app.send(
+            "PUT",
+            &format!("/api/v1/policies/stars?org_id={}", t.district),
+            Some(&app.admin),
+            Some(policy),
+            &[],
+        );
+        let (v, vt) = app.active_volunteer("并发者", "13500000001", &t.community_a);
+        let earnings: Vec<String> = (0..8)
+            .map(|_| earn(app, &v, &t.community_a, "3.00"))
+            .collect();
+        let site = app.post(
+            "/api/v1/sites",
+            Some(&app.admin),
+            json!({ "org_id": t.community_a, "name": "站", "address": "x" }),
+        );
+        let site = site.body["id"].as_str().unwrap().to_owned();
+        let item = app.post(
+            "/api/v1/catalog/items",
+            Some(&app.admin),
+            json!({ "org_id": t.district, "name": "油", "points_price": "2.00" }),
+        );
+        let item = item.body["id"].as_str().unwrap().to_owned();
+        app.post(
+            &format!("/api/v1/sites/{site}/stock"),
+            Some(&app.admin),
+            json!({ "item_id": item, "delta": 50, "reason": "入库" }),
+        );
+        let statuses: Vec<(u16, String)> = std::thread::scope(|s| {
+            let mut handles = Vec::new();
+            for tx in &earnings {
+                let path = format!("/api/v1/transactions/{tx}/reverse");
+                handles.push(s.spawn(move || {
+                    let r = app.post(&path, Some(&app.admin), json!({ "reason": "并发冲正" }));
+                    (r.status, r.code().to_owned())
+                }));
+            }
+            for _ in 0..8 {
+                let (vt, item, site) = (vt.clone(), item.clone(), site.clone());
+                handles.push(s.spawn(move || {
+                    let r = app.post(
+                        "/api/v1/redemptions",
+                        Some(&vt),
+                        json!({ "item_id": item, "site_id": site, "quantity": 1 }),
+                    );
+                    (r.status, r.code().to_owned())
+                }));
+            }
+            handles.into_iter().map(|h| h.join().unwrap()).collect()
+        });
+        assert!(statuses.iter().all(|(s, _)| *s < 500), "{statuses:?}");
+        assert!(
+            statuses
+                .iter()
+                .all(|(s, c)| *s == 201 || c == "insufficient_points"),
+            "{statuses:?}"
+        );
+        let b = app.balance(&v);
+        assert!(!b["points"].as_str().unwrap().starts_with('-'), "{b}");
+    });
+}

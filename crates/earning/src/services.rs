@@ -480,6 +480,8 @@ fn settle(
         .volunteer_id
         .clone()
         .ok_or(DomainError::NotFound("assigned volunteer"))?;
+    // The volunteer row before any ledger account, as every writer does.
+    lock_row(conn, Lockable::Volunteer, &volunteer_id)?;
     let volunteer = get_volunteer(conn, &volunteer_id)?;
     let community = community_of(conn, r)?;
     let earning = policy::earning(conn, &community.path)?;

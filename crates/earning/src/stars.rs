@@ -82,6 +82,24 @@ pub fn refresh(
     }))
 }
 
+/// Locks the volunteer rows behind the wallets `tx` touches, in sorted
+/// order. Call before reversing `tx`: rows are always locked before ledger
+/// accounts, so a reversal and a redemption never wait on each other.
+pub fn lock_owners(conn: &mut DbConnection, tx: &Transaction) -> Result<(), DomainError> {
+    let mut owners: Vec<&str> = tx
+        .postings
+        .iter()
+        .filter(|p| p.account_kind == AccountKind::VolunteerWallet)
+        .map(|p| p.owner_id.as_str())
+        .collect();
+    owners.sort_unstable();
+    owners.dedup();
+    for owner in owners {
+        timebank_store::lock_row(conn, timebank_store::Lockable::Volunteer, owner)?;
+    }
+    Ok(())
+}
+
 /// Refreshes every volunteer whose hours `tx` moved (e.g. after a reversal).
 pub fn refresh_for_transaction(
     conn: &mut DbConnection,

@@ -153,6 +153,9 @@ pub async fn reverse(
             Principal::require(may_reverse(&principal, &paths))?;
             let actor = principal.actor_id();
             let outcome = idempotency::execute(conn, &actor, key.as_deref(), &fingerprint, |c| {
+                // Rows before accounts, as every writer does.
+                let original = read::transaction(c, &id)?;
+                timebank_earning::stars::lock_owners(c, &original)?;
                 let tx = timebank_ledger::reverse_in(
                     c,
                     &id,
