@@ -16,7 +16,7 @@ pub const HEADER: &str = "Idempotency-Key";
 const REPLAY_HEADER: &str = "Idempotent-Replayed";
 
 /// The caller's key, if any: 1 to 255 visible ASCII characters.
-pub fn key_from(req: &HttpRequest) -> Result<Option<String>, ApiError> {
+fn key_from(req: &HttpRequest) -> Result<Option<String>, ApiError> {
     let Some(value) = req.headers().get(HEADER) else {
         return Ok(None);
     };
@@ -30,9 +30,35 @@ pub fn key_from(req: &HttpRequest) -> Result<Option<String>, ApiError> {
     Ok(Some(text.to_owned()))
 }
 
-/// What a request is, for comparing a replay with the first call.
-pub fn fingerprint(method: &str, path: &str, body: &Value) -> String {
-    crate::auth::sha256_hex(format!("{method}\n{path}\n{body}").as_bytes())
+/// A request's `Idempotency-Key` (if any) and what the request is, for
+/// comparing a replay with the first call.
+pub struct Keyed {
+    key: Option<String>,
+    fingerprint: String,
+}
+
+impl Keyed {
+    pub fn from_request(req: &HttpRequest, body: &Value) -> Result<Self, ApiError> {
+        let fingerprint =
+            crate::auth::sha256_hex(format!("{}\n{}\n{body}", req.method(), req.path()).as_bytes());
+        Ok(Self {
+            key: key_from(req)?,
+            fingerprint,
+        })
+    }
+
+    /// [`execute`] for this request.
+    pub fn execute<F>(
+        &self,
+        conn: &mut DbConnection,
+        caller: &str,
+        effect: F,
+    ) -> Result<Outcome, ApiError>
+    where
+        F: Fn(&mut DbConnection) -> Result<Effect, ApiError>,
+    {
+        execute(conn, caller, self.key.as_deref(), &self.fingerprint, effect)
+    }
 }
 
 pub struct Outcome {
@@ -66,7 +92,7 @@ impl Outcome {
 
 /// Runs `effect` once per (caller, key) in one write transaction with the
 /// stored answer. Errors are not stored: a refused request may be retried.
-pub fn execute<F>(
+fn execute<F>(
     conn: &mut DbConnection,
     caller: &str,
     key: Option<&str>,

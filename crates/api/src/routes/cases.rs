@@ -207,15 +207,14 @@ pub async fn approve(
     request_id: RequestId,
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    let key = idempotency::key_from(&req)?;
-    let fingerprint = idempotency::fingerprint("POST", req.path(), &Value::Null);
+    let keyed = idempotency::Keyed::from_request(&req, &Value::Null)?;
     let request_id = request_id.to_string();
     let outcome = state
         .db(move |conn| {
             let (_, path) = award_scope(conn, &id)?;
             Principal::require(principal.admin_over(&path))?;
             let actor = principal.actor_id();
-            let outcome = idempotency::execute(conn, &actor, key.as_deref(), &fingerprint, |c| {
+            let outcome = keyed.execute(conn, &actor, |c| {
                 let (award, tx) = cases::approve(c, &id, &actor, Some(&request_id))?;
                 let mut body = award_json(&award);
                 body["transaction"] = json!(tx);

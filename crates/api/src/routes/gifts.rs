@@ -94,11 +94,10 @@ pub async fn give(
             .with_details(json!({ "fields": { "to_user_id": ["required"], "to": ["enum"] } })));
         }
     };
-    let key = idempotency::key_from(&req)?;
-    let fingerprint = idempotency::fingerprint("POST", req.path(), &json!(body));
+    let keyed = idempotency::Keyed::from_request(&req, &json!(body))?;
     let outcome = state
         .db(move |conn| {
-            let outcome = idempotency::execute(conn, &from, key.as_deref(), &fingerprint, |c| {
+            let outcome = keyed.execute(conn, &from, |c| {
                 let gift = gifts::give(
                     c,
                     &from,
@@ -131,15 +130,14 @@ pub async fn grant(
     body: web::Json<GrantBody>,
 ) -> Result<HttpResponse, ApiError> {
     let body = valid(body)?;
-    let key = idempotency::key_from(&req)?;
-    let fingerprint = idempotency::fingerprint("POST", req.path(), &json!(body));
+    let keyed = idempotency::Keyed::from_request(&req, &json!(body))?;
     let outcome = state
         .db(move |conn| {
             let district = gifts::district_of_member(conn, &body.volunteer_or_resident_id)?;
             // Granting from a district's pool is for admins of that district.
             Principal::require(principal.admin_over(&district.path))?;
             let actor = principal.actor_id();
-            let outcome = idempotency::execute(conn, &actor, key.as_deref(), &fingerprint, |c| {
+            let outcome = keyed.execute(conn, &actor, |c| {
                 let tx = gifts::grant(
                     c,
                     &body.volunteer_or_resident_id,

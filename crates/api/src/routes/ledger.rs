@@ -141,8 +141,7 @@ pub async fn reverse(
     body: web::Json<ReverseBody>,
 ) -> Result<HttpResponse, ApiError> {
     let body = valid(body)?;
-    let key = idempotency::key_from(&req)?;
-    let fingerprint = idempotency::fingerprint("POST", req.path(), &json!(body));
+    let keyed = idempotency::Keyed::from_request(&req, &json!(body))?;
     let request_id = request_id.to_string();
     let outcome = state
         .db(move |conn| {
@@ -152,7 +151,7 @@ pub async fn reverse(
             }
             Principal::require(may_reverse(&principal, &paths))?;
             let actor = principal.actor_id();
-            let outcome = idempotency::execute(conn, &actor, key.as_deref(), &fingerprint, |c| {
+            let outcome = keyed.execute(conn, &actor, |c| {
                 // Rows before accounts, as every writer does.
                 let original = read::transaction(c, &id)?;
                 timebank_earning::stars::lock_owners(c, &original)?;

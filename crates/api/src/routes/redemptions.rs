@@ -54,25 +54,23 @@ pub async fn place(
 ) -> Result<HttpResponse, ApiError> {
     let body = valid(body)?;
     let volunteer_id = principal.volunteer_id()?;
-    let key = idempotency::key_from(&req)?;
-    let fingerprint = idempotency::fingerprint("POST", req.path(), &json!(body));
+    let keyed = idempotency::Keyed::from_request(&req, &json!(body))?;
     let outcome = state
         .db(move |conn| {
-            let outcome =
-                idempotency::execute(conn, &volunteer_id, key.as_deref(), &fingerprint, |c| {
-                    let order = orders::place(
-                        c,
-                        &volunteer_id,
-                        &body.item_id,
-                        &body.site_id,
-                        body.quantity,
-                        timebank_store::now(),
-                    )?;
-                    Ok(idempotency::Effect::new(
-                        StatusCode::CREATED,
-                        order_json(&order, true),
-                    ))
-                })?;
+            let outcome = keyed.execute(conn, &volunteer_id, |c| {
+                let order = orders::place(
+                    c,
+                    &volunteer_id,
+                    &body.item_id,
+                    &body.site_id,
+                    body.quantity,
+                    timebank_store::now(),
+                )?;
+                Ok(idempotency::Effect::new(
+                    StatusCode::CREATED,
+                    order_json(&order, true),
+                ))
+            })?;
             Ok(outcome)
         })
         .await?;
@@ -144,8 +142,7 @@ pub async fn cancel(
     principal: Principal,
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    let key = idempotency::key_from(&req)?;
-    let fingerprint = idempotency::fingerprint("POST", req.path(), &Value::Null);
+    let keyed = idempotency::Keyed::from_request(&req, &Value::Null)?;
     let outcome = state
         .db(move |conn| {
             let order = orders::get(conn, &id)?;
@@ -159,7 +156,7 @@ pub async fn cancel(
                 )?;
             }
             let actor = principal.actor_id();
-            let outcome = idempotency::execute(conn, &actor, key.as_deref(), &fingerprint, |c| {
+            let outcome = keyed.execute(conn, &actor, |c| {
                 let order = orders::cancel(c, &id, &actor, false, timebank_store::now())?;
                 Ok(idempotency::Effect::new(
                     StatusCode::OK,

@@ -314,11 +314,10 @@ async fn moving<F>(
 where
     F: Fn(&mut timebank_store::DbConnection) -> Result<RequestRow, ApiError> + Send + 'static,
 {
-    let key = idempotency::key_from(req)?;
-    let fingerprint = idempotency::fingerprint("POST", req.path(), &body);
+    let keyed = idempotency::Keyed::from_request(req, &body)?;
     let outcome = state
         .db(move |conn| {
-            idempotency::execute(conn, &caller, key.as_deref(), &fingerprint, |c| {
+            keyed.execute(conn, &caller, |c| {
                 let r = effect(c)?;
                 Ok(Effect::new(StatusCode::OK, request_json(&r)))
             })
@@ -378,9 +377,9 @@ pub async fn rate(
 ) -> Result<HttpResponse, ApiError> {
     let body = valid(body)?;
     let me = principal.user_id()?;
-    let fingerprint = json!(body);
+    let request_body = json!(body);
     let caller = me.clone();
-    moving(&req, &state, caller, fingerprint, move |c| {
+    moving(&req, &state, caller, request_body, move |c| {
         Ok(services::rate(
             c,
             &id,
@@ -414,8 +413,8 @@ pub async fn resolve(
         })
         .await?;
     Principal::require(principal.admin_over(&allowed))?;
-    let fingerprint = json!(body);
-    moving(&req, &state, principal.actor_id(), fingerprint, move |c| {
+    let request_body = json!(body);
+    moving(&req, &state, principal.actor_id(), request_body, move |c| {
         Ok(services::resolve(c, &id, body.hours)?)
     })
     .await
@@ -444,9 +443,9 @@ pub async fn cancel(
         .await?;
     Principal::require(principal.is_user(&requester) || principal.admin_over(&path))?;
     let actor = principal.actor_id();
-    let fingerprint = json!({ "reason": reason });
+    let request_body = json!({ "reason": reason });
     let who = actor.clone();
-    moving(&req, &state, actor, fingerprint, move |c| {
+    moving(&req, &state, actor, request_body, move |c| {
         Ok(services::cancel(c, &id, &who, reason.as_deref())?)
     })
     .await

@@ -43,8 +43,7 @@ pub async fn record(
         )
         .with_details(json!({ "fields": { "penalty_points": ["range"] } })));
     }
-    let key = idempotency::key_from(&req)?;
-    let fingerprint = idempotency::fingerprint("POST", req.path(), &json!(body));
+    let keyed = idempotency::Keyed::from_request(&req, &json!(body))?;
     let request_id = request_id.to_string();
     let outcome = state
         .db(move |conn| {
@@ -59,7 +58,7 @@ pub async fn record(
                 suspend_days: body.suspend_days,
                 reason: body.reason.trim().to_owned(),
             };
-            let outcome = idempotency::execute(conn, &actor, key.as_deref(), &fingerprint, |c| {
+            let outcome = keyed.execute(conn, &actor, |c| {
                 let violation = violations::record(c, &new, &actor, Some(&request_id))?;
                 Ok(idempotency::Effect::new(
                     StatusCode::CREATED,

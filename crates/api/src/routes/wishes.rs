@@ -154,11 +154,10 @@ pub async fn confirm(
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let me = principal.user_id()?;
-    let key = idempotency::key_from(&req)?;
-    let fingerprint = idempotency::fingerprint("POST", req.path(), &Value::Null);
+    let keyed = idempotency::Keyed::from_request(&req, &Value::Null)?;
     let outcome = state
         .db(move |conn| {
-            idempotency::execute(conn, &me, key.as_deref(), &fingerprint, |c| {
+            keyed.execute(conn, &me, |c| {
                 let (wish, skipped) = wishes::confirm(c, &id, &me)?;
                 let mut body = wish_json(&wish);
                 body["award_skipped"] = json!(skipped);
