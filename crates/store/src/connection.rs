@@ -29,7 +29,7 @@ impl DbManager {
 
 // busy_timeout first: switching to WAL takes a lock, and without a timeout
 // a connection opened while another one writes would fail at once.
-const SQLITE_SETUP: &str = "PRAGMA busy_timeout = 10000;
+pub const SQLITE_SETUP: &str = "PRAGMA busy_timeout = 10000;
 PRAGMA journal_mode = WAL;
 PRAGMA synchronous = FULL;
 PRAGMA foreign_keys = ON;";

@@ -11,7 +11,8 @@ pub mod testing;
 mod url;
 
 pub use connection::{
-    DbConnection, DbManager, Lockable, Pool, PooledConn, lock_row, lock_rows_for_update, write_tx,
+    DbConnection, DbManager, Lockable, Pool, PooledConn, SQLITE_SETUP, lock_row, lock_rows_for_update,
+    write_tx,
 };
 pub use error::{StoreError, is_unique_violation};
 pub use migrate::run_migrations;

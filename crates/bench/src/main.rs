@@ -1,0 +1,86 @@
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::Parser;
+use timebank_bench::{Backend, Options};
+
+/// Measures timebank against its storage engine's own limit; prints a
+/// table and writes it to `<out>/<date>-<backend>.md`.
+#[derive(Debug, Parser)]
+#[command(name = "timebank-bench")]
+struct Args {
+    /// The `timebank` binary to run (build it with --release).
+    #[arg(long, default_value = "target/release/timebank")]
+    timebank: PathBuf,
+    /// sqlite, or postgres (needs BENCH_DATABASE_URL).
+    #[arg(long, default_value = "sqlite")]
+    backend: String,
+    /// A PostgreSQL server; the database `timebank_bench` on it is replaced.
+    #[arg(long, env = "BENCH_DATABASE_URL")]
+    postgres_url: Option<String>,
+    /// Small sizes: checks every step runs, measures nothing worth keeping.
+    #[arg(long)]
+    quick: bool,
+    /// Seconds per load.
+    #[arg(long)]
+    seconds: Option<u64>,
+    #[arg(long)]
+    attendances: Option<usize>,
+    #[arg(long)]
+    scale_postings: Option<i64>,
+    /// Extra flag for `timebank serve` (repeatable).
+    #[arg(long = "serve-arg", allow_hyphen_values = true)]
+    serve_args: Vec<String>,
+    #[arg(long, default_value = "target/bench")]
+    work_dir: PathBuf,
+    #[arg(long, default_value = "scripts/bench/results")]
+    out: PathBuf,
+}
+
+fn main() -> ExitCode {
+    match run(Args::parse()) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(args: Args) -> anyhow::Result<()> {
+    let backend = match args.backend.as_str() {
+        "sqlite" => Backend::Sqlite,
+        "postgres" => Backend::Postgres,
+        other => anyhow::bail!("--backend {other:?}: use sqlite or postgres"),
+    };
+    let mut opts = if args.quick {
+        Options::quick(args.timebank, backend, args.work_dir)
+    } else {
+        Options::full(args.timebank, backend, args.work_dir)
+    };
+    opts.postgres_url = args.postgres_url;
+    opts.serve_args = args.serve_args;
+    if let Some(s) = args.seconds {
+        opts.seconds = s;
+    }
+    if let Some(n) = args.attendances {
+        opts.attendances = n;
+    }
+    if let Some(n) = args.scale_postings {
+        opts.scale_postings = n;
+    }
+    let report = timebank_bench::run(&opts)?;
+    let table = report.markdown(&timebank_bench::machine());
+    println!("{table}");
+    if !args.quick {
+        std::fs::create_dir_all(&args.out)?;
+        let file = args.out.join(format!(
+            "{}-{}.md",
+            chrono::Utc::now().format("%Y-%m-%d"),
+            backend.name()
+        ));
+        std::fs::write(&file, &table)?;
+        eprintln!("written to {}", file.display());
+    }
+    Ok(())
+}
