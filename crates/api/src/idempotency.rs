@@ -1,16 +1,21 @@
 //! `Idempotency-Key`: the same key from the same caller with the same body
 //! gets the first response again; with another body, 422. The key row is
 //! written first in the same database transaction as the effect, so on
-//! Postgres a concurrent twin waits on it and then replays the answer.
+//! Postgres a concurrent twin (in another process or commit group) waits on
+//! it and then replays the answer; within one group, twins run one after
+//! the other and the second finds the first's row.
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse};
 use diesel::prelude::*;
 use serde_json::Value;
+use std::sync::Arc;
 use timebank_store::schema::idempotency_keys as keys;
-use timebank_store::{DbConnection, write_tx};
+
+use timebank_store::DbConnection;
 
 use crate::error::ApiError;
+use crate::state::AppState;
 
 pub const HEADER: &str = "Idempotency-Key";
 const REPLAY_HEADER: &str = "Idempotent-Replayed";
@@ -47,18 +52,71 @@ impl Keyed {
         })
     }
 
-    /// [`execute`] for this request.
-    pub fn execute<F>(
-        &self,
-        conn: &mut DbConnection,
-        caller: &str,
+    /// Runs `effect` once per (caller, key) in one write transaction with
+    /// the stored answer (a savepoint of a commit group when the server
+    /// groups commits). Errors are not stored: a refused request may be
+    /// retried. `effect` runs again only if a concurrent twin (another
+    /// process) won the key, and then its answer is replayed instead.
+    pub async fn run<F>(
+        self,
+        state: &AppState,
+        caller: String,
         effect: F,
     ) -> Result<Outcome, ApiError>
     where
-        F: Fn(&mut DbConnection) -> Result<Effect, ApiError>,
+        F: Fn(&mut DbConnection) -> Result<Effect, ApiError> + Send + Sync + 'static,
     {
-        execute(conn, caller, self.key.as_deref(), &self.fingerprint, effect)
+        let effect = Arc::new(effect);
+        let Some(key) = self.key else {
+            return state.write(move |c| effect(c).map(Outcome::fresh)).await;
+        };
+        let (key, hash) = (Arc::new(key), Arc::new(self.fingerprint));
+        for _ in 0..2 {
+            let (caller, key, hash, effect) =
+                (caller.clone(), key.clone(), hash.clone(), effect.clone());
+            let attempt = state
+                .write(move |c| keyed_once(c, &caller, &key, &hash, &*effect))
+                .await;
+            match attempt {
+                Err(e) if e.code == "conflict" => continue,
+                other => return other,
+            }
+        }
+        let found = state.db(move |c| lookup(c, &caller, &key, &hash)).await?;
+        found.ok_or_else(ApiError::unavailable)
     }
+}
+
+/// The stored answer, or the effect's with the key row written first.
+fn keyed_once(
+    c: &mut DbConnection,
+    caller: &str,
+    key: &str,
+    request_hash: &str,
+    effect: &dyn Fn(&mut DbConnection) -> Result<Effect, ApiError>,
+) -> Result<Outcome, ApiError> {
+    if let Some(found) = lookup(c, caller, key, request_hash)? {
+        return Ok(found);
+    }
+    let now = timebank_store::now();
+    diesel::insert_into(keys::table)
+        .values((
+            keys::caller_id.eq(caller),
+            keys::idem_key.eq(key),
+            keys::request_hash.eq(request_hash),
+            keys::status_code.eq(0),
+            keys::response_body.eq(""),
+            keys::created_at.eq(now),
+        ))
+        .execute(c)?;
+    let outcome = Outcome::fresh(effect(c)?);
+    diesel::update(keys::table.find((caller, key)))
+        .set((
+            keys::status_code.eq(i32::from(outcome.status.as_u16())),
+            keys::response_body.eq(&outcome.body),
+        ))
+        .execute(c)?;
+    Ok(outcome)
 }
 
 pub struct Outcome {
@@ -80,6 +138,14 @@ impl Effect {
 }
 
 impl Outcome {
+    fn fresh(e: Effect) -> Self {
+        Self {
+            status: e.status,
+            body: e.body.to_string(),
+            replayed: false,
+        }
+    }
+
     pub fn into_response(self) -> HttpResponse {
         let mut builder = HttpResponse::build(self.status);
         builder.content_type("application/json");
@@ -88,61 +154,6 @@ impl Outcome {
         }
         builder.body(self.body)
     }
-}
-
-/// Runs `effect` once per (caller, key) in one write transaction with the
-/// stored answer. Errors are not stored: a refused request may be retried.
-fn execute<F>(
-    conn: &mut DbConnection,
-    caller: &str,
-    key: Option<&str>,
-    request_hash: &str,
-    effect: F,
-) -> Result<Outcome, ApiError>
-where
-    F: Fn(&mut DbConnection) -> Result<Effect, ApiError>,
-{
-    let fresh = |e: Effect| Outcome {
-        status: e.status,
-        body: e.body.to_string(),
-        replayed: false,
-    };
-    let Some(key) = key else {
-        return write_tx(conn, |c| effect(c)).map(fresh);
-    };
-    // Two tries: the second runs only when a concurrent twin won the key.
-    for _ in 0..2 {
-        let attempt: Result<Outcome, ApiError> = write_tx(conn, |c| {
-            if let Some(found) = lookup(c, caller, key, request_hash)? {
-                return Ok(found);
-            }
-            let now = timebank_store::now();
-            diesel::insert_into(keys::table)
-                .values((
-                    keys::caller_id.eq(caller),
-                    keys::idem_key.eq(key),
-                    keys::request_hash.eq(request_hash),
-                    keys::status_code.eq(0),
-                    keys::response_body.eq(""),
-                    keys::created_at.eq(now),
-                ))
-                .execute(c)?;
-            let outcome = fresh(effect(c)?);
-            diesel::update(keys::table.find((caller, key)))
-                .set((
-                    keys::status_code.eq(i32::from(outcome.status.as_u16())),
-                    keys::response_body.eq(&outcome.body),
-                ))
-                .execute(c)?;
-            Ok(outcome)
-        });
-        match attempt {
-            Err(e) if e.code == "conflict" => continue,
-            other => return other,
-        }
-    }
-    let found = lookup(conn, caller, key, request_hash)?;
-    found.ok_or_else(ApiError::unavailable)
 }
 
 fn lookup(

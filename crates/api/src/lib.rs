@@ -31,6 +31,7 @@ pub fn app_state(pool: Pool, jwt_secret: &[u8]) -> anyhow::Result<AppState> {
         pool,
         keys: Arc::new(auth::TokenKeys::from_secret(jwt_secret)),
         metrics: Arc::new(metrics::Metrics::new()?),
+        writer: None,
     })
 }
 

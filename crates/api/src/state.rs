@@ -1,6 +1,6 @@
 use std::sync::Arc;
 
-use timebank_store::{DbConnection, Pool};
+use timebank_store::{DbConnection, GroupError, GroupWriter, Pool, write_tx};
 
 use crate::auth::TokenKeys;
 use crate::error::ApiError;
@@ -11,6 +11,8 @@ pub struct AppState {
     pub pool: Pool,
     pub keys: Arc<TokenKeys>,
     pub metrics: Arc<crate::metrics::Metrics>,
+    /// Commit grouping for writes; `None`: each write commits on its own.
+    pub writer: Option<GroupWriter>,
 }
 
 impl AppState {
@@ -27,5 +29,45 @@ impl AppState {
             work(&mut conn)
         })
         .await?
+    }
+
+    /// Runs write work in one transaction: in the next commit group when the
+    /// server groups commits, else in its own transaction on a pooled
+    /// connection. Either way the answer comes only after the commit.
+    pub async fn write<T, F>(&self, work: F) -> Result<T, ApiError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut DbConnection) -> Result<T, ApiError> + Send + 'static,
+    {
+        let Some(writer) = &self.writer else {
+            return self.db(move |conn| write_tx(conn, work)).await;
+        };
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        writer.submit(
+            work,
+            Box::new(move |outcome| {
+                // The caller may have gone (client hung up): nothing to tell.
+                let _ = tx.send(outcome);
+            }),
+        );
+        match rx.await {
+            Ok(Ok(result)) => result,
+            Ok(Err(group)) => Err(group.into()),
+            Err(_) => Err(ApiError::unavailable()),
+        }
+    }
+}
+
+impl From<GroupError> for ApiError {
+    fn from(err: GroupError) -> Self {
+        match err {
+            GroupError::Commit(e) => e.into(),
+            GroupError::Connect(m) => {
+                tracing::error!(error = %m, "write group cannot connect");
+                ApiError::unavailable()
+            }
+            GroupError::Unavailable => ApiError::unavailable(),
+            GroupError::Panicked => ApiError::internal(),
+        }
     }
 }

@@ -83,7 +83,7 @@ impl Options {
     }
 }
 
-const JWT_SECRET: &str = "bench-secret-not-for-production";
+pub const JWT_SECRET: &str = "bench-secret-not-for-production";
 
 fn progress(label: &str) -> impl Fn(i64) + '_ {
     let last = std::cell::Cell::new(Instant::now());
@@ -106,7 +106,9 @@ pub fn run(opts: &Options) -> anyhow::Result<Report> {
         Backend::Sqlite => {
             for batch in [1, 100, 1000] {
                 let rate = storage::sqlite_rate(&opts.work_dir, batch, duration)?;
-                report.storage.push((format!("SQLite, 1 writer, {batch}/tx"), rate));
+                report
+                    .storage
+                    .push((format!("SQLite, 1 writer, {batch}/tx"), rate));
                 report.set_limit(1, batch, rate);
             }
             let path = opts.work_dir.join("timebank-bench.db");
@@ -148,11 +150,18 @@ pub fn run(opts: &Options) -> anyhow::Result<Report> {
     launch.command(&["migrate"])?;
     let url = DatabaseUrl::parse(&database_url).map_err(|e| anyhow::anyhow!("{e}"))?;
     let pool = timebank_store::connect_and_migrate(&url, 2)?;
-    eprintln!("loading {} volunteers and {} sites…", opts.volunteers, opts.sites);
+    eprintln!(
+        "loading {} volunteers and {} sites…",
+        opts.volunteers, opts.sites
+    );
     let fixture = {
         let mut conn = pool.get()?;
         seed::district(&mut conn, opts.volunteers, opts.sites)?
     };
+    std::fs::write(
+        opts.work_dir.join("fixture.json"),
+        serde_json::to_string(&fixture)?,
+    )?;
     let clients = Arc::new(Clients::new(fixture.clone(), JWT_SECRET)?);
 
     let server = launch.start()?;
@@ -189,7 +198,10 @@ pub fn run(opts: &Options) -> anyhow::Result<Report> {
     let seconds = started.elapsed().as_secs_f64();
     report.settle(opts.attendances, seconds, opts.backend);
 
-    eprintln!("scale: growing the ledger to {} postings…", opts.scale_postings);
+    eprintln!(
+        "scale: growing the ledger to {} postings…",
+        opts.scale_postings
+    );
     {
         let mut conn = pool.get()?;
         seed::grow_ledger(
@@ -239,7 +251,10 @@ fn measure(
     duration: Duration,
     label: &str,
 ) -> anyhow::Result<Row> {
-    eprintln!("{label}: {concurrency} connections for {} s…", duration.as_secs());
+    eprintln!(
+        "{label}: {concurrency} connections for {} s…",
+        duration.as_secs()
+    );
     let rss = RssPeak::watch(server.pid());
     let result = load::run(server.addr, clients.clone(), mix, concurrency, duration)?;
     let peak = rss.finish();

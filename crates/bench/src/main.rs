@@ -9,6 +9,17 @@ use timebank_bench::{Backend, Options};
 #[derive(Debug, Parser)]
 #[command(name = "timebank-bench")]
 struct Args {
+    /// Only drive load at a server already running on this address, using
+    /// the district the last run loaded (<work-dir>/fixture.json): for
+    /// profiling one scenario.
+    #[arg(long)]
+    load_only: Option<std::net::SocketAddr>,
+    /// With --load-only: write, read or mixed.
+    #[arg(long, default_value = "write")]
+    mix: String,
+    /// With --load-only.
+    #[arg(long, default_value_t = 1)]
+    concurrency: usize,
     /// The `timebank` binary to run (build it with --release).
     #[arg(long, default_value = "target/release/timebank")]
     timebank: PathBuf,
@@ -24,6 +35,8 @@ struct Args {
     /// Seconds per load.
     #[arg(long)]
     seconds: Option<u64>,
+    #[arg(long)]
+    volunteers: Option<usize>,
     #[arg(long)]
     attendances: Option<usize>,
     #[arg(long)]
@@ -53,6 +66,9 @@ fn run(args: Args) -> anyhow::Result<()> {
         "postgres" => Backend::Postgres,
         other => anyhow::bail!("--backend {other:?}: use sqlite or postgres"),
     };
+    if let Some(addr) = args.load_only {
+        return load_only(addr, &args);
+    }
     let mut opts = if args.quick {
         Options::quick(args.timebank, backend, args.work_dir)
     } else {
@@ -62,6 +78,9 @@ fn run(args: Args) -> anyhow::Result<()> {
     opts.serve_args = args.serve_args;
     if let Some(s) = args.seconds {
         opts.seconds = s;
+    }
+    if let Some(n) = args.volunteers {
+        opts.volunteers = n.max(1);
     }
     if let Some(n) = args.attendances {
         opts.attendances = n;
@@ -82,5 +101,28 @@ fn run(args: Args) -> anyhow::Result<()> {
         std::fs::write(&file, &table)?;
         eprintln!("written to {}", file.display());
     }
+    Ok(())
+}
+
+fn load_only(addr: std::net::SocketAddr, args: &Args) -> anyhow::Result<()> {
+    use timebank_bench::load::{self, Clients, Mix};
+    let mix = match args.mix.as_str() {
+        "write" => Mix::Write,
+        "read" => Mix::Read,
+        "mixed" => Mix::Mixed,
+        other => anyhow::bail!("--mix {other:?}: use write, read or mixed"),
+    };
+    let fixture = serde_json::from_str(&std::fs::read_to_string(
+        args.work_dir.join("fixture.json"),
+    )?)?;
+    let clients = std::sync::Arc::new(Clients::new(fixture, timebank_bench::JWT_SECRET)?);
+    let result = load::run(
+        addr,
+        clients,
+        mix,
+        args.concurrency,
+        std::time::Duration::from_secs(args.seconds.unwrap_or(5)),
+    )?;
+    println!("{}", serde_json::to_string_pretty(&result)?);
     Ok(())
 }

@@ -201,7 +201,9 @@ impl Report {
                 r.p99_ms,
                 r.p999_ms,
                 row.rss_mib,
-                ratio.map(|x| format!("{x:.2}")).unwrap_or_else(|| "—".into())
+                ratio
+                    .map(|x| format!("{x:.2}"))
+                    .unwrap_or_else(|| "—".into())
             );
         }
         if let Some(s) = &self.settle {
@@ -211,7 +213,9 @@ impl Report {
                 s.rows as f64 / s.seconds.max(1e-9),
                 s.rows,
                 s.seconds,
-                s.ratio.map(|x| format!("{x:.2}")).unwrap_or_else(|| "—".into())
+                s.ratio
+                    .map(|x| format!("{x:.2}"))
+                    .unwrap_or_else(|| "—".into())
             );
         }
         if let Some(s) = &self.scale {

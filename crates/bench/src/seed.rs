@@ -9,8 +9,8 @@ use serde::{Deserialize, Serialize};
 use timebank_directory::{self as directory, Org, OrgKind};
 use timebank_ledger::{AccountKind, Amount, Asset, NewPosting, NewTransaction, TxKind};
 use timebank_redemption::catalog::{self, NewItem};
-use timebank_redemption::stock::{self, MovementKind};
 use timebank_redemption::sites;
+use timebank_redemption::stock::{self, MovementKind};
 use timebank_store::schema::{accounts, activities, attendances};
 use timebank_store::{DbConnection, write_tx};
 
@@ -250,8 +250,7 @@ pub fn attendances(
             .select((volunteers::user_id, volunteers::community_id))
             .load(conn)?
     };
-    let community_of: std::collections::HashMap<String, String> =
-        communities.into_iter().collect();
+    let community_of: std::collections::HashMap<String, String> = communities.into_iter().collect();
     let n_activities = count.div_ceil(ATTENDANCE_PER_ACTIVITY);
     let first_day = NaiveDate::from_ymd_opt(2000, 1, 1).context("date")?;
     let now = timebank_store::now();

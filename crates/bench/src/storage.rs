@@ -60,7 +60,11 @@ pub fn sqlite_rate(dir: &Path, batch: usize, duration: Duration) -> anyhow::Resu
     while started.elapsed() < duration {
         conn.batch_execute("BEGIN IMMEDIATE")?;
         for _ in 0..batch {
-            transfer(&mut conn, fastrand::i64(0..ACCOUNTS), fastrand::i64(0..ACCOUNTS))?;
+            transfer(
+                &mut conn,
+                fastrand::i64(0..ACCOUNTS),
+                fastrand::i64(0..ACCOUNTS),
+            )?;
         }
         conn.batch_execute("COMMIT")?;
         done += batch as u64;

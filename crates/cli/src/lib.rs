@@ -35,6 +35,8 @@ enum Command {
         /// HTTP worker threads (default: one per core).
         #[arg(long, env = "TIMEBANK_WORKERS")]
         workers: Option<usize>,
+        #[command(flatten)]
+        group: GroupArgs,
     },
     /// Apply pending database migrations and exit.
     Migrate,
@@ -112,6 +114,32 @@ enum Command {
     },
 }
 
+/// Commit grouping: concurrent writes share one transaction and one fsync.
+#[derive(Debug, Clone, clap::Args)]
+struct GroupArgs {
+    /// on: writes that move points are committed in groups; off: each write
+    /// commits on its own.
+    #[arg(long, env = "TIMEBANK_GROUP_COMMIT", default_value = "on", value_parser = ["on", "off"])]
+    group_commit: String,
+    /// Microseconds a writer waits for more writes before committing a group
+    /// (0: group only what is already waiting).
+    #[arg(long, env = "TIMEBANK_GROUP_WINDOW_US", default_value_t = 0)]
+    group_window_us: u64,
+    /// Writer threads (Postgres may use several; SQLite has one writer).
+    #[arg(long, env = "TIMEBANK_GROUP_WRITERS", default_value_t = 1)]
+    group_writers: usize,
+}
+
+impl Default for GroupArgs {
+    fn default() -> Self {
+        Self {
+            group_commit: "on".to_owned(),
+            group_window_us: 0,
+            group_writers: 1,
+        }
+    }
+}
+
 #[derive(Debug, Subcommand)]
 enum ImportCommand {
     /// Columns: phone,name,community,status,skills,registered_at (as exported).
@@ -172,10 +200,14 @@ pub fn main() -> ExitCode {
 
 fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
-        Command::Serve { bind, workers } => {
+        Command::Serve {
+            bind,
+            workers,
+            group,
+        } => {
             let config = Config::load(&cli.config, None)?;
             let pool = config.connect()?;
-            serve(config, pool, &bind, workers, None)
+            serve(config, pool, &bind, workers, &group, None)
         }
         Command::Migrate => {
             let config = Config::load(&cli.config, None)?;
@@ -290,7 +322,14 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let config = Config::load(&cli.config, Some(&db))?;
             let pool = config.connect()?;
             let summary = demo::load(&pool)?;
-            serve(config, pool, &bind, None, Some(summary))
+            serve(
+                config,
+                pool,
+                &bind,
+                None,
+                &GroupArgs::default(),
+                Some(summary),
+            )
         }
     }
 }
@@ -300,9 +339,26 @@ fn serve(
     pool: timebank_store::Pool,
     bind: &str,
     workers: Option<usize>,
+    group: &GroupArgs,
     demo: Option<demo::Summary>,
 ) -> anyhow::Result<ExitCode> {
-    let state = timebank_api::app_state(pool, config.jwt_secret.as_bytes())?;
+    let mut state = timebank_api::app_state(pool, config.jwt_secret.as_bytes())?;
+    if group.group_commit == "on" {
+        if group.group_writers == 0 {
+            return Err(ConfigError("--group-writers must be at least 1".into()).into());
+        }
+        let writers = match config.database.backend() {
+            timebank_store::Backend::Sqlite => 1,
+            timebank_store::Backend::Postgres => group.group_writers,
+        };
+        state.writer = Some(timebank_store::GroupWriter::start(
+            &config.database,
+            timebank_store::GroupConfig {
+                writers,
+                window: std::time::Duration::from_micros(group.group_window_us),
+            },
+        )?);
+    }
     let system = actix_web::rt::System::new();
     system.block_on(async move {
         let (server, addrs) = timebank_api::bind(state, bind, workers)

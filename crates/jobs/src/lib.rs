@@ -51,14 +51,7 @@ pub struct Summary {
 /// Called after each committed unit: aborts the process when the hidden
 /// failpoint says so, to simulate `kill -9` mid-run.
 pub(crate) fn failpoint(job: &str, committed: u64) {
-    if let Ok(spec) = std::env::var("TIMEBANK_FAILPOINT")
-        && let Some((name, after)) = spec.split_once(':')
-        && name == job
-        && after.parse::<u64>().ok() == Some(committed)
-    {
-        eprintln!("failpoint {spec}: aborting");
-        std::process::abort();
-    }
+    timebank_store::failpoint::hit(job, committed);
 }
 
 /// Orders past their pickup window are cancelled with a refund and their

@@ -81,6 +81,10 @@ pub(crate) fn build_pool(url: &DatabaseUrl, max_size: u32) -> Result<Pool, Store
         .max_size(max_size)
         // Open connections as load needs them, not max_size up front.
         .min_idle(Some(1))
+        // No `SELECT 1` per checkout: a connection that fails is marked
+        // broken by `has_broken` and replaced, and the request that met it
+        // answers 503.
+        .test_on_check_out(false)
         .connection_timeout(std::time::Duration::from_secs(10))
         .build(manager)
         .map_err(StoreError::Pool)

@@ -5,16 +5,19 @@
 
 mod connection;
 mod error;
+pub mod failpoint;
+mod group;
 mod migrate;
 pub mod schema;
 pub mod testing;
 mod url;
 
 pub use connection::{
-    DbConnection, DbManager, Lockable, Pool, PooledConn, SQLITE_SETUP, lock_row, lock_rows_for_update,
-    write_tx,
+    DbConnection, DbManager, Lockable, Pool, PooledConn, SQLITE_SETUP, lock_row,
+    lock_rows_for_update, write_tx,
 };
 pub use error::{StoreError, is_unique_violation};
+pub use group::{GroupConfig, GroupError, GroupWriter, MAX_GROUP};
 pub use migrate::run_migrations;
 pub use url::{Backend, DEFAULT_DATABASE_URL, DatabaseUrl};
 

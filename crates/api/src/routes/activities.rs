@@ -416,28 +416,20 @@ pub async fn settle(
 ) -> Result<HttpResponse, ApiError> {
     let keyed = idempotency::Keyed::from_request(&req, &Value::Null)?;
     let request_id = request_id.to_string();
-    let outcome = state
-        .db(move |conn| {
-            let (_, org) = activities::get_with_org(conn, &id)?;
+    let actor = principal.actor_id();
+    let outcome = keyed
+        .run(&state, actor.clone(), move |c| {
+            let (_, org) = activities::get_with_org(c, &id)?;
             Principal::require(principal.admin_over(&org.path))?;
-            let actor = principal.actor_id();
-            let outcome = keyed.execute(conn, &actor, |c| {
-                let report = settle::settle_activity(
-                    c,
-                    &id,
-                    &actor,
-                    Some(&request_id),
-                    timebank_store::now(),
-                )?;
-                let body = SettleResponse {
-                    settled: report.settled.len(),
-                    skipped: report.skipped.len(),
-                    transactions: report.settled,
-                    skipped_items: report.skipped,
-                };
-                Ok(idempotency::Effect::new(StatusCode::OK, json!(body)))
-            })?;
-            Ok(outcome)
+            let report =
+                settle::settle_activity(c, &id, &actor, Some(&request_id), timebank_store::now())?;
+            let body = SettleResponse {
+                settled: report.settled.len(),
+                skipped: report.skipped.len(),
+                transactions: report.settled,
+                skipped_items: report.skipped,
+            };
+            Ok(idempotency::Effect::new(StatusCode::OK, json!(body)))
         })
         .await?;
     Ok(outcome.into_response())

@@ -209,18 +209,15 @@ pub async fn approve(
 ) -> Result<HttpResponse, ApiError> {
     let keyed = idempotency::Keyed::from_request(&req, &Value::Null)?;
     let request_id = request_id.to_string();
-    let outcome = state
-        .db(move |conn| {
-            let (_, path) = award_scope(conn, &id)?;
+    let actor = principal.actor_id();
+    let outcome = keyed
+        .run(&state, actor.clone(), move |c| {
+            let (_, path) = award_scope(c, &id)?;
             Principal::require(principal.admin_over(&path))?;
-            let actor = principal.actor_id();
-            let outcome = keyed.execute(conn, &actor, |c| {
-                let (award, tx) = cases::approve(c, &id, &actor, Some(&request_id))?;
-                let mut body = award_json(&award);
-                body["transaction"] = json!(tx);
-                Ok(idempotency::Effect::new(StatusCode::OK, body))
-            })?;
-            Ok(outcome)
+            let (award, tx) = cases::approve(c, &id, &actor, Some(&request_id))?;
+            let mut body = award_json(&award);
+            body["transaction"] = json!(tx);
+            Ok(idempotency::Effect::new(StatusCode::OK, body))
         })
         .await?;
     Ok(outcome.into_response())

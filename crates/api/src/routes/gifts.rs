@@ -95,20 +95,17 @@ pub async fn give(
         }
     };
     let keyed = idempotency::Keyed::from_request(&req, &json!(body))?;
-    let outcome = state
-        .db(move |conn| {
-            let outcome = keyed.execute(conn, &from, |c| {
-                let gift = gifts::give(
-                    c,
-                    &from,
-                    recipient.clone(),
-                    body.points,
-                    body.note.clone(),
-                    timebank_store::now(),
-                )?;
-                Ok(idempotency::Effect::new(StatusCode::CREATED, json!(gift)))
-            })?;
-            Ok(outcome)
+    let outcome = keyed
+        .run(&state, from.clone(), move |c| {
+            let gift = gifts::give(
+                c,
+                &from,
+                recipient.clone(),
+                body.points,
+                body.note.clone(),
+                timebank_store::now(),
+            )?;
+            Ok(idempotency::Effect::new(StatusCode::CREATED, json!(gift)))
         })
         .await?;
     Ok(outcome.into_response())
@@ -131,24 +128,21 @@ pub async fn grant(
 ) -> Result<HttpResponse, ApiError> {
     let body = valid(body)?;
     let keyed = idempotency::Keyed::from_request(&req, &json!(body))?;
-    let outcome = state
-        .db(move |conn| {
-            let district = gifts::district_of_member(conn, &body.volunteer_or_resident_id)?;
+    let actor = principal.actor_id();
+    let outcome = keyed
+        .run(&state, actor.clone(), move |c| {
+            let district = gifts::district_of_member(c, &body.volunteer_or_resident_id)?;
             // Granting from a district's pool is for admins of that district.
             Principal::require(principal.admin_over(&district.path))?;
-            let actor = principal.actor_id();
-            let outcome = keyed.execute(conn, &actor, |c| {
-                let tx = gifts::grant(
-                    c,
-                    &body.volunteer_or_resident_id,
-                    body.points,
-                    body.reason.trim(),
-                    &actor,
-                    timebank_store::now(),
-                )?;
-                Ok(idempotency::Effect::new(StatusCode::CREATED, json!(tx)))
-            })?;
-            Ok(outcome)
+            let tx = gifts::grant(
+                c,
+                &body.volunteer_or_resident_id,
+                body.points,
+                body.reason.trim(),
+                &actor,
+                timebank_store::now(),
+            )?;
+            Ok(idempotency::Effect::new(StatusCode::CREATED, json!(tx)))
         })
         .await?;
     Ok(outcome.into_response())

@@ -143,28 +143,25 @@ pub async fn reverse(
     let body = valid(body)?;
     let keyed = idempotency::Keyed::from_request(&req, &json!(body))?;
     let request_id = request_id.to_string();
-    let outcome = state
-        .db(move |conn| {
-            let paths = read::transaction_scope(conn, &id)?;
+    let actor = principal.actor_id();
+    let outcome = keyed
+        .run(&state, actor.clone(), move |c| {
+            let paths = read::transaction_scope(c, &id)?;
             if paths.is_empty() {
                 return Err(ApiError::not_found("transaction"));
             }
             Principal::require(may_reverse(&principal, &paths))?;
-            let actor = principal.actor_id();
-            let outcome = keyed.execute(conn, &actor, |c| {
-                // Rows before accounts, as every writer does.
-                let original = read::transaction(c, &id)?;
-                timebank_earning::stars::lock_owners(c, &original)?;
-                let tx = timebank_ledger::reverse_in(
-                    c,
-                    &id,
-                    Some(&actor),
-                    body.reason.trim(),
-                    Some(&request_id),
-                )?;
-                Ok(idempotency::Effect::new(StatusCode::CREATED, json!(tx)))
-            })?;
-            Ok(outcome)
+            // Rows before accounts, as every writer does.
+            let original = read::transaction(c, &id)?;
+            timebank_earning::stars::lock_owners(c, &original)?;
+            let tx = timebank_ledger::reverse_in(
+                c,
+                &id,
+                Some(&actor),
+                body.reason.trim(),
+                Some(&request_id),
+            )?;
+            Ok(idempotency::Effect::new(StatusCode::CREATED, json!(tx)))
         })
         .await?;
     Ok(outcome.into_response())

@@ -432,9 +432,32 @@ pub fn list() -> Vec<(String, String)> {
         .collect()
 }
 
+/// Registers the table with one scope per first path segment under
+/// [`API`]: routing compares static prefixes first and runs the pattern
+/// matcher only on the few routes of one scope, instead of on every route
+/// in turn (and again for every `match_pattern` the logs and metrics ask).
 pub fn configure(cfg: &mut web::ServiceConfig) {
+    let mut scopes: std::collections::BTreeMap<String, Vec<(String, Route)>> =
+        std::collections::BTreeMap::new();
     for (_, path, route) in table() {
-        cfg.route(&path, route);
+        let scoped = path.strip_prefix(API).and_then(|rest| {
+            let end = rest.get(1..)?.find('/').map_or(rest.len(), |i| i + 1);
+            let (first, tail) = rest.split_at(end);
+            (!first.contains('{')).then(|| (first.to_owned(), tail.to_owned()))
+        });
+        match scoped {
+            Some((first, tail)) => scopes.entry(first).or_default().push((tail, route)),
+            None => {
+                cfg.route(&path, route);
+            }
+        }
+    }
+    for (first, routes) in scopes {
+        let mut scope = web::scope(&format!("{API}{first}"));
+        for (tail, route) in routes {
+            scope = scope.route(&tail, route);
+        }
+        cfg.service(scope);
     }
 }
 

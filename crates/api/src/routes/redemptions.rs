@@ -55,23 +55,20 @@ pub async fn place(
     let body = valid(body)?;
     let volunteer_id = principal.volunteer_id()?;
     let keyed = idempotency::Keyed::from_request(&req, &json!(body))?;
-    let outcome = state
-        .db(move |conn| {
-            let outcome = keyed.execute(conn, &volunteer_id, |c| {
-                let order = orders::place(
-                    c,
-                    &volunteer_id,
-                    &body.item_id,
-                    &body.site_id,
-                    body.quantity,
-                    timebank_store::now(),
-                )?;
-                Ok(idempotency::Effect::new(
-                    StatusCode::CREATED,
-                    order_json(&order, true),
-                ))
-            })?;
-            Ok(outcome)
+    let outcome = keyed
+        .run(&state, volunteer_id.clone(), move |c| {
+            let order = orders::place(
+                c,
+                &volunteer_id,
+                &body.item_id,
+                &body.site_id,
+                body.quantity,
+                timebank_store::now(),
+            )?;
+            Ok(idempotency::Effect::new(
+                StatusCode::CREATED,
+                order_json(&order, true),
+            ))
         })
         .await?;
     Ok(outcome.into_response())
@@ -143,27 +140,24 @@ pub async fn cancel(
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let keyed = idempotency::Keyed::from_request(&req, &Value::Null)?;
-    let outcome = state
-        .db(move |conn| {
-            let order = orders::get(conn, &id)?;
+    let actor = principal.actor_id();
+    let outcome = keyed
+        .run(&state, actor.clone(), move |c| {
+            let order = orders::get(c, &id)?;
             let own = principal.is_user(&order.volunteer_id);
             if !own {
-                let (_, org) = sites::get_with_org(conn, &order.site_id)?;
-                let volunteer = directory::get_volunteer(conn, &order.volunteer_id)?;
+                let (_, org) = sites::get_with_org(c, &order.site_id)?;
+                let volunteer = directory::get_volunteer(c, &order.volunteer_id)?;
                 Principal::require(
                     principal.admin_over(&volunteer.community_path)
                         || principal.admin_over(&org.path),
                 )?;
             }
-            let actor = principal.actor_id();
-            let outcome = keyed.execute(conn, &actor, |c| {
-                let order = orders::cancel(c, &id, &actor, false, timebank_store::now())?;
-                Ok(idempotency::Effect::new(
-                    StatusCode::OK,
-                    order_json(&order, own),
-                ))
-            })?;
-            Ok(outcome)
+            let order = orders::cancel(c, &id, &actor, false, timebank_store::now())?;
+            Ok(idempotency::Effect::new(
+                StatusCode::OK,
+                order_json(&order, own),
+            ))
         })
         .await?;
     Ok(outcome.into_response())

@@ -312,15 +312,16 @@ async fn moving<F>(
     effect: F,
 ) -> Result<HttpResponse, ApiError>
 where
-    F: Fn(&mut timebank_store::DbConnection) -> Result<RequestRow, ApiError> + Send + 'static,
+    F: Fn(&mut timebank_store::DbConnection) -> Result<RequestRow, ApiError>
+        + Send
+        + Sync
+        + 'static,
 {
     let keyed = idempotency::Keyed::from_request(req, &body)?;
-    let outcome = state
-        .db(move |conn| {
-            keyed.execute(conn, &caller, |c| {
-                let r = effect(c)?;
-                Ok(Effect::new(StatusCode::OK, request_json(&r)))
-            })
+    let outcome = keyed
+        .run(state, caller, move |c| {
+            let r = effect(c)?;
+            Ok(Effect::new(StatusCode::OK, request_json(&r)))
         })
         .await?;
     Ok(outcome.into_response())

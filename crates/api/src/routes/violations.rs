@@ -45,27 +45,24 @@ pub async fn record(
     }
     let keyed = idempotency::Keyed::from_request(&req, &json!(body))?;
     let request_id = request_id.to_string();
-    let outcome = state
-        .db(move |conn| {
-            let volunteer = directory::get_volunteer(conn, &body.volunteer_id)?;
+    let actor = principal.actor_id();
+    let new = NewViolation {
+        volunteer_id: body.volunteer_id.clone(),
+        kind: body.kind.unwrap_or(ViolationKind::Other),
+        transaction_ids: body.transaction_ids.clone(),
+        penalty_points: body.penalty_points,
+        suspend_days: body.suspend_days,
+        reason: body.reason.trim().to_owned(),
+    };
+    let outcome = keyed
+        .run(&state, actor.clone(), move |c| {
+            let volunteer = directory::get_volunteer(c, &new.volunteer_id)?;
             Principal::require(principal.admin_over(&volunteer.community_path))?;
-            let actor = principal.actor_id();
-            let new = NewViolation {
-                volunteer_id: body.volunteer_id.clone(),
-                kind: body.kind.unwrap_or(ViolationKind::Other),
-                transaction_ids: body.transaction_ids.clone(),
-                penalty_points: body.penalty_points,
-                suspend_days: body.suspend_days,
-                reason: body.reason.trim().to_owned(),
-            };
-            let outcome = keyed.execute(conn, &actor, |c| {
-                let violation = violations::record(c, &new, &actor, Some(&request_id))?;
-                Ok(idempotency::Effect::new(
-                    StatusCode::CREATED,
-                    json!(violation),
-                ))
-            })?;
-            Ok(outcome)
+            let violation = violations::record(c, &new, &actor, Some(&request_id))?;
+            Ok(idempotency::Effect::new(
+                StatusCode::CREATED,
+                json!(violation),
+            ))
         })
         .await?;
     Ok(outcome.into_response())

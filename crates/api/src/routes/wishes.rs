@@ -155,14 +155,12 @@ pub async fn confirm(
 ) -> Result<HttpResponse, ApiError> {
     let me = principal.user_id()?;
     let keyed = idempotency::Keyed::from_request(&req, &Value::Null)?;
-    let outcome = state
-        .db(move |conn| {
-            keyed.execute(conn, &me, |c| {
-                let (wish, skipped) = wishes::confirm(c, &id, &me)?;
-                let mut body = wish_json(&wish);
-                body["award_skipped"] = json!(skipped);
-                Ok(Effect::new(StatusCode::OK, body))
-            })
+    let outcome = keyed
+        .run(&state, me.clone(), move |c| {
+            let (wish, skipped) = wishes::confirm(c, &id, &me)?;
+            let mut body = wish_json(&wish);
+            body["award_skipped"] = json!(skipped);
+            Ok(Effect::new(StatusCode::OK, body))
         })
         .await?;
     Ok(outcome.into_response())
