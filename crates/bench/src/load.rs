@@ -176,7 +176,7 @@ async fn connection(
         let write = match mix {
             Mix::Write => true,
             Mix::Read => false,
-            Mix::Mixed => i % 10 == 0,
+            Mix::Mixed => i.is_multiple_of(10),
         };
         i += 1;
         let request = clients.request(write)?;

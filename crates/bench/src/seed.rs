@@ -17,7 +17,8 @@ use timebank_store::{DbConnection, write_tx};
 const STREETS: usize = 5;
 const COMMUNITIES_PER_STREET: usize = 2;
 /// Points every volunteer starts with: enough for every write a run makes.
-const FUNDING: i64 = 1_000_000_00;
+/// In hundredths: 1,000,000.00 points.
+const FUNDING: i64 = 100_000_000;
 const ITEM_PRICE: i64 = 1_00;
 const STOCK_PER_SITE: i32 = 10_000_000;
 

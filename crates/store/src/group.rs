@@ -210,7 +210,7 @@ fn writer_loop(manager: &DbManager, receiver: &Mutex<Receiver<Box<dyn Job>>>, wi
         }
         if conn
             .as_mut()
-            .is_some_and(|c| diesel::r2d2::R2D2Connection::is_broken(c))
+            .is_some_and(diesel::r2d2::R2D2Connection::is_broken)
         {
             conn = None;
         }
