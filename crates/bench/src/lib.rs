@@ -299,23 +299,6 @@ fn with_database(url: &str, name: &str) -> String {
     format!("{}/{name}{query}", &base[..host_end])
 }
 
-#[cfg(test)]
-mod tests {
-    use super::with_database;
-
-    #[test]
-    fn database_name_is_replaced_or_added() {
-        assert_eq!(
-            with_database("postgres://postgres@127.0.0.1:5432/test", "b"),
-            "postgres://postgres@127.0.0.1:5432/b"
-        );
-        assert_eq!(
-            with_database("postgres://h:5432?sslmode=disable", "b"),
-            "postgres://h:5432/b?sslmode=disable"
-        );
-    }
-}
-
 /// One line naming the machine: CPU model, cores, memory, kernel.
 pub fn machine() -> String {
     let cpuinfo = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
@@ -339,4 +322,21 @@ pub fn machine() -> String {
         kernel.trim(),
         chrono::Utc::now().format("%Y-%m-%d")
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::with_database;
+
+    #[test]
+    fn database_name_is_replaced_or_added() {
+        assert_eq!(
+            with_database("postgres://postgres@127.0.0.1:5432/test", "b"),
+            "postgres://postgres@127.0.0.1:5432/b"
+        );
+        assert_eq!(
+            with_database("postgres://h:5432?sslmode=disable", "b"),
+            "postgres://h:5432/b?sslmode=disable"
+        );
+    }
 }
