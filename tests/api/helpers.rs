@@ -61,6 +61,28 @@ impl Resp {
 
 /// Starts the server after creating a platform admin with the CLI.
 pub fn spawn(db: TestDb) -> App {
+    spawn_with(db, &[])
+}
+
+fn serve(db: &TestDb, env: &[(&str, &str)]) -> (Child, String) {
+    let mut command = bin();
+    command
+        .args(["serve", "--bind", "127.0.0.1:0", "--workers", "2"])
+        .env("DATABASE_URL", db.url())
+        .env("JWT_SECRET", SECRET)
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit());
+    for (k, v) in env {
+        command.env(k, v);
+    }
+    let mut child = command.spawn().unwrap();
+    let url = wait_for_listening(&mut child);
+    (child, url)
+}
+
+/// [`spawn`] with extra environment for the server (failpoints).
+pub fn spawn_with(db: TestDb, env: &[(&str, &str)]) -> App {
     let out = cli(
         &db,
         &[
@@ -80,16 +102,7 @@ pub fn spawn(db: TestDb) -> App {
         String::from_utf8_lossy(&out.stderr)
     );
     let created: Value = serde_json::from_slice(&out.stdout).unwrap();
-    let mut child = bin()
-        .args(["serve", "--bind", "127.0.0.1:0", "--workers", "2"])
-        .env("DATABASE_URL", db.url())
-        .env("JWT_SECRET", SECRET)
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .unwrap();
-    let url = wait_for_listening(&mut child);
+    let (child, url) = serve(&db, env);
     let agent: ureq::Agent = ureq::Agent::config_builder()
         .http_status_as_error(false)
         .timeout_global(Some(Duration::from_secs(60)))
@@ -150,6 +163,52 @@ impl Drop for App {
 }
 
 impl App {
+    /// Stops the server (it may have died already) and starts it again on
+    /// the same database with `env`.
+    pub fn restart(&mut self, env: &[(&str, &str)]) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let (child, url) = serve(&self.db, env);
+        self.child = child;
+        self.url = url;
+    }
+
+    /// Whether the server process has exited.
+    pub fn exited(&mut self) -> bool {
+        self.child.try_wait().unwrap().is_some()
+    }
+
+    /// A POST that may meet a dead server: transport errors are returned.
+    pub fn try_post(
+        &self,
+        path: &str,
+        token: &str,
+        body: &Value,
+        headers: &[(&str, &str)],
+    ) -> Result<Resp, String> {
+        let mut req = self
+            .agent
+            .post(format!("{}{}", self.url, path))
+            .header("Authorization", format!("Bearer {token}"));
+        for (k, v) in headers {
+            req = req.header(*k, *v);
+        }
+        let mut resp = req.send_json(body).map_err(|e| e.to_string())?;
+        let status = resp.status().as_u16();
+        let headers = resp
+            .headers()
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_str().unwrap_or("").to_owned()))
+            .collect();
+        let text = resp.body_mut().read_to_string().map_err(|e| e.to_string())?;
+        let body = serde_json::from_str(&text).unwrap_or(Value::String(text));
+        Ok(Resp {
+            status,
+            body,
+            headers,
+        })
+    }
+
     pub fn send(
         &self,
         method: &str,

@@ -7,6 +7,7 @@ mod cli;
 mod concurrency;
 mod earning;
 mod errors;
+mod grouping;
 mod helpers;
 mod jobs;
 mod ledger;
