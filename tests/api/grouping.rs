@@ -35,7 +35,7 @@ fn server_killed_inside_a_group_loses_nothing_answered_and_doubles_nothing() {
             Some(&app.admin),
             json!({ "item_id": item, "delta": 100, "reason": "入库" }),
         );
-        assert_eq!(stocked.status, 201, "{}", stocked.body);
+        assert!(stocked.status < 300, "{}", stocked.body);
         let body = json!({ "item_id": item, "site_id": site, "quantity": 1 });
         let keys: Vec<String> = (0..REQUESTS).map(|i| format!("group-crash-{i}")).collect();
         let send = |app: &App, key: &str| {

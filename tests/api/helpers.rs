@@ -200,7 +200,10 @@ impl App {
             .iter()
             .map(|(k, v)| (k.to_string(), v.to_str().unwrap_or("").to_owned()))
             .collect();
-        let text = resp.body_mut().read_to_string().map_err(|e| e.to_string())?;
+        let text = resp
+            .body_mut()
+            .read_to_string()
+            .map_err(|e| e.to_string())?;
         let body = serde_json::from_str(&text).unwrap_or(Value::String(text));
         Ok(Resp {
             status,

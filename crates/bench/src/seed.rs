@@ -205,26 +205,22 @@ pub fn grow_ledger(
         .collect::<anyhow::Result<_>>()?;
     let mut n = 0usize;
     while have < target {
-        write_tx(conn, |c| -> anyhow::Result<()> {
-            for _ in 0..5_000 {
+        let batch: Vec<NewTransaction> = (0..5_000)
+            .map(|_| {
                 let (issuer, wallet) = &pairs[n % pairs.len()];
                 n += 1;
-                timebank_ledger::post_in(
-                    c,
-                    &NewTransaction {
-                        kind: TxKind::Adjustment,
-                        actor_id: Some(fixture.admin_id.clone()),
-                        reason: "基准测试历史".to_owned(),
-                        external_id: None,
-                        rule_version: None,
-                        request_id: None,
-                        postings: vec![points(issuer, -1), points(wallet, 1)],
-                    },
-                )
-                .map_err(domain)?;
-            }
-            Ok(())
-        })?;
+                NewTransaction {
+                    kind: TxKind::Adjustment,
+                    actor_id: Some(fixture.admin_id.clone()),
+                    reason: "基准测试历史".to_owned(),
+                    external_id: None,
+                    rule_version: None,
+                    request_id: None,
+                    postings: vec![points(issuer, -1), points(wallet, 1)],
+                }
+            })
+            .collect();
+        write_tx(conn, |c| timebank_ledger::post_many_in(c, &batch)).map_err(domain)?;
         have += 10_000;
         report(have);
     }

@@ -41,16 +41,33 @@ pub(crate) fn credit_points(
     wallet_id: &str,
     points: Amount,
 ) -> Result<(Vec<NewPosting>, Amount), DomainError> {
+    let spending = policy::spending(conn, &volunteer.community_path)?;
+    credit_points_under(
+        conn,
+        volunteer,
+        issuer_id,
+        wallet_id,
+        points,
+        &spending.policy,
+    )
+}
+
+/// [`credit_points`] under a spending policy the caller already holds.
+pub(crate) fn credit_points_under(
+    conn: &mut DbConnection,
+    volunteer: &Volunteer,
+    issuer_id: &str,
+    wallet_id: &str,
+    points: Amount,
+    spending: &timebank_rules::SpendingPolicy,
+) -> Result<(Vec<NewPosting>, Amount), DomainError> {
     let mut postings = vec![NewPosting {
         account_id: issuer_id.to_owned(),
         asset: Asset::Point,
         amount: Amount::from_units(-points.units()),
     }];
-    let spending = policy::spending(conn, &volunteer.community_path)?;
     let balance = read::balances_of(conn, wallet_id)?.points;
-    let (to_wallet, to_pool) = spending
-        .policy
-        .split_earning(balance.to_decimal(), points.to_decimal());
+    let (to_wallet, to_pool) = spending.split_earning(balance.to_decimal(), points.to_decimal());
     let (to_wallet, to_pool) = (amount(to_wallet)?, amount(to_pool)?);
     if to_wallet.is_positive() {
         postings.push(NewPosting {

@@ -2,19 +2,33 @@
 //! transaction (`external_id = attendance:<id>`), computed by the hourly
 //! rule of the earning policy in force for the organising org.
 
+use std::collections::HashMap;
+
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use serde::Serialize;
-use timebank_directory::{DomainError, Standing, get_org, get_volunteer};
+use timebank_directory::{DomainError, Standing, Volunteer, get_org, get_volunteer};
 use timebank_ledger::{
-    AccountKind, Amount, Asset, NewPosting, NewTransaction, TxKind, open_account, post_in,
+    AccountKind, Amount, Asset, NewPosting, NewTransaction, TxKind, open_account, post_many_in,
 };
 use timebank_rules::{HourlyInput, HourlyOutcome, Interval, settle_hours};
 use timebank_store::schema::attendances;
 use timebank_store::{DbConnection, Lockable, lock_row};
 
 use crate::activities::{self, AttendanceRow};
-use crate::{amount, credit_points, policy, stars};
+use crate::{amount, credit_points_under, policy, stars};
+
+/// An attendance that earns, waiting for the activity's batch to post.
+struct Earned {
+    attendance: AttendanceRow,
+    volunteer: Volunteer,
+    wallet_id: String,
+    day: String,
+    hull: Option<(NaiveDateTime, NaiveDateTime)>,
+    hours: Amount,
+    points: Amount,
+    to_pool: Amount,
+}
 
 #[derive(Debug, Clone, Serialize)]
 pub struct Settled {
@@ -74,6 +88,9 @@ pub fn settle_activity(
     let pph = activities::points_per_hour(&activity, earning.policy.points_per_hour);
 
     let mut report = SettleReport::default();
+    let mut transactions = Vec::new();
+    let mut earned = Vec::new();
+    let mut spending_by_path: HashMap<String, timebank_rules::SpendingPolicy> = HashMap::new();
     for attendance in activities::list_attendance(conn, activity_id)? {
         let skip = |reason| Skipped {
             attendance_id: attendance.id.clone(),
@@ -166,47 +183,92 @@ pub fn settle_activity(
         ];
         let mut to_pool = Amount::ZERO;
         if points.is_positive() {
-            let (credit, pooled) = credit_points(conn, &volunteer, &issuer.id, &wallet.id, points)?;
+            let spending = match spending_by_path.get(&volunteer.community_path) {
+                Some(p) => p.clone(),
+                None => {
+                    let p = policy::spending(conn, &volunteer.community_path)?.policy;
+                    spending_by_path.insert(volunteer.community_path.clone(), p.clone());
+                    p
+                }
+            };
+            let (credit, pooled) =
+                credit_points_under(conn, &volunteer, &issuer.id, &wallet.id, points, &spending)?;
             postings.extend(credit);
             to_pool = pooled;
         }
-        let posted = post_in(
-            conn,
-            &NewTransaction {
-                kind: TxKind::EarnHours,
-                actor_id: Some(actor.to_owned()),
-                reason: format!("活动：{}", activity.title),
-                external_id: Some(format!("attendance:{}", attendance.id)),
-                rule_version: Some(earning.version.clone()),
-                request_id: request_id.map(str::to_owned),
-                postings,
-            },
-        )?;
         let hull = result
             .credited
             .first()
             .map(|f| f.start)
             .zip(result.credited.last().map(|l| l.end));
-        mark(
-            conn,
-            &attendance.id,
-            now,
-            "earned",
-            Some(&posted.transaction.id),
+        transactions.push(NewTransaction {
+            kind: TxKind::EarnHours,
+            actor_id: Some(actor.to_owned()),
+            reason: format!("活动：{}", activity.title),
+            external_id: Some(format!("attendance:{}", attendance.id)),
+            rule_version: Some(earning.version.clone()),
+            request_id: request_id.map(str::to_owned),
+            postings,
+        });
+        earned.push(Earned {
+            attendance,
+            volunteer,
+            wallet_id: wallet.id,
+            day,
             hull,
-            &day,
-            hours,
-            points,
-            &earning.version,
-        )?;
-        stars::refresh(conn, &volunteer, Some(&posted.transaction.id), now)?;
-        report.settled.push(Settled {
-            attendance_id: attendance.id.clone(),
-            volunteer_id: volunteer.row.user_id.clone(),
-            transaction_id: posted.transaction.id,
             hours,
             points,
             to_pool,
+        });
+    }
+
+    // One batch for the whole activity: the issuer's balance and chain head
+    // are written once, not once per volunteer.
+    let posted = post_many_in(conn, &transactions)?;
+    let mut stars_by_path = HashMap::new();
+    for (e, posted) in earned.into_iter().zip(posted) {
+        let tx = posted.transaction;
+        mark(
+            conn,
+            &e.attendance.id,
+            now,
+            "earned",
+            Some(&tx.id),
+            e.hull,
+            &e.day,
+            e.hours,
+            e.points,
+            &earning.version,
+        )?;
+        let hours = tx
+            .postings
+            .iter()
+            .find(|p| p.account_id == e.wallet_id && p.asset == Asset::Hour)
+            .map(|p| p.balance_after);
+        let policy = match stars_by_path.get(&e.volunteer.community_path) {
+            Some(p) => p,
+            None => {
+                let p = policy::stars(conn, &e.volunteer.community_path)?;
+                stars_by_path
+                    .entry(e.volunteer.community_path.clone())
+                    .or_insert(p)
+            }
+        };
+        match hours {
+            Some(hours) if posted.created => {
+                stars::refresh_with(conn, &e.volunteer, hours, policy, Some(&tx.id), now)?;
+            }
+            _ => {
+                stars::refresh(conn, &e.volunteer, Some(&tx.id), now)?;
+            }
+        }
+        report.settled.push(Settled {
+            attendance_id: e.attendance.id.clone(),
+            volunteer_id: e.volunteer.row.user_id.clone(),
+            transaction_id: tx.id,
+            hours: e.hours,
+            points: e.points,
+            to_pool: e.to_pool,
         });
     }
     Ok(report)

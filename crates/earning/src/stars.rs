@@ -41,6 +41,19 @@ pub fn refresh(
 ) -> Result<Option<StarEvent>, DomainError> {
     let hours = hours_of(conn, &volunteer.row.user_id)?;
     let policy = policy::stars(conn, &volunteer.community_path)?;
+    refresh_with(conn, volunteer, hours, &policy, transaction_id, now)
+}
+
+/// [`refresh`] with the volunteer's hours and star policy already known
+/// (settlement knows both from what it just posted).
+pub fn refresh_with(
+    conn: &mut DbConnection,
+    volunteer: &Volunteer,
+    hours: Amount,
+    policy: &policy::Effective<timebank_rules::StarPolicy>,
+    transaction_id: Option<&str>,
+    now: NaiveDateTime,
+) -> Result<Option<StarEvent>, DomainError> {
     let tenure_days = volunteer
         .row
         .approved_at
@@ -77,7 +90,7 @@ pub fn refresh(
         to_level: i32::from(level),
         hours,
         transaction_id: transaction_id.map(str::to_owned),
-        rule_version: policy.version,
+        rule_version: policy.version.clone(),
         reached_at: utc_string(&now),
     }))
 }

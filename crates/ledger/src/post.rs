@@ -210,9 +210,21 @@ fn apply(
     header: Header,
     list: &[NewPosting],
 ) -> Result<Transaction, LedgerError> {
-    let ids: Vec<String> = list
+    let mut posted = apply_many(conn, vec![(header, list)])?;
+    posted.pop().ok_or(LedgerError::TooFewPostings)
+}
+
+/// [`apply`] for several transactions in order: the accounts are locked and
+/// read once, each transaction chains onto the one before it in memory, and
+/// every touched balance and chain head is written once at the end. Any
+/// refusal refuses the whole batch.
+fn apply_many(
+    conn: &mut DbConnection,
+    items: Vec<(Header, &[NewPosting])>,
+) -> Result<Vec<Transaction>, LedgerError> {
+    let ids: Vec<String> = items
         .iter()
-        .map(|p| p.account_id.clone())
+        .flat_map(|(_, list)| list.iter().map(|p| p.account_id.clone()))
         .collect::<BTreeSet<_>>()
         .into_iter()
         .collect();
@@ -236,108 +248,122 @@ fn apply(
         .into_iter()
         .map(|b| ((b.account_id.clone(), b.asset.clone()), b))
         .collect();
+    let mut touched: BTreeSet<(String, String)> = BTreeSet::new();
 
     let created_at = timebank_store::now();
-    let (reverses_id, original_kind) = match header.reverses {
-        Some((id, kind)) => (Some(id), Some(kind)),
-        None => (None, None),
-    };
-    let tx_row = TransactionRow {
-        id: timebank_store::new_id(),
-        kind: header.kind.as_str().to_owned(),
-        actor_id: header.actor_id,
-        reason: header.reason,
-        external_id: header.external_id,
-        rule_version: header.rule_version,
-        reverses_id,
-        request_id: header.request_id,
-        created_at,
-    };
-    let digest = transaction_digest(&tx_row.fields());
+    let mut out = Vec::with_capacity(items.len());
+    for (header, list) in items {
+        let (reverses_id, original_kind) = match header.reverses {
+            Some((id, kind)) => (Some(id), Some(kind)),
+            None => (None, None),
+        };
+        let tx_row = TransactionRow {
+            id: timebank_store::new_id(),
+            kind: header.kind.as_str().to_owned(),
+            actor_id: header.actor_id,
+            reason: header.reason,
+            external_id: header.external_id,
+            rule_version: header.rule_version,
+            reverses_id,
+            request_id: header.request_id,
+            created_at,
+        };
+        let digest = transaction_digest(&tx_row.fields());
 
-    let mut posting_rows = Vec::with_capacity(list.len());
-    let mut views = Vec::with_capacity(list.len());
-    for p in list {
-        let key = (p.account_id.clone(), p.asset.as_str().to_owned());
-        let head = heads
-            .get_mut(&p.account_id)
-            .ok_or_else(|| LedgerError::UnknownAccount(p.account_id.clone()))?;
-        let sum = sums
-            .get_mut(&key)
-            .ok_or_else(|| LedgerError::Corrupt(format!("no balance row for {key:?}")))?;
-        let after = sum
-            .amount
-            .checked_add(p.amount.units())
-            .ok_or(LedgerError::Overflow)?;
-        if after < 0 && !head.may_go_negative {
-            return Err(LedgerError::InsufficientBalance {
-                account_id: head.id.clone(),
-                owner_id: head.owner_id.clone(),
-                account_kind: head.kind.parse()?,
-                asset: p.asset,
-                available: Amount::from_units(sum.amount),
-                required: Amount::from_units(-p.amount.units()),
+        let mut posting_rows = Vec::with_capacity(list.len());
+        let mut views = Vec::with_capacity(list.len());
+        for p in list {
+            let key = (p.account_id.clone(), p.asset.as_str().to_owned());
+            let head = heads
+                .get_mut(&p.account_id)
+                .ok_or_else(|| LedgerError::UnknownAccount(p.account_id.clone()))?;
+            let sum = sums
+                .get_mut(&key)
+                .ok_or_else(|| LedgerError::Corrupt(format!("no balance row for {key:?}")))?;
+            let after = sum
+                .amount
+                .checked_add(p.amount.units())
+                .ok_or(LedgerError::Overflow)?;
+            if after < 0 && !head.may_go_negative {
+                return Err(LedgerError::InsufficientBalance {
+                    account_id: head.id.clone(),
+                    owner_id: head.owner_id.clone(),
+                    account_kind: head.kind.parse()?,
+                    asset: p.asset,
+                    available: Amount::from_units(sum.amount),
+                    required: Amount::from_units(-p.amount.units()),
+                });
+            }
+            sum.amount = after;
+            sum.earned += earned_delta(header.kind, original_kind, p.amount.units());
+            touched.insert(key);
+            let seq = head.last_seq + 1;
+            let id = timebank_store::new_id();
+            let hash = posting_hash(&PostingFields {
+                id: &id,
+                transaction_digest: &digest,
+                account_id: &head.id,
+                seq,
+                asset: p.asset.as_str(),
+                amount: p.amount.units(),
+                balance_after: after,
+                prev_hash: &head.head_hash,
+                created_at,
             });
+            let prev_hash = std::mem::replace(&mut head.head_hash, hash.clone());
+            views.push(crate::Posting {
+                id: id.clone(),
+                account_id: head.id.clone(),
+                account_kind: head.kind.parse()?,
+                owner_id: head.owner_id.clone(),
+                seq,
+                asset: p.asset,
+                amount: p.amount,
+                balance_after: Amount::from_units(after),
+                prev_hash: prev_hash.clone(),
+                hash: hash.clone(),
+            });
+            posting_rows.push(PostingRow {
+                id,
+                transaction_id: tx_row.id.clone(),
+                account_id: head.id.clone(),
+                seq,
+                asset: p.asset.as_str().to_owned(),
+                amount: p.amount.units(),
+                balance_after: after,
+                prev_hash,
+                hash,
+                created_at,
+            });
+            head.last_seq = seq;
         }
-        sum.amount = after;
-        sum.earned += earned_delta(header.kind, original_kind, p.amount.units());
-        let seq = head.last_seq + 1;
-        let id = timebank_store::new_id();
-        let hash = posting_hash(&PostingFields {
-            id: &id,
-            transaction_digest: &digest,
-            account_id: &head.id,
-            seq,
-            asset: p.asset.as_str(),
-            amount: p.amount.units(),
-            balance_after: after,
-            prev_hash: &head.head_hash,
-            created_at,
+
+        diesel::insert_into(transactions::table)
+            .values(&tx_row)
+            .execute(conn)?;
+        for row in &posting_rows {
+            diesel::insert_into(postings::table)
+                .values(row)
+                .execute(conn)?;
+        }
+        out.push(Transaction {
+            kind: header.kind,
+            id: tx_row.id,
+            actor_id: tx_row.actor_id,
+            reason: tx_row.reason,
+            external_id: tx_row.external_id,
+            rule_version: tx_row.rule_version,
+            reverses_id: tx_row.reverses_id,
+            reversed_by: None,
+            request_id: tx_row.request_id,
+            created_at: created_at.and_utc(),
+            postings: views,
         });
-        let prev_hash = std::mem::replace(&mut head.head_hash, hash.clone());
-        views.push(crate::Posting {
-            id: id.clone(),
-            account_id: head.id.clone(),
-            account_kind: head.kind.parse()?,
-            owner_id: head.owner_id.clone(),
-            seq,
-            asset: p.asset,
-            amount: p.amount,
-            balance_after: Amount::from_units(after),
-            prev_hash: prev_hash.clone(),
-            hash: hash.clone(),
-        });
-        posting_rows.push(PostingRow {
-            id,
-            transaction_id: tx_row.id.clone(),
-            account_id: head.id.clone(),
-            seq,
-            asset: p.asset.as_str().to_owned(),
-            amount: p.amount.units(),
-            balance_after: after,
-            prev_hash,
-            hash,
-            created_at,
-        });
-        head.last_seq = seq;
     }
 
-    diesel::insert_into(transactions::table)
-        .values(&tx_row)
-        .execute(conn)?;
-    for row in &posting_rows {
-        diesel::insert_into(postings::table)
-            .values(row)
-            .execute(conn)?;
-    }
-    for ((account_id, asset), sum) in &sums {
-        if !list
-            .iter()
-            .any(|p| &p.account_id == account_id && p.asset.as_str() == asset)
-        {
-            continue;
-        }
-        diesel::update(balances::table.find((account_id, asset)))
+    for key in &touched {
+        let Some(sum) = sums.get(key) else { continue };
+        diesel::update(balances::table.find((&key.0, &key.1)))
             .set((
                 balances::amount.eq(sum.amount),
                 balances::earned.eq(sum.earned),
@@ -352,20 +378,98 @@ fn apply(
             ))
             .execute(conn)?;
     }
+    Ok(out)
+}
 
-    Ok(Transaction {
-        kind: header.kind,
-        id: tx_row.id,
-        actor_id: tx_row.actor_id,
-        reason: tx_row.reason,
-        external_id: tx_row.external_id,
-        rule_version: tx_row.rule_version,
-        reverses_id: tx_row.reverses_id,
-        reversed_by: None,
-        request_id: tx_row.request_id,
-        created_at: created_at.and_utc(),
-        postings: views,
-    })
+/// Posts several transactions inside the caller's write transaction, in
+/// order, as [`post_in`] would one by one but touching each account's
+/// balance and chain head once: the batch path for settlement. One that
+/// was posted before (same `external_id`, also within the batch) is
+/// returned with `created: false`. Any refusal refuses them all.
+pub fn post_many_in(
+    conn: &mut DbConnection,
+    batch: &[NewTransaction],
+) -> Result<Vec<Posted>, LedgerError> {
+    for new in batch {
+        validate(new)?;
+    }
+    let external: Vec<&str> = batch
+        .iter()
+        .filter_map(|n| n.external_id.as_deref())
+        .collect();
+    let mut earlier: HashMap<String, String> = if external.is_empty() {
+        HashMap::new()
+    } else {
+        transactions::table
+            .filter(transactions::external_id.eq_any(&external))
+            .select((
+                transactions::external_id.assume_not_null(),
+                transactions::id,
+            ))
+            .load::<(String, String)>(conn)?
+            .into_iter()
+            .collect()
+    };
+    // Which of the batch are new: the first of each external id not posted before.
+    let mut fresh = Vec::new();
+    let mut seen = BTreeSet::new();
+    for (i, new) in batch.iter().enumerate() {
+        let duplicate = new
+            .external_id
+            .as_deref()
+            .is_some_and(|ext| earlier.contains_key(ext) || !seen.insert(ext));
+        if !duplicate {
+            fresh.push(i);
+        }
+    }
+    let headers = fresh
+        .iter()
+        .map(|&i| {
+            let new = &batch[i];
+            (
+                Header {
+                    kind: new.kind,
+                    actor_id: new.actor_id.clone(),
+                    reason: new.reason.clone(),
+                    external_id: new.external_id.clone(),
+                    rule_version: new.rule_version.clone(),
+                    reverses: None,
+                    request_id: new.request_id.clone(),
+                },
+                new.postings.as_slice(),
+            )
+        })
+        .collect();
+    let mut created: HashMap<usize, Transaction> = fresh
+        .iter()
+        .copied()
+        .zip(apply_many(conn, headers)?)
+        .collect();
+    for (i, tx) in &created {
+        if let Some(ext) = batch[*i].external_id.as_ref() {
+            earlier.entry(ext.clone()).or_insert_with(|| tx.id.clone());
+        }
+    }
+    let mut out = Vec::with_capacity(batch.len());
+    for (i, new) in batch.iter().enumerate() {
+        match created.remove(&i) {
+            Some(transaction) => out.push(Posted {
+                transaction,
+                created: true,
+            }),
+            None => {
+                let ext = new.external_id.as_deref().unwrap_or_default();
+                let id = earlier
+                    .get(ext)
+                    .ok_or_else(|| LedgerError::Corrupt(format!("no transaction for {ext}")))?;
+                out.push(Posted {
+                    transaction: read::transaction(conn, id)?,
+                    created: false,
+                });
+            }
+        }
+    }
+    Ok(out)
 }
 
 /// Whether a refusal concerns a volunteer's points (the common case a client

@@ -147,6 +147,76 @@ fn posts_balances_and_verifies() {
 }
 
 #[test]
+fn a_batch_posts_like_one_by_one_and_verifies() {
+    each_backend(|_, pool| {
+        let conn = &mut pool.get().unwrap();
+        let f = fixture(conn);
+        post(conn, &earn(&f, &f.alice, "1.00", Some("before"))).unwrap();
+        let batch = vec![
+            earn(&f, &f.alice, "2.00", Some("a")),
+            earn(&f, &f.bob, "3.00", Some("b")),
+            earn(&f, &f.alice, "4.00", Some("a")), // same id as the first: posted once
+            earn(&f, &f.bob, "5.00", Some("before")), // posted earlier
+            transfer(
+                TxKind::Redeem,
+                &f.alice,
+                &f.sink,
+                Asset::Point,
+                amt("0.50"),
+                None,
+            ),
+        ];
+        let posted = timebank_store::write_tx(conn, |c| post_many_in(c, &batch)).unwrap();
+        let created: Vec<bool> = posted.iter().map(|p| p.created).collect();
+        assert_eq!(created, vec![true, true, false, false, true]);
+        assert_eq!(posted[2].transaction.id, posted[0].transaction.id);
+        // Each account's chain runs through the batch in order.
+        let alice_seqs: Vec<i64> = posted
+            .iter()
+            .filter(|p| p.created)
+            .flat_map(|p| p.transaction.postings.iter())
+            .filter(|p| p.account_id == f.alice && p.asset == Asset::Point)
+            .map(|p| p.seq)
+            .collect();
+        assert_eq!(alice_seqs, vec![3, 5]);
+        let b = read::balances_of(conn, &f.alice).unwrap();
+        assert_eq!((b.points, b.hours), (amt("2.50"), amt("3.00")));
+        assert_eq!(read::balances_of(conn, &f.bob).unwrap().points, amt("3.00"));
+        let report = verify(conn).unwrap();
+        assert!(report.ok, "{:?}", report.problems);
+    });
+}
+
+#[test]
+fn a_refusal_in_a_batch_refuses_it_all() {
+    each_backend(|_, pool| {
+        let conn = &mut pool.get().unwrap();
+        let f = fixture(conn);
+        let batch = vec![
+            earn(&f, &f.alice, "2.00", None),
+            transfer(
+                TxKind::Redeem,
+                &f.bob,
+                &f.sink,
+                Asset::Point,
+                amt("1.00"),
+                None,
+            ),
+        ];
+        let refused = timebank_store::write_tx(conn, |c| post_many_in(c, &batch));
+        assert!(matches!(
+            refused,
+            Err(LedgerError::InsufficientBalance { .. })
+        ));
+        assert_eq!(
+            read::balances_of(conn, &f.alice).unwrap().points,
+            Amount::ZERO
+        );
+        assert!(verify(conn).unwrap().ok);
+    });
+}
+
+#[test]
 fn refuses_unbalanced_and_overdrawn() {
     each_backend(|_, pool| {
         let conn = &mut pool.get().unwrap();
