@@ -15,7 +15,7 @@ use timebank_store::{DatabaseUrl, DbConnection, GroupConfig, GroupError, GroupWr
 #[derive(Debug)]
 enum JobError {
     Refused,
-    Db(diesel::result::Error),
+    Db(#[allow(dead_code)] diesel::result::Error),
 }
 
 impl From<diesel::result::Error> for JobError {
