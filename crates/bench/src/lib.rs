@@ -95,10 +95,26 @@ fn progress(label: &str) -> impl Fn(i64) + '_ {
     }
 }
 
+/// (steal, total) CPU ticks of the whole machine so far, from /proc/stat:
+/// on a shared VM, time the hypervisor gave to others.
+fn cpu_ticks() -> (u64, u64) {
+    let stat = std::fs::read_to_string("/proc/stat").unwrap_or_default();
+    let fields: Vec<u64> = stat
+        .lines()
+        .next()
+        .unwrap_or_default()
+        .split_whitespace()
+        .skip(1)
+        .filter_map(|f| f.parse().ok())
+        .collect();
+    (fields.get(7).copied().unwrap_or(0), fields.iter().sum())
+}
+
 /// Runs every measurement and returns the report.
 pub fn run(opts: &Options) -> anyhow::Result<Report> {
     std::fs::create_dir_all(&opts.work_dir)?;
     let mut report = Report::new(opts);
+    let ticks_at_start = cpu_ticks();
     let duration = Duration::from_secs(opts.seconds);
 
     eprintln!("storage limit…");
@@ -231,6 +247,9 @@ pub fn run(opts: &Options) -> anyhow::Result<Report> {
     if ok["ok"] != serde_json::Value::Bool(true) {
         bail!("verify found problems after the run: {verified}");
     }
+    let ticks = cpu_ticks();
+    let total = ticks.1.saturating_sub(ticks_at_start.1).max(1);
+    report.steal_percent = 100.0 * ticks.0.saturating_sub(ticks_at_start.0) as f64 / total as f64;
     Ok(report)
 }
 

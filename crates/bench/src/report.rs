@@ -27,6 +27,8 @@ pub struct Report {
     service: Vec<(Row, Option<f64>)>,
     settle: Option<Settle>,
     scale: Option<Scale>,
+    /// CPU time the hypervisor gave to other guests during the run.
+    pub steal_percent: f64,
 }
 
 struct Settle {
@@ -55,6 +57,7 @@ impl Report {
             service: Vec::new(),
             settle: None,
             scale: None,
+            steal_percent: 0.0,
         }
     }
 
@@ -175,11 +178,12 @@ impl Report {
         let mut out = String::new();
         let _ = writeln!(
             out,
-            "### {} — {} volunteers, {} sites, {} s per load\n\n{machine}\n",
+            "### {} — {} volunteers, {} sites, {} s per load\n\n{machine} CPU steal during the run: {:.0} %.\n",
             self.backend.name(),
             self.volunteers,
             self.sites,
-            self.seconds
+            self.seconds,
+            self.steal_percent
         );
         let _ = writeln!(out, "| storage limit | transfers/s |\n|---|---:|");
         for (label, rate) in &self.storage {
