@@ -137,6 +137,12 @@ impl From<DieselError> for ApiError {
                 tracing::error!(error = %err, "database connection closed");
                 ApiError::unavailable()
             }
+            // A deadlock victim or a serialization failure (Postgres) took
+            // no effect and may simply be retried.
+            DieselError::DatabaseError(DatabaseErrorKind::SerializationFailure, _) => {
+                tracing::warn!(error = %err, "write conflict; the client may retry");
+                ApiError::unavailable()
+            }
             DieselError::DatabaseError(_, info) if is_transient(info.message()) => {
                 tracing::warn!(error = %err, "database busy or not writable");
                 ApiError::unavailable()
@@ -160,6 +166,7 @@ fn is_transient(message: &str) -> bool {
         "read-only",
         "disk",
         "full",
+        "deadlock detected",
     ]
     .iter()
     .any(|needle| m.contains(needle))

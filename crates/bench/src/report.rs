@@ -13,6 +13,8 @@ pub struct Row {
     pub concurrency: usize,
     pub result: LoadResult,
     pub rss_mib: f64,
+    /// CPU steal on the machine while this load ran.
+    pub steal_percent: f64,
 }
 
 pub struct Report {
@@ -77,7 +79,7 @@ impl Report {
     fn batched_limit(&self) -> Option<f64> {
         match self.backend {
             Backend::Sqlite => self.limits.get(&(1, 1000)).copied(),
-            Backend::Postgres => self.limits.get(&(16, 100)).copied(),
+            Backend::Postgres => self.limits.get(&(1, 100)).copied(),
         }
     }
 
@@ -191,13 +193,13 @@ impl Report {
         }
         let _ = writeln!(
             out,
-            "\n| scenario | conns | req/s | p50 ms | p99 ms | p99.9 ms | peak RSS MiB | × storage |\n|---|---:|---:|---:|---:|---:|---:|---:|"
+            "\n| scenario | conns | req/s | p50 ms | p99 ms | p99.9 ms | peak RSS MiB | × storage | steal % |\n|---|---:|---:|---:|---:|---:|---:|---:|---:|"
         );
         for (row, ratio) in &self.service {
             let r = &row.result;
             let _ = writeln!(
                 out,
-                "| {} | {} | {:.0} | {:.2} | {:.2} | {:.2} | {:.0} | {} |",
+                "| {} | {} | {:.0} | {:.2} | {:.2} | {:.2} | {:.0} | {} | {:.0} |",
                 row.scenario,
                 row.concurrency,
                 r.throughput,
@@ -207,13 +209,14 @@ impl Report {
                 row.rss_mib,
                 ratio
                     .map(|x| format!("{x:.2}"))
-                    .unwrap_or_else(|| "—".into())
+                    .unwrap_or_else(|| "—".into()),
+                row.steal_percent
             );
         }
         if let Some(s) = &self.settle {
             let _ = writeln!(
                 out,
-                "| settle (CLI) | — | {:.0} rows/s ({} rows in {:.1} s) | | | | | {} |",
+                "| settle (CLI) | — | {:.0} rows/s ({} rows in {:.1} s) | | | | | {} | |",
                 s.rows as f64 / s.seconds.max(1e-9),
                 s.rows,
                 s.seconds,
