@@ -142,9 +142,10 @@ pub fn run(opts: &Options) -> anyhow::Result<Report> {
             for clients in [1, 16, 64] {
                 let rate =
                     storage::pgbench_rate(&pgbench, &url, &opts.work_dir, clients, 1, duration)?;
+                let noun = if clients == 1 { "client" } else { "clients" };
                 report
                     .storage
-                    .push((format!("pgbench, {clients} clients, 1/tx"), rate));
+                    .push((format!("pgbench, {clients} {noun}, 1/tx"), rate));
                 report.set_limit(clients, 1, rate);
             }
             // One client: concurrent batches of random transfers would
