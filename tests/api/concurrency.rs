@@ -130,23 +130,7 @@ fn reversals_race_redemptions_of_the_same_volunteer() {
         let earnings: Vec<String> = (0..8)
             .map(|_| earn(app, &v, &t.community_a, "3.00"))
             .collect();
-        let site = app.post(
-            "/api/v1/sites",
-            Some(&app.admin),
-            json!({ "org_id": t.community_a, "name": "站", "address": "x" }),
-        );
-        let site = site.body["id"].as_str().unwrap().to_owned();
-        let item = app.post(
-            "/api/v1/catalog/items",
-            Some(&app.admin),
-            json!({ "org_id": t.district, "name": "油", "points_price": "2.00" }),
-        );
-        let item = item.body["id"].as_str().unwrap().to_owned();
-        app.post(
-            &format!("/api/v1/sites/{site}/stock"),
-            Some(&app.admin),
-            json!({ "item_id": item, "delta": 50, "reason": "入库" }),
-        );
+        let (site, item) = oil_shop(app, &t, 50);
         let statuses: Vec<(u16, String)> = std::thread::scope(|s| {
             let mut handles = Vec::new();
             for tx in &earnings {

@@ -18,24 +18,7 @@ fn server_killed_inside_a_group_loses_nothing_answered_and_doubles_nothing() {
         let t = tree(&app);
         let (v, vt) = app.active_volunteer("组提交", "13500000031", &t.community_a);
         earn(&app, &v, &t.community_a, "100.00");
-        let site = app.post(
-            "/api/v1/sites",
-            Some(&app.admin),
-            json!({ "org_id": t.community_a, "name": "站", "address": "x" }),
-        );
-        let site = site.body["id"].as_str().unwrap().to_owned();
-        let item = app.post(
-            "/api/v1/catalog/items",
-            Some(&app.admin),
-            json!({ "org_id": t.district, "name": "油", "points_price": "2.00" }),
-        );
-        let item = item.body["id"].as_str().unwrap().to_owned();
-        let stocked = app.post(
-            &format!("/api/v1/sites/{site}/stock"),
-            Some(&app.admin),
-            json!({ "item_id": item, "delta": 100, "reason": "入库" }),
-        );
-        assert!(stocked.status < 300, "{}", stocked.body);
+        let (site, item) = oil_shop(&app, &t, 100);
         let body = json!({ "item_id": item, "site_id": site, "quantity": 1 });
         let keys: Vec<String> = (0..REQUESTS).map(|i| format!("group-crash-{i}")).collect();
         let send = |app: &App, key: &str| {

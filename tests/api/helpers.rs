@@ -162,6 +162,23 @@ impl Drop for App {
     }
 }
 
+/// Status, headers and the body (JSON when it parses, else the text).
+fn read_resp(mut resp: ureq::http::Response<ureq::Body>) -> Resp {
+    let status = resp.status().as_u16();
+    let headers = resp
+        .headers()
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_str().unwrap_or("").to_owned()))
+        .collect();
+    let text = resp.body_mut().read_to_string().unwrap_or_default();
+    let body = serde_json::from_str(&text).unwrap_or(Value::String(text));
+    Resp {
+        status,
+        body,
+        headers,
+    }
+}
+
 impl App {
     /// Stops the server (it may have died already) and starts it again on
     /// the same database with `env`.
@@ -193,23 +210,8 @@ impl App {
         for (k, v) in headers {
             req = req.header(*k, *v);
         }
-        let mut resp = req.send_json(body).map_err(|e| e.to_string())?;
-        let status = resp.status().as_u16();
-        let headers = resp
-            .headers()
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_str().unwrap_or("").to_owned()))
-            .collect();
-        let text = resp
-            .body_mut()
-            .read_to_string()
-            .map_err(|e| e.to_string())?;
-        let body = serde_json::from_str(&text).unwrap_or(Value::String(text));
-        Ok(Resp {
-            status,
-            body,
-            headers,
-        })
+        let resp = req.send_json(body).map_err(|e| e.to_string())?;
+        Ok(read_resp(resp))
     }
 
     pub fn send(
@@ -256,22 +258,10 @@ impl App {
             }
             other => panic!("method {other}"),
         };
-        let mut resp = result.unwrap_or_else(|e| {
+        let resp = result.unwrap_or_else(|e| {
             panic!("{method} {path} failed after {:?}: {e}", started.elapsed())
         });
-        let status = resp.status().as_u16();
-        let headers = resp
-            .headers()
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_str().unwrap_or("").to_owned()))
-            .collect();
-        let text = resp.body_mut().read_to_string().unwrap_or_default();
-        let body = serde_json::from_str(&text).unwrap_or(Value::String(text));
-        Resp {
-            status,
-            body,
-            headers,
-        }
+        read_resp(resp)
     }
 
     pub fn get(&self, path: &str, token: Option<&str>) -> Resp {
@@ -289,33 +279,20 @@ impl App {
         if let Some(ct) = content_type {
             req = req.header("Content-Type", ct);
         }
-        let mut resp = req.send(body).unwrap();
-        let status = resp.status().as_u16();
-        let text = resp.body_mut().read_to_string().unwrap_or_default();
-        Resp {
-            status,
-            body: serde_json::from_str(&text).unwrap_or(Value::String(text)),
-            headers: vec![],
-        }
+        read_resp(req.send(body).unwrap())
     }
 
     /// Raw bytes with a token, for non-JSON bodies.
     pub fn post_raw_auth(&self, path: &str, token: &str, content_type: &str, body: &[u8]) -> Resp {
         let url = format!("{}{}", self.url, path);
-        let mut resp = self
+        let resp = self
             .agent
             .post(&url)
             .header("Authorization", format!("Bearer {token}"))
             .header("Content-Type", content_type)
             .send(body)
             .unwrap();
-        let status = resp.status().as_u16();
-        let text = resp.body_mut().read_to_string().unwrap_or_default();
-        Resp {
-            status,
-            body: serde_json::from_str(&text).unwrap_or(Value::String(text)),
-            headers: vec![],
-        }
+        read_resp(resp)
     }
 
     pub fn login(&self, phone: &str, password: &str) -> String {
@@ -386,6 +363,30 @@ pub fn tree(app: &App) -> Tree {
         community_a,
         community_b,
     }
+}
+
+/// A site in community A offering oil at 2.00 points (a district item)
+/// with `stock` in stock; returns (site, item).
+pub fn oil_shop(app: &App, t: &Tree, stock: i64) -> (String, String) {
+    let site = app.post(
+        "/api/v1/sites",
+        Some(&app.admin),
+        json!({ "org_id": t.community_a, "name": "站", "address": "x" }),
+    );
+    let site = site.body["id"].as_str().unwrap().to_owned();
+    let item = app.post(
+        "/api/v1/catalog/items",
+        Some(&app.admin),
+        json!({ "org_id": t.district, "name": "油", "points_price": "2.00" }),
+    );
+    let item = item.body["id"].as_str().unwrap().to_owned();
+    let stocked = app.post(
+        &format!("/api/v1/sites/{site}/stock"),
+        Some(&app.admin),
+        json!({ "item_id": item, "delta": stock, "reason": "入库" }),
+    );
+    assert!(stocked.status < 300, "{}", stocked.body);
+    (site, item)
 }
 
 /// Runs `test` against a fresh server on SQLite, then on Postgres when

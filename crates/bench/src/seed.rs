@@ -173,10 +173,9 @@ fn points(account_id: &str, units: i64) -> NewPosting {
     }
 }
 
-/// Postings in the ledger: the sum of every account's chain length.
+/// Postings in the ledger, as `/metrics` counts them.
 pub fn posting_count(conn: &mut DbConnection) -> anyhow::Result<i64> {
-    let seqs: Vec<i64> = accounts::table.select(accounts::last_seq).load(conn)?;
-    Ok(seqs.iter().sum())
+    Ok(timebank_api::metrics::ledger_postings(conn)?)
 }
 
 /// Posts small adjustments (issuance → wallet, through the ledger crate,

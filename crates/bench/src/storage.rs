@@ -35,7 +35,7 @@ const OPENING_BALANCE: i64 = 1_000_000_000;
 /// transaction, for about `duration`.
 pub fn sqlite_rate(dir: &Path, batch: usize, duration: Duration) -> anyhow::Result<f64> {
     let path = dir.join(format!("storage-limit-{batch}.db"));
-    let _ = std::fs::remove_file(&path);
+    crate::server::remove_sqlite(&path);
     let mut conn = SqliteConnection::establish(&path.to_string_lossy())?;
     conn.batch_execute(timebank_store::SQLITE_SETUP)?;
     conn.batch_execute(
@@ -71,9 +71,7 @@ pub fn sqlite_rate(dir: &Path, batch: usize, duration: Duration) -> anyhow::Resu
     }
     let rate = done as f64 / started.elapsed().as_secs_f64();
     drop(conn);
-    for suffix in ["", "-wal", "-shm"] {
-        let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
-    }
+    crate::server::remove_sqlite(&path);
     Ok(rate)
 }
 
