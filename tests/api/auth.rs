@@ -128,3 +128,45 @@ fn system_token_from_the_cli() {
         assert_eq!(refused.status.code(), Some(2));
     });
 }
+
+/// Rotating the signing key: for a while both keys are accepted (tokens
+/// name theirs in `kid`), then the old one is dropped. Refresh tokens are
+/// not JWTs and survive the rotation.
+#[test]
+fn signing_key_rotation() {
+    const NEW_SECRET: &str = "rotated-secret-9876543210";
+    for db in timebank_store::testing::TestDb::all() {
+        let mut app = spawn(db);
+        let old_access = app.admin.clone();
+        let login = app.post(
+            "/api/v1/auth/login",
+            None,
+            json!({ "phone": ADMIN_PHONE, "password": ADMIN_PASSWORD }),
+        );
+        let refresh = login.body["refresh_token"].as_str().unwrap().to_owned();
+        let kid = |token: &str| {
+            jsonwebtoken::decode_header(token)
+                .unwrap()
+                .kid
+                .expect("tokens name their key")
+        };
+
+        app.restart(&[("JWT_SECRET", NEW_SECRET), ("JWT_PREVIOUS_SECRETS", SECRET)]);
+        assert_eq!(app.get("/api/v1/me", Some(&old_access)).status, 200);
+        let new_access = app.login(ADMIN_PHONE, ADMIN_PASSWORD);
+        assert_ne!(kid(&new_access), kid(&old_access));
+        assert_eq!(app.get("/api/v1/me", Some(&new_access)).status, 200);
+
+        app.restart(&[("JWT_SECRET", NEW_SECRET)]);
+        app.get("/api/v1/me", Some(&old_access))
+            .assert_error(401, "invalid_token");
+        assert_eq!(app.get("/api/v1/me", Some(&new_access)).status, 200);
+        let renewed = app.post(
+            "/api/v1/auth/refresh",
+            None,
+            json!({ "refresh_token": refresh }),
+        );
+        assert_eq!(renewed.status, 200, "{}", renewed.body);
+        app.admin = new_access;
+    }
+}

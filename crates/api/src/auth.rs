@@ -1,6 +1,7 @@
 //! Authentication: argon2 password hashes, short-lived HS256 access tokens
-//! (algorithm pinned, `exp`/`nbf`/`iss` required) and rotating refresh
-//! tokens stored as SHA-256 hashes.
+//! (algorithm pinned, `exp`/`nbf`/`iss` required, `kid` naming the signing
+//! key so a previous key can be accepted during rotation) and rotating
+//! refresh tokens stored as SHA-256 hashes.
 
 use argon2::Argon2;
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
@@ -16,10 +17,13 @@ pub const ISSUER: &str = "timebank";
 pub const ACCESS_TTL_SECS: i64 = 15 * 60;
 pub const REFRESH_TTL_SECS: i64 = 30 * 24 * 3600;
 
+/// The key that signs new tokens and every key still accepted: the current
+/// one and, during a rotation, the previous ones.
 #[derive(Clone)]
 pub struct TokenKeys {
+    kid: String,
     encoding: EncodingKey,
-    decoding: DecodingKey,
+    accepted: Vec<(String, DecodingKey)>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -40,10 +44,26 @@ pub const SYSTEM_SUBJECT: &str = "system";
 
 impl TokenKeys {
     pub fn from_secret(secret: &[u8]) -> Self {
+        Self::rotating(secret, &[])
+    }
+
+    /// Signs with `current`; also accepts tokens signed with `previous`
+    /// until they are dropped from the configuration.
+    pub fn rotating(current: &[u8], previous: &[&[u8]]) -> Self {
+        let accepted = std::iter::once(current)
+            .chain(previous.iter().copied())
+            .map(|secret| (key_id(secret), DecodingKey::from_secret(secret)))
+            .collect();
         Self {
-            encoding: EncodingKey::from_secret(secret),
-            decoding: DecodingKey::from_secret(secret),
+            kid: key_id(current),
+            encoding: EncodingKey::from_secret(current),
+            accepted,
         }
+    }
+
+    /// The id new tokens carry in their `kid` header.
+    pub fn kid(&self) -> &str {
+        &self.kid
     }
 
     pub fn issue(
@@ -62,24 +82,44 @@ impl TokenKeys {
             jti: uuid::Uuid::new_v4().to_string(),
             role: role.map(str::to_owned),
         };
-        jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &self.encoding).map_err(|e| {
+        let mut header = Header::new(Algorithm::HS256);
+        header.kid = Some(self.kid.clone());
+        jsonwebtoken::encode(&header, &claims, &self.encoding).map_err(|e| {
             tracing::error!(error = %e, "cannot sign token");
             ApiError::internal()
         })
     }
 
     pub fn verify(&self, token: &str) -> Result<Claims, ApiError> {
+        let invalid =
+            || ApiError::unauthorized("invalid_token", "the access token is invalid or expired");
+        let header = jsonwebtoken::decode_header(token).map_err(|_| invalid())?;
+        if header.alg != Algorithm::HS256 {
+            return Err(invalid());
+        }
+        let key = header
+            .kid
+            .and_then(|kid| self.accepted.iter().find(|(id, _)| *id == kid))
+            .map(|(_, key)| key)
+            .ok_or_else(invalid)?;
         let mut validation = Validation::new(Algorithm::HS256);
         validation.set_issuer(&[ISSUER]);
         validation.set_required_spec_claims(&["exp", "nbf", "iss", "sub"]);
         validation.validate_nbf = true;
         validation.leeway = 5;
-        jsonwebtoken::decode::<Claims>(token, &self.decoding, &validation)
+        jsonwebtoken::decode::<Claims>(token, key, &validation)
             .map(|data| data.claims)
-            .map_err(|_| {
-                ApiError::unauthorized("invalid_token", "the access token is invalid or expired")
-            })
+            .map_err(|_| invalid())
     }
+}
+
+/// A public name for a secret: a hash prefix, so logs and headers never
+/// carry the secret itself.
+fn key_id(secret: &[u8]) -> String {
+    let mut h = Sha256::new();
+    h.update(b"timebank/jwt-kid/v1\0");
+    h.update(secret);
+    timebank_ledger::hash::hex(&h.finalize()[..8])
 }
 
 pub fn hash_password(password: &str) -> Result<String, ApiError> {
@@ -152,6 +192,74 @@ mod tests {
         assert!(other.verify(&token).is_err());
         let expired = keys.issue("u1", None, -120).unwrap();
         assert!(keys.verify(&expired).is_err());
+    }
+
+    fn sign(header: &str, claims: serde_json::Value, secret: &[u8]) -> String {
+        use hmac::{Hmac, Mac};
+        let head = URL_SAFE_NO_PAD.encode(header.as_bytes());
+        let body = URL_SAFE_NO_PAD.encode(claims.to_string().as_bytes());
+        let mut mac = Hmac::<Sha256>::new_from_slice(secret).unwrap();
+        mac.update(format!("{head}.{body}").as_bytes());
+        let sig = URL_SAFE_NO_PAD.encode(mac.finalize().into_bytes());
+        format!("{head}.{body}.{sig}")
+    }
+
+    fn claims(now: i64) -> serde_json::Value {
+        serde_json::json!({"iss": ISSUER, "sub": "u1", "iat": now, "nbf": now, "exp": now + 600, "jti": "j"})
+    }
+
+    #[test]
+    fn every_claim_and_the_header_are_checked() {
+        let secret = b"secret-one-0123456789";
+        let keys = TokenKeys::from_secret(secret);
+        let kid = keys.kid().to_owned();
+        let now = chrono::Utc::now().timestamp();
+        let good = format!(r#"{{"alg":"HS256","typ":"JWT","kid":"{kid}"}}"#);
+        assert_eq!(keys.verify(&sign(&good, claims(now), secret)).unwrap().sub, "u1");
+        let mut refused = Vec::new();
+        let mut wrong_iss = claims(now);
+        wrong_iss["iss"] = "someone-else".into();
+        refused.push(("wrong iss", sign(&good, wrong_iss, secret)));
+        let mut no_exp = claims(now);
+        no_exp.as_object_mut().unwrap().remove("exp");
+        refused.push(("no exp", sign(&good, no_exp, secret)));
+        let mut no_nbf = claims(now);
+        no_nbf.as_object_mut().unwrap().remove("nbf");
+        refused.push(("no nbf", sign(&good, no_nbf, secret)));
+        let mut future = claims(now);
+        future["nbf"] = (now + 300).into();
+        refused.push(("not yet valid", sign(&good, future, secret)));
+        let mut expired = claims(now);
+        expired["exp"] = (now - 60).into();
+        refused.push(("expired", sign(&good, expired, secret)));
+        let other_alg = format!(r#"{{"alg":"HS512","typ":"JWT","kid":"{kid}"}}"#);
+        refused.push(("HS512", sign(&other_alg, claims(now), secret)));
+        refused.push((
+            "no kid",
+            sign(r#"{"alg":"HS256","typ":"JWT"}"#, claims(now), secret),
+        ));
+        refused.push((
+            "unknown kid",
+            sign(r#"{"alg":"HS256","typ":"JWT","kid":"0011223344556677"}"#, claims(now), secret),
+        ));
+        refused.push(("other secret", sign(&good, claims(now), b"secret-two-0123456789")));
+        for (what, token) in refused {
+            assert!(keys.verify(&token).is_err(), "{what} was accepted");
+        }
+    }
+
+    #[test]
+    fn previous_key_is_accepted_during_rotation_only() {
+        let old = TokenKeys::from_secret(b"old-secret-0123456789");
+        let token = old.issue("u1", None, 60).unwrap();
+        let rotating = TokenKeys::rotating(b"new-secret-0123456789", &[b"old-secret-0123456789"]);
+        assert_eq!(rotating.verify(&token).unwrap().sub, "u1");
+        let fresh = rotating.issue("u2", None, 60).unwrap();
+        assert_ne!(rotating.kid(), old.kid());
+        assert!(old.verify(&fresh).is_err(), "new tokens use the new key");
+        let done = TokenKeys::from_secret(b"new-secret-0123456789");
+        assert!(done.verify(&token).is_err(), "old key dropped");
+        assert_eq!(done.verify(&fresh).unwrap().sub, "u2");
     }
 
     #[test]

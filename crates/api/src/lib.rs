@@ -26,10 +26,10 @@ pub use state::AppState;
 
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
 
-pub fn app_state(pool: Pool, jwt_secret: &[u8]) -> anyhow::Result<AppState> {
+pub fn app_state(pool: Pool, keys: auth::TokenKeys) -> anyhow::Result<AppState> {
     Ok(AppState {
         pool,
-        keys: Arc::new(auth::TokenKeys::from_secret(jwt_secret)),
+        keys: Arc::new(keys),
         metrics: Arc::new(metrics::Metrics::new()?),
         writer: None,
     })

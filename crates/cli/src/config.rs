@@ -18,6 +18,16 @@ pub struct Args {
     /// kept in --jwt-secret-file.
     #[arg(long, env = "JWT_SECRET", global = true, hide_env_values = true)]
     jwt_secret: Option<String>,
+    /// Secrets replaced by a rotation, comma-separated: tokens they signed
+    /// are still accepted (never issued) until they are removed here.
+    #[arg(
+        long,
+        env = "JWT_PREVIOUS_SECRETS",
+        global = true,
+        hide_env_values = true,
+        value_delimiter = ','
+    )]
+    jwt_previous_secrets: Vec<String>,
     #[arg(
         long,
         env = "JWT_SECRET_FILE",
@@ -38,6 +48,7 @@ pub struct Config {
     pub database: DatabaseUrl,
     pub jwt_secret: String,
     pub jwt_secret_source: String,
+    pub jwt_previous_secrets: Vec<String>,
     pub db_pool: u32,
 }
 
@@ -64,6 +75,17 @@ impl Config {
                 args.jwt_secret_file.display().to_string(),
             ),
         };
+        let jwt_previous_secrets: Vec<String> = args
+            .jwt_previous_secrets
+            .iter()
+            .map(|s| s.trim().to_owned())
+            .filter(|s| !s.is_empty())
+            .collect();
+        if jwt_previous_secrets.iter().any(|s| s.len() < 16) {
+            return Err(ConfigError(
+                "every JWT_PREVIOUS_SECRETS entry must be at least 16 characters".into(),
+            ));
+        }
         if args.db_pool == 0 {
             return Err(ConfigError("--db-pool must be at least 1".into()));
         }
@@ -71,8 +93,19 @@ impl Config {
             database,
             jwt_secret,
             jwt_secret_source,
+            jwt_previous_secrets,
             db_pool: args.db_pool,
         })
+    }
+
+    /// The signing key and every key still accepted.
+    pub fn token_keys(&self) -> timebank_api::auth::TokenKeys {
+        let previous: Vec<&[u8]> = self
+            .jwt_previous_secrets
+            .iter()
+            .map(String::as_bytes)
+            .collect();
+        timebank_api::auth::TokenKeys::rotating(self.jwt_secret.as_bytes(), &previous)
     }
 
     pub fn connect(&self) -> anyhow::Result<Pool> {

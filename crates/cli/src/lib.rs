@@ -311,7 +311,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             }
             let ttl = config::parse_ttl(&ttl)?;
             let config = Config::load(&cli.config, None)?;
-            let keys = timebank_api::auth::TokenKeys::from_secret(config.jwt_secret.as_bytes());
+            let keys = config.token_keys();
             let token = keys
                 .issue(timebank_api::auth::SYSTEM_SUBJECT, Some("system"), ttl)
                 .map_err(|e| anyhow::anyhow!("{e}"))?;
@@ -342,7 +342,7 @@ fn serve(
     group: &GroupArgs,
     demo: Option<demo::Summary>,
 ) -> anyhow::Result<ExitCode> {
-    let mut state = timebank_api::app_state(pool, config.jwt_secret.as_bytes())?;
+    let mut state = timebank_api::app_state(pool, config.token_keys())?;
     if group.group_commit == "on" {
         if group.group_writers == 0 {
             return Err(ConfigError("--group-writers must be at least 1".into()).into());
