@@ -170,3 +170,82 @@ fn signing_key_rotation() {
         app.admin = new_access;
     }
 }
+
+/// Guessing passwords for one phone, or hammering login and registration
+/// from one address, meets 429 `rate_limited` with `Retry-After`.
+#[test]
+fn login_and_registration_are_rate_limited() {
+    for db in timebank_store::testing::TestDb::all() {
+        // The defaults: ten attempts per phone, then one more every 6 min.
+        let app = spawn(db);
+        let t = tree(&app);
+        let wrong = json!({ "phone": ADMIN_PHONE, "password": "guess-guess" });
+        for _ in 0..9 {
+            app.post("/api/v1/auth/login", None, wrong.clone())
+                .assert_error(401, "invalid_credentials");
+        }
+        let limited = app.post("/api/v1/auth/login", None, wrong.clone());
+        limited.assert_error(429, "rate_limited");
+        let retry: u64 = limited.header("retry-after").unwrap().parse().unwrap();
+        assert!((300..=360).contains(&retry), "Retry-After {retry}");
+        assert_eq!(limited.body["error"]["details"]["retry_after_seconds"], retry);
+        // Even the right password waits: the phone is the one being guessed.
+        app.post(
+            "/api/v1/auth/login",
+            None,
+            json!({ "phone": ADMIN_PHONE, "password": ADMIN_PASSWORD }),
+        )
+        .assert_error(429, "rate_limited");
+        // Another person from the same address is not locked out.
+        app.register("钱七", "13500000077", &t.community_a);
+        assert_eq!(
+            app.post(
+                "/api/v1/auth/login",
+                None,
+                json!({ "phone": "13500000077", "password": "volunteer-pass" }),
+            )
+            .status,
+            200
+        );
+        // Registering one phone again and again: 409 until the limit, then 429.
+        let again = json!({ "name": "钱七", "phone": "13500000077", "password": "volunteer-pass", "community_id": t.community_a });
+        for _ in 0..4 {
+            app.post("/api/v1/volunteers/register", None, again.clone())
+                .assert_error(409, "phone_taken");
+        }
+        app.post("/api/v1/volunteers/register", None, again)
+            .assert_error(429, "rate_limited");
+
+        // Per address, with tighter limits set by the operator.
+        let mut app = app;
+        app.restart(&[(
+            "TIMEBANK_RATE_LIMITS",
+            "login_ip=3/min,register_ip=2/min",
+        )]);
+        for i in 0..3 {
+            let phone = format!("1390000000{i}");
+            app.post(
+                "/api/v1/auth/login",
+                None,
+                json!({ "phone": phone, "password": "whatever-1" }),
+            )
+            .assert_error(401, "invalid_credentials");
+        }
+        app.post(
+            "/api/v1/auth/login",
+            None,
+            json!({ "phone": "13900000009", "password": "whatever-1" }),
+        )
+        .assert_error(429, "rate_limited");
+        for i in 0..2 {
+            app.register("孙八", &format!("1360000000{i}"), &t.community_a);
+        }
+        let limited = app.post(
+            "/api/v1/residents/register",
+            None,
+            json!({ "name": "周九", "phone": "13600000009", "password": "resident-pass", "community_id": t.community_a }),
+        );
+        limited.assert_error(429, "rate_limited");
+        assert!(limited.header("retry-after").is_some());
+    }
+}

@@ -86,6 +86,7 @@ fn zh_message(code: &str) -> Option<&'static str> {
         "own_wish" => "不能认领自己的心愿",
         "not_claimer" => "只有认领者可以完成该心愿",
         "unavailable" => "服务繁忙或数据库不可用，请稍后重试",
+        "rate_limited" => "尝试次数过多，请稍后再试",
         "internal" => "服务器内部错误",
         _ => return None,
     })

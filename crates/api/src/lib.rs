@@ -6,6 +6,7 @@ pub mod auth;
 mod error;
 mod i18n;
 mod idempotency;
+pub mod limits;
 pub mod metrics;
 mod principal;
 pub mod routes;
@@ -31,6 +32,9 @@ pub fn app_state(pool: Pool, keys: auth::TokenKeys) -> anyhow::Result<AppState> 
         pool,
         keys: Arc::new(keys),
         metrics: Arc::new(metrics::Metrics::new()?),
+        limits: Arc::new(
+            limits::RateLimits::parse(limits::DEFAULT_RATE_LIMITS).map_err(anyhow::Error::msg)?,
+        ),
         writer: None,
     })
 }

@@ -11,6 +11,7 @@ pub struct AppState {
     pub pool: Pool,
     pub keys: Arc<TokenKeys>,
     pub metrics: Arc<crate::metrics::Metrics>,
+    pub limits: Arc<crate::limits::RateLimits>,
     /// Commit grouping for writes; `None`: each write commits on its own.
     pub writer: Option<GroupWriter>,
 }

@@ -38,6 +38,11 @@ pub struct Args {
     /// Log filter, e.g. info or timebank=debug,actix_web=info
     #[arg(long, env = "RUST_LOG", global = true, default_value = "info")]
     pub log: String,
+    /// Login and registration limits per client IP and per phone, e.g.
+    /// `login_ip=60/min,login_phone=10/h` (units s, min, h; a name left out
+    /// keeps its default), or `off`.
+    #[arg(long, env = "TIMEBANK_RATE_LIMITS", global = true, default_value = timebank_api::limits::DEFAULT_RATE_LIMITS)]
+    rate_limits: String,
     /// Database connections in the pool.
     #[arg(long, env = "TIMEBANK_DB_POOL", global = true, default_value_t = 16)]
     db_pool: u32,
@@ -49,6 +54,7 @@ pub struct Config {
     pub jwt_secret: String,
     pub jwt_secret_source: String,
     pub jwt_previous_secrets: Vec<String>,
+    pub rate_limits: String,
     pub db_pool: u32,
 }
 
@@ -86,6 +92,8 @@ impl Config {
                 "every JWT_PREVIOUS_SECRETS entry must be at least 16 characters".into(),
             ));
         }
+        timebank_api::limits::RateLimits::parse(&args.rate_limits)
+            .map_err(|e| ConfigError(format!("--rate-limits: {e}")))?;
         if args.db_pool == 0 {
             return Err(ConfigError("--db-pool must be at least 1".into()));
         }
@@ -94,6 +102,7 @@ impl Config {
             jwt_secret,
             jwt_secret_source,
             jwt_previous_secrets,
+            rate_limits: args.rate_limits.clone(),
             db_pool: args.db_pool,
         })
     }

@@ -10,6 +10,7 @@ use crate::auth::{
     ACCESS_TTL_SECS, REFRESH_TTL_SECS, dummy_hash, new_refresh_token, sha256_hex, verify_password,
 };
 use crate::error::ApiError;
+use crate::limits::Door;
 use crate::principal::Principal;
 use crate::routes::valid;
 use crate::state::AppState;
@@ -29,10 +30,14 @@ pub struct RefreshBody {
 }
 
 pub async fn login(
+    req: actix_web::HttpRequest,
     state: web::Data<AppState>,
     body: web::Json<LoginBody>,
 ) -> Result<HttpResponse, ApiError> {
     let body = valid(body)?;
+    state
+        .limits
+        .check(Door::Login, req.peer_addr().map(|a| a.ip()), &body.phone)?;
     let st = state.clone();
     let pair = state
         .db(move |conn| {

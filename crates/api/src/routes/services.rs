@@ -10,6 +10,7 @@ use validator::Validate;
 
 use crate::auth::hash_password;
 use crate::error::ApiError;
+use crate::limits::Door;
 use crate::idempotency::{self, Effect};
 use crate::principal::Principal;
 use crate::routes::{naive, opt_utc, optional_body, utc_string, valid};
@@ -58,10 +59,14 @@ pub struct RegisterResident {
 }
 
 pub async fn register_resident(
+    req: actix_web::HttpRequest,
     state: web::Data<AppState>,
     body: web::Json<RegisterResident>,
 ) -> Result<HttpResponse, ApiError> {
     let body = valid(body)?;
+    state
+        .limits
+        .check(Door::Register, req.peer_addr().map(|a| a.ip()), &body.phone)?;
     if !body.phone.starts_with('1')
         || !body.phone.bytes().all(|b| b.is_ascii_digit())
         || body.name.trim().is_empty()

@@ -6,6 +6,7 @@ use validator::{Validate, ValidationError};
 
 use crate::auth::hash_password;
 use crate::error::ApiError;
+use crate::limits::Door;
 use crate::principal::Principal;
 use crate::routes::{utc_string, valid};
 use crate::state::AppState;
@@ -48,10 +49,14 @@ fn skill_names(skills: &[String]) -> Result<(), ValidationError> {
 }
 
 pub async fn register(
+    req: actix_web::HttpRequest,
     state: web::Data<AppState>,
     body: web::Json<Register>,
 ) -> Result<HttpResponse, ApiError> {
     let body = valid(body)?;
+    state
+        .limits
+        .check(Door::Register, req.peer_addr().map(|a| a.ip()), &body.phone)?;
     let name = body.name.trim().to_owned();
     if name.is_empty() {
         return Err(ApiError::validation(&{
