@@ -188,7 +188,10 @@ fn login_and_registration_are_rate_limited() {
         limited.assert_error(429, "rate_limited");
         let retry: u64 = limited.header("retry-after").unwrap().parse().unwrap();
         assert!((300..=360).contains(&retry), "Retry-After {retry}");
-        assert_eq!(limited.body["error"]["details"]["retry_after_seconds"], retry);
+        assert_eq!(
+            limited.body["error"]["details"]["retry_after_seconds"],
+            retry
+        );
         // Even the right password waits: the phone is the one being guessed.
         app.post(
             "/api/v1/auth/login",
@@ -218,10 +221,7 @@ fn login_and_registration_are_rate_limited() {
 
         // Per address, with tighter limits set by the operator.
         let mut app = app;
-        app.restart(&[(
-            "TIMEBANK_RATE_LIMITS",
-            "login_ip=3/min,register_ip=2/min",
-        )]);
+        app.restart(&[("TIMEBANK_RATE_LIMITS", "login_ip=3/min,register_ip=2/min")]);
         for i in 0..3 {
             let phone = format!("1390000000{i}");
             app.post(

@@ -18,6 +18,11 @@ pub fn bin() -> Command {
 
 pub struct App {
     child: Child,
+    /// Every line the server logged (every start of it), kept so the log can
+    /// be searched for secrets and personal data when the test ends.
+    log: ServerLog,
+    /// Phones, passwords and tokens this test sent or received.
+    secrets: std::sync::Mutex<Secrets>,
     pub url: String,
     pub db: TestDb,
     pub root_id: String,
@@ -25,6 +30,15 @@ pub struct App {
     agent: ureq::Agent,
     /// Set by tests that corrupt the ledger on purpose.
     pub tampered: std::sync::atomic::AtomicBool,
+}
+
+type ServerLog = std::sync::Arc<std::sync::Mutex<Vec<String>>>;
+
+#[derive(Default)]
+struct Secrets {
+    phones: std::collections::BTreeSet<String>,
+    passwords: std::collections::BTreeSet<String>,
+    tokens: std::collections::BTreeSet<String>,
 }
 
 pub struct Resp {
@@ -64,19 +78,28 @@ pub fn spawn(db: TestDb) -> App {
     spawn_with(db, &[])
 }
 
-fn serve(db: &TestDb, env: &[(&str, &str)]) -> (Child, String) {
+/// Starts the server at the `info` log level an operator would run, its log
+/// appended to `log`.
+fn serve(db: &TestDb, env: &[(&str, &str)], log: &ServerLog) -> (Child, String) {
     let mut command = bin();
     command
         .args(["serve", "--bind", "127.0.0.1:0", "--workers", "2"])
         .env("DATABASE_URL", db.url())
         .env("JWT_SECRET", SECRET)
-        .env("RUST_LOG", "warn")
+        .env("RUST_LOG", "info")
         .stdout(Stdio::piped())
-        .stderr(Stdio::inherit());
+        .stderr(Stdio::piped());
     for (k, v) in env {
         command.env(k, v);
     }
     let mut child = command.spawn().unwrap();
+    let stderr = child.stderr.take().unwrap();
+    let log = log.clone();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            log.lock().unwrap().push(line);
+        }
+    });
     let url = wait_for_listening(&mut child);
     (child, url)
 }
@@ -102,7 +125,8 @@ pub fn spawn_with(db: TestDb, env: &[(&str, &str)]) -> App {
         String::from_utf8_lossy(&out.stderr)
     );
     let created: Value = serde_json::from_slice(&out.stdout).unwrap();
-    let (child, url) = serve(&db, env);
+    let log = ServerLog::default();
+    let (child, url) = serve(&db, env, &log);
     let agent: ureq::Agent = ureq::Agent::config_builder()
         .http_status_as_error(false)
         .timeout_global(Some(Duration::from_secs(60)))
@@ -110,6 +134,8 @@ pub fn spawn_with(db: TestDb, env: &[(&str, &str)]) -> App {
         .into();
     let mut app = App {
         child,
+        log,
+        secrets: Default::default(),
         url,
         db,
         root_id: created["org_id"].as_str().unwrap().to_owned(),
@@ -159,7 +185,41 @@ impl Drop for App {
         }
         let _ = self.child.kill();
         let _ = self.child.wait();
+        let log = self.log.lock().unwrap();
+        if std::thread::panicking() {
+            let from = log.len().saturating_sub(40);
+            eprintln!(
+                "--- the server's last log lines ---\n{}",
+                log[from..].join("\n")
+            );
+        } else {
+            self.secrets
+                .lock()
+                .unwrap()
+                .assert_absent("the server log", &log.join("\n"));
+        }
     }
+}
+
+impl Secrets {
+    /// Panics if `text` holds a password hash, a password, a token or a
+    /// phone number in full.
+    fn assert_absent(&self, place: &str, text: &str) {
+        assert!(!text.contains("$argon2"), "a password hash in {place}");
+        for (kind, set) in [
+            ("password", &self.passwords),
+            ("token", &self.tokens),
+            ("phone number", &self.phones),
+        ] {
+            if let Some(found) = set.iter().find(|s| text.contains(s.as_str())) {
+                panic!("{place} holds a {kind} ({found}): {}", excerpt(text, found));
+            }
+        }
+    }
+}
+
+fn excerpt<'a>(text: &'a str, found: &str) -> &'a str {
+    text.lines().find(|l| l.contains(found)).unwrap_or("")
 }
 
 /// Status, headers and the body (JSON when it parses, else the text).
@@ -185,7 +245,7 @@ impl App {
     pub fn restart(&mut self, env: &[(&str, &str)]) {
         let _ = self.child.kill();
         let _ = self.child.wait();
-        let (child, url) = serve(&self.db, env);
+        let (child, url) = serve(&self.db, env, &self.log);
         self.child = child;
         self.url = url;
     }
@@ -224,6 +284,7 @@ impl App {
     ) -> Resp {
         let url = format!("{}{}", self.url, path);
         let auth = token.map(|t| format!("Bearer {t}"));
+        let sent = body.clone();
         let started = Instant::now();
         let mut headers_all: Vec<(&str, String)> =
             headers.iter().map(|(k, v)| (*k, (*v).to_owned())).collect();
@@ -251,8 +312,8 @@ impl App {
                 for (k, v) in &headers_all {
                     req = req.header(*k, v);
                 }
-                match body {
-                    Some(b) => req.send_json(&b),
+                match &body {
+                    Some(b) => req.send_json(b),
                     None => req.send_empty(),
                 }
             }
@@ -261,7 +322,42 @@ impl App {
         let resp = result.unwrap_or_else(|e| {
             panic!("{method} {path} failed after {:?}: {e}", started.elapsed())
         });
-        read_resp(resp)
+        let resp = read_resp(resp);
+        self.screen(path, sent.as_ref(), &resp);
+        resp
+    }
+
+    /// Remembers the phones, passwords and tokens that went by, and checks
+    /// that no response shows a password, a hash, or a token outside /auth.
+    fn screen(&self, path: &str, sent: Option<&Value>, resp: &Resp) {
+        let mut guard = self.secrets.lock().unwrap();
+        let secrets = &mut *guard;
+        if let Some(sent) = sent {
+            for (field, set) in [
+                ("phone", &mut secrets.phones),
+                ("password", &mut secrets.passwords),
+                ("refresh_token", &mut secrets.tokens),
+            ] {
+                if let Some(v) = sent[field].as_str().filter(|v| v.len() >= 6) {
+                    set.insert(v.to_owned());
+                }
+            }
+        }
+        let text = resp.body.to_string();
+        if path.starts_with("/api/v1/auth/") {
+            for field in ["access_token", "refresh_token"] {
+                if let Some(t) = resp.body[field].as_str() {
+                    secrets.tokens.insert(t.to_owned());
+                }
+            }
+            assert!(!text.contains("$argon2"), "a password hash in {path}");
+            return;
+        }
+        // Phones may be shown in full to their owner and admins; the rest
+        // must never appear in a response.
+        let phones = std::mem::take(&mut secrets.phones);
+        secrets.assert_absent(&format!("the response to {path}"), &text);
+        secrets.phones = phones;
     }
 
     pub fn get(&self, path: &str, token: Option<&str>) -> Resp {

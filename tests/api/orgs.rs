@@ -146,11 +146,15 @@ fn auditors_read_their_subtree_and_change_nothing() {
         let me = app.get("/api/v1/me", Some(&auditor));
         assert_eq!(me.body["roles"], json!(["auditor", "volunteer"]));
 
-        assert_eq!(
-            app.get(&format!("/api/v1/volunteers/{v}"), Some(&auditor))
-                .status,
-            200
-        );
+        // Auditors see phone numbers masked; admins over the community and
+        // the volunteer see them whole.
+        let seen = app.get(&format!("/api/v1/volunteers/{v}"), Some(&auditor));
+        assert_eq!(seen.status, 200);
+        assert_eq!(seen.body["phone"], "135****0001");
+        let by_admin = app.get(&format!("/api/v1/volunteers/{v}"), Some(&app.admin));
+        assert_eq!(by_admin.body["phone"], "13500000001");
+        let own = app.get(&format!("/api/v1/volunteers/{auditor_id}"), Some(&auditor));
+        assert_eq!(own.body["phone"], "13600000009");
         assert_eq!(
             app.get(&format!("/api/v1/volunteers/{v}/balance"), Some(&auditor))
                 .status,

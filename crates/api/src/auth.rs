@@ -215,7 +215,10 @@ mod tests {
         let kid = keys.kid().to_owned();
         let now = chrono::Utc::now().timestamp();
         let good = format!(r#"{{"alg":"HS256","typ":"JWT","kid":"{kid}"}}"#);
-        assert_eq!(keys.verify(&sign(&good, claims(now), secret)).unwrap().sub, "u1");
+        assert_eq!(
+            keys.verify(&sign(&good, claims(now), secret)).unwrap().sub,
+            "u1"
+        );
         let mut refused = Vec::new();
         let mut wrong_iss = claims(now);
         wrong_iss["iss"] = "someone-else".into();
@@ -240,9 +243,16 @@ mod tests {
         ));
         refused.push((
             "unknown kid",
-            sign(r#"{"alg":"HS256","typ":"JWT","kid":"0011223344556677"}"#, claims(now), secret),
+            sign(
+                r#"{"alg":"HS256","typ":"JWT","kid":"0011223344556677"}"#,
+                claims(now),
+                secret,
+            ),
         ));
-        refused.push(("other secret", sign(&good, claims(now), b"secret-two-0123456789")));
+        refused.push((
+            "other secret",
+            sign(&good, claims(now), b"secret-two-0123456789"),
+        ));
         for (what, token) in refused {
             assert!(keys.verify(&token).is_err(), "{what} was accepted");
         }

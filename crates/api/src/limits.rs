@@ -133,7 +133,13 @@ mod tests {
         let limits = RateLimits::parse("login_ip=off, register_phone=1/s").unwrap();
         assert!(limits.login_ip.is_none() && limits.login_phone.is_some());
         assert!(RateLimits::parse("off").unwrap().login_phone.is_none());
-        for bad in ["login_ip", "login_ip=3", "login_ip=0/min", "nope=1/s", "login_ip=1/day"] {
+        for bad in [
+            "login_ip",
+            "login_ip=3",
+            "login_ip=0/min",
+            "nope=1/s",
+            "login_ip=1/day",
+        ] {
             assert!(RateLimits::parse(bad).is_err(), "{bad}");
         }
     }
@@ -144,9 +150,7 @@ mod tests {
         for _ in 0..3 {
             limits.check(Door::Login, None, "13800000001").unwrap();
         }
-        let refused = limits
-            .check(Door::Login, None, "13800000001")
-            .unwrap_err();
+        let refused = limits.check(Door::Login, None, "13800000001").unwrap_err();
         assert_eq!(refused.status.as_u16(), 429);
         assert_eq!(refused.code, "rate_limited");
         // One token comes back every 20 minutes.
@@ -154,8 +158,6 @@ mod tests {
         assert!((1190..=1200).contains(&retry), "{retry}");
         // Another phone has its own bucket; registration has its own limits.
         limits.check(Door::Login, None, "13800000002").unwrap();
-        limits
-            .check(Door::Register, None, "13800000001")
-            .unwrap();
+        limits.check(Door::Register, None, "13800000001").unwrap();
     }
 }

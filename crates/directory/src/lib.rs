@@ -427,6 +427,31 @@ fn utc<S: serde::Serializer>(value: &NaiveDateTime, s: S) -> Result<S::Ok, S::Er
 }
 
 /// RFC 3339 UTC with microseconds, the one time format on the wire.
+/// A phone number as lists, logs and other people see it: `138****5678`.
+/// Anything not shaped like a phone keeps only its last two characters.
+pub fn mask_phone(phone: &str) -> String {
+    let chars: Vec<char> = phone.chars().collect();
+    if chars.len() >= 7 {
+        let head: String = chars[..3].iter().collect();
+        let tail: String = chars[chars.len() - 4..].iter().collect();
+        format!("{head}****{tail}")
+    } else {
+        let keep = chars.len().min(2);
+        let tail: String = chars[chars.len() - keep..].iter().collect();
+        format!("****{tail}")
+    }
+}
+
+#[cfg(test)]
+mod mask_tests {
+    #[test]
+    fn masks_phones() {
+        assert_eq!(super::mask_phone("13812345678"), "138****5678");
+        assert_eq!(super::mask_phone("12"), "****12");
+        assert_eq!(super::mask_phone(""), "****");
+    }
+}
+
 pub fn utc_string(value: &NaiveDateTime) -> String {
     value
         .and_utc()

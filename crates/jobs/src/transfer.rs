@@ -424,7 +424,10 @@ pub fn import_hours(
             let volunteer = phones.get(&r.phone).ok_or_else(|| {
                 DomainError::refused(
                     "unknown_volunteer",
-                    format!("no volunteer with phone {}", r.phone),
+                    format!(
+                        "no volunteer with phone {}",
+                        timebank_directory::mask_phone(&r.phone)
+                    ),
                 )
             })?;
             get_volunteer(c, volunteer)?

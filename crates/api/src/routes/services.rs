@@ -10,8 +10,8 @@ use validator::Validate;
 
 use crate::auth::hash_password;
 use crate::error::ApiError;
-use crate::limits::Door;
 use crate::idempotency::{self, Effect};
+use crate::limits::Door;
 use crate::principal::Principal;
 use crate::routes::{naive, opt_utc, optional_body, utc_string, valid};
 use crate::state::AppState;

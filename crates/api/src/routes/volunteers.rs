@@ -100,7 +100,7 @@ pub async fn approve(
             Principal::require(principal.admin_over(&volunteer.community_path))?;
             directory::approve_volunteer(conn, &id, &principal.actor_id())?;
             let approved = directory::get_volunteer(conn, &id)?;
-            profile(conn, &approved)
+            profile(conn, &approved, true)
         })
         .await?;
     Ok(HttpResponse::Ok().json(view))
@@ -114,7 +114,11 @@ pub async fn get(
     let view = state
         .db(move |conn| {
             let volunteer = load_readable(conn, &principal, &id)?;
-            profile(conn, &volunteer)
+            // The volunteer and the admins who must reach them see the
+            // number; auditors and other readers see it masked.
+            let full_phone =
+                principal.is_user(&id) || principal.admin_over(&volunteer.community_path);
+            profile(conn, &volunteer, full_phone)
         })
         .await?;
     Ok(HttpResponse::Ok().json(view))
@@ -132,13 +136,13 @@ pub fn load_readable(
     Ok(volunteer)
 }
 
-fn profile(conn: &mut DbConnection, v: &Volunteer) -> Result<Value, ApiError> {
+fn profile(conn: &mut DbConnection, v: &Volunteer, full_phone: bool) -> Result<Value, ApiError> {
     let (rating_avg, rating_count) = timebank_earning::services::rating_of(conn, &v.row.user_id)?;
     let skills: Vec<String> = serde_json::from_str(&v.row.skills).unwrap_or_default();
     Ok(json!({
         "id": v.row.user_id,
         "name": v.name,
-        "phone": v.phone,
+        "phone": if full_phone { v.phone.clone() } else { directory::mask_phone(&v.phone) },
         "community_id": v.row.community_id,
         "status": v.row.effective_status(timebank_store::now()),
         "skills": skills,
