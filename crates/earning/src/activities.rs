@@ -385,13 +385,9 @@ pub fn current_code(activity: &ActivityRow, now: NaiveDateTime) -> (String, Naiv
     (code_at(&activity.code_secret, step), next)
 }
 
-/// Compares without an early exit, so timing does not reveal digits.
+/// Compares in constant time, so timing does not reveal digits.
 fn same(a: &str, b: &str) -> bool {
-    a.len() == b.len()
-        && a.bytes()
-            .zip(b.bytes())
-            .fold(0u8, |acc, (x, y)| acc | (x ^ y))
-            == 0
+    subtle::ConstantTimeEq::ct_eq(a.as_bytes(), b.as_bytes()).into()
 }
 
 fn check_code(activity: &ActivityRow, code: &str, now: NaiveDateTime) -> Result<(), DomainError> {

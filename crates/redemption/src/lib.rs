@@ -33,11 +33,7 @@ pub(crate) fn six_digits() -> Result<String, DomainError> {
     Ok(format!("{:06}", u32::from_be_bytes(bytes) % 1_000_000))
 }
 
-/// Compares without an early exit, so timing does not reveal digits.
+/// Compares in constant time, so timing does not reveal digits.
 pub(crate) fn same(a: &str, b: &str) -> bool {
-    a.len() == b.len()
-        && a.bytes()
-            .zip(b.bytes())
-            .fold(0u8, |acc, (x, y)| acc | (x ^ y))
-            == 0
+    subtle::ConstantTimeEq::ct_eq(a.as_bytes(), b.as_bytes()).into()
 }
