@@ -16,4 +16,5 @@ mod orgs;
 mod reports;
 mod services;
 mod spending;
+mod storm;
 mod volunteers;
