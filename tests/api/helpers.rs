@@ -192,6 +192,13 @@ impl Drop for App {
                 "--- the server's last log lines ---\n{}",
                 log[from..].join("\n")
             );
+            let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("server-logs");
+            let file = dir.join(format!("{}.log", uuid::Uuid::new_v4()));
+            if std::fs::create_dir_all(&dir).is_ok()
+                && std::fs::write(&file, log.join("\n")).is_ok()
+            {
+                eprintln!("--- the whole server log: {}", file.display());
+            }
         } else {
             self.secrets
                 .lock()
@@ -248,6 +255,12 @@ impl App {
         let (child, url) = serve(&self.db, env, &self.log);
         self.child = child;
         self.url = url;
+    }
+
+    /// SIGKILL: the server gets no chance to finish anything.
+    pub fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
     }
 
     /// Whether the server process has exited.

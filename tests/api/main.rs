@@ -6,6 +6,7 @@ mod auth;
 mod bench;
 mod cli;
 mod concurrency;
+mod crash;
 mod earning;
 mod errors;
 mod grouping;

@@ -149,6 +149,12 @@ impl From<DieselError> for ApiError {
             DieselError::DatabaseError(DatabaseErrorKind::UniqueViolation, _) => {
                 ApiError::conflict("conflict", "a record with these values already exists")
             }
+            // The connection died under a transaction (the database went
+            // away): nothing is known to have committed; retry with the key.
+            DieselError::BrokenTransactionManager => {
+                tracing::warn!(error = %err, "transaction lost with its connection");
+                ApiError::unavailable()
+            }
             DieselError::DatabaseError(DatabaseErrorKind::ClosedConnection, _) => {
                 tracing::error!(error = %err, "database connection closed");
                 ApiError::unavailable()
@@ -171,8 +177,9 @@ impl From<DieselError> for ApiError {
     }
 }
 
-/// SQLite's busy, read-only and disk-full conditions pass with time or an
-/// operator's fix: the client should retry, not see a bug.
+/// SQLite's busy, read-only and disk-full conditions and a Postgres server
+/// that went away or is restarting pass with time or an operator's fix: the
+/// client should retry, not see a bug.
 fn is_transient(message: &str) -> bool {
     let m = message.to_ascii_lowercase();
     [
@@ -183,6 +190,12 @@ fn is_transient(message: &str) -> bool {
         "disk",
         "full",
         "deadlock detected",
+        "no connection to the server",
+        "server closed the connection",
+        "terminating connection",
+        "connection refused",
+        "could not connect",
+        "the database system is",
     ]
     .iter()
     .any(|needle| m.contains(needle))

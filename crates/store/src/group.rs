@@ -113,6 +113,7 @@ fn clone_error(e: &diesel::result::Error) -> diesel::result::Error {
             Error::DatabaseError(kind, Box::new(info.message().to_owned()))
         }
         Error::NotFound => Error::NotFound,
+        Error::BrokenTransactionManager => Error::BrokenTransactionManager,
         other => Error::DatabaseError(
             DatabaseErrorKind::Unknown,
             Box::new(format!("write group failed: {other}")),

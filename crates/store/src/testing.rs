@@ -39,19 +39,24 @@ impl TestDb {
             eprintln!("postgres: skipped (set TEST_DATABASE_URL to run this test on Postgres too)");
             return None;
         };
+        Some(Self::postgres_at(&base))
+    }
+
+    /// A fresh schema in the Postgres database at `base`.
+    pub fn postgres_at(base: &str) -> Self {
         let schema = format!("t_{}", uuid::Uuid::new_v4().simple());
-        let mut conn = PgConnection::establish(&base)
+        let mut conn = PgConnection::establish(base)
             .unwrap_or_else(|e| panic!("cannot connect to TEST_DATABASE_URL: {e}"));
         diesel::sql_query(format!("CREATE SCHEMA {schema}"))
             .execute(&mut conn)
             .unwrap_or_else(|e| panic!("cannot create test schema: {e}"));
         let separator = if base.contains('?') { '&' } else { '?' };
-        Some(Self {
+        Self {
             url: format!("{base}{separator}options=-csearch_path%3D{schema}"),
             backend: Backend::Postgres,
             sqlite_file: None,
-            pg_schema: Some((base, schema)),
-        })
+            pg_schema: Some((base.to_owned(), schema)),
+        }
     }
 
     /// SQLite always, then Postgres when available.
