@@ -250,7 +250,7 @@ fn postgres_stopped_immediately_under_write_load() {
 
 /// A throwaway Postgres cluster this test may stop and start, under the
 /// system temp dir, run as the `postgres` user when we are root.
-struct PgCluster {
+pub struct PgCluster {
     dir: PathBuf,
     bin: PathBuf,
     port: u16,
@@ -258,7 +258,7 @@ struct PgCluster {
 }
 
 impl PgCluster {
-    fn start() -> Option<Self> {
+    pub fn start() -> Option<Self> {
         let bin = std::fs::read_dir("/usr/lib/postgresql")
             .ok()
             .and_then(|dirs| {
@@ -348,7 +348,7 @@ impl PgCluster {
         self.pg_ctl(&["-l", log.to_str().unwrap(), "-o", &options, "start"]);
     }
 
-    fn url(&self) -> String {
+    pub fn url(&self) -> String {
         format!("postgres://postgres@127.0.0.1:{}/postgres", self.port)
     }
 }

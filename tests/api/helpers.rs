@@ -257,6 +257,11 @@ impl App {
         self.url = url;
     }
 
+    /// The server's process id.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     /// SIGKILL: the server gets no chance to finish anything.
     pub fn kill(&mut self) {
         let _ = self.child.kill();

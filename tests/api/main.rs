@@ -9,6 +9,7 @@ mod concurrency;
 mod crash;
 mod earning;
 mod errors;
+mod faults;
 mod grouping;
 mod helpers;
 mod jobs;

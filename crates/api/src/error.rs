@@ -151,7 +151,9 @@ impl From<DieselError> for ApiError {
             }
             // The connection died under a transaction (the database went
             // away): nothing is known to have committed; retry with the key.
-            DieselError::BrokenTransactionManager => {
+            // SQLite rolls a transaction back by itself on an I/O error or a
+            // full disk; what was left of it (savepoints, the commit) fails.
+            DieselError::BrokenTransactionManager | DieselError::NotInTransaction => {
                 tracing::warn!(error = %err, "transaction lost with its connection");
                 ApiError::unavailable()
             }
@@ -196,6 +198,7 @@ fn is_transient(message: &str) -> bool {
         "connection refused",
         "could not connect",
         "the database system is",
+        "no such savepoint",
     ]
     .iter()
     .any(|needle| m.contains(needle))

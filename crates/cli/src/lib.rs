@@ -173,6 +173,14 @@ enum AdminCommand {
 }
 
 pub fn main() -> ExitCode {
+    // A file-size limit or a full disk must fail the write (SQLite reports
+    // an I/O error, answered 503) rather than kill the process.
+    #[cfg(unix)]
+    // SAFETY: setting a signal's disposition to "ignore" before any thread
+    // starts; no handler runs.
+    unsafe {
+        libc::signal(libc::SIGXFSZ, libc::SIG_IGN);
+    }
     let cli = Cli::parse();
     let log_level = cli.config.log.clone();
     tracing_subscriber::fmt()

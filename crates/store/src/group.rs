@@ -114,6 +114,7 @@ fn clone_error(e: &diesel::result::Error) -> diesel::result::Error {
         }
         Error::NotFound => Error::NotFound,
         Error::BrokenTransactionManager => Error::BrokenTransactionManager,
+        Error::NotInTransaction => Error::NotInTransaction,
         other => Error::DatabaseError(
             DatabaseErrorKind::Unknown,
             Box::new(format!("write group failed: {other}")),
