@@ -10,6 +10,7 @@ mod crash;
 mod earning;
 mod errors;
 mod faults;
+mod fuzz;
 mod grouping;
 mod helpers;
 mod jobs;
