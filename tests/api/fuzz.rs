@@ -340,13 +340,12 @@ fn bad_input_is_always_a_4xx_and_changes_nothing() {
         let wrong: Vec<String> = probes
             .iter()
             .filter(|p| {
-                !(400..500).contains(&p.status)
-                    || !p.body["error"]["code"]
+                let shaped = |field: &str| {
+                    p.body["error"][field]
                         .as_str()
-                        .is_some_and(|c| !c.is_empty())
-                    || !p.body["error"]["message"]
-                        .as_str()
-                        .is_some_and(|m| !m.is_empty())
+                        .is_some_and(|t| !t.is_empty())
+                };
+                !((400..500).contains(&p.status) && shaped("code") && shaped("message"))
             })
             .map(|p| {
                 let mut body = p.body.to_string();
