@@ -3,6 +3,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is a failure
 
 mod auth;
+mod authz;
 mod bench;
 mod cli;
 mod concurrency;

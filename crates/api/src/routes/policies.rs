@@ -75,18 +75,10 @@ fn star_error(e: timebank_rules::StarPolicyError) -> ApiError {
     }
 }
 
-pub async fn put(
-    state: web::Data<AppState>,
-    principal: Principal,
-    kind: web::Path<String>,
-    query: web::Query<OrgQuery>,
-    body: web::Json<Value>,
-) -> Result<HttpResponse, ApiError> {
-    let kind = kind_of(&kind)?;
-    let body = body.into_inner();
-    // Parsed here so each kind keeps its own strict shape (unknown fields
-    // and numbers-for-amounts are refused).
-    let stored: Value = match kind {
+/// Parsed per kind so each keeps its own strict shape (unknown fields and
+/// numbers-for-amounts are refused).
+fn parse_policy(kind: PolicyKind, body: Value) -> Result<Value, ApiError> {
+    Ok(match kind {
         PolicyKind::Earning => {
             let p: EarningPolicy = serde_json::from_value(body)
                 .map_err(|e| ApiError::unprocessable("invalid_policy", e.to_string()))?;
@@ -105,11 +97,25 @@ pub async fn put(
             p.validate().map_err(|e| invalid(e.field, e.message))?;
             json!(p)
         }
-    };
+    })
+}
+
+pub async fn put(
+    state: web::Data<AppState>,
+    principal: Principal,
+    kind: web::Path<String>,
+    query: web::Query<OrgQuery>,
+    body: web::Json<Value>,
+) -> Result<HttpResponse, ApiError> {
+    let kind = kind_of(&kind)?;
+    let body = body.into_inner();
     let out = state
         .db(move |conn| {
+            // Who may publish comes before what is published: a caller
+            // without the right learns nothing about the policy's shape.
             let org = directory::get_org(conn, &query.org_id)?;
             Principal::require(principal.admin_over(&org.path))?;
+            let stored = parse_policy(kind, body)?;
             policy::publish(conn, kind, &org.id, &stored, &principal.actor_id())?;
             effective_view(conn, kind, &org.id)
         })

@@ -1,0 +1,583 @@
+//! The authorization matrix: for each route, what each kind of caller gets.
+//! One row per route, one column per caller:
+//!
+//! | col | caller                                                        |
+//! |-----|---------------------------------------------------------------|
+//! | an  | anonymous (no token)                                          |
+//! | vo  | the volunteer the request is about (community A)              |
+//! | ov  | another volunteer of the same community                       |
+//! | cA  | admin of community A        | cB | admin of community B         |
+//! | st  | admin of street 1 (above A) |                                   |
+//! | dA  | admin of the district (above A and B) | dB | of another district |
+//! | oA  | operator of site A (in A)   | oB | operator of site B (in B)    |
+//! | au  | auditor over the district   | sy | a system token (batch jobs)  |
+//!
+//! The organisation tree is public (registration picks a community from
+//! it); a system token is no person, so it has no wallet of its own; an
+//! activity under review is seen only by admins over it and auditors; the
+//! district pool is granted from by district admins.
+//!
+//! Cells: `+` allowed (2xx, or a business answer such as 409/422 once the
+//! request is past authorization), `-` refused 403, `a` 401, `.` not
+//! asserted (the answer depends on the caller's own state, e.g. staff who
+//! are not active volunteers placing an order). Refusals are sent before
+//! the allowed calls of the same row, so an allowed call's effect can never
+//! turn a refusal into a state answer.
+
+use serde_json::{Value, json};
+use timebank_api::auth::TokenKeys;
+
+use crate::helpers::*;
+
+const CALLERS: [&str; 12] = [
+    "an", "vo", "ov", "cA", "cB", "st", "dA", "dB", "oA", "oB", "au", "sy",
+];
+
+/// (method, path, body, cells). Paths and bodies use `{name}` placeholders
+/// filled from the world below.
+const MATRIX: &[(&str, &str, &str, &str)] = &[
+    //                                                               an vo ov cA cB st dA dB oA oB au sy
+    ("GET", "/me", "", "a+++++++++++"),
+    ("GET", "/me/balance", "", "a++++++++++-"),
+    ("GET", "/orgs/{A}", "", "++++++++++++"),
+    ("GET", "/orgs/{A}/children", "", "++++++++++++"),
+    (
+        "POST",
+        "/orgs",
+        r#"{"name":"新社区","kind":"community","parent_id":"{S1}"}"#,
+        "a----++----+",
+    ),
+    (
+        "POST",
+        "/orgs/{A}/admins",
+        r#"{"user_id":"{spare}"}"#,
+        "a--+-++----+",
+    ),
+    ("POST", "/volunteers/{pending}/approve", "", "a--+-++----+"),
+    ("GET", "/volunteers/{vo}", "", "a+-+-++---++"),
+    ("GET", "/volunteers/{vo}/balance", "", "a+-+-++---++"),
+    ("GET", "/volunteers/{vo}/entries", "", "a+-+-++---++"),
+    ("GET", "/volunteers/{vo}/stars", "", "a+-+-++---++"),
+    ("GET", "/volunteers/{vo}/violations", "", "a+-+-++---++"),
+    ("GET", "/volunteers/{vo}/redemptions", "", "a+-+-++---++"),
+    ("GET", "/transactions/{tx}", "", "a+-+-++---++"),
+    (
+        "POST",
+        "/transactions/{tx2}/reverse",
+        r#"{"reason":"录入错误"}"#,
+        "a--+-++----+",
+    ),
+    (
+        "POST",
+        "/violations",
+        r#"{"volunteer_id":"{vo}","transaction_ids":[],"reason":"虚报"}"#,
+        "a--+-++----+",
+    ),
+    ("GET", "/ledger/verify", "", "a--+++++--++"),
+    ("GET", "/policies/{kind}?org_id={D}", "", "a+++++++++++"),
+    (
+        "PUT",
+        "/policies/{kind}?org_id={D}",
+        r#"{"points_per_hour":"1.00"}"#,
+        "a-----+----+",
+    ),
+    (
+        "POST",
+        "/activities",
+        r#"{"org_id":"{A}","title":"义剪","category":"助老","starts_at":"2027-03-01T01:00:00Z","ends_at":"2027-03-01T03:00:00Z","capacity":5}"#,
+        "a--+-++----+",
+    ),
+    ("GET", "/activities/{act}", "", "a--+-++---++"),
+    (
+        "POST",
+        "/activities/{act}/review",
+        r#"{"decision":"approve"}"#,
+        "a--+-++----+",
+    ),
+    ("GET", "/activities/{act}/code", "", "a--+-++----+"),
+    (
+        "POST",
+        "/activities/{act}/attendance",
+        r#"{"volunteer_id":"{vo}","check_in_at":"2027-03-01T01:00:00Z","check_out_at":"2027-03-01T03:00:00Z"}"#,
+        "a--+-++----+",
+    ),
+    ("GET", "/activities/{act}/attendance", "", "a--+-++---++"),
+    ("POST", "/activities/{act}/settle", "", "a--+-++----+"),
+    (
+        "POST",
+        "/sites",
+        r#"{"org_id":"{A}","name":"新站","address":"x"}"#,
+        "a--+-++----+",
+    ),
+    ("GET", "/sites/{siteA}", "", "a+++++++++++"),
+    (
+        "POST",
+        "/sites/{siteA}/operators",
+        r#"{"user_id":"{spare}"}"#,
+        "a--+-++----+",
+    ),
+    (
+        "POST",
+        "/sites/{siteA}/stock",
+        r#"{"item_id":"{item}","delta":1,"reason":"入库"}"#,
+        "a--+-++-+--+",
+    ),
+    (
+        "POST",
+        "/catalog/items",
+        r#"{"org_id":"{D}","name":"米","points_price":"3.00"}"#,
+        "a-----+----+",
+    ),
+    ("GET", "/catalog?site_id={siteA}", "", "a+++++++++++"),
+    (
+        "POST",
+        "/redemptions",
+        r#"{"item_id":"{item}","site_id":"{siteA}","quantity":1}"#,
+        "a++.........",
+    ),
+    ("GET", "/redemptions/{order1}", "", "a+-+-++-+-++"),
+    (
+        "POST",
+        "/redemptions/{order2}/fulfil",
+        r#"{"pickup_code":"{code2}"}"#,
+        "a--+-++-+--+",
+    ),
+    ("POST", "/redemptions/{order1}/cancel", "", "a+-+-++----+"),
+    (
+        "POST",
+        "/pool/grants",
+        r#"{"volunteer_or_resident_id":"{vo}","points":"1.00","reason":"帮扶"}"#,
+        "a-----+----+",
+    ),
+    ("GET", "/reports/summary?org_id={A}", "", "a--+-++---++"),
+    ("GET", "/reports/export?org_id={A}", "", "a--+-++---++"),
+    ("POST", "/jobs/{job}", "{}", "a----------+"),
+    (
+        "GET",
+        "/activities?status=published&community_id={A}",
+        "",
+        "a+++++++++++",
+    ),
+    ("POST", "/activities/{pub}/signups", "", "a++........-"),
+    ("DELETE", "/activities/{pub}/signups", "", "a++........-"),
+    ("GET", "/sites?org_id={A}", "", "a+++++++++++"),
+    ("POST", "/catalog/items/{item2}/retire", "", "a-----+----+"),
+    ("GET", "/case-rules?org_id={A}", "", "a+++++++++++"),
+    (
+        "POST",
+        "/case-rules",
+        r#"{"org_id":"{A}","code":"tree_planting","name":"植树","points":"2.00"}"#,
+        "a--+-++----+",
+    ),
+    (
+        "POST",
+        "/case-awards",
+        r#"{"volunteer_id":"{vo}","rule_code":"blood_donation","occurred_at":"2026-11-01T02:00:00Z"}"#,
+        "a+-+-++----+",
+    ),
+    ("GET", "/case-awards/{award1}", "", "a+-+-++---++"),
+    (
+        "POST",
+        "/case-awards/{award1}/reject",
+        r#"{"reason":"证据不足"}"#,
+        "a--+-++----+",
+    ),
+    ("POST", "/case-awards/{award2}/approve", "", "a--+-++----+"),
+    ("POST", "/residents/{resident}/approve", "", "a--+-++----+"),
+    ("GET", "/pool?district_id={D}", "", "a-----+---++"),
+    (
+        "POST",
+        "/gifts",
+        r#"{"to":"pool","points":"1.00"}"#,
+        "a++........-",
+    ),
+    ("GET", "/family-links", "", "a++++++++++-"),
+    (
+        "POST",
+        "/family-links",
+        r#"{"user_id":"{ov}","relation":"邻居"}"#,
+        "a++++++++++-",
+    ),
+    ("GET", "/me/requests", "", "a++++++++++-"),
+    ("GET", "/me/assignments", "", "a++++++++++-"),
+    (
+        "POST",
+        "/service-requests",
+        r#"{"community_id":"{A}","category":"维修","description":"漏水","wanted_at":"2027-03-02T02:00:00Z","payment":"platform"}"#,
+        "a++........-",
+    ),
+    (
+        "GET",
+        "/service-requests?community_id={A}",
+        "",
+        "a--+-++---++",
+    ),
+    ("GET", "/service-requests/{request}", "", "a+-+-++---++"),
+    (
+        "POST",
+        "/service-requests/{request}/dispatch",
+        r#"{"volunteer_id":"{ov}"}"#,
+        "a--+-++----+",
+    ),
+    (
+        "POST",
+        "/wishes",
+        r#"{"description":"一个书包"}"#,
+        "a++........-",
+    ),
+    ("GET", "/wishes/{wish}", "", "a+++++++++++"),
+    ("GET", "/orgs/{A}/needs", "", "a--+-++---++"),
+    ("GET", "/orgs/{A}/resources", "", "a--+-++---++"),
+    ("GET", "/reports/services?org_id={A}", "", "a--+-++---++"),
+];
+
+/// Routes outside the matrix, and why. Public: no caller is refused.
+/// Lifecycle steps: their caller depends on the object's state (the
+/// assigned volunteer, the requester, the wish's claimer, the invited
+/// family member); `services.rs`, `spending.rs` and `earning.rs` test who
+/// may take each step.
+const NOT_IN_MATRIX: &[(&str, &str, &str)] = &[
+    ("GET", "/healthz", "public"),
+    ("GET", "/readyz", "public"),
+    ("GET", "/metrics", "public"),
+    ("GET", "/openapi.yaml", "public"),
+    ("POST", "/api/v1/auth/login", "public"),
+    ("POST", "/api/v1/auth/refresh", "public"),
+    ("POST", "/api/v1/volunteers/register", "public"),
+    ("POST", "/api/v1/residents/register", "public"),
+    (
+        "POST",
+        "/api/v1/activities/{}/check-in",
+        "lifecycle: a signed-up volunteer with the code",
+    ),
+    (
+        "POST",
+        "/api/v1/activities/{}/check-out",
+        "lifecycle: a checked-in volunteer with the code",
+    ),
+    (
+        "POST",
+        "/api/v1/family-links/{}/confirm",
+        "lifecycle: the invited person",
+    ),
+    (
+        "POST",
+        "/api/v1/service-requests/{}/accept",
+        "lifecycle: the dispatched volunteer",
+    ),
+    (
+        "POST",
+        "/api/v1/service-requests/{}/decline",
+        "lifecycle: the dispatched volunteer",
+    ),
+    (
+        "POST",
+        "/api/v1/service-requests/{}/complete",
+        "lifecycle: the assigned volunteer",
+    ),
+    (
+        "POST",
+        "/api/v1/service-requests/{}/rate",
+        "lifecycle: the requester",
+    ),
+    (
+        "POST",
+        "/api/v1/service-requests/{}/resolve",
+        "lifecycle: an admin, after a dispute",
+    ),
+    (
+        "POST",
+        "/api/v1/service-requests/{}/cancel",
+        "lifecycle: the requester or an admin",
+    ),
+    (
+        "POST",
+        "/api/v1/wishes/{}/claim",
+        "lifecycle: a volunteer, once",
+    ),
+    ("POST", "/api/v1/wishes/{}/fulfil", "lifecycle: the claimer"),
+    ("POST", "/api/v1/wishes/{}/confirm", "lifecycle: the wisher"),
+];
+
+/// `/x/{anything}/y?q` → `/x/{}/y`, so matrix rows and spec paths compare.
+fn shape(path: &str) -> String {
+    let path = path.split('?').next().unwrap_or("");
+    let mut out = String::new();
+    let mut inside = false;
+    for c in path.chars() {
+        match c {
+            '{' => {
+                inside = true;
+                out.push_str("{}");
+            }
+            '}' => inside = false,
+            _ if !inside => out.push(c),
+            _ => {}
+        }
+    }
+    out
+}
+
+#[test]
+fn the_matrix_covers_every_route_in_the_spec() {
+    let text =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/openapi.yaml")).unwrap();
+    let spec: serde_norway::Value = serde_norway::from_str(&text).unwrap();
+    let covered: std::collections::BTreeSet<(String, String)> = MATRIX
+        .iter()
+        .map(|(m, p, ..)| (m.to_string(), shape(&format!("/api/v1{p}"))))
+        .chain(
+            NOT_IN_MATRIX
+                .iter()
+                .map(|(m, p, _)| (m.to_string(), shape(p))),
+        )
+        .collect();
+    let mut missing = Vec::new();
+    for (path, item) in spec["paths"].as_mapping().unwrap() {
+        for (method, _) in item.as_mapping().unwrap() {
+            let key = (
+                method.as_str().unwrap().to_ascii_uppercase(),
+                shape(path.as_str().unwrap()),
+            );
+            if !covered.contains(&key) {
+                missing.push(format!("{} {}", key.0, key.1));
+            }
+        }
+    }
+    assert!(
+        missing.is_empty(),
+        "routes with no row in the authorization matrix:\n{}",
+        missing.join("\n")
+    );
+}
+
+struct World {
+    names: Vec<(String, String)>,
+    tokens: Vec<Option<String>>,
+}
+
+impl World {
+    fn fill(&self, text: &str) -> String {
+        self.names.iter().fold(text.to_owned(), |t, (k, v)| {
+            t.replace(&format!("{{{k}}}"), v)
+        })
+    }
+}
+
+fn world(app: &App) -> World {
+    let t = tree(app);
+    let d2 = app.org("渌口区", "district", &app.root_id);
+    let s2 = app.org("南洲镇", "street", &d2);
+    let c2 = app.org("南洲社区", "community", &s2);
+    let (vo, vo_token) = app.active_volunteer("本人", "13100000001", &t.community_a);
+    let (ov, ov_token) = app.active_volunteer("邻居", "13100000002", &t.community_a);
+    let pending = app.register("待审", "13100000003", &t.community_a);
+    // Receives the admin and operator grants the matrix hands out.
+    let spare = app.register("备用", "13100000004", &t.community_a);
+    let tx = earn(app, &vo, &t.community_a, "50.00");
+    let tx2 = earn(app, &vo, &t.community_a, "5.00");
+    let c_a = app.admin_of(&t.community_a, "13100000011", &t.community_a);
+    let c_b = app.admin_of(&t.community_b, "13100000012", &t.community_b);
+    let st = app.admin_of(&t.street_a, "13100000013", &t.community_a);
+    let d_a = app.admin_of(&t.district, "13100000014", &t.community_a);
+    let d_b = app.admin_of(&d2, "13100000015", &c2);
+    let (site_a, item) = oil_shop(app, &t, 50);
+    let site_b = app.post(
+        "/api/v1/sites",
+        Some(&app.admin),
+        json!({ "org_id": t.community_b, "name": "B站", "address": "y" }),
+    );
+    let site_b = site_b.body["id"].as_str().unwrap().to_owned();
+    let operator = |site: &str, phone: &str, community: &str| {
+        let id = app.register("店员", phone, community);
+        let r = app.post(
+            &format!("/api/v1/sites/{site}/operators"),
+            Some(&app.admin),
+            json!({ "user_id": id }),
+        );
+        assert!(r.status < 300, "{}", r.body);
+        app.login(phone, "volunteer-pass")
+    };
+    let o_a = operator(&site_a, "13100000021", &t.community_a);
+    let o_b = operator(&site_b, "13100000022", &t.community_b);
+    let auditor_id = app.register("审计", "13100000031", &t.community_a);
+    let r = app.post(
+        &format!("/api/v1/orgs/{}/admins", t.district),
+        Some(&app.admin),
+        json!({ "user_id": auditor_id, "role": "auditor" }),
+    );
+    assert_eq!(r.status, 201, "{}", r.body);
+    let au = app.login("13100000031", "volunteer-pass");
+    let sy = TokenKeys::from_secret(SECRET.as_bytes())
+        .issue("system", Some("system"), 600)
+        .unwrap();
+    let place = || {
+        let r = app.post(
+            "/api/v1/redemptions",
+            Some(&vo_token),
+            json!({ "item_id": item, "site_id": site_a, "quantity": 1 }),
+        );
+        assert_eq!(r.status, 201, "{}", r.body);
+        r.body
+    };
+    let order1 = place();
+    let order2 = place();
+    let activity = app.post(
+        "/api/v1/activities",
+        Some(&app.admin),
+        json!({ "org_id": t.community_a, "title": "清扫", "category": "环保", "starts_at": "2027-03-01T01:00:00Z", "ends_at": "2027-03-01T03:00:00Z", "capacity": 5 }),
+    );
+    assert_eq!(activity.status, 201, "{}", activity.body);
+    let published = app.post(
+        "/api/v1/activities",
+        Some(&app.admin),
+        json!({ "org_id": t.community_a, "title": "巡逻", "category": "平安", "starts_at": "2027-03-05T01:00:00Z", "ends_at": "2027-03-05T03:00:00Z", "capacity": 50 }),
+    );
+    let published = published.body["id"].as_str().unwrap().to_owned();
+    let r = app.post(
+        &format!("/api/v1/activities/{published}/review"),
+        Some(&app.admin),
+        json!({ "decision": "approve" }),
+    );
+    assert_eq!(r.status, 200, "{}", r.body);
+    let item2 = app.post(
+        "/api/v1/catalog/items",
+        Some(&app.admin),
+        json!({ "org_id": t.district, "name": "面", "points_price": "1.00" }),
+    );
+    let item2 = item2.body["id"].as_str().unwrap().to_owned();
+    let r = app.post(
+        "/api/v1/case-rules",
+        Some(&app.admin),
+        json!({ "org_id": t.district, "code": "blood_donation", "name": "无偿献血", "points": "10.00", "max_per_person_per_year": 5, "effective_from": "2026-01-01T00:00:00Z" }),
+    );
+    assert_eq!(r.status, 201, "{}", r.body);
+    let award = || {
+        let r = app.post(
+            "/api/v1/case-awards",
+            Some(&app.admin),
+            json!({ "volunteer_id": vo, "rule_code": "blood_donation", "occurred_at": "2026-11-01T02:00:00Z" }),
+        );
+        assert_eq!(r.status, 201, "{}", r.body);
+        r.body["id"].as_str().unwrap().to_owned()
+    };
+    let (award1, award2) = (award(), award());
+    let resident = app.post(
+        "/api/v1/residents/register",
+        None,
+        json!({ "name": "居民", "phone": "13100000041", "password": "resident-pass", "community_id": t.community_a }),
+    );
+    assert_eq!(resident.status, 201, "{}", resident.body);
+    let request = app.post(
+        "/api/v1/service-requests",
+        Some(&vo_token),
+        json!({ "community_id": t.community_a, "category": "维修", "description": "灯坏了", "wanted_at": "2027-03-02T02:00:00Z", "payment": "platform" }),
+    );
+    assert_eq!(request.status, 201, "{}", request.body);
+    let wish = app.post(
+        "/api/v1/wishes",
+        Some(&vo_token),
+        json!({ "description": "一本字典" }),
+    );
+    assert_eq!(wish.status, 201, "{}", wish.body);
+    let names = [
+        ("A", t.community_a.clone()),
+        ("S1", t.street_a.clone()),
+        ("D", t.district.clone()),
+        ("vo", vo),
+        ("ov", ov),
+        ("pending", pending),
+        ("spare", spare),
+        ("tx", tx),
+        ("tx2", tx2),
+        ("siteA", site_a),
+        ("item", item),
+        ("order1", order1["id"].as_str().unwrap().to_owned()),
+        ("order2", order2["id"].as_str().unwrap().to_owned()),
+        ("code2", order2["pickup_code"].as_str().unwrap().to_owned()),
+        ("act", activity.body["id"].as_str().unwrap().to_owned()),
+        ("pub", published),
+        ("kind", "earning".to_owned()),
+        ("job", "stars".to_owned()),
+        ("item2", item2),
+        ("award1", award1),
+        ("award2", award2),
+        ("resident", resident.body["id"].as_str().unwrap().to_owned()),
+        ("request", request.body["id"].as_str().unwrap().to_owned()),
+        ("wish", wish.body["id"].as_str().unwrap().to_owned()),
+    ];
+    World {
+        names: names.into_iter().map(|(k, v)| (k.to_owned(), v)).collect(),
+        tokens: vec![
+            None,
+            Some(vo_token),
+            Some(ov_token),
+            Some(c_a),
+            Some(c_b),
+            Some(st),
+            Some(d_a),
+            Some(d_b),
+            Some(o_a),
+            Some(o_b),
+            Some(au),
+            Some(sy),
+        ],
+    }
+}
+
+fn matches(cell: char, status: u16) -> bool {
+    match cell {
+        '+' => status < 500 && ![401, 403, 404].contains(&status),
+        '-' => status == 403,
+        'a' => status == 401,
+        _ => true,
+    }
+}
+
+#[test]
+fn every_caller_gets_exactly_what_the_matrix_says() {
+    each_backend(|app| {
+        let w = world(app);
+        let mut wrong = Vec::new();
+        let mut checked = 0;
+        for (method, path, body, cells) in MATRIX {
+            assert_eq!(
+                cells.len(),
+                CALLERS.len(),
+                "{method} {path}: one cell per caller"
+            );
+            let url = format!("/api/v1{}", w.fill(path));
+            let body: Option<Value> =
+                (!body.is_empty()).then(|| serde_json::from_str(&w.fill(body)).unwrap());
+            // Refusals first, then the calls that may change something.
+            let mut order: Vec<(usize, char)> = cells.chars().enumerate().collect();
+            order.sort_by_key(|(_, c)| *c == '+');
+            for (i, cell) in order {
+                if cell == '.' {
+                    continue;
+                }
+                let r = app.send(method, &url, w.tokens[i].as_deref(), body.clone(), &[]);
+                checked += 1;
+                if !matches(cell, r.status) {
+                    let mut text = r.body.to_string();
+                    text.truncate(160);
+                    wrong.push(format!(
+                        "{method} {path} as {}: expected {cell}, got {} {text}",
+                        CALLERS[i], r.status
+                    ));
+                }
+            }
+        }
+        assert!(
+            wrong.is_empty(),
+            "{} of {checked} cells differ:\n{}",
+            wrong.len(),
+            wrong.join("\n")
+        );
+        eprintln!(
+            "authorization matrix: {} routes × {} callers, {checked} cells checked, 0 wrong",
+            MATRIX.len(),
+            CALLERS.len()
+        );
+    });
+}
