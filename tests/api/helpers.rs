@@ -168,13 +168,20 @@ pub fn wait_for_listening(child: &mut Child) -> String {
 }
 
 pub fn cli(db: &TestDb, args: &[&str]) -> Output {
-    bin()
+    let out = bin()
         .args(args)
         .env("DATABASE_URL", db.url())
         .env("JWT_SECRET", SECRET)
-        .env("RUST_LOG", "warn")
+        .env("RUST_LOG", "info")
         .output()
-        .unwrap()
+        .unwrap();
+    // The CLI's log, like the server's, never shows a password or a hash.
+    let log = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !log.contains("$argon2") && !log.contains(ADMIN_PASSWORD),
+        "the CLI logged a secret: {log}"
+    );
+    out
 }
 
 impl Drop for App {
