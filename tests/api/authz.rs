@@ -229,13 +229,69 @@ const MATRIX: &[(&str, &str, &str, &str)] = &[
     ("GET", "/orgs/{A}/needs", "", "a--+-++---++"),
     ("GET", "/orgs/{A}/resources", "", "a--+-++---++"),
     ("GET", "/reports/services?org_id={A}", "", "a--+-++---++"),
+    // Lifecycle steps: who may take them depends on the object (the
+    // dispatched volunteer, the requester, the claimer, the invited
+    // person); callers with no part in it anywhere are refused.
+    (
+        "POST",
+        "/activities/{pub}/check-in",
+        r#"{"code":"000000"}"#,
+        "a...-..-.--.",
+    ),
+    (
+        "POST",
+        "/activities/{pub}/check-out",
+        r#"{"code":"000000"}"#,
+        "a...-..-.--.",
+    ),
+    ("POST", "/family-links/{link}/confirm", "", "a...-..-.--."),
+    (
+        "POST",
+        "/service-requests/{request}/accept",
+        "",
+        "a...-..-.--.",
+    ),
+    (
+        "POST",
+        "/service-requests/{request}/decline",
+        r#"{"reason":"没空"}"#,
+        "a...-..-.--.",
+    ),
+    (
+        "POST",
+        "/service-requests/{request}/complete",
+        r#"{"hours":"1.00"}"#,
+        "a...-..-.--.",
+    ),
+    (
+        "POST",
+        "/service-requests/{request}/rate",
+        r#"{"stars":5}"#,
+        "a...-..-.--.",
+    ),
+    (
+        "POST",
+        "/service-requests/{request}/resolve",
+        r#"{"hours":"1.00"}"#,
+        "a...-..-.--.",
+    ),
+    (
+        "POST",
+        "/service-requests/{request}/cancel",
+        r#"{"reason":"不需要了"}"#,
+        "a...-..-.--.",
+    ),
+    ("POST", "/wishes/{wish}/claim", "{}", "a...-..-.--."),
+    (
+        "POST",
+        "/wishes/{wish}/fulfil",
+        r#"{"note":"送到了"}"#,
+        "a...-..-.--.",
+    ),
+    ("POST", "/wishes/{wish}/confirm", "", "a...-..-.--."),
 ];
 
-/// Routes outside the matrix, and why. Public: no caller is refused.
-/// Lifecycle steps: their caller depends on the object's state (the
-/// assigned volunteer, the requester, the wish's claimer, the invited
-/// family member); `services.rs`, `spending.rs` and `earning.rs` test who
-/// may take each step.
+/// Routes outside the matrix, and why: no caller is refused.
 const NOT_IN_MATRIX: &[(&str, &str, &str)] = &[
     ("GET", "/healthz", "public"),
     ("GET", "/readyz", "public"),
@@ -245,58 +301,6 @@ const NOT_IN_MATRIX: &[(&str, &str, &str)] = &[
     ("POST", "/api/v1/auth/refresh", "public"),
     ("POST", "/api/v1/volunteers/register", "public"),
     ("POST", "/api/v1/residents/register", "public"),
-    (
-        "POST",
-        "/api/v1/activities/{}/check-in",
-        "lifecycle: a signed-up volunteer with the code",
-    ),
-    (
-        "POST",
-        "/api/v1/activities/{}/check-out",
-        "lifecycle: a checked-in volunteer with the code",
-    ),
-    (
-        "POST",
-        "/api/v1/family-links/{}/confirm",
-        "lifecycle: the invited person",
-    ),
-    (
-        "POST",
-        "/api/v1/service-requests/{}/accept",
-        "lifecycle: the dispatched volunteer",
-    ),
-    (
-        "POST",
-        "/api/v1/service-requests/{}/decline",
-        "lifecycle: the dispatched volunteer",
-    ),
-    (
-        "POST",
-        "/api/v1/service-requests/{}/complete",
-        "lifecycle: the assigned volunteer",
-    ),
-    (
-        "POST",
-        "/api/v1/service-requests/{}/rate",
-        "lifecycle: the requester",
-    ),
-    (
-        "POST",
-        "/api/v1/service-requests/{}/resolve",
-        "lifecycle: an admin, after a dispute",
-    ),
-    (
-        "POST",
-        "/api/v1/service-requests/{}/cancel",
-        "lifecycle: the requester or an admin",
-    ),
-    (
-        "POST",
-        "/api/v1/wishes/{}/claim",
-        "lifecycle: a volunteer, once",
-    ),
-    ("POST", "/api/v1/wishes/{}/fulfil", "lifecycle: the claimer"),
-    ("POST", "/api/v1/wishes/{}/confirm", "lifecycle: the wisher"),
 ];
 
 /// `/x/{anything}/y?q` → `/x/{}/y`, so matrix rows and spec paths compare.
@@ -480,6 +484,12 @@ fn world(app: &App) -> World {
         json!({ "description": "一本字典" }),
     );
     assert_eq!(wish.status, 201, "{}", wish.body);
+    let link = app.post(
+        "/api/v1/family-links",
+        Some(&vo_token),
+        json!({ "user_id": ov, "relation": "邻居" }),
+    );
+    assert_eq!(link.status, 201, "{}", link.body);
     let names = [
         ("A", t.community_a.clone()),
         ("S1", t.street_a.clone()),
@@ -504,6 +514,7 @@ fn world(app: &App) -> World {
         ("award2", award2),
         ("resident", resident.body["id"].as_str().unwrap().to_owned()),
         ("request", request.body["id"].as_str().unwrap().to_owned()),
+        ("link", link.body["id"].as_str().unwrap().to_owned()),
         ("wish", wish.body["id"].as_str().unwrap().to_owned()),
     ];
     World {

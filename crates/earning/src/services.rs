@@ -99,12 +99,24 @@ fn invalid_state(r: &RequestRow, wanted: &str) -> DomainError {
 }
 
 fn locked(conn: &mut DbConnection, id: &str, wanted: &[&str]) -> Result<RequestRow, DomainError> {
-    lock_row(conn, Lockable::ServiceRequest, id)?;
-    let r = get(conn, id)?;
-    if !wanted.contains(&r.status.as_str()) {
-        return Err(invalid_state(&r, &wanted.join(" or ")));
-    }
+    let r = lock_request(conn, id)?;
+    in_state(&r, wanted)?;
     Ok(r)
+}
+
+/// Steps taken by one party check the party first, so nobody else learns
+/// the request's state.
+fn lock_request(conn: &mut DbConnection, id: &str) -> Result<RequestRow, DomainError> {
+    lock_row(conn, Lockable::ServiceRequest, id)?;
+    get(conn, id)
+}
+
+fn in_state(r: &RequestRow, wanted: &[&str]) -> Result<(), DomainError> {
+    if wanted.contains(&r.status.as_str()) {
+        Ok(())
+    } else {
+        Err(invalid_state(r, &wanted.join(" or ")))
+    }
 }
 
 fn assigned(r: &RequestRow, volunteer_id: &str) -> Result<(), DomainError> {
@@ -325,8 +337,9 @@ pub fn complete(
 ) -> Result<RequestRow, DomainError> {
     valid_hours(hours, "hours")?;
     write_tx(conn, |c| {
-        let r = locked(c, id, &["accepted"])?;
+        let r = lock_request(c, id)?;
         assigned(&r, volunteer_id)?;
+        in_state(&r, &["accepted"])?;
         let now = timebank_store::now();
         diesel::update(sr::table.find(id))
             .set((
@@ -350,13 +363,14 @@ pub fn rate(
     comment: Option<&str>,
     dispute: bool,
 ) -> Result<RequestRow, DomainError> {
-    let r = locked(conn, id, &["completed"])?;
+    let r = lock_request(conn, id)?;
     if r.requester_id != requester {
         return Err(DomainError::not_allowed(
             "not_requester",
             "only the requester rates a request",
         ));
     }
+    in_state(&r, &["completed"])?;
     if !(1..=5).contains(&stars) {
         return Err(
             DomainError::refused("validation_failed", "stars must be 1 to 5")

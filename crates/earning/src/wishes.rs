@@ -48,16 +48,28 @@ pub fn get(conn: &mut DbConnection, id: &str) -> Result<WishRow, DomainError> {
 }
 
 fn locked(conn: &mut DbConnection, id: &str, wanted: &str) -> Result<WishRow, DomainError> {
+    let w = lock_wish(conn, id)?;
+    in_state(&w, wanted)?;
+    Ok(w)
+}
+
+/// Steps taken by one party check the party first, so nobody else learns
+/// the wish's state.
+fn lock_wish(conn: &mut DbConnection, id: &str) -> Result<WishRow, DomainError> {
     lock_row(conn, Lockable::Wish, id)?;
-    let w = get(conn, id)?;
-    if w.status != wanted {
-        return Err(DomainError::conflict(
+    get(conn, id)
+}
+
+fn in_state(w: &WishRow, wanted: &str) -> Result<(), DomainError> {
+    if w.status == wanted {
+        Ok(())
+    } else {
+        Err(DomainError::conflict(
             "invalid_state",
             format!("the wish is {}, not {wanted}", w.status),
         )
-        .with_details(serde_json::json!({ "status": w.status })));
+        .with_details(serde_json::json!({ "status": w.status })))
     }
-    Ok(w)
 }
 
 pub fn create(
@@ -145,13 +157,14 @@ pub fn confirm(
     id: &str,
     requester: &str,
 ) -> Result<(WishRow, Option<String>), DomainError> {
-    let w = locked(conn, id, "fulfilled")?;
+    let w = lock_wish(conn, id)?;
     if w.requester_id != requester {
         return Err(DomainError::not_allowed(
             "not_requester",
             "only the person who made the wish confirms it",
         ));
     }
+    in_state(&w, "fulfilled")?;
     let now = timebank_store::now();
     let mut award = None;
     let mut skipped = None;
