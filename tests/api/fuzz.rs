@@ -2,7 +2,9 @@
 //! are malformed, of the wrong type, missing required fields, with huge,
 //! negative, zero or three-decimal amounts, very long strings, invalid
 //! UTF-8, unknown enum values and ids of the wrong kind; for every path id,
-//! an id of another kind. Every answer must be a 4xx with the error shape,
+//! an id of another kind; for every GET, each query parameter made bad
+//! (not a number, out of range, not a date, unknown enum, forged cursor,
+//! unknown id). Every answer must be a 4xx with the error shape,
 //! and the ledger must not change.
 //!
 //! `FUZZ_SEED` replays the choice of which extra field mutations are sent.
@@ -201,6 +203,68 @@ fn bad_values(spec: &Value, name: &str, schema: &Value) -> Vec<(String, Value)> 
     out
 }
 
+/// Query strings with one bad parameter each (the required ones filled).
+fn bad_queries(spec: &Value, world: &World, op: &Value) -> Vec<(String, String)> {
+    let params: Vec<&Value> = op["parameters"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|p| resolve(spec, p))
+        .filter(|p| p["in"] == "query")
+        .collect();
+    let good = |p: &Value| -> String {
+        let name = p["name"].as_str().unwrap_or("");
+        match example(spec, world, name, &p["schema"]) {
+            Value::String(s) => s,
+            other => other.to_string(),
+        }
+    };
+    let mut out = Vec::new();
+    for bad in &params {
+        let name = bad["name"].as_str().unwrap_or("");
+        let schema = resolve(spec, &bad["schema"]);
+        let mut values: Vec<&str> = Vec::new();
+        match schema["type"].as_str() {
+            Some("integer") => values.extend(["abc", "-1", "99999999999999999999", "1.5"]),
+            Some("boolean") => values.push("maybe"),
+            _ if schema["enum"].is_array() => values.push("no_such_value"),
+            _ if schema["format"] == "date" || schema["format"] == "date-time" => {
+                values.extend(["not-a-date", "2026-13-45"])
+            }
+            _ if name == "cursor" => values.extend(["garbage!!", "eyJub3QiOiJhIGN1cnNvciJ9"]),
+            _ if name.ends_with("_id") => values.push("no-such-thing"),
+            _ => {}
+        }
+        for value in values {
+            let query: Vec<String> = params
+                .iter()
+                .filter(|p| p["required"] == true || std::ptr::eq(**p, *bad))
+                .map(|p| {
+                    let v = if std::ptr::eq(*p, *bad) {
+                        value.to_owned()
+                    } else {
+                        good(p)
+                    };
+                    format!("{}={}", p["name"].as_str().unwrap_or(""), encode(&v))
+                })
+                .collect();
+            out.push((format!("?{name}={value}"), query.join("&")));
+        }
+    }
+    out
+}
+
+fn encode(text: &str) -> String {
+    text.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
 struct Probe {
     what: String,
     status: u16,
@@ -255,6 +319,22 @@ fn bad_input_is_always_a_4xx_and_changes_nothing() {
             }
             for (method, op) in item.as_object().unwrap() {
                 let method = method.to_ascii_uppercase();
+                if method == "GET" {
+                    let (real, _) = world.path_ids(path);
+                    let at = path
+                        .replace("{id}", &real)
+                        .replace("{kind}", "earning")
+                        .replace("{name}", "settle");
+                    for (what, query) in bad_queries(&spec, &world, op) {
+                        let r = app.get(&format!("{at}?{query}"), Some(&app.admin));
+                        probes.push(Probe {
+                            what: format!("GET {path} {what}"),
+                            status: r.status,
+                            body: r.body,
+                        });
+                    }
+                    continue;
+                }
                 if !["POST", "PUT"].contains(&method.as_str()) {
                     continue;
                 }

@@ -122,13 +122,6 @@ pub struct ListQuery {
     limit: Option<i64>,
 }
 
-fn bad_cursor() -> ApiError {
-    ApiError::bad_request(
-        "invalid_cursor",
-        "the cursor is not one this server gave out",
-    )
-}
-
 pub async fn list(
     state: web::Data<AppState>,
     principal: Principal,
@@ -143,12 +136,14 @@ pub async fn list(
     let after = match page.cursor()? {
         None => None,
         Some(c) => {
-            let (micros, id) = c.split_once('|').ok_or_else(bad_cursor)?;
+            let (micros, id) = c
+                .split_once('|')
+                .ok_or_else(crate::routes::invalid_cursor)?;
             let at = micros
                 .parse::<i64>()
                 .ok()
                 .and_then(DateTime::from_timestamp_micros)
-                .ok_or_else(bad_cursor)?;
+                .ok_or_else(crate::routes::invalid_cursor)?;
             Some((at.naive_utc(), id.to_owned()))
         }
     };

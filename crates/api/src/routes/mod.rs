@@ -495,6 +495,26 @@ impl PageQuery {
             .map(decode_cursor)
             .transpose()
     }
+
+    /// A cursor that holds the last row's id: anything else was not given
+    /// out by this server.
+    pub fn id_cursor(&self) -> Result<Option<String>, ApiError> {
+        let after = self.cursor()?;
+        if after
+            .as_deref()
+            .is_some_and(|id| uuid::Uuid::parse_str(id).is_err())
+        {
+            return Err(invalid_cursor());
+        }
+        Ok(after)
+    }
+}
+
+pub(crate) fn invalid_cursor() -> ApiError {
+    ApiError::bad_request(
+        "invalid_cursor",
+        "the cursor is not one this server gave out",
+    )
 }
 
 /// Cursors are opaque to clients: base64url of a position only we read.
@@ -507,12 +527,7 @@ fn decode_cursor(text: &str) -> Result<String, ApiError> {
         .decode(text.as_bytes())
         .ok()
         .and_then(|bytes| String::from_utf8(bytes).ok())
-        .ok_or_else(|| {
-            ApiError::bad_request(
-                "invalid_cursor",
-                "the cursor is not one this server gave out",
-            )
-        })
+        .ok_or_else(invalid_cursor)
 }
 
 pub fn utc_string(value: &chrono::NaiveDateTime) -> String {

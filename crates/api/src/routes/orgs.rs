@@ -72,7 +72,7 @@ pub async fn children(
     page: web::Query<PageQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let limit = page.limit()?;
-    let after = page.cursor()?;
+    let after = page.id_cursor()?;
     let items = state
         .db(move |conn| {
             directory::get_org(conn, &id)?;
