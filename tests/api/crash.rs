@@ -331,6 +331,54 @@ impl PgCluster {
         );
     }
 
+    /// Sets the soft file-size limit of the postmaster and every backend
+    /// (new backends inherit the postmaster's): with `0`, every write to a
+    /// data or WAL file fails as on a full disk. Run as the server's user.
+    pub fn limit_file_size(&self, limit: &str) {
+        let pid_file =
+            std::fs::read_to_string(self.dir.join("data/postmaster.pid")).unwrap_or_default();
+        let Some(postmaster) = pid_file
+            .lines()
+            .next()
+            .map(str::trim)
+            .filter(|p| !p.is_empty())
+        else {
+            return; // not running: nothing to limit
+        };
+        let children = Command::new("pgrep")
+            .args(["-P", postmaster])
+            .output()
+            .unwrap();
+        let children = String::from_utf8_lossy(&children.stdout).to_string();
+        for pid in std::iter::once(postmaster).chain(children.split_whitespace()) {
+            let mut command = if self.as_postgres {
+                let mut c = Command::new("runuser");
+                c.args(["-u", "postgres", "--", "prlimit"]);
+                c
+            } else {
+                Command::new("prlimit")
+            };
+            // A backend may have ended meanwhile: its error does not matter.
+            let _ = command
+                .args(["--pid", pid, &format!("--fsize={limit}:")])
+                .output();
+        }
+    }
+
+    /// Starts the server again if it has shut itself down (as Postgres does
+    /// when it cannot write its WAL).
+    pub fn ensure_running(&self) {
+        let data = self.dir.join("data");
+        let running = Command::new(self.bin.join("pg_ctl"))
+            .args(["-D", data.to_str().unwrap(), "status"])
+            .status()
+            .is_ok_and(|s| s.success());
+        if !running {
+            eprintln!("postgres had shut itself down; starting it again");
+            self.start_server();
+        }
+    }
+
     fn pg_ctl(&self, args: &[&str]) {
         let data = self.dir.join("data");
         let mut all = vec!["-D", data.to_str().unwrap(), "-w"];

@@ -1,8 +1,8 @@
-//! The database stops taking writes while the server runs: on SQLite the
-//! disk fills (a file-size limit on the server process makes every write
-//! past it fail, as a full disk does); on Postgres the database turns
-//! read-only (`default_transaction_read_only`, as after a failover to a
-//! replica). The server must stay up, answer writes 503 with the error
+//! The database stops taking writes while the server runs: the disk fills
+//! (a file-size limit on the writing processes makes every write fail, as
+//! a full disk does: on SQLite the server's own, on Postgres the database
+//! server's), or the database turns read-only (Postgres,
+//! `default_transaction_read_only`, as after a failover to a replica). The server must stay up, answer writes 503 with the error
 //! shape and `Retry-After`, keep answering reads, lose nothing, and take
 //! writes again as soon as the database does.
 
@@ -31,7 +31,12 @@ fn prlimit_fsize(pid: u32, limit: &str) {
 
 /// Orders, breaks writes with `break_writes`, checks the 503s, restores
 /// with `restore`, and checks that the refused key now succeeds once.
-fn writes_fail_then_recover(app: &App, break_writes: impl FnOnce(), restore: impl FnOnce()) {
+fn writes_fail_then_recover(
+    app: &App,
+    reads_survive: bool,
+    break_writes: impl FnOnce(),
+    restore: impl FnOnce(),
+) {
     let t = tree(app);
     let (site, item) = oil_shop(app, &t, 50);
     let (v, token) = app.active_volunteer("满盘", "13300000001", &t.community_a);
@@ -61,14 +66,21 @@ fn writes_fail_then_recover(app: &App, break_writes: impl FnOnce(), restore: imp
         json!({ "name": "新人", "phone": "13300000002", "password": "volunteer-pass", "community_id": t.community_a }),
     )
     .assert_error(503, "unavailable");
-    // Reads and the process carry on.
+    // The process carries on; so do reads, unless the database itself
+    // stopped (Postgres shuts down when it cannot write its WAL): then
+    // they too answer 503 with the error shape.
     assert_eq!(app.get("/healthz", None).status, 200);
-    assert_eq!(app.get("/api/v1/me", Some(&token)).status, 200);
-    assert_eq!(app.balance(&v)["points"], "18.00");
+    let me = app.get("/api/v1/me", Some(&token));
+    if reads_survive {
+        assert_eq!(me.status, 200, "{}", me.body);
+        assert_eq!(app.balance(&v)["points"], "18.00");
+    } else if me.status != 200 {
+        me.assert_error(503, "unavailable");
+    }
 
     restore();
     let mut retried = keyed("during-1");
-    for _ in 0..50 {
+    for _ in 0..300 {
         if retried.status != 503 {
             break;
         }
@@ -101,6 +113,7 @@ fn sqlite_disk_full_answers_503_and_recovers() {
     let pid = app.pid();
     writes_fail_then_recover(
         &app,
+        true,
         || prlimit_fsize(pid, "0"),
         || prlimit_fsize(pid, "unlimited"),
     );
@@ -122,5 +135,22 @@ fn postgres_read_only_answers_503_and_recovers() {
         // Give every backend a moment to read the new setting.
         std::thread::sleep(std::time::Duration::from_millis(300));
     };
-    writes_fail_then_recover(&app, || set_read_only(true), || set_read_only(false));
+    writes_fail_then_recover(&app, true, || set_read_only(true), || set_read_only(false));
+}
+
+#[test]
+fn postgres_disk_full_answers_503_and_recovers() {
+    let Some(cluster) = PgCluster::start() else {
+        return;
+    };
+    let app = spawn(TestDb::postgres_at(&cluster.url()));
+    writes_fail_then_recover(
+        &app,
+        false,
+        || cluster.limit_file_size("0"),
+        || {
+            cluster.limit_file_size("unlimited");
+            cluster.ensure_running();
+        },
+    );
 }
