@@ -13,8 +13,8 @@ use diesel::connection::SimpleConnection;
 use serde_json::json;
 use timebank_store::testing::TestDb;
 
-use crate::crash::PgCluster;
 use crate::helpers::*;
+use crate::pg_cluster::PgCluster;
 
 /// Sets the soft file-size limit only, so an unprivileged user can lift it.
 fn prlimit_fsize(pid: u32, limit: &str) {

@@ -15,7 +15,7 @@ use serde_json::{Value, json};
 use serde_norway::Value as Yaml;
 
 use crate::helpers::*;
-use crate::storm::{Rng, seed};
+use crate::seeded::{Rng, seed};
 
 /// The spec as JSON, with `$ref`s left in place (resolved on use).
 fn spec() -> Value {
