@@ -10,11 +10,11 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use serde_json::{Value, json};
+use serde_json::Value;
 use timebank_store::testing::TestDb;
 
 use crate::helpers::*;
-use crate::oracle::{Answer, Start, agent, assert_consistent, order};
+use crate::oracle::{Answer, Shop, agent, assert_consistent, order};
 use crate::pg_cluster::PgCluster;
 use crate::seeded::{Rng, env_size, seed};
 
@@ -32,16 +32,9 @@ struct Load {
     unknown: Mutex<Vec<(usize, String, Value)>>,
 }
 
-struct Shop<'a> {
-    url: String,
-    site: &'a str,
-    item: &'a str,
-    wallets: &'a [(String, String)],
-}
-
 /// Clients order until `stop`; a client stops at its first transport error
 /// (the server is gone).
-fn write_load(shop: &Shop, load: &Load, stop: &AtomicBool, cycle: usize, ctx: &str) {
+fn write_load(url: &str, shop: &Shop, load: &Load, stop: &AtomicBool, cycle: usize, ctx: &str) {
     let http = agent(Duration::from_secs(10));
     std::thread::scope(|s| {
         for c in 0..CLIENTS {
@@ -53,8 +46,8 @@ fn write_load(shop: &Shop, load: &Load, stop: &AtomicBool, cycle: usize, ctx: &s
                     }
                     let wallet = (c + n) % shop.wallets.len();
                     let key = format!("crash-{cycle}-{c}-{n}");
-                    let body = json!({ "item_id": shop.item, "site_id": shop.site, "quantity": 1 });
-                    match order(http, &shop.url, &shop.wallets[wallet].1, &key, &body) {
+                    let body = shop.order_body(1);
+                    match order(http, url, &shop.wallets[wallet].1, &key, &body) {
                         Ok(a) if a.status == 503 => {
                             load.unknown.lock().unwrap().push((wallet, key, body));
                             std::thread::sleep(Duration::from_millis(50));
@@ -79,13 +72,13 @@ fn write_load(shop: &Shop, load: &Load, stop: &AtomicBool, cycle: usize, ctx: &s
 
 /// Retries every request whose fate is unknown until it gets a business
 /// answer (the server may still be reconnecting).
-fn settle_unknowns(shop: &Shop, load: &Load, ctx: &str) -> usize {
+fn settle_unknowns(url: &str, shop: &Shop, load: &Load, ctx: &str) -> usize {
     let http = agent(Duration::from_secs(30));
     let unknown = std::mem::take(&mut *load.unknown.lock().unwrap());
     for (wallet, key, body) in &unknown {
         let mut tries = 0;
         let answer = loop {
-            match order(&http, &shop.url, &shop.wallets[*wallet].1, key, body) {
+            match order(&http, url, &shop.wallets[*wallet].1, key, body) {
                 Ok(a) if a.status != 503 => break a,
                 other => {
                     tries += 1;
@@ -99,21 +92,8 @@ fn settle_unknowns(shop: &Shop, load: &Load, ctx: &str) -> usize {
     unknown.len()
 }
 
-fn setup(app: &App) -> (Tree, String, String, Vec<(String, String)>) {
-    let t = tree(app);
-    let (site, item) = oil_shop(app, &t, STOCK);
-    let wallets = (0..WALLETS)
-        .map(|i| {
-            let (id, token) = app.active_volunteer(
-                &format!("崩溃{i}"),
-                &format!("1340000{i:04}"),
-                &t.community_a,
-            );
-            earn(app, &id, &t.community_a, &format!("{}.00", FUNDED / 100));
-            (id, token)
-        })
-        .collect();
-    (t, site, item, wallets)
+fn open_shop(app: &App) -> Shop {
+    Shop::open(app, WALLETS, STOCK, FUNDED, "崩溃", "1340000")
 }
 
 /// Waits until the server answers `/readyz` (database reachable).
@@ -134,50 +114,30 @@ fn server_killed_under_write_load() {
     for db in TestDb::all() {
         let ctx = format!("CRASH_SEED={seed} on {:?}", db.backend());
         let mut app = spawn(db);
-        let (t, site, item, wallets) = setup(&app);
+        let shop = open_shop(&app);
         let load = Load::default();
         let mut rng = Rng::new(seed);
-        let (mut interrupted, mut answered) = (0, 0);
+        let mut interrupted = 0;
         for cycle in 0..cycles {
             let stop = AtomicBool::new(false);
-            let shop = Shop {
-                url: app.url.clone(),
-                site: &site,
-                item: &item,
-                wallets: &wallets,
-            };
+            let url = app.url.clone();
             let delay = Duration::from_millis(150 + rng.below(500));
             std::thread::scope(|s| {
-                s.spawn(|| write_load(&shop, &load, &stop, cycle, &ctx));
+                s.spawn(|| write_load(&url, &shop, &load, &stop, cycle, &ctx));
                 std::thread::sleep(delay);
                 app.kill();
                 stop.store(true, Ordering::Relaxed);
             });
             app.restart(&[]);
-            let shop = Shop {
-                url: app.url.clone(),
-                ..shop
-            };
-            interrupted += settle_unknowns(&shop, &load, &ctx);
+            interrupted += settle_unknowns(&app.url, &shop, &load, &ctx);
         }
         let answers = load.answers.into_inner().unwrap();
-        answered += answers.len();
-        let orders = assert_consistent(
-            &app,
-            &ctx,
-            &t,
-            &site,
-            &wallets,
-            &answers,
-            Start {
-                stock: STOCK,
-                funded: FUNDED,
-            },
-        );
+        let orders = assert_consistent(&app, &ctx, &shop, &answers);
         assert_verify_cli(&app);
         eprintln!(
-            "kill -9 on {:?}: {cycles} kills, {answered} answers, {interrupted} interrupted requests retried, {orders} orders, 0 problems",
-            app.db.backend()
+            "kill -9 on {:?}: {cycles} kills, {} answers, {interrupted} interrupted requests retried, {orders} orders, 0 problems",
+            app.db.backend(),
+            answers.len()
         );
     }
 }
@@ -201,21 +161,15 @@ fn postgres_stopped_immediately_under_write_load() {
     let seed = seed("CRASH_SEED");
     let ctx = format!("CRASH_SEED={seed} on a private Postgres");
     let app = spawn(TestDb::postgres_at(&cluster.url()));
-    let (t, site, item, wallets) = setup(&app);
+    let shop = open_shop(&app);
     let load = Load::default();
     let mut rng = Rng::new(seed);
     let mut interrupted = 0;
-    let shop = Shop {
-        url: app.url.clone(),
-        site: &site,
-        item: &item,
-        wallets: &wallets,
-    };
     for cycle in 0..cycles {
         let stop = AtomicBool::new(false);
         let delay = Duration::from_millis(150 + rng.below(500));
         std::thread::scope(|s| {
-            s.spawn(|| write_load(&shop, &load, &stop, cycle, &ctx));
+            s.spawn(|| write_load(&app.url, &shop, &load, &stop, cycle, &ctx));
             std::thread::sleep(delay);
             cluster.pg_ctl(&["stop", "-m", "immediate"]);
             // The server stays up and answers 503 while its database is away.
@@ -226,21 +180,10 @@ fn postgres_stopped_immediately_under_write_load() {
             stop.store(true, Ordering::Relaxed);
         });
         wait_ready(&app);
-        interrupted += settle_unknowns(&shop, &load, &ctx);
+        interrupted += settle_unknowns(&app.url, &shop, &load, &ctx);
     }
     let answers = load.answers.into_inner().unwrap();
-    let orders = assert_consistent(
-        &app,
-        &ctx,
-        &t,
-        &site,
-        &wallets,
-        &answers,
-        Start {
-            stock: STOCK,
-            funded: FUNDED,
-        },
-    );
+    let orders = assert_consistent(&app, &ctx, &shop, &answers);
     assert_verify_cli(&app);
     eprintln!(
         "pg_ctl stop -m immediate: {cycles} stops, {} answers, {interrupted} interrupted requests retried, {orders} orders, 0 problems",

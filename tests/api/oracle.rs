@@ -67,25 +67,70 @@ pub fn order(
     })
 }
 
-/// What the site and each wallet held before the load.
-#[derive(Clone, Copy)]
-pub struct Start {
+/// One site stocked with the 2.00-point item and a few hot wallets, each
+/// funded through the ledger: what a write load orders against.
+pub struct Shop {
+    pub t: Tree,
+    pub site: String,
+    pub item: String,
+    /// (volunteer id, access token)
+    pub wallets: Vec<(String, String)>,
     pub stock: i64,
+    /// Each wallet's funding, in hundredths.
     pub funded: i64,
+}
+
+impl Shop {
+    /// `wallets` volunteers named `{name}{i}` with phones `{phone_prefix}{i:04}`.
+    pub fn open(
+        app: &App,
+        wallets: usize,
+        stock: i64,
+        funded: i64,
+        name: &str,
+        phone_prefix: &str,
+    ) -> Self {
+        let t = tree(app);
+        let (site, item) = oil_shop(app, &t, stock);
+        let wallets = (0..wallets)
+            .map(|i| {
+                let (id, token) = app.active_volunteer(
+                    &format!("{name}{i}"),
+                    &format!("{phone_prefix}{i:04}"),
+                    &t.community_a,
+                );
+                earn(app, &id, &t.community_a, &format!("{}.00", funded / 100));
+                (id, token)
+            })
+            .collect();
+        Self {
+            t,
+            site,
+            item,
+            wallets,
+            stock,
+            funded,
+        }
+    }
+
+    /// The body of an order for `quantity` items.
+    pub fn order_body(&self, quantity: i64) -> Value {
+        serde_json::json!({ "item_id": self.item, "site_id": self.site, "quantity": quantity })
+    }
 }
 
 /// The oracle: checks every recorded answer against the database. Returns
 /// how many orders exist.
-pub fn assert_consistent(
-    app: &App,
-    ctx: &str,
-    t: &Tree,
-    site: &str,
-    wallets: &[(String, String)],
-    answers: &[Answer],
-    start: Start,
-) -> usize {
-    let Start { stock, funded } = start;
+pub fn assert_consistent(app: &App, ctx: &str, shop: &Shop, answers: &[Answer]) -> usize {
+    let Shop {
+        t,
+        site,
+        wallets,
+        stock,
+        funded,
+        ..
+    } = shop;
+    let (stock, funded) = (*stock, *funded);
     // Only business answers: created, replayed, refused; never a 5xx.
     for a in answers {
         let fine = matches!(a.status, 200 | 201)

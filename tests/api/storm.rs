@@ -11,10 +11,10 @@
 use std::sync::Mutex;
 use std::time::Duration;
 
-use serde_json::{Value, json};
+use serde_json::Value;
 
 use crate::helpers::*;
-use crate::oracle::{Answer, Start, agent, assert_consistent, order};
+use crate::oracle::{Answer, Shop, agent, assert_consistent, order};
 use crate::seeded::{Rng, env_size, seed};
 
 const WALLETS: usize = 6;
@@ -39,19 +39,7 @@ fn redemption_storm_with_an_oracle() {
         let backend = db.backend();
         let ctx = format!("STORM_SEED={seed} on {backend:?}");
         let app = spawn(db);
-        let t = tree(&app);
-        let (site, item) = oil_shop(&app, &t, STOCK);
-        let wallets: Vec<(String, String)> = (0..WALLETS)
-            .map(|i| {
-                let (id, token) = app.active_volunteer(
-                    &format!("热点{i}"),
-                    &format!("1350000{i:04}"),
-                    &t.community_a,
-                );
-                earn(&app, &id, &t.community_a, &format!("{}.00", FUNDED / 100));
-                (id, token)
-            })
-            .collect();
+        let shop = Shop::open(&app, WALLETS, STOCK, FUNDED, "热点", "1350000");
 
         let answers = Mutex::new(Vec::<Answer>::new());
         let cut_off = Mutex::new(Vec::<(usize, String, Value)>::new());
@@ -85,11 +73,11 @@ fn redemption_storm_with_an_oracle() {
             for c in 0..clients {
                 let mine: Vec<_> = plans.iter().filter(|p| p.0 == c).cloned().collect();
                 let (answers, cut_off, normal, url) = (&answers, &cut_off, &normal, &app.url);
-                let (wallets, site, item, ctx) = (&wallets, &site, &item, &ctx);
+                let (shop, ctx) = (&shop, &ctx);
                 s.spawn(move || {
                     for (_, key, plan, wallet, quantity, cut_after) in mine {
-                        let token = &wallets[wallet].1;
-                        let body = json!({ "item_id": item, "site_id": site, "quantity": quantity });
+                        let token = &shop.wallets[wallet].1;
+                        let body = shop.order_body(quantity);
                         let record = |a: Result<Answer, String>| match a {
                             Ok(a) => answers.lock().unwrap().push(a),
                             Err(e) => panic!("{ctx}: transport error on {key}: {e}"),
@@ -114,7 +102,7 @@ fn redemption_storm_with_an_oracle() {
                             }
                             Plan::OtherBody => {
                                 let first = order(normal, url, token, &key, &body).unwrap();
-                                let other = json!({ "item_id": item, "site_id": site, "quantity": quantity + 1 });
+                                let other = shop.order_body(quantity + 1);
                                 let reused = order(normal, url, token, &key, &other).unwrap();
                                 if first.status < 300 {
                                     assert_eq!(
@@ -143,24 +131,13 @@ fn redemption_storm_with_an_oracle() {
         // Cut-off requests are retried with their key: one outcome each.
         let cut = cut_off.into_inner().unwrap();
         for (wallet, key, body) in &cut {
-            let a = order(&normal, &app.url, &wallets[*wallet].1, key, body).unwrap();
+            let a = order(&normal, &app.url, &shop.wallets[*wallet].1, key, body).unwrap();
             answers.lock().unwrap().push(a);
             sent += 1;
         }
         let answers = answers.into_inner().unwrap();
 
-        let orders = assert_consistent(
-            &app,
-            &ctx,
-            &t,
-            &site,
-            &wallets,
-            &answers,
-            Start {
-                stock: STOCK,
-                funded: FUNDED,
-            },
-        );
+        let orders = assert_consistent(&app, &ctx, &shop, &answers);
         eprintln!(
             "storm on {backend:?}: {sent} requests, {faults} faults planned ({} cut off), {} orders, 0 problems",
             cut.len(),
