@@ -12,18 +12,9 @@
 use std::collections::BTreeMap;
 
 use serde_json::{Value, json};
-use serde_norway::Value as Yaml;
 
 use crate::helpers::*;
 use crate::seeded::{Rng, seed};
-
-/// The spec as JSON, with `$ref`s left in place (resolved on use).
-fn spec() -> Value {
-    let text =
-        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/openapi.yaml")).unwrap();
-    let yaml: Yaml = serde_norway::from_str(&text).unwrap();
-    serde_json::to_value(yaml).unwrap()
-}
 
 fn resolve<'a>(spec: &'a Value, schema: &'a Value) -> &'a Value {
     match schema["$ref"].as_str() {

@@ -510,6 +510,14 @@ pub fn oil_shop(app: &App, t: &Tree, stock: i64) -> (String, String) {
     (site, item)
 }
 
+/// `openapi.yaml` as JSON, with `$ref`s left in place.
+pub fn spec() -> Value {
+    let text =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/openapi.yaml")).unwrap();
+    let yaml: serde_norway::Value = serde_norway::from_str(&text).unwrap();
+    serde_json::to_value(yaml).unwrap()
+}
+
 /// Runs `test` against a fresh server on SQLite, then on Postgres when
 /// TEST_DATABASE_URL is set.
 pub fn each_backend(test: impl Fn(&App)) {

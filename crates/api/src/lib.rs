@@ -27,14 +27,16 @@ pub use state::AppState;
 
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
 
-pub fn app_state(pool: Pool, keys: auth::TokenKeys) -> anyhow::Result<AppState> {
+pub fn app_state(
+    pool: Pool,
+    keys: auth::TokenKeys,
+    limits: limits::RateLimits,
+) -> anyhow::Result<AppState> {
     Ok(AppState {
         pool,
         keys: Arc::new(keys),
         metrics: Arc::new(metrics::Metrics::new()?),
-        limits: Arc::new(
-            limits::RateLimits::parse(limits::DEFAULT_RATE_LIMITS).map_err(anyhow::Error::msg)?,
-        ),
+        limits: Arc::new(limits),
         writer: None,
     })
 }

@@ -350,11 +350,9 @@ fn serve(
     group: &GroupArgs,
     demo: Option<demo::Summary>,
 ) -> anyhow::Result<ExitCode> {
-    let mut state = timebank_api::app_state(pool, config.token_keys())?;
-    state.limits = std::sync::Arc::new(
-        timebank_api::limits::RateLimits::parse(&config.rate_limits)
-            .map_err(|e| ConfigError(format!("--rate-limits: {e}")))?,
-    );
+    let limits = timebank_api::limits::RateLimits::parse(&config.rate_limits)
+        .map_err(|e| ConfigError(format!("--rate-limits: {e}")))?;
+    let mut state = timebank_api::app_state(pool, config.token_keys(), limits)?;
     if group.group_commit == "on" {
         if group.group_writers == 0 {
             return Err(ConfigError("--group-writers must be at least 1".into()).into());

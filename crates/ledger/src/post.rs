@@ -71,16 +71,7 @@ pub fn post_in(conn: &mut DbConnection, new: &NewTransaction) -> Result<Posted, 
             created: false,
         });
     }
-    let header = Header {
-        kind: new.kind,
-        actor_id: new.actor_id.clone(),
-        reason: new.reason.clone(),
-        external_id: new.external_id.clone(),
-        rule_version: new.rule_version.clone(),
-        reverses: None,
-        request_id: new.request_id.clone(),
-    };
-    let transaction = apply(conn, header, &new.postings)?;
+    let transaction = apply(conn, Header::of(new), &new.postings)?;
     Ok(Posted {
         transaction,
         created: true,
@@ -201,6 +192,21 @@ struct Header {
     rule_version: Option<String>,
     reverses: Option<(String, TxKind)>,
     request_id: Option<String>,
+}
+
+impl Header {
+    /// The header of a new transaction that reverses nothing.
+    fn of(new: &NewTransaction) -> Self {
+        Self {
+            kind: new.kind,
+            actor_id: new.actor_id.clone(),
+            reason: new.reason.clone(),
+            external_id: new.external_id.clone(),
+            rule_version: new.rule_version.clone(),
+            reverses: None,
+            request_id: new.request_id.clone(),
+        }
+    }
 }
 
 /// Locks the accounts, checks balances, chains hashes and writes the
@@ -426,18 +432,7 @@ pub fn post_many_in(
         .iter()
         .map(|&i| {
             let new = &batch[i];
-            (
-                Header {
-                    kind: new.kind,
-                    actor_id: new.actor_id.clone(),
-                    reason: new.reason.clone(),
-                    external_id: new.external_id.clone(),
-                    rule_version: new.rule_version.clone(),
-                    reverses: None,
-                    request_id: new.request_id.clone(),
-                },
-                new.postings.as_slice(),
-            )
+            (Header::of(new), new.postings.as_slice())
         })
         .collect();
     let mut created: HashMap<usize, Transaction> = fresh
