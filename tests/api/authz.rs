@@ -289,6 +289,54 @@ const MATRIX: &[(&str, &str, &str, &str)] = &[
         "a...-..-.--.",
     ),
     ("POST", "/wishes/{wish}/confirm", "", "a...-..-.--."),
+    // Staff work queues and search.
+    ("GET", "/volunteers?org_id={A}", "", "a--+-++---++"),
+    (
+        "GET",
+        "/volunteers?org_id={A}&status=pending&q=131",
+        "",
+        "a--+-++---++",
+    ),
+    ("GET", "/residents?org_id={A}", "", "a--+-++---++"),
+    (
+        "GET",
+        "/case-awards?org_id={A}&status=pending",
+        "",
+        "a--+-++---++",
+    ),
+    ("GET", "/wishes?org_id={A}", "", "a+++-++---++"),
+    (
+        "GET",
+        "/sites/{siteA}/redemptions?status=reserved",
+        "",
+        "a--+-++-+-++",
+    ),
+    ("GET", "/violations?org_id={A}", "", "a--+-++---++"),
+    ("GET", "/transactions?org_id={A}", "", "a--+-++---++"),
+    ("GET", "/jobs", "", "a----------+"),
+    ("GET", "/orgs/{A}/admins", "", "a--+-++---++"),
+    ("GET", "/orgs/{A}/queues", "", "a--+-++---++"),
+    ("POST", "/volunteers/{vo}/reset-code", "", "a--+-++----+"),
+    (
+        "POST",
+        "/residents/{resident}/reset-code",
+        "",
+        "a--+-++----+",
+    ),
+    (
+        "POST",
+        "/me/password",
+        r#"{"current_password":"not-my-password","new_password":"a-new-pass-2027"}"#,
+        "a++++++++++-",
+    ),
+    // Revocations last: every caller above keeps its grants.
+    (
+        "DELETE",
+        "/sites/{siteA}/operators/{spare}",
+        "",
+        "a--+-++----+",
+    ),
+    ("DELETE", "/orgs/{A}/admins/{spare}", "", "a--+-++----+"),
 ];
 
 /// Routes outside the matrix, and why: no caller is refused.
@@ -301,6 +349,19 @@ const NOT_IN_MATRIX: &[(&str, &str, &str)] = &[
     ("POST", "/api/v1/auth/refresh", "public"),
     ("POST", "/api/v1/volunteers/register", "public"),
     ("POST", "/api/v1/residents/register", "public"),
+    (
+        "POST",
+        "/api/v1/auth/logout",
+        "public: the refresh token is the credential",
+    ),
+    (
+        "POST",
+        "/api/v1/auth/reset",
+        "public: the reset code is the credential",
+    ),
+    ("GET", "/", "public: redirects to the console"),
+    ("GET", "/console", "public: static files"),
+    ("GET", "/console/{path}", "public: static files"),
 ];
 
 /// `/x/{anything}/y?q` → `/x/{}/y`, so matrix rows and spec paths compare.

@@ -2,6 +2,8 @@ use serde_json::json;
 
 use crate::helpers::*;
 
+const PAST: &str = "2020-01-01T00:00:00Z";
+
 #[test]
 fn activity_review_attendance_and_settlement() {
     each_backend(|app| {
@@ -62,20 +64,32 @@ fn activity_review_attendance_and_settlement() {
         assert_eq!(ok.body["status"], "published");
         app.post(&review, Some(&admin_a), json!({ "decision": "approve" }))
             .assert_error(409, "invalid_state");
-        let visible = app.get(
+        // It ended two days ago: the default list shows upcoming ones.
+        let upcoming = app.get(
             &format!("/api/v1/activities?community_id={}", t.community_a),
+            Some(&v1_token),
+        );
+        assert_eq!(upcoming.body["items"].as_array().unwrap().len(), 0);
+        let visible = app.get(
+            &format!(
+                "/api/v1/activities?community_id={}&from={PAST}",
+                t.community_a
+            ),
             Some(&v1_token),
         );
         assert_eq!(visible.body["items"][0]["id"], id.as_str());
         let paged = app.get(
-            &format!("/api/v1/activities?community_id={}&limit=1", t.community_a),
+            &format!(
+                "/api/v1/activities?community_id={}&limit=1&from={PAST}",
+                t.community_a
+            ),
             Some(&v1_token),
         );
         assert_eq!(paged.status, 200, "{}", paged.body);
         let cursor = paged.body["next_cursor"].as_str().unwrap().to_owned();
         let rest = app.get(
             &format!(
-                "/api/v1/activities?community_id={}&limit=1&cursor={cursor}",
+                "/api/v1/activities?community_id={}&limit=1&cursor={cursor}&from={PAST}",
                 t.community_a
             ),
             Some(&v1_token),

@@ -367,9 +367,15 @@ impl App {
                     set.insert(v.to_owned());
                 }
             }
+            for field in ["current_password", "new_password"] {
+                if let Some(v) = sent[field].as_str().filter(|v| v.len() >= 6) {
+                    secrets.passwords.insert(v.to_owned());
+                }
+            }
         }
         let text = resp.body.to_string();
-        if path.starts_with("/api/v1/auth/") {
+        // Token pairs are answered by sign-in and by a password change.
+        if path.starts_with("/api/v1/auth/") || path == "/api/v1/me/password" {
             for field in ["access_token", "refresh_token"] {
                 if let Some(t) = resp.body[field].as_str() {
                     secrets.tokens.insert(t.to_owned());
@@ -383,6 +389,13 @@ impl App {
         let phones = std::mem::take(&mut secrets.phones);
         secrets.assert_absent(&format!("the response to {path}"), &text);
         secrets.phones = phones;
+        // A reset code is shown once, to the admin who issued it; never
+        // again, and never in a log.
+        if path.ends_with("/reset-code")
+            && let Some(code) = resp.body["code"].as_str()
+        {
+            secrets.tokens.insert(code.to_owned());
+        }
     }
 
     pub fn get(&self, path: &str, token: Option<&str>) -> Resp {

@@ -11,6 +11,7 @@ pub mod metrics;
 mod principal;
 pub mod routes;
 mod state;
+mod telemetry;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -112,7 +113,7 @@ pub fn bind(
             .wrap(from_fn(i18n::localize))
             .wrap(from_fn(metrics::record))
             .wrap(from_fn(echo_request_id))
-            .wrap(TracingLogger::default())
+            .wrap(TracingLogger::<telemetry::RequestSpan>::new())
             .configure(routes::configure)
             .default_service(web::to(|| async {
                 Err::<actix_web::HttpResponse, _>(ApiError::not_found("route"))

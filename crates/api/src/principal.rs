@@ -9,7 +9,7 @@ use actix_web::{FromRequest, HttpRequest, web};
 use diesel::prelude::*;
 use serde::Serialize;
 use timebank_store::DbConnection;
-use timebank_store::schema::{orgs, residents, role_grants, users, volunteers};
+use timebank_store::schema::{orgs, residents, role_grants, sites, users, volunteers};
 
 use crate::auth::SYSTEM_SUBJECT;
 use crate::error::ApiError;
@@ -19,9 +19,11 @@ use crate::state::AppState;
 pub struct Grant {
     pub role: String,
     pub org_id: Option<String>,
+    pub org_name: Option<String>,
     #[serde(skip)]
     pub org_path: Option<String>,
     pub site_id: Option<String>,
+    pub site_name: Option<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -133,6 +135,21 @@ impl Principal {
         }
     }
 
+    /// The widest org the caller may read (admin or auditor; the root for
+    /// the system): where a staff list starts when it names no org.
+    pub fn home_read_org(&self, conn: &mut DbConnection) -> Result<Option<String>, ApiError> {
+        match self {
+            Principal::System => Ok(timebank_directory::root_org(conn)?.map(|o| o.id)),
+            Principal::User(u) => Ok(u
+                .grants
+                .iter()
+                .filter(|g| g.role == "org_admin" || g.role == "auditor")
+                .filter_map(|g| Some((g.org_path.as_ref()?.len(), g.org_id.clone()?)))
+                .min()
+                .map(|(_, id)| id)),
+        }
+    }
+
     /// The caller's user id; a system token is no person.
     pub fn user_id(&self) -> Result<String, ApiError> {
         match self {
@@ -163,6 +180,15 @@ impl Principal {
     }
 }
 
+type GrantTuple = (
+    String,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+);
+
 pub fn load(conn: &mut DbConnection, user_id: &str) -> Result<Option<UserPrincipal>, ApiError> {
     let Some((id, name)) = users::table
         .find(user_id)
@@ -174,21 +200,29 @@ pub fn load(conn: &mut DbConnection, user_id: &str) -> Result<Option<UserPrincip
     };
     let grants = role_grants::table
         .left_join(orgs::table.on(orgs::id.nullable().eq(role_grants::org_id)))
+        .left_join(sites::table.on(sites::id.nullable().eq(role_grants::site_id)))
         .filter(role_grants::user_id.eq(&id))
+        .filter(role_grants::revoked_at.is_null())
         .select((
             role_grants::role,
             role_grants::org_id,
+            orgs::name.nullable(),
             orgs::path.nullable(),
             role_grants::site_id,
+            sites::name.nullable(),
         ))
-        .load::<(String, Option<String>, Option<String>, Option<String>)>(conn)?
+        .load::<GrantTuple>(conn)?
         .into_iter()
-        .map(|(role, org_id, org_path, site_id)| Grant {
-            role,
-            org_id,
-            org_path,
-            site_id,
-        })
+        .map(
+            |(role, org_id, org_name, org_path, site_id, site_name)| Grant {
+                role,
+                org_id,
+                org_name,
+                org_path,
+                site_id,
+                site_name,
+            },
+        )
         .collect();
     let volunteer = volunteers::table
         .find(&id)

@@ -8,6 +8,7 @@ use timebank_ledger::{AccountKind, open_account};
 use timebank_store::schema::{orgs, role_grants, users, volunteers};
 use timebank_store::{DbConnection, is_unique_violation, write_tx};
 
+pub mod accounts;
 mod error;
 
 pub use error::DomainError;
@@ -230,6 +231,7 @@ pub fn grant_role(
         let mut held = role_grants::table
             .filter(role_grants::user_id.eq(user_id))
             .filter(role_grants::role.eq(role))
+            .filter(role_grants::revoked_at.is_null())
             .select(role_grants::id)
             .into_boxed();
         held = match org_id {
@@ -256,6 +258,48 @@ pub fn grant_role(
             .execute(c)?;
         Ok(true)
     })
+}
+
+/// Revokes `user_id`'s grants of these roles at exactly this org or site:
+/// the rows are kept with who revoked them and when. Returns the roles
+/// revoked (empty: there was none to revoke).
+pub fn revoke_grants(
+    conn: &mut DbConnection,
+    user_id: &str,
+    at: GrantPlace<'_>,
+    roles: &[&str],
+    revoked_by: &str,
+) -> Result<Vec<String>, DomainError> {
+    write_tx(conn, |c| {
+        let mut held = role_grants::table
+            .filter(role_grants::user_id.eq(user_id))
+            .filter(role_grants::role.eq_any(roles))
+            .filter(role_grants::revoked_at.is_null())
+            .select((role_grants::id, role_grants::role))
+            .into_boxed();
+        held = match at {
+            GrantPlace::Org(org) => held.filter(role_grants::org_id.eq(org)),
+            GrantPlace::Site(site) => held.filter(role_grants::site_id.eq(site)),
+        };
+        let rows: Vec<(String, String)> = held.load(c)?;
+        let ids: Vec<&String> = rows.iter().map(|(id, _)| id).collect();
+        diesel::update(role_grants::table.filter(role_grants::id.eq_any(ids)))
+            .set((
+                role_grants::revoked_at.eq(timebank_store::now()),
+                role_grants::revoked_by.eq(revoked_by),
+            ))
+            .execute(c)?;
+        let mut revoked: Vec<String> = rows.into_iter().map(|(_, role)| role).collect();
+        revoked.sort();
+        revoked.dedup();
+        Ok(revoked)
+    })
+}
+
+#[derive(Debug, Clone, Copy)]
+pub enum GrantPlace<'a> {
+    Org(&'a str),
+    Site(&'a str),
 }
 
 #[derive(Debug, Clone, Queryable, Selectable)]

@@ -58,6 +58,14 @@ pub struct Summary {
     pub children: Vec<ChildFigures>,
     /// Month (local, YYYY-MM) → figures.
     pub months: BTreeMap<String, Figures>,
+    /// Approved volunteers of the subtree per star level now, 0★ to 5★.
+    pub star_levels: Vec<StarCount>,
+}
+
+#[derive(Debug, Serialize, PartialEq, Eq)]
+pub struct StarCount {
+    pub level: i32,
+    pub volunteers: i64,
 }
 
 type PostingFacts = (String, String, i64, NaiveDateTime, String, String, String);
@@ -163,6 +171,19 @@ pub fn summary(
         }
     }
 
+    let levels: Vec<i32> = volunteers::table
+        .inner_join(orgs::table)
+        .filter(orgs::path.like(format!("{}%", org.path)))
+        .filter(volunteers::status.eq("active"))
+        .select(volunteers::star_level)
+        .load(conn)?;
+    let star_levels = (0..=5)
+        .map(|level| StarCount {
+            level,
+            volunteers: levels.iter().filter(|l| **l == level).count() as i64,
+        })
+        .collect();
+
     totals.close();
     months.values_mut().for_each(Figures::close);
     per_child.iter_mut().for_each(Figures::close);
@@ -181,5 +202,6 @@ pub fn summary(
             })
             .collect(),
         months,
+        star_levels,
     })
 }

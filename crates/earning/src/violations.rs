@@ -66,6 +66,9 @@ pub struct Violation {
     pub barred_until: Option<String>,
     pub created_by: String,
     pub created_at: String,
+    /// The page position.
+    #[serde(skip)]
+    pub created: NaiveDateTime,
 }
 
 /// Records a violation. Run inside the caller's write transaction.
@@ -244,10 +247,28 @@ type ViolationRow = (
     NaiveDateTime,
 );
 
+/// Whose violations to list.
+pub enum Of<'a> {
+    Volunteer(&'a str),
+    /// Volunteers of these communities, a page before a (time, id) position.
+    Communities {
+        ids: &'a [String],
+        before: Option<(NaiveDateTime, String)>,
+        limit: i64,
+    },
+}
+
 /// A volunteer's violations, newest first.
 pub fn list(conn: &mut DbConnection, volunteer_id: &str) -> Result<Vec<Violation>, DomainError> {
-    let rows: Vec<ViolationRow> = violations::table
-        .filter(violations::volunteer_id.eq(volunteer_id))
+    list_of(conn, Of::Volunteer(volunteer_id))
+}
+
+/// Violations newest first, with the volunteer's community scope applied
+/// in the query.
+pub fn list_of(conn: &mut DbConnection, of: Of<'_>) -> Result<Vec<Violation>, DomainError> {
+    use timebank_store::schema::volunteers;
+    let mut q = violations::table
+        .inner_join(volunteers::table.on(volunteers::user_id.eq(violations::volunteer_id)))
         .order((violations::created_at.desc(), violations::id.desc()))
         .select((
             violations::id,
@@ -263,7 +284,24 @@ pub fn list(conn: &mut DbConnection, volunteer_id: &str) -> Result<Vec<Violation
             violations::created_by,
             violations::created_at,
         ))
-        .load(conn)?;
+        .into_boxed();
+    q = match of {
+        Of::Volunteer(id) => q.filter(violations::volunteer_id.eq(id.to_owned())),
+        Of::Communities { ids, before, limit } => {
+            let q = q
+                .filter(volunteers::community_id.eq_any(ids.to_vec()))
+                .limit(limit);
+            match before {
+                None => q,
+                Some((at, id)) => q.filter(
+                    violations::created_at
+                        .lt(at)
+                        .or(violations::created_at.eq(at).and(violations::id.lt(id))),
+                ),
+            }
+        }
+    };
+    let rows: Vec<ViolationRow> = q.load(conn)?;
     Ok(rows
         .into_iter()
         .map(
@@ -294,6 +332,7 @@ pub fn list(conn: &mut DbConnection, volunteer_id: &str) -> Result<Vec<Violation
                 barred_until: barred.map(|t| utc_string(&t)),
                 created_by: by,
                 created_at: utc_string(&at),
+                created: at,
             },
         )
         .collect())

@@ -26,4 +26,4 @@ pub use post::{
     find_by_external_id, is_wallet_points, post, post_in, post_many_in, reversal_of, reverse,
     reverse_in, validate,
 };
-pub use verify::{Problem, VerifyReport, verify};
+pub use verify::{Problem, VerifyReport, verify, verify_subtree};

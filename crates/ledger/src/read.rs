@@ -100,28 +100,93 @@ pub fn find_transaction(
     conn: &mut DbConnection,
     id: &str,
 ) -> Result<Option<Transaction>, LedgerError> {
-    let Some(row) = transactions::table
+    let rows: Vec<TransactionRow> = transactions::table
         .find(id)
         .select(TransactionRow::as_select())
-        .first(conn)
-        .optional()?
-    else {
-        return Ok(None);
-    };
-    let rows: Vec<(PostingRow, (String, String))> = postings::table
+        .load(conn)?;
+    Ok(assemble(conn, rows)?.pop())
+}
+
+/// Which transactions to list: those touching an account of the org
+/// subtree at `path`, newest first, a page before a (time, id) position.
+pub struct TransactionFilter {
+    pub path: String,
+    pub kind: Option<crate::TxKind>,
+    pub from: Option<chrono::NaiveDateTime>,
+    pub to: Option<chrono::NaiveDateTime>,
+    pub before: Option<(chrono::NaiveDateTime, String)>,
+    pub limit: i64,
+}
+
+/// The audit trail of a subtree: walks transactions by time (an index)
+/// and keeps those with a posting on an account in the subtree.
+pub fn list_transactions(
+    conn: &mut DbConnection,
+    f: &TransactionFilter,
+) -> Result<Vec<Transaction>, LedgerError> {
+    let in_scope = postings::table
         .inner_join(accounts::table)
-        .filter(postings::transaction_id.eq(id))
+        .filter(postings::transaction_id.eq(transactions::id))
+        .filter(accounts::org_path.like(format!("{}%", f.path)));
+    let mut q = transactions::table
+        .filter(diesel::dsl::exists(in_scope))
+        .select(TransactionRow::as_select())
+        .into_boxed();
+    if let Some(kind) = f.kind {
+        q = q.filter(transactions::kind.eq(kind.as_str()));
+    }
+    if let Some(from) = f.from {
+        q = q.filter(transactions::created_at.ge(from));
+    }
+    if let Some(to) = f.to {
+        q = q.filter(transactions::created_at.lt(to));
+    }
+    if let Some((at, id)) = &f.before {
+        q = q.filter(
+            transactions::created_at.lt(*at).or(transactions::created_at
+                .eq(*at)
+                .and(transactions::id.lt(id.clone()))),
+        );
+    }
+    let rows = q
+        .order((transactions::created_at.desc(), transactions::id.desc()))
+        .limit(f.limit)
+        .load(conn)?;
+    assemble(conn, rows)
+}
+
+/// Transactions with their postings and reversals, in the rows' order:
+/// one query for all postings, one for all reversals.
+fn assemble(
+    conn: &mut DbConnection,
+    rows: Vec<TransactionRow>,
+) -> Result<Vec<Transaction>, LedgerError> {
+    if rows.is_empty() {
+        return Ok(Vec::new());
+    }
+    let ids: Vec<&str> = rows.iter().map(|r| r.id.as_str()).collect();
+    let loaded: Vec<(PostingRow, (String, String))> = postings::table
+        .inner_join(accounts::table)
+        .filter(postings::transaction_id.eq_any(&ids))
         .order(postings::id.asc())
         .select((
             PostingRow::as_select(),
             (accounts::kind, accounts::owner_id),
         ))
         .load(conn)?;
-    let reversed_by = crate::post::reversal_of(conn, id)?;
-    let postings = rows
+    let reversals: HashMap<String, String> = transactions::table
+        .filter(transactions::reverses_id.eq_any(&ids))
+        .select((transactions::reverses_id, transactions::id))
+        .load::<(Option<String>, String)>(conn)?
         .into_iter()
-        .map(|(p, (account_kind, owner_id))| {
-            Ok(Posting {
+        .filter_map(|(original, id)| Some((original?, id)))
+        .collect();
+    let mut by_tx: HashMap<String, Vec<Posting>> = HashMap::new();
+    for (p, (account_kind, owner_id)) in loaded {
+        by_tx
+            .entry(p.transaction_id.clone())
+            .or_default()
+            .push(Posting {
                 id: p.id,
                 account_id: p.account_id,
                 account_kind: account_kind.parse()?,
@@ -132,22 +197,25 @@ pub fn find_transaction(
                 balance_after: Amount::from_units(p.balance_after),
                 prev_hash: p.prev_hash,
                 hash: p.hash,
+            });
+    }
+    rows.into_iter()
+        .map(|row| {
+            Ok(Transaction {
+                kind: row.kind.parse()?,
+                postings: by_tx.remove(&row.id).unwrap_or_default(),
+                reversed_by: reversals.get(&row.id).cloned(),
+                id: row.id,
+                actor_id: row.actor_id,
+                reason: row.reason,
+                external_id: row.external_id,
+                rule_version: row.rule_version,
+                reverses_id: row.reverses_id,
+                request_id: row.request_id,
+                created_at: row.created_at.and_utc(),
             })
         })
-        .collect::<Result<Vec<_>, LedgerError>>()?;
-    Ok(Some(Transaction {
-        kind: row.kind.parse()?,
-        id: row.id,
-        actor_id: row.actor_id,
-        reason: row.reason,
-        external_id: row.external_id,
-        rule_version: row.rule_version,
-        reverses_id: row.reverses_id,
-        reversed_by,
-        request_id: row.request_id,
-        created_at: row.created_at.and_utc(),
-        postings,
-    }))
+        .collect()
 }
 
 /// The org paths of every account a transaction touches, keyed by account

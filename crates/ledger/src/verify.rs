@@ -2,7 +2,7 @@
 //! balances, lifetime totals, per-account sequences and hash chains, and
 //! per-transaction sums and hashes.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use diesel::prelude::*;
 use serde::Serialize;
@@ -63,11 +63,26 @@ impl Findings {
 }
 
 pub fn verify(conn: &mut DbConnection) -> Result<VerifyReport, LedgerError> {
+    verify_in(conn, None)
+}
+
+/// The same checks for the accounts of one org subtree (`path`) and the
+/// transactions that touch them: the work grows with the subtree, not with
+/// the whole ledger.
+pub fn verify_subtree(conn: &mut DbConnection, path: &str) -> Result<VerifyReport, LedgerError> {
+    verify_in(conn, Some(path))
+}
+
+fn verify_in(conn: &mut DbConnection, path: Option<&str>) -> Result<VerifyReport, LedgerError> {
     let mut findings = Findings::default();
     let original_kinds = reversal_original_kinds(conn)?;
+    let mut touched = path.map(|_| HashSet::new());
     let (accounts_checked, postings_checked) =
-        verify_accounts(conn, &original_kinds, &mut findings)?;
-    let transactions_checked = verify_transactions(conn, &mut findings)?;
+        verify_accounts(conn, path, &original_kinds, &mut findings, touched.as_mut())?;
+    let transactions_checked = match touched {
+        None => verify_transactions(conn, &mut findings)?,
+        Some(ids) => verify_transaction_ids(conn, ids.into_iter().collect(), &mut findings)?,
+    };
     Ok(VerifyReport {
         ok: findings.0.is_empty(),
         accounts_checked,
@@ -105,22 +120,38 @@ fn reversal_original_kinds(
     Ok(out)
 }
 
+/// Walks the accounts in (org path, id) order, the whole ledger or the
+/// range of one subtree's paths; with `touched`, collects the transactions
+/// of the postings it read.
 fn verify_accounts(
     conn: &mut DbConnection,
+    path: Option<&str>,
     original_kinds: &HashMap<String, TxKind>,
     findings: &mut Findings,
+    mut touched: Option<&mut HashSet<String>>,
 ) -> Result<(u64, u64), LedgerError> {
     let (mut accounts_checked, mut postings_checked) = (0u64, 0u64);
-    let mut after = String::new();
+    let (low, high) = match path {
+        // Paths end with '/', and '0' is the byte after it.
+        Some(p) => (p.to_owned(), format!("{}0", p.trim_end_matches('/'))),
+        None => (String::new(), "\u{10FFFF}".to_owned()),
+    };
+    let mut after = (low.clone(), String::new());
     loop {
         let chunk: Vec<AccountRow> = accounts::table
-            .filter(accounts::id.gt(&after))
-            .order(accounts::id.asc())
+            .filter(accounts::org_path.ge(&low))
+            .filter(accounts::org_path.lt(&high))
+            .filter(
+                accounts::org_path.gt(&after.0).or(accounts::org_path
+                    .eq(&after.0)
+                    .and(accounts::id.gt(&after.1))),
+            )
+            .order((accounts::org_path.asc(), accounts::id.asc()))
             .limit(CHUNK)
             .select(AccountRow::as_select())
             .load(conn)?;
         let Some(last) = chunk.last() else { break };
-        after = last.id.clone();
+        after = (last.org_path.clone(), last.id.clone());
         let ids: Vec<&str> = chunk.iter().map(|a| a.id.as_str()).collect();
         let stored: HashMap<(String, String), BalanceRow> = balances::table
             .filter(balances::account_id.eq_any(&ids))
@@ -135,6 +166,9 @@ fn verify_accounts(
             .order((postings::account_id.asc(), postings::seq.asc()))
             .select((PostingRow::as_select(), transactions::kind))
             .load(conn)?;
+        if let Some(touched) = touched.as_deref_mut() {
+            touched.extend(rows.iter().map(|(p, _)| p.transaction_id.clone()));
+        }
         let mut by_account: HashMap<&str, Vec<&(PostingRow, String)>> = HashMap::new();
         for row in &rows {
             by_account
@@ -294,22 +328,48 @@ fn verify_transactions(
             .load(conn)?;
         let Some(last) = chunk.last() else { break };
         after = last.id.clone();
-        let ids: Vec<&str> = chunk.iter().map(|t| t.id.as_str()).collect();
-        let mut by_tx: HashMap<String, Vec<PostingRow>> = HashMap::new();
-        for p in postings::table
-            .filter(postings::transaction_id.eq_any(&ids))
-            .select(PostingRow::as_select())
-            .load::<PostingRow>(conn)?
-        {
-            by_tx.entry(p.transaction_id.clone()).or_default().push(p);
-        }
-        for tx in &chunk {
-            checked += 1;
-            let list = by_tx.remove(&tx.id).unwrap_or_default();
-            check_transaction(tx, &list, findings);
-        }
+        checked += check_chunk(conn, &chunk, findings)?;
     }
     Ok(checked)
+}
+
+fn verify_transaction_ids(
+    conn: &mut DbConnection,
+    mut ids: Vec<String>,
+    findings: &mut Findings,
+) -> Result<u64, LedgerError> {
+    ids.sort();
+    let mut checked = 0u64;
+    for chunk_ids in ids.chunks(CHUNK as usize) {
+        let chunk: Vec<TransactionRow> = transactions::table
+            .filter(transactions::id.eq_any(chunk_ids))
+            .order(transactions::id.asc())
+            .select(TransactionRow::as_select())
+            .load(conn)?;
+        checked += check_chunk(conn, &chunk, findings)?;
+    }
+    Ok(checked)
+}
+
+fn check_chunk(
+    conn: &mut DbConnection,
+    chunk: &[TransactionRow],
+    findings: &mut Findings,
+) -> Result<u64, LedgerError> {
+    let ids: Vec<&str> = chunk.iter().map(|t| t.id.as_str()).collect();
+    let mut by_tx: HashMap<String, Vec<PostingRow>> = HashMap::new();
+    for p in postings::table
+        .filter(postings::transaction_id.eq_any(&ids))
+        .select(PostingRow::as_select())
+        .load::<PostingRow>(conn)?
+    {
+        by_tx.entry(p.transaction_id.clone()).or_default().push(p);
+    }
+    for tx in chunk {
+        let list = by_tx.remove(&tx.id).unwrap_or_default();
+        check_transaction(tx, &list, findings);
+    }
+    Ok(chunk.len() as u64)
 }
 
 fn check_transaction(tx: &TransactionRow, list: &[PostingRow], findings: &mut Findings) {

@@ -47,6 +47,8 @@ diesel::table! {
         site_id -> Nullable<Text>,
         granted_by -> Nullable<Text>,
         created_at -> Timestamp,
+        revoked_at -> Nullable<Timestamp>,
+        revoked_by -> Nullable<Text>,
     }
 }
 
@@ -460,6 +462,20 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    reset_codes (id) {
+        id -> Text,
+        user_id -> Text,
+        code_hash -> Text,
+        created_by -> Text,
+        created_at -> Timestamp,
+        expires_at -> Timestamp,
+        attempts -> Integer,
+        used_at -> Nullable<Timestamp>,
+        voided_at -> Nullable<Timestamp>,
+    }
+}
+
 diesel::joinable!(postings -> transactions (transaction_id));
 diesel::joinable!(postings -> accounts (account_id));
 diesel::joinable!(balances -> accounts (account_id));
@@ -510,4 +526,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     checkpoints,
     checkpoint_heads,
     import_keys,
+    reset_codes,
 );

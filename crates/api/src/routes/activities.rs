@@ -174,12 +174,15 @@ pub async fn list(
                 })?;
                 Principal::require(principal.reads(path))?;
             }
+            // Upcoming first: with no period named, published activities
+            // start from those not yet over.
+            let upcoming = (status == "published" && q.to.is_none()).then(timebank_store::now);
             let filter = ListFilter {
                 status,
                 community_path,
                 org_path,
                 category: q.category,
-                from: q.from.map(naive),
+                from: q.from.map(naive).or(upcoming),
                 to: q.to.map(naive),
                 after,
                 limit,

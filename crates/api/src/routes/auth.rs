@@ -77,7 +77,7 @@ pub async fn refresh(
     respond_with_tokens(&st, &id, &name, refresh).await
 }
 
-async fn respond_with_tokens(
+pub(crate) async fn respond_with_tokens(
     state: &web::Data<AppState>,
     user_id: &str,
     name: &str,
@@ -98,7 +98,7 @@ async fn respond_with_tokens(
     })))
 }
 
-fn store_refresh_token(
+pub(crate) fn store_refresh_token(
     conn: &mut DbConnection,
     user_id: &str,
     family_id: &str,

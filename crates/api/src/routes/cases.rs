@@ -32,7 +32,7 @@ fn rule_json(r: &CaseRuleRow) -> Value {
     })
 }
 
-fn award_json(a: &CaseAwardRow) -> Value {
+pub(crate) fn award_json(a: &CaseAwardRow) -> Value {
     json!({
         "id": a.id,
         "volunteer_id": a.volunteer_id,

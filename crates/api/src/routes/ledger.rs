@@ -167,11 +167,35 @@ pub async fn reverse(
     Ok(outcome.into_response())
 }
 
+#[derive(Debug, Deserialize)]
+pub struct VerifyQuery {
+    org_id: Option<String>,
+}
+
+/// Platform staff and batch scripts verify the whole ledger (with stock and
+/// checkpoints); other staff verify the accounts of their own subtree, so
+/// the work and the counts stay within what they may read.
 pub async fn verify(
     state: web::Data<AppState>,
     principal: Principal,
+    query: web::Query<VerifyQuery>,
 ) -> Result<HttpResponse, ApiError> {
     Principal::require(principal.is_staff())?;
-    let report = state.db(|conn| Ok(timebank_jobs::verify(conn)?)).await?;
-    Ok(HttpResponse::Ok().json(report))
+    let body = state
+        .db(move |conn| {
+            let (org, _) =
+                crate::routes::queues::readable_scope(conn, &principal, query.org_id.as_deref())?;
+            let whole = org.parent_id.is_none();
+            let report = if whole {
+                timebank_jobs::verify(conn)?
+            } else {
+                timebank_ledger::verify_subtree(conn, &org.path)?
+            };
+            let mut body = serde_json::json!(report);
+            body["org_id"] = serde_json::json!(org.id);
+            body["scope"] = serde_json::json!(if whole { "ledger" } else { "subtree" });
+            Ok(body)
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(body))
 }

@@ -13,13 +13,17 @@ use crate::error::ApiError;
 mod activities;
 mod auth;
 mod cases;
+mod console;
 mod gifts;
+mod grants;
 mod health;
 mod jobs;
 mod ledger;
 mod lists;
 mod orgs;
 mod policies;
+mod queues;
+mod recovery;
 mod redemptions;
 mod reports;
 mod services;
@@ -60,6 +64,32 @@ pub fn table() -> Vec<(Method, String, Route)> {
             api("/auth/refresh"),
             web::post().to(auth::refresh),
         ),
+        (
+            Method::POST,
+            api("/auth/logout"),
+            web::post().to(recovery::logout),
+        ),
+        (
+            Method::POST,
+            api("/auth/reset"),
+            web::post().to(recovery::reset),
+        ),
+        (
+            Method::POST,
+            api("/me/password"),
+            web::post().to(recovery::change),
+        ),
+        (Method::GET, "/".into(), web::get().to(console::root)),
+        (
+            Method::GET,
+            "/console".into(),
+            web::get().to(console::index),
+        ),
+        (
+            Method::GET,
+            "/console/{path:.*}".into(),
+            web::get().to(console::asset),
+        ),
         (Method::GET, api("/me"), web::get().to(auth::me)),
         (Method::POST, api("/orgs"), web::post().to(orgs::create)),
         (Method::GET, api("/orgs/{id}"), web::get().to(orgs::get)),
@@ -73,6 +103,68 @@ pub fn table() -> Vec<(Method, String, Route)> {
             api("/orgs/{id}/admins"),
             web::post().to(orgs::add_admin),
         ),
+        (
+            Method::GET,
+            api("/orgs/{id}/admins"),
+            web::get().to(grants::list),
+        ),
+        (
+            Method::DELETE,
+            api("/orgs/{id}/admins/{user_id}"),
+            web::delete().to(grants::revoke_admin),
+        ),
+        (
+            Method::GET,
+            api("/orgs/{id}/queues"),
+            web::get().to(queues::org_queues),
+        ),
+        (
+            Method::GET,
+            api("/volunteers"),
+            web::get().to(queues::volunteers),
+        ),
+        (
+            Method::POST,
+            api("/volunteers/{id}/reset-code"),
+            web::post().to(recovery::issue_code),
+        ),
+        (
+            Method::GET,
+            api("/residents"),
+            web::get().to(queues::residents),
+        ),
+        (
+            Method::POST,
+            api("/residents/{id}/reset-code"),
+            web::post().to(recovery::issue_code),
+        ),
+        (
+            Method::GET,
+            api("/case-awards"),
+            web::get().to(queues::case_awards),
+        ),
+        (Method::GET, api("/wishes"), web::get().to(queues::wishes)),
+        (
+            Method::GET,
+            api("/sites/{id}/redemptions"),
+            web::get().to(queues::site_redemptions),
+        ),
+        (
+            Method::DELETE,
+            api("/sites/{id}/operators/{user_id}"),
+            web::delete().to(grants::revoke_operator),
+        ),
+        (
+            Method::GET,
+            api("/violations"),
+            web::get().to(queues::violations),
+        ),
+        (
+            Method::GET,
+            api("/transactions"),
+            web::get().to(queues::transactions),
+        ),
+        (Method::GET, api("/jobs"), web::get().to(queues::jobs)),
         (
             Method::POST,
             api("/volunteers/register"),
@@ -424,11 +516,27 @@ pub fn table() -> Vec<(Method, String, Route)> {
     ]
 }
 
-/// (method, path) pairs, for comparing with `openapi.yaml`.
+/// (method, path) pairs, for comparing with `openapi.yaml`: a segment's
+/// pattern (`{path:.*}`) is written as OpenAPI names it (`{path}`).
 pub fn list() -> Vec<(String, String)> {
     table()
         .into_iter()
-        .map(|(method, path, _)| (method.as_str().to_ascii_lowercase(), path))
+        .map(|(method, path, _)| {
+            let mut plain = String::with_capacity(path.len());
+            let (mut in_brace, mut in_pattern) = (false, false);
+            for c in path.chars() {
+                match c {
+                    '{' => in_brace = true,
+                    ':' if in_brace => in_pattern = true,
+                    '}' => (in_brace, in_pattern) = (false, false),
+                    _ => {}
+                }
+                if !in_pattern {
+                    plain.push(c);
+                }
+            }
+            (method.as_str().to_ascii_lowercase(), plain)
+        })
         .collect()
 }
 
@@ -466,6 +574,30 @@ pub fn valid<T: Validate>(body: web::Json<T>) -> Result<T, ApiError> {
     let body = body.into_inner();
     body.validate().map_err(|e| ApiError::validation(&e))?;
     Ok(body)
+}
+
+/// As [`valid`], with the password rule: a weak password alone is 422
+/// `weak_password`; beside other invalid fields it is one of them.
+pub fn valid_with_password<T: Validate>(
+    body: web::Json<T>,
+    password_and_phone: impl Fn(&T) -> (&str, &str),
+) -> Result<T, ApiError> {
+    let body = body.into_inner();
+    let (password, phone) = password_and_phone(&body);
+    let weakness = timebank_directory::accounts::weakness(password, phone);
+    match (body.validate(), weakness) {
+        (Ok(()), None) => Ok(body),
+        (Ok(()), Some(_)) => {
+            timebank_directory::accounts::check_password(password, phone, "password")?;
+            Ok(body)
+        }
+        (Err(mut errors), weakness) => {
+            if let Some(w) = weakness {
+                errors.add("password", validator::ValidationError::new(w.as_str()));
+            }
+            Err(ApiError::validation(&errors))
+        }
+    }
 }
 
 #[derive(Debug, Deserialize)]

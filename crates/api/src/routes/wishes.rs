@@ -13,7 +13,7 @@ use crate::principal::Principal;
 use crate::routes::{opt_utc, optional_body, utc_string, valid};
 use crate::state::AppState;
 
-fn wish_json(w: &WishRow) -> Value {
+pub(crate) fn wish_json(w: &WishRow) -> Value {
     json!({
         "id": w.id,
         "requester_id": w.requester_id,

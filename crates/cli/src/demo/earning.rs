@@ -17,7 +17,8 @@ use timebank_store::schema::volunteers;
 
 use super::api;
 
-const WEEKS: i64 = 40;
+/// A year of weekly activities.
+pub const WEEKS: i64 = 52;
 const TITLES: [(&str, &str); 6] = [
     ("社区环境清洁", "环境保护"),
     ("敬老院陪伴", "助老"),
@@ -53,8 +54,9 @@ impl Counts {
     }
 }
 
-fn at(days_ago: i64, hour: u32) -> NaiveDateTime {
-    let day = timebank_store::now() - Duration::days(days_ago);
+/// `hour`:00 UTC on the day `days_ago` days before `today`.
+pub fn at(today: NaiveDateTime, days_ago: i64, hour: u32) -> NaiveDateTime {
+    let day = today - Duration::days(days_ago);
     day.with_hour(hour)
         .and_then(|d| d.with_minute(0))
         .and_then(|d| d.with_second(0))
@@ -62,15 +64,25 @@ fn at(days_ago: i64, hour: u32) -> NaiveDateTime {
         .unwrap_or(day)
 }
 
+/// Runs the year week by week, oldest first, each step at its own date:
+/// an activity is published six days ahead, attended, and settled two
+/// hours after it ends. `after_week(conn, week, end)` runs once a week
+/// (week 0 is the oldest) at the end of its last activity day, for the
+/// rest of the history to happen in between.
 pub fn load(
     conn: &mut DbConnection,
+    today: NaiveDateTime,
     district: &Org,
     communities: &[Org],
     by_community: &[Vec<String>],
     admin: &str,
+    mut after_week: impl FnMut(&mut DbConnection, i64, NaiveDateTime) -> anyhow::Result<()>,
 ) -> anyhow::Result<Counts> {
     let mut counts = Counts::default();
-    publish_case_rules(conn, district, admin)?;
+    let first_day = at(today, 7 * WEEKS + 14, 0);
+    timebank_store::clock::at(first_day, || {
+        publish_case_rules(conn, today, district, admin)
+    })?;
     // The first volunteers are the most devoted: they serve in several
     // communities, which lifts them to the top star levels.
     let devoted: Vec<(&String, usize)> = [(0usize, 6usize), (1, 4), (2, 2), (3, 0), (4, 0)]
@@ -82,69 +94,85 @@ pub fn load(
                 .map(|id| (id, *reach))
         })
         .collect();
-    let now = timebank_store::now();
-    for week in 0..WEEKS {
-        for (ci, community) in communities.iter().enumerate() {
+    for oldest_first in 0..WEEKS {
+        let week = WEEKS - 1 - oldest_first;
+        let mut week_end = at(today, 7 * week + 1, 11);
+        // Community 0 meets last in the week: the days in order.
+        for (ci, community) in communities.iter().enumerate().rev() {
             let days_ago = 7 * week + ci as i64 + 1;
             // 09:00–17:00 in China (UTC+8).
-            let (start, end) = (at(days_ago, 1), at(days_ago, 9));
+            let (start, end) = (at(today, days_ago, 1), at(today, days_ago, 9));
             let (title, category) = TITLES[(ci + week as usize) % TITLES.len()];
-            let activity = activities::create(
-                conn,
-                NewActivity {
-                    org_id: community.id.clone(),
-                    title: title.to_owned(),
-                    category: category.to_owned(),
-                    description: format!("{}每周志愿服务日", community.name),
-                    location: Some(format!("{}党群服务中心", community.name)),
-                    starts_at: start,
-                    ends_at: end,
-                    capacity: 30,
-                    points_per_hour: (week % 5 == 0).then(|| Amount::from_units(150)),
-                },
-                admin,
-            )?;
-            activities::review(conn, &activity.id, true, None, admin)?;
-            counts.activities += 1;
-            let locals = by_community.get(ci).map(Vec::as_slice).unwrap_or_default();
-            for (i, volunteer) in locals.iter().enumerate().skip(1) {
-                if devoted.iter().any(|(d, _)| *d == volunteer) {
-                    continue;
-                }
-                let every = [1, 2, 3, 5, 8][i % 5];
-                if !(week as usize + i).is_multiple_of(every) {
-                    continue;
-                }
-                // Some arrive a little late; one in a while leaves early.
-                let late = Duration::minutes(((week as usize * 7 + i * 13) % 4) as i64 * 10);
-                let early = if (week as usize + i).is_multiple_of(11) {
-                    Duration::hours(5)
-                } else {
-                    Duration::zero()
-                };
-                activities::record(
+            let published = start - Duration::days(6);
+            let activity = timebank_store::clock::at(published, || {
+                let activity = activities::create(
                     conn,
-                    &activity.id,
-                    volunteer,
-                    start + late,
-                    end - early,
+                    NewActivity {
+                        org_id: community.id.clone(),
+                        title: title.to_owned(),
+                        category: category.to_owned(),
+                        description: format!("{}每周志愿服务日", community.name),
+                        location: Some(format!("{}党群服务中心", community.name)),
+                        starts_at: start,
+                        ends_at: end,
+                        capacity: 30,
+                        points_per_hour: (week % 5 == 0).then(|| Amount::from_units(150)),
+                    },
                     admin,
                 )?;
-            }
-            for (volunteer, reach) in &devoted {
-                // Each serves their own community and `reach` of the first ones.
-                if ci < *reach || locals.first() == Some(*volunteer) {
-                    activities::record(conn, &activity.id, volunteer, start, end, admin)?;
+                activities::review(conn, &activity.id, true, None, admin)?;
+                Ok::<_, anyhow::Error>(activity)
+            })?;
+            counts.activities += 1;
+            let settled_at = end + Duration::hours(2);
+            week_end = week_end.max(settled_at);
+            let locals = by_community.get(ci).map(Vec::as_slice).unwrap_or_default();
+            counts.settled += timebank_store::clock::at(settled_at, || {
+                for (i, volunteer) in locals.iter().enumerate().skip(1) {
+                    if devoted.iter().any(|(d, _)| *d == volunteer) {
+                        continue;
+                    }
+                    let every = [1, 2, 3, 5, 8][i % 5];
+                    if !(week as usize + i).is_multiple_of(every) {
+                        continue;
+                    }
+                    // Some arrive a little late; one in a while leaves early.
+                    let late = Duration::minutes(((week as usize * 7 + i * 13) % 4) as i64 * 10);
+                    let early = if (week as usize + i).is_multiple_of(11) {
+                        Duration::hours(5)
+                    } else {
+                        Duration::zero()
+                    };
+                    activities::record(
+                        conn,
+                        &activity.id,
+                        volunteer,
+                        start + late,
+                        end - early,
+                        admin,
+                    )?;
                 }
-            }
-            counts.settled += settle_activity(conn, &activity.id, admin, None, now)?
-                .settled
-                .len();
+                for (volunteer, reach) in &devoted {
+                    // Each serves their own community and `reach` of the first ones.
+                    if ci < *reach || locals.first() == Some(*volunteer) {
+                        activities::record(conn, &activity.id, volunteer, start, end, admin)?;
+                    }
+                }
+                let settled = settle_activity(conn, &activity.id, admin, None, settled_at)?;
+                Ok::<_, anyhow::Error>(settled.settled.len())
+            })?;
         }
+        // Six weeks back, the case awards of the year's deeds come in.
+        if week == 6 {
+            counts.awards = timebank_store::clock::at(week_end, || {
+                case_awards(conn, by_community, admin, week_end)
+            })?;
+        }
+        after_week(conn, oldest_first, week_end)?;
     }
-    counts.awards = case_awards(conn, by_community, admin)?;
-    upcoming(conn, communities, by_community, admin)?;
+    upcoming(conn, today, communities, by_community, admin)?;
     // One activity still waits for review.
+    let now = today;
     if let Some(community) = communities.first() {
         activities::create(
             conn,
@@ -171,8 +199,13 @@ pub fn load(
     Ok(counts)
 }
 
-fn publish_case_rules(conn: &mut DbConnection, district: &Org, admin: &str) -> anyhow::Result<()> {
-    let from = at(400, 0);
+fn publish_case_rules(
+    conn: &mut DbConnection,
+    today: NaiveDateTime,
+    district: &Org,
+    admin: &str,
+) -> anyhow::Result<()> {
+    let from = at(today, 400, 0);
     for (code, name, points, hours, limit, evidence) in [
         ("blood_donation", "无偿献血", 2000, 0, Some(2), true),
         ("charity_donation", "爱心捐赠", 500, 0, Some(12), false),
@@ -197,10 +230,13 @@ fn publish_case_rules(conn: &mut DbConnection, district: &Org, admin: &str) -> a
     Ok(())
 }
 
+/// Deeds of the last weeks, filed at `filed` (the clock): most approved at
+/// once, the last of each community still waiting.
 fn case_awards(
     conn: &mut DbConnection,
     by_community: &[Vec<String>],
     admin: &str,
+    filed: NaiveDateTime,
 ) -> anyhow::Result<usize> {
     let mut approved = 0;
     for (ci, locals) in by_community.iter().enumerate() {
@@ -216,7 +252,7 @@ fn case_awards(
                 conn,
                 &volunteer,
                 code,
-                at(30 + (ci * 5 + i) as i64, 2),
+                at(filed, 1 + ((ci * 5 + i) % 20) as i64, 2),
                 evidence,
                 admin,
             )?;
@@ -232,13 +268,14 @@ fn case_awards(
 
 fn upcoming(
     conn: &mut DbConnection,
+    today: NaiveDateTime,
     communities: &[Org],
     by_community: &[Vec<String>],
     admin: &str,
 ) -> anyhow::Result<()> {
-    let now = timebank_store::now();
+    let now = today;
     for (ci, community) in communities.iter().enumerate() {
-        let start = at(-(ci as i64 + 3), 1);
+        let start = at(today, -(ci as i64 + 3), 1);
         let (title, category) = TITLES[ci % TITLES.len()];
         let activity = activities::create(
             conn,

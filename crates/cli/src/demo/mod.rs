@@ -68,8 +68,8 @@ pub fn create_platform_admin(
             "--kind {kind:?}: use city, district, street or community"
         ))
     })?;
-    if password.len() < 8 {
-        return Err(ConfigError("--password must be at least 8 characters".into()).into());
+    if let Err(e) = directory::accounts::check_password(password, phone, "--password") {
+        return Err(ConfigError(e.to_string()).into());
     }
     let root = match directory::root_org(conn).map_err(api)? {
         Some(root) => {
@@ -120,7 +120,92 @@ pub fn load(pool: &Pool) -> anyhow::Result<Summary> {
     timebank_store::write_tx(conn, load_all)
 }
 
+/// The district as it stands today after a year: founded a year and a
+/// month ago, then every week of the year through the real code paths at
+/// its own date (the domain's clock), then this week's open business.
 fn load_all(conn: &mut DbConnection) -> anyhow::Result<Summary> {
+    use timebank_store::clock;
+    let today = timebank_store::now();
+    let founded = earning::at(today, 7 * earning::WEEKS + 30, 0);
+    let town = clock::at(founded, || found(conn))?;
+    let Town {
+        admin_id,
+        district,
+        streets,
+        communities,
+        by_community,
+        volunteer_ids,
+    } = town;
+    let shops = clock::at(founded, || {
+        spending::open_shops(conn, &district, &streets, &admin_id)
+    })?;
+    let mut spent = spending::Counts::default();
+    let earned = earning::load(
+        conn,
+        today,
+        &district,
+        &communities,
+        &by_community,
+        &admin_id,
+        |conn, week, end| {
+            // Once a month the volunteers redeem some of their points.
+            if week % 4 != 3 {
+                return Ok(());
+            }
+            clock::at(end, || {
+                spending::month(
+                    conn,
+                    &shops,
+                    &by_community,
+                    week / 4,
+                    &admin_id,
+                    end,
+                    &mut spent,
+                )
+            })
+        },
+    )?;
+    spending::recent(conn, &shops, &by_community, &admin_id, &mut spent)?;
+    let served = services::load(conn, &communities, &by_community, &admin_id)?;
+    // A few registered this week and wait for approval.
+    let hash = hash_password(VOLUNTEER_PASSWORD).map_err(api)?;
+    for (n, i) in (0..VOLUNTEERS).filter(|i| i % 10 == 9).enumerate() {
+        let registered = today - chrono::Duration::hours(20 * n as i64 + 3);
+        clock::at(registered, || {
+            directory::register_volunteer(
+                conn,
+                &volunteer_name(i),
+                &volunteer_phone(i),
+                &hash,
+                &communities[i % communities.len()].id,
+                &volunteer_skills(i),
+            )
+        })
+        .map_err(api)?;
+    }
+    Ok(Summary {
+        admin_phone: ADMIN_PHONE,
+        volunteer_phone: volunteer_phone(0),
+        volunteer_id: volunteer_ids
+            .first()
+            .cloned()
+            .context("no volunteers created")?,
+        volunteers: VOLUNTEERS,
+        counts: Some((earned, spent, served)),
+    })
+}
+
+/// The org tree, its staff and the volunteers approved when it started.
+struct Town {
+    admin_id: String,
+    district: Org,
+    streets: Vec<Org>,
+    communities: Vec<Org>,
+    by_community: Vec<Vec<String>>,
+    volunteer_ids: Vec<String>,
+}
+
+fn found(conn: &mut DbConnection) -> anyhow::Result<Town> {
     let (admin_id, root_id) = match user_by_phone(conn, ADMIN_PHONE)? {
         Some(admin) => (
             admin,
@@ -165,46 +250,49 @@ fn load_all(conn: &mut DbConnection) -> anyhow::Result<Summary> {
     )?;
 
     let hash = hash_password(VOLUNTEER_PASSWORD).map_err(api)?;
-    let mut first = None;
+    let mut volunteer_ids = Vec::new();
     let mut by_community: Vec<Vec<String>> = vec![Vec::new(); communities.len()];
     for i in 0..VOLUNTEERS {
+        if i % 10 == 9 {
+            continue; // they register this week
+        }
         let ci = i % communities.len();
-        let community = &communities[ci];
-        let name = format!(
-            "{}{}",
-            SURNAMES[i % SURNAMES.len()],
-            GIVEN[(i * 7) % GIVEN.len()]
-        );
-        let skills = vec![
-            SKILLS[i % SKILLS.len()].to_owned(),
-            SKILLS[(i * 3 + 1) % SKILLS.len()].to_owned(),
-        ];
         let id = directory::register_volunteer(
             conn,
-            &name,
+            &volunteer_name(i),
             &volunteer_phone(i),
             &hash,
-            &community.id,
-            &skills,
+            &communities[ci].id,
+            &volunteer_skills(i),
         )
         .map_err(api)?;
-        first.get_or_insert_with(|| id.clone());
-        if i % 10 == 9 {
-            continue; // a few stay pending approval
-        }
         directory::approve_volunteer(conn, &id, &admin_id).map_err(api)?;
+        volunteer_ids.push(id.clone());
         by_community[ci].push(id);
     }
-    let earned = earning::load(conn, &district, &communities, &by_community, &admin_id)?;
-    let spent = spending::load(conn, &district, &streets, &by_community, &admin_id)?;
-    let served = services::load(conn, &communities, &by_community, &admin_id)?;
-    Ok(Summary {
-        admin_phone: ADMIN_PHONE,
-        volunteer_phone: volunteer_phone(0),
-        volunteer_id: first.context("no volunteers created")?,
-        volunteers: VOLUNTEERS,
-        counts: Some((earned, spent, served)),
+    Ok(Town {
+        admin_id,
+        district,
+        streets,
+        communities,
+        by_community,
+        volunteer_ids,
     })
+}
+
+fn volunteer_name(i: usize) -> String {
+    format!(
+        "{}{}",
+        SURNAMES[i % SURNAMES.len()],
+        GIVEN[(i * 7) % GIVEN.len()]
+    )
+}
+
+fn volunteer_skills(i: usize) -> Vec<String> {
+    vec![
+        SKILLS[i % SKILLS.len()].to_owned(),
+        SKILLS[(i * 3 + 1) % SKILLS.len()].to_owned(),
+    ]
 }
 
 fn volunteer_phone(i: usize) -> String {

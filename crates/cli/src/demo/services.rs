@@ -44,7 +44,17 @@ pub fn load(
         directory::approve_resident(conn, &id, admin)?;
         residents.push((id, community.clone()));
     }
-    counts.residents = residents.len();
+    // Two have just registered and wait for the community's approval.
+    for (i, name) in ["孙大妈", "周师傅"].iter().enumerate() {
+        directory::register_resident(
+            conn,
+            name,
+            &format!("137000001{i:02}"),
+            &hash,
+            &communities[i % communities.len()].id,
+        )?;
+    }
+    counts.residents = residents.len() + 2;
     // The first resident can pay for services with points from the pool.
     timebank_redemption::gifts::grant(
         conn,

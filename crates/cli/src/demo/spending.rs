@@ -34,14 +34,19 @@ const CATALOG: [CatalogEntry; 6] = [
     ("家政服务券", "2 小时上门家政服务", 6000, Some(3), Some(1)),
 ];
 
-pub fn load(
+/// The sites and the catalog, opened at the start of the history.
+pub struct Shops {
+    pub site_ids: Vec<String>,
+    pub items: Vec<String>,
+    streets: usize,
+}
+
+pub fn open_shops(
     conn: &mut DbConnection,
     district: &Org,
     streets: &[Org],
-    by_community: &[Vec<String>],
     admin: &str,
-) -> anyhow::Result<Counts> {
-    let mut counts = Counts::default();
+) -> anyhow::Result<Shops> {
     let mut site_ids = Vec::new();
     let centre = sites::create(
         conn,
@@ -61,7 +66,6 @@ pub fn load(
         )?;
         site_ids.push(site.id);
     }
-    counts.sites = site_ids.len();
     let hash = timebank_api::auth::hash_password(ADMIN_PASSWORD).map_err(api)?;
     let operator = directory::create_user(conn, "兑换点值班员", OPERATOR_PHONE, &hash)?;
     sites::add_operator(conn, &centre, &operator, admin)?;
@@ -94,22 +98,59 @@ pub fn load(
         }
         items.push(item.id);
     }
-    counts.items = items.len();
+    Ok(Shops {
+        site_ids,
+        items,
+        streets: streets.len(),
+    })
+}
 
-    // Orders across streets (通存通兑): volunteers redeem at the next street's site.
+/// A month's orders, placed and handed out at `now` (the clock): across
+/// streets (通存通兑), volunteers redeem at the next street's site.
+pub fn month(
+    conn: &mut DbConnection,
+    shops: &Shops,
+    by_community: &[Vec<String>],
+    month: i64,
+    admin: &str,
+    now: chrono::NaiveDateTime,
+    counts: &mut Counts,
+) -> anyhow::Result<()> {
+    for (ci, locals) in by_community.iter().enumerate() {
+        for (i, volunteer) in locals
+            .iter()
+            .enumerate()
+            .skip(month as usize % 3)
+            .step_by(3)
+        {
+            let site = &shops.site_ids[1 + (ci / 2 + 1) % shops.streets];
+            let item = &shops.items[(ci + i + month as usize) % shops.items.len()];
+            let Ok(order) = orders::place(conn, volunteer, item, site, 1, now) else {
+                continue; // not enough points, a quarter's limit: fine for a demo
+            };
+            orders::fulfil(conn, &order.id, &order.pickup_code, admin, now)??;
+            counts.fulfilled += 1;
+        }
+    }
+    Ok(())
+}
+
+/// What happened this week: orders waiting for pickup, a family gift, a
+/// donation to the pool and a grant from it.
+pub fn recent(
+    conn: &mut DbConnection,
+    shops: &Shops,
+    by_community: &[Vec<String>],
+    admin: &str,
+    counts: &mut Counts,
+) -> anyhow::Result<()> {
+    counts.sites = shops.site_ids.len();
+    counts.items = shops.items.len();
     let now = timebank_store::now();
     for (ci, locals) in by_community.iter().enumerate() {
-        for (i, volunteer) in locals.iter().enumerate().take(3) {
-            let site = &site_ids[1 + (ci / 2 + 1) % streets.len()];
-            let item = &items[(ci + i) % 2];
-            let order = match orders::place(conn, volunteer, item, site, 1, now) {
-                Ok(order) => order,
-                Err(_) => continue, // not enough points yet: fine for a demo
-            };
-            if i < 2 {
-                orders::fulfil(conn, &order.id, &order.pickup_code, admin, now)??;
-                counts.fulfilled += 1;
-            } else {
+        if let Some(volunteer) = locals.get(2) {
+            let site = &shops.site_ids[1 + (ci / 2 + 1) % shops.streets];
+            if orders::place(conn, volunteer, &shops.items[ci % 2], site, 1, now).is_ok() {
                 counts.pending += 1;
             }
         }
@@ -120,7 +161,7 @@ pub fn load(
         by_community.first().and_then(|v| v.get(1)),
         by_community.get(1).and_then(|v| v.get(1)),
     ) else {
-        return Ok(counts);
+        return Ok(());
     };
     let link = gifts::request_link(conn, parent, child, "child")?;
     gifts::confirm_link(conn, &link.id, child)?;
@@ -150,7 +191,7 @@ pub fn load(
             now,
         )?;
     }
-    Ok(counts)
+    Ok(())
 }
 
 impl Counts {

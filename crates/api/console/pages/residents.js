@@ -1,0 +1,5 @@
+import { peoplePage } from './people.js';
+
+export function render(ctx) {
+  return peoplePage('residents', ctx);
+}

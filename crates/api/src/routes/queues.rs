@@ -1,0 +1,438 @@
+//! Staff work queues and searches: every list is scoped to an org subtree
+//! the caller may read, newest first, paged by an opaque cursor.
+
+use actix_web::{HttpResponse, web};
+use serde::Deserialize;
+use serde_json::{Value, json};
+use timebank_directory::{self as directory, Org};
+use timebank_store::DbConnection;
+use timebank_views::people::{PeopleFilter, Search, Standing};
+use timebank_views::{After, Page, Scope};
+
+use crate::error::ApiError;
+use crate::principal::Principal;
+use crate::routes::{PageQuery, encode_cursor, invalid_cursor, naive};
+use crate::state::AppState;
+
+#[derive(Debug, Deserialize)]
+pub struct ListQuery {
+    org_id: Option<String>,
+    status: Option<String>,
+    q: Option<String>,
+    kind: Option<String>,
+    from: Option<chrono::DateTime<chrono::Utc>>,
+    to: Option<chrono::DateTime<chrono::Utc>>,
+    cursor: Option<String>,
+    limit: Option<i64>,
+}
+
+impl ListQuery {
+    fn page(&self) -> Result<(Option<After>, i64), ApiError> {
+        let page = PageQuery {
+            cursor: self.cursor.clone(),
+            limit: self.limit,
+        };
+        let limit = page.limit()?;
+        let after = page
+            .cursor()?
+            .map(|c| After::parse(&c).ok_or_else(invalid_cursor))
+            .transpose()?;
+        Ok((after, limit))
+    }
+
+    /// One of `allowed`, or 400 naming them.
+    fn status(&self, allowed: &[&'static str]) -> Result<Option<&'static str>, ApiError> {
+        match self.status.as_deref().filter(|s| !s.is_empty()) {
+            None => Ok(None),
+            Some(s) => allowed
+                .iter()
+                .find(|a| **a == s)
+                .copied()
+                .map(Some)
+                .ok_or_else(|| {
+                    ApiError::bad_request(
+                        "invalid_query",
+                        format!("status must be one of {}", allowed.join(", ")),
+                    )
+                    .with_details(json!({ "fields": { "status": ["enum"] }, "allowed": allowed }))
+                }),
+        }
+    }
+}
+
+fn page_json(items: Vec<Value>, next: Option<After>) -> Value {
+    let next_cursor = next.map(|a| encode_cursor(&a.render()));
+    json!({ "items": items, "next_cursor": next_cursor })
+}
+
+fn ok(body: Value) -> HttpResponse {
+    HttpResponse::Ok().json(body)
+}
+
+/// The org a list is about (the caller's widest readable org when none is
+/// named) and its subtree; 403 unless the caller reads it.
+pub fn readable_scope(
+    conn: &mut DbConnection,
+    principal: &Principal,
+    org_id: Option<&str>,
+) -> Result<(Org, Scope), ApiError> {
+    let id = match org_id {
+        Some(id) => id.to_owned(),
+        None => principal
+            .home_read_org(conn)?
+            .ok_or_else(ApiError::forbidden)?,
+    };
+    let org = directory::get_org(conn, &id)?;
+    Principal::require(principal.reads(&org.path))?;
+    let scope = Scope::of(conn, &org)?;
+    Ok((org, scope))
+}
+
+fn people_filter(q: &ListQuery) -> Result<PeopleFilter, ApiError> {
+    let (after, limit) = q.page()?;
+    let standing = q
+        .status(&["pending", "active", "suspended"])?
+        .and_then(Standing::parse);
+    let search = match q.q.as_deref() {
+        Some(text) if text.chars().count() > 50 => {
+            return Err(
+                ApiError::bad_request("invalid_query", "q must be at most 50 characters")
+                    .with_details(json!({ "fields": { "q": ["length"] } })),
+            );
+        }
+        Some(text) => Search::parse(text),
+        None => None,
+    };
+    Ok(PeopleFilter {
+        standing,
+        search,
+        after,
+        limit,
+        now: timebank_store::now(),
+    })
+}
+
+fn people_json(principal: &Principal, page: Page<timebank_views::people::Person>) -> Value {
+    let items = page
+        .items
+        .into_iter()
+        .map(|mut p| {
+            // Whole only for the admins who must reach the person.
+            if !principal.admin_over(&p.community_path) {
+                p.phone = directory::mask_phone(&p.phone);
+            }
+            json!(p)
+        })
+        .collect();
+    page_json(items, page.next)
+}
+
+pub async fn volunteers(
+    state: web::Data<AppState>,
+    principal: Principal,
+    query: web::Query<ListQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let filter = people_filter(&query)?;
+    state
+        .db(move |conn| {
+            let (_, scope) = readable_scope(conn, &principal, query.org_id.as_deref())?;
+            let page = timebank_views::people::volunteers(conn, &scope, &filter)?;
+            Ok(people_json(&principal, page))
+        })
+        .await
+        .map(ok)
+}
+
+pub async fn residents(
+    state: web::Data<AppState>,
+    principal: Principal,
+    query: web::Query<ListQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let filter = people_filter(&query)?;
+    state
+        .db(move |conn| {
+            let (_, scope) = readable_scope(conn, &principal, query.org_id.as_deref())?;
+            let page = timebank_views::people::residents(conn, &scope, &filter)?;
+            Ok(people_json(&principal, page))
+        })
+        .await
+        .map(ok)
+}
+
+pub async fn case_awards(
+    state: web::Data<AppState>,
+    principal: Principal,
+    query: web::Query<ListQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let (after, limit) = query.page()?;
+    let status = query.status(&["pending", "approved", "rejected"])?;
+    state
+        .db(move |conn| {
+            let (_, scope) = readable_scope(conn, &principal, query.org_id.as_deref())?;
+            let page =
+                timebank_views::work::case_awards(conn, &scope, status, after.as_ref(), limit)?;
+            let items = page
+                .items
+                .iter()
+                .map(|i| {
+                    let mut v = crate::routes::cases::award_json(&i.row);
+                    v["volunteer_name"] = json!(i.volunteer_name);
+                    v["rule_name"] = json!(i.rule_name);
+                    v["points"] = json!(timebank_ledger::Amount::from_units(i.points));
+                    v["hours"] = json!(timebank_ledger::Amount::from_units(i.hours));
+                    v
+                })
+                .collect();
+            Ok(page_json(items, page.next))
+        })
+        .await
+        .map(ok)
+}
+
+/// Staff read the wishes of their subtree in any state; a volunteer sees
+/// the open wishes of their own district, to claim one.
+pub async fn wishes(
+    state: web::Data<AppState>,
+    principal: Principal,
+    query: web::Query<ListQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let (after, limit) = query.page()?;
+    let status = query.status(&["open", "claimed", "fulfilled", "confirmed"])?;
+    state
+        .db(move |conn| {
+            let named = query.org_id.as_deref();
+            let staff_scope = match named {
+                Some(id) => {
+                    let org = directory::get_org(conn, id)?;
+                    principal
+                        .reads(&org.path)
+                        .then(|| Scope::of(conn, &org))
+                        .transpose()?
+                }
+                None if principal.is_staff() => Some(readable_scope(conn, &principal, None)?.1),
+                None => None,
+            };
+            let (scope, status) = match staff_scope {
+                Some(scope) => (scope, status),
+                None => {
+                    let scope = volunteer_district(conn, &principal, named)?;
+                    if status.is_some_and(|s| s != "open") {
+                        return Err(ApiError::forbidden());
+                    }
+                    (scope, Some("open"))
+                }
+            };
+            let page = timebank_views::work::wishes(
+                conn,
+                &scope.community_ids,
+                status,
+                after.as_ref(),
+                limit,
+            )?;
+            let items = page
+                .items
+                .iter()
+                .map(crate::routes::wishes::wish_json)
+                .collect();
+            Ok(page_json(items, page.next))
+        })
+        .await
+        .map(ok)
+}
+
+/// The district of an active volunteer's community, or the part of it
+/// they named; anything outside it is refused.
+fn volunteer_district(
+    conn: &mut DbConnection,
+    principal: &Principal,
+    named: Option<&str>,
+) -> Result<Scope, ApiError> {
+    let me = principal.volunteer_id()?;
+    let volunteer = directory::get_volunteer(conn, &me)?;
+    volunteer.row.require_active(timebank_store::now())?;
+    let community = directory::get_org(conn, &volunteer.row.community_id)?;
+    let district_id = community
+        .district_id
+        .clone()
+        .ok_or_else(ApiError::forbidden)?;
+    let district = directory::get_org(conn, &district_id)?;
+    let org = match named {
+        Some(id) => directory::get_org(conn, id)?,
+        None => district.clone(),
+    };
+    Principal::require(org.path.starts_with(&district.path))?;
+    Ok(Scope::of(conn, &org)?)
+}
+
+pub async fn site_redemptions(
+    state: web::Data<AppState>,
+    principal: Principal,
+    id: web::Path<String>,
+    query: web::Query<ListQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let (after, limit) = query.page()?;
+    let status = query.status(&["reserved", "fulfilled", "cancelled", "expired"])?;
+    state
+        .db(move |conn| {
+            let (site, org) = timebank_redemption::sites::get_with_org(conn, &id)?;
+            Principal::require(
+                principal.operates(&site.id, &org.path) || principal.reads(&org.path),
+            )?;
+            let page =
+                timebank_views::work::site_orders(conn, &site.id, status, after.as_ref(), limit)?;
+            let items = page
+                .items
+                .iter()
+                .map(|o| {
+                    // The pickup code proves the volunteer is at the counter:
+                    // never shown to the site.
+                    let mut v = crate::routes::redemptions::order_json(&o.row, false);
+                    v["volunteer_name"] = json!(o.volunteer_name);
+                    v["volunteer_phone"] = json!(directory::mask_phone(&o.volunteer_phone));
+                    v["item_name"] = json!(o.item_name);
+                    v
+                })
+                .collect();
+            Ok(page_json(items, page.next))
+        })
+        .await
+        .map(ok)
+}
+
+pub async fn violations(
+    state: web::Data<AppState>,
+    principal: Principal,
+    query: web::Query<ListQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let (after, limit) = query.page()?;
+    state
+        .db(move |conn| {
+            let (_, scope) = readable_scope(conn, &principal, query.org_id.as_deref())?;
+            let mut rows = timebank_earning::violations::list_of(
+                conn,
+                timebank_earning::violations::Of::Communities {
+                    ids: &scope.community_ids,
+                    before: after.map(|a| (a.at, a.id)),
+                    limit: limit + 1,
+                },
+            )?;
+            let more = rows.len() as i64 > limit;
+            rows.truncate(usize::try_from(limit).unwrap_or(0));
+            let next = more
+                .then(|| rows.last().map(|v| After::new(v.created, &v.id)))
+                .flatten();
+            let names =
+                timebank_views::audit::names(conn, rows.iter().map(|v| v.volunteer_id.as_str()))?;
+            let items = rows
+                .iter()
+                .map(|v| {
+                    let mut item = json!(v);
+                    item["volunteer_name"] = json!(names.get(&v.volunteer_id));
+                    item
+                })
+                .collect();
+            Ok(page_json(items, next))
+        })
+        .await
+        .map(ok)
+}
+
+pub async fn transactions(
+    state: web::Data<AppState>,
+    principal: Principal,
+    query: web::Query<ListQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let (after, limit) = query.page()?;
+    let kind = match query.kind.as_deref().filter(|k| !k.is_empty()) {
+        None => None,
+        Some(k) => Some(k.parse::<timebank_ledger::TxKind>().map_err(|_| {
+            ApiError::bad_request("invalid_query", "kind is not a transaction kind")
+                .with_details(json!({ "fields": { "kind": ["enum"] } }))
+        })?),
+    };
+    let (from, to) = (query.from.map(naive), query.to.map(naive));
+    if let (Some(f), Some(t)) = (from, to)
+        && f > t
+    {
+        return Err(ApiError::bad_request(
+            "invalid_query",
+            "from must not be after to",
+        ));
+    }
+    state
+        .db(move |conn| {
+            let (org, _) = readable_scope(conn, &principal, query.org_id.as_deref())?;
+            let filter = timebank_ledger::read::TransactionFilter {
+                path: org.path,
+                kind,
+                from,
+                to,
+                before: after.map(|a| (a.at, a.id)),
+                limit: limit + 1,
+            };
+            let mut rows = timebank_ledger::read::list_transactions(conn, &filter)?;
+            let more = rows.len() as i64 > limit;
+            rows.truncate(usize::try_from(limit).unwrap_or(0));
+            let next = more
+                .then(|| rows.last().map(|t| After::new(naive(t.created_at), &t.id)))
+                .flatten();
+            let ids = rows.iter().flat_map(|t| {
+                t.actor_id
+                    .as_deref()
+                    .into_iter()
+                    .chain(t.postings.iter().map(|p| p.owner_id.as_str()))
+            });
+            let names = timebank_views::audit::names(conn, ids)?;
+            let items = rows
+                .iter()
+                .map(|t| {
+                    let mut v = json!(t);
+                    v["actor_name"] = json!(t.actor_id.as_ref().and_then(|a| names.get(a)));
+                    if let Some(postings) = v["postings"].as_array_mut() {
+                        for (p, posting) in postings.iter_mut().zip(&t.postings) {
+                            p["owner_name"] = json!(names.get(&posting.owner_id));
+                        }
+                    }
+                    v
+                })
+                .collect();
+            Ok(page_json(items, next))
+        })
+        .await
+        .map(ok)
+}
+
+/// Batch runs are the platform's: counted over the whole ledger, so read
+/// by platform staff (readers of the root org) and batch scripts.
+pub async fn jobs(
+    state: web::Data<AppState>,
+    principal: Principal,
+    query: web::Query<ListQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let (after, limit) = query.page()?;
+    state
+        .db(move |conn| {
+            let root = directory::root_org(conn)?.ok_or_else(ApiError::forbidden)?;
+            Principal::require(principal.reads(&root.path))?;
+            let page = timebank_views::jobs::recent(conn, after.as_ref(), limit)?;
+            let items = page.items.iter().map(|r| json!(r)).collect();
+            Ok(page_json(items, page.next))
+        })
+        .await
+        .map(ok)
+}
+
+pub async fn org_queues(
+    state: web::Data<AppState>,
+    principal: Principal,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    state
+        .db(move |conn| {
+            let (org, scope) = readable_scope(conn, &principal, Some(&id))?;
+            let counts = timebank_views::queues::counts(conn, &org.id, &scope)?;
+            Ok(json!(counts))
+        })
+        .await
+        .map(ok)
+}

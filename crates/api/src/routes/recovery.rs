@@ -1,0 +1,230 @@
+//! Account recovery and passwords: a reset code issued at the office after
+//! checking the person, spending it to set a password, changing one's own
+//! password, and signing out.
+
+use actix_web::{HttpRequest, HttpResponse, web};
+use diesel::prelude::*;
+use serde::Deserialize;
+use serde_json::json;
+use timebank_directory::accounts;
+use timebank_store::schema::{refresh_tokens as rt, users};
+use validator::Validate;
+
+use crate::auth::{dummy_hash, hash_password, random_bytes, sha256_hex, verify_password};
+use crate::error::ApiError;
+use crate::limits::Door;
+use crate::principal::Principal;
+use crate::routes::auth::{respond_with_tokens, store_refresh_token};
+use crate::routes::{utc_string, valid};
+use crate::state::AppState;
+
+/// Eight digits: read out at the counter, typed on a phone.
+fn new_reset_code() -> Result<String, ApiError> {
+    let mut bytes = [0u8; 8];
+    random_bytes(&mut bytes)?;
+    Ok(format!("{:08}", u64::from_le_bytes(bytes) % 100_000_000))
+}
+
+/// `POST /volunteers/{id}/reset-code` and `/residents/{id}/reset-code`.
+pub async fn issue_code(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    principal: Principal,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let volunteers = req.path().contains("/volunteers/");
+    let code = new_reset_code()?;
+    let plain = code.clone();
+    let code_hash = web::block(move || hash_password(&plain)).await??;
+    let expires_at = state
+        .db(move |conn| {
+            let member = timebank_directory::get_member(conn, &id)?;
+            if member.is_volunteer != volunteers {
+                return Err(ApiError::not_found(if volunteers {
+                    "volunteer"
+                } else {
+                    "resident"
+                }));
+            }
+            Principal::require(principal.admin_over(&member.community_path))?;
+            Ok(accounts::issue_reset_code(
+                conn,
+                &member.user_id,
+                &code_hash,
+                &principal.actor_id(),
+                timebank_store::now(),
+            )?)
+        })
+        .await?;
+    Ok(HttpResponse::Created().json(json!({
+        "code": code,
+        "expires_at": utc_string(&expires_at),
+    })))
+}
+
+#[derive(Debug, Deserialize, Validate)]
+#[serde(deny_unknown_fields)]
+pub struct ResetBody {
+    #[validate(length(min = 1, max = 32))]
+    phone: String,
+    #[validate(length(min = 1, max = 32))]
+    code: String,
+    #[validate(length(min = 1, max = 256))]
+    new_password: String,
+}
+
+fn invalid_code() -> ApiError {
+    ApiError::unprocessable(
+        "invalid_reset_code",
+        "the reset code is wrong, used, replaced by a newer one or expired; ask your community office for a new one",
+    )
+}
+
+pub async fn reset(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    body: web::Json<ResetBody>,
+) -> Result<HttpResponse, ApiError> {
+    let body = valid(body)?;
+    state
+        .limits
+        .check(Door::Login, req.peer_addr().map(|a| a.ip()), &body.phone)?;
+    accounts::check_password(&body.new_password, &body.phone, "new_password")?;
+    let phone = body.phone.clone();
+    let live = state
+        .db(move |conn| {
+            Ok(accounts::live_reset_code(
+                conn,
+                &phone,
+                timebank_store::now(),
+            )?)
+        })
+        .await?;
+    let code = body.code.trim().to_owned();
+    let new_password = body.new_password.clone();
+    // Both hashes are slow on purpose: off the async workers, and before the
+    // write transaction so it holds no lock while hashing.
+    let (user_id, code_id, matches, new_hash) = web::block(move || {
+        let (user_id, code_id, code_hash) = live.unwrap_or_default();
+        // The same work whether or not a code exists for this phone.
+        let against = if code_hash.is_empty() {
+            dummy_hash()
+        } else {
+            &code_hash
+        };
+        let matches = verify_password(&code, against) && !code_hash.is_empty();
+        let new_hash = if matches {
+            hash_password(&new_password)?
+        } else {
+            String::new()
+        };
+        Ok::<_, ApiError>((user_id, code_id, matches, new_hash))
+    })
+    .await??;
+    if code_id.is_empty() {
+        return Err(invalid_code());
+    }
+    let changed = state
+        .db(move |conn| {
+            let now = timebank_store::now();
+            if !matches {
+                accounts::reset_code_missed(conn, &code_id, now)?;
+                return Ok(false);
+            }
+            Ok(accounts::redeem_reset_code(
+                conn, &user_id, &code_id, &new_hash, now,
+            )?)
+        })
+        .await?;
+    if !changed {
+        return Err(invalid_code());
+    }
+    Ok(HttpResponse::Ok().json(json!({ "password_changed": true })))
+}
+
+#[derive(Debug, Deserialize, Validate)]
+#[serde(deny_unknown_fields)]
+pub struct ChangeBody {
+    #[validate(length(min = 1, max = 256))]
+    current_password: String,
+    #[validate(length(min = 1, max = 256))]
+    new_password: String,
+}
+
+/// Changes the caller's password; every other session is signed out and
+/// this one gets a fresh pair of tokens.
+pub async fn change(
+    state: web::Data<AppState>,
+    principal: Principal,
+    body: web::Json<ChangeBody>,
+) -> Result<HttpResponse, ApiError> {
+    let body = valid(body)?;
+    let me = principal.user_id()?;
+    let uid = me.clone();
+    let (phone, stored, name) = state
+        .db(move |conn| {
+            Ok(users::table
+                .find(&uid)
+                .select((users::phone, users::password_hash, users::name))
+                .first::<(String, String, String)>(conn)?)
+        })
+        .await?;
+    accounts::check_password(&body.new_password, &phone, "new_password")?;
+    let current = body.current_password.clone();
+    let new_password = body.new_password.clone();
+    let new_hash = web::block(move || {
+        if !verify_password(&current, &stored) {
+            return Err(ApiError::unprocessable(
+                "wrong_password",
+                "current_password is not your password",
+            )
+            .with_details(json!({ "fields": { "current_password": ["wrong"] } })));
+        }
+        hash_password(&new_password)
+    })
+    .await??;
+    let uid = me.clone();
+    let refresh = state
+        .db(move |conn| {
+            accounts::set_password(conn, &uid, &new_hash, timebank_store::now())?;
+            store_refresh_token(conn, &uid, &timebank_store::new_id())
+        })
+        .await?;
+    respond_with_tokens(&state, &me, &name, refresh).await
+}
+
+#[derive(Debug, Deserialize, Validate)]
+pub struct LogoutBody {
+    #[validate(length(min = 1, max = 256))]
+    refresh_token: String,
+}
+
+/// Revokes the refresh token's whole family. The answer is the same
+/// whether or not the token was known.
+pub async fn logout(
+    state: web::Data<AppState>,
+    body: web::Json<LogoutBody>,
+) -> Result<HttpResponse, ApiError> {
+    let body = valid(body)?;
+    let hash = sha256_hex(body.refresh_token.as_bytes());
+    state
+        .db(move |conn| {
+            let family: Option<String> = rt::table
+                .filter(rt::token_hash.eq(&hash))
+                .select(rt::family_id)
+                .first(conn)
+                .optional()?;
+            if let Some(family) = family {
+                diesel::update(
+                    rt::table
+                        .filter(rt::family_id.eq(&family))
+                        .filter(rt::revoked_at.is_null()),
+                )
+                .set(rt::revoked_at.eq(timebank_store::now()))
+                .execute(conn)?;
+            }
+            Ok(())
+        })
+        .await?;
+    Ok(HttpResponse::NoContent().finish())
+}

@@ -1,0 +1,46 @@
+//! Names for the ids an audit trail shows: people, orgs and sites.
+
+use std::collections::{BTreeSet, HashMap};
+
+use diesel::prelude::*;
+use timebank_directory::DomainError;
+use timebank_store::DbConnection;
+use timebank_store::schema::{orgs, sites, users};
+
+/// Each id's display name, looked up once per kind (unknown ids, such as
+/// the system actor, are left out).
+pub fn names<'a>(
+    conn: &mut DbConnection,
+    ids: impl IntoIterator<Item = &'a str>,
+) -> Result<HashMap<String, String>, DomainError> {
+    let ids: Vec<&str> = ids
+        .into_iter()
+        .collect::<BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    let mut out: HashMap<String, String> = HashMap::new();
+    if ids.is_empty() {
+        return Ok(out);
+    }
+    for chunk in ids.chunks(500) {
+        out.extend(
+            users::table
+                .filter(users::id.eq_any(chunk))
+                .select((users::id, users::name))
+                .load::<(String, String)>(conn)?,
+        );
+        out.extend(
+            orgs::table
+                .filter(orgs::id.eq_any(chunk))
+                .select((orgs::id, orgs::name))
+                .load::<(String, String)>(conn)?,
+        );
+        out.extend(
+            sites::table
+                .filter(sites::id.eq_any(chunk))
+                .select((sites::id, sites::name))
+                .load::<(String, String)>(conn)?,
+        );
+    }
+    Ok(out)
+}

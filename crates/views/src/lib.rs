@@ -1,0 +1,137 @@
+//! Read-only views for staff: the work queues and searches of a subtree,
+//! the audit trail, who holds which grant, recent batch runs. Every list is
+//! scoped to an org subtree, ordered newest first and paged by a keyset
+//! cursor, so a page costs the same on the first day and at a million rows.
+
+pub mod audit;
+pub mod grants;
+pub mod jobs;
+pub mod people;
+pub mod queues;
+pub mod work;
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+use timebank_directory::{DomainError, Org};
+use timebank_store::DbConnection;
+use timebank_store::schema::orgs;
+
+/// The orgs of a subtree: every id (activities, sites and grants hang on
+/// any level) and the communities (people belong to a community).
+#[derive(Debug, Clone)]
+pub struct Scope {
+    pub path: String,
+    pub org_ids: Vec<String>,
+    pub community_ids: Vec<String>,
+}
+
+impl Scope {
+    /// Org trees are small (a district has a few dozen orgs), so the subtree
+    /// is read once and the big tables are filtered by id.
+    pub fn of(conn: &mut DbConnection, org: &Org) -> Result<Scope, DomainError> {
+        let rows: Vec<(String, String)> = orgs::table
+            .filter(orgs::path.like(format!("{}%", org.path)))
+            .select((orgs::id, orgs::kind))
+            .load(conn)?;
+        let community_ids = rows
+            .iter()
+            .filter(|(_, kind)| kind == "community")
+            .map(|(id, _)| id.clone())
+            .collect();
+        Ok(Scope {
+            path: org.path.clone(),
+            org_ids: rows.into_iter().map(|(id, _)| id).collect(),
+            community_ids,
+        })
+    }
+}
+
+/// A keyset position: the (time, id) of the last row of a page. Rows come
+/// newest first, so the next page holds the rows strictly before it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct After {
+    pub at: NaiveDateTime,
+    pub id: String,
+}
+
+impl After {
+    pub fn new(at: NaiveDateTime, id: &str) -> Self {
+        After {
+            at,
+            id: id.to_owned(),
+        }
+    }
+
+    /// `None` for anything that is not a position this crate rendered.
+    pub fn parse(text: &str) -> Option<After> {
+        let (micros, id) = text.split_once('|')?;
+        let at = chrono::DateTime::from_timestamp_micros(micros.parse().ok()?)?.naive_utc();
+        (!id.is_empty() && id.len() <= 64).then(|| After::new(at, id))
+    }
+
+    pub fn render(&self) -> String {
+        format!("{}|{}", self.at.and_utc().timestamp_micros(), self.id)
+    }
+}
+
+/// One page of a list and where the next one starts (`None`: no more).
+#[derive(Debug, Clone)]
+pub struct Page<T> {
+    pub items: Vec<T>,
+    pub next: Option<After>,
+}
+
+impl<T> Page<T> {
+    /// `rows` were loaded with `limit + 1`: the extra row only says that
+    /// another page exists.
+    pub fn from_rows(mut rows: Vec<T>, limit: i64, key: impl Fn(&T) -> After) -> Page<T> {
+        let limit = usize::try_from(limit).unwrap_or(0);
+        let more = rows.len() > limit;
+        rows.truncate(limit);
+        let next = if more { rows.last().map(key) } else { None };
+        Page { items: rows, next }
+    }
+
+    pub fn map<U>(self, f: impl FnMut(T) -> U) -> Page<U> {
+        Page {
+            items: self.items.into_iter().map(f).collect(),
+            next: self.next,
+        }
+    }
+}
+
+pub(crate) fn utc(value: &NaiveDateTime) -> String {
+    timebank_directory::utc_string(value)
+}
+
+pub(crate) fn opt_utc(value: Option<NaiveDateTime>) -> Option<String> {
+    value.as_ref().map(utc)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_cursor_reads_back_and_forgeries_do_not() {
+        let at = chrono::DateTime::from_timestamp_micros(1_795_000_000_123_456)
+            .unwrap()
+            .naive_utc();
+        let after = After::new(at, "0193-abc");
+        assert_eq!(After::parse(&after.render()), Some(after));
+        for bad in ["", "x|y", "12", "12|", "|id", "99999999999999999999|a"] {
+            assert_eq!(After::parse(bad), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn a_page_knows_whether_more_follow() {
+        let at = chrono::NaiveDateTime::default();
+        let key = |n: &i32| After::new(at, &n.to_string());
+        let page = Page::from_rows(vec![5, 4, 3], 2, key);
+        assert_eq!(page.items, vec![5, 4]);
+        assert_eq!(page.next.map(|a| a.id), Some("4".to_owned()));
+        let last = Page::from_rows(vec![2, 1], 2, key);
+        assert_eq!(last.next, None);
+    }
+}
