@@ -5,6 +5,7 @@
 mod auth;
 mod authz;
 mod bench;
+mod browser;
 mod cli;
 mod concurrency;
 mod crash;

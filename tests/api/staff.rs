@@ -105,6 +105,35 @@ fn people_queues_are_scoped_paged_newest_first_and_searchable() {
                 .all(|v| v["status"] == "pending" && v["community_name"] == "新塘社区")
         );
 
+        // District-wide: each community's walk merged, newest first, paged.
+        let district = all_pages(
+            app,
+            &format!("/api/v1/volunteers?org_id={}", t.district),
+            &app.admin,
+            3,
+        );
+        let district_ids: Vec<&str> = district.iter().map(|v| v["id"].as_str().unwrap()).collect();
+        assert!(
+            district_ids.contains(&pending_b.as_str()) && district_ids.contains(&active_a.as_str())
+        );
+        assert!(
+            pending_a
+                .iter()
+                .all(|id| district_ids.contains(&id.as_str()))
+        );
+        let mut unique = district_ids.clone();
+        unique.sort();
+        unique.dedup();
+        assert_eq!(unique.len(), district_ids.len(), "a volunteer on two pages");
+        let times: Vec<&str> = district
+            .iter()
+            .map(|v| v["created_at"].as_str().unwrap())
+            .collect();
+        assert!(
+            times.windows(2).all(|w| w[0] >= w[1]),
+            "not newest first: {times:?}"
+        );
+
         // Without org_id the caller's own subtree; another community's is 403.
         let own = app.get("/api/v1/volunteers?status=pending", Some(&c_b));
         assert_eq!(own.status, 200, "{}", own.body);

@@ -250,19 +250,24 @@ export async function afterLogin() {
   return true;
 }
 
+/** Nothing of one session stays on screen for the next: toasts, dialogs. */
+function clearScreen() {
+  document.querySelectorAll('#toasts, .modal-backdrop, .drawer-backdrop, .fullscreen').forEach((el) => el.remove());
+  document.body.classList.remove('modal-open');
+}
+
 export async function signOut() {
   await api.logout();
   resetState();
+  clearScreen();
   state.flash = null;
   navigate('#/login');
 }
 
 api.onSessionExpired(() => {
   resetState();
+  clearScreen();
   state.flash = 'expired';
-  // close any dialog left open
-  document.querySelectorAll('.modal-backdrop, .drawer-backdrop, .fullscreen').forEach((el) => el.remove());
-  document.body.classList.remove('modal-open');
   navigate('#/login');
 });
 

@@ -19,6 +19,14 @@ pub enum Standing {
 }
 
 impl Standing {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Standing::Pending => "pending",
+            Standing::Active => "active",
+            Standing::Suspended => "suspended",
+        }
+    }
+
     pub fn parse(text: &str) -> Option<Standing> {
         match text {
             "pending" => Some(Standing::Pending),
@@ -109,15 +117,108 @@ type VolunteerTuple = (
     NaiveDateTime,
 );
 
+/// Volunteers of the subtree, newest first.
 pub fn volunteers(
     conn: &mut DbConnection,
     scope: &Scope,
     f: &PeopleFilter,
 ) -> Result<Page<Person>, DomainError> {
+    list(conn, scope, f, volunteers_in)
+}
+
+/// Residents of the subtree, newest first.
+pub fn residents(
+    conn: &mut DbConnection,
+    scope: &Scope,
+    f: &PeopleFilter,
+) -> Result<Page<Person>, DomainError> {
+    list(conn, scope, f, residents_in)
+}
+
+/// Searches naming more people than this walk the subtree instead.
+const MAX_CANDIDATES: i64 = 1000;
+
+/// (communities, or every one; the people named, or anyone) → rows newest
+/// first, at most a page and one more when `communities` is given.
+type Query = fn(
+    &mut DbConnection,
+    Option<&[String]>,
+    &PeopleFilter,
+    Option<&[String]>,
+) -> Result<Vec<Person>, DomainError>;
+
+/// Every plan is an index range that stops at the page: a selective search
+/// starts from the people it names (at most [`MAX_CANDIDATES`]); otherwise
+/// each community's rows are walked newest first on their own index and
+/// the walks merged, so a district-wide page never sorts the district.
+fn list(
+    conn: &mut DbConnection,
+    scope: &Scope,
+    f: &PeopleFilter,
+    query: Query,
+) -> Result<Page<Person>, DomainError> {
+    let candidates = match &f.search {
+        Some(search) => candidates(conn, search)?,
+        None => None,
+    };
+    let page = usize::try_from(f.limit + 1).unwrap_or(0);
+    let rows = match candidates {
+        // A few primary-key lookups, kept to the subtree here.
+        // A few primary-key lookups; every other filter is applied here, so
+        // no plan can prefer a long index walk.
+        Some(ids) => {
+            let mut rows = query(conn, None, f, Some(&ids))?;
+            rows.retain(|p| {
+                scope.community_ids.contains(&p.community_id)
+                    && f.standing.is_none_or(|s| s.as_str() == p.status)
+                    && f.after
+                        .as_ref()
+                        .is_none_or(|a| (p.created, p.id.as_str()) < (a.at, a.id.as_str()))
+            });
+            rows.truncate(page);
+            rows
+        }
+        None if scope.community_ids.len() <= 1 => query(conn, Some(&scope.community_ids), f, None)?,
+        None => {
+            let mut all = Vec::new();
+            for community in &scope.community_ids {
+                all.extend(query(conn, Some(std::slice::from_ref(community)), f, None)?);
+            }
+            all.sort_by(|a, b| (b.created, &b.id).cmp(&(a.created, &a.id)));
+            all.truncate(page);
+            all
+        }
+    };
+    Ok(Page::from_rows(rows, f.limit, key))
+}
+
+/// The users a search names, when they are few enough to start from.
+fn candidates(
+    conn: &mut DbConnection,
+    search: &Search,
+) -> Result<Option<Vec<String>>, DomainError> {
+    let (low, high) = search.bounds();
+    let q = users::table
+        .select(users::id)
+        .limit(MAX_CANDIDATES + 1)
+        .into_boxed();
+    let ids: Vec<String> = match search {
+        Search::PhonePrefix(_) => q.filter(users::phone.ge(low).and(users::phone.lt(high))),
+        Search::NamePrefix(_) => q.filter(users::name.ge(low).and(users::name.lt(high))),
+    }
+    .load(conn)?;
+    Ok((ids.len() as i64 <= MAX_CANDIDATES).then_some(ids))
+}
+
+fn volunteers_in(
+    conn: &mut DbConnection,
+    communities: Option<&[String]>,
+    f: &PeopleFilter,
+    candidates: Option<&[String]>,
+) -> Result<Vec<Person>, DomainError> {
     let mut q = volunteers::table
         .inner_join(users::table.on(users::id.eq(volunteers::user_id)))
         .inner_join(orgs::table.on(orgs::id.eq(volunteers::community_id)))
-        .filter(volunteers::community_id.eq_any(&scope.community_ids))
         .select((
             volunteers::user_id,
             users::name,
@@ -133,39 +234,47 @@ pub fn volunteers(
             volunteers::created_at,
         ))
         .into_boxed();
-    q = match f.standing {
-        None => q,
-        Some(Standing::Pending) => q.filter(volunteers::status.eq("pending")),
-        Some(Standing::Active) => q.filter(volunteers::status.eq("active")).filter(
-            volunteers::suspended_until
-                .is_null()
-                .or(volunteers::suspended_until.le(f.now)),
-        ),
-        Some(Standing::Suspended) => q
-            .filter(volunteers::status.eq("active"))
-            .filter(volunteers::suspended_until.gt(f.now)),
-    };
-    if let Some(search) = &f.search {
-        let (low, high) = search.bounds();
-        q = match search {
-            Search::PhonePrefix(_) => q.filter(users::phone.ge(low).and(users::phone.lt(high))),
-            Search::NamePrefix(_) => q.filter(users::name.ge(low).and(users::name.lt(high))),
+    if let Some(ids) = candidates {
+        q = q.filter(volunteers::user_id.eq_any(ids.to_vec()));
+    } else {
+        q = match f.standing {
+            None => q,
+            Some(Standing::Pending) => q.filter(volunteers::status.eq("pending")),
+            Some(Standing::Active) => q.filter(volunteers::status.eq("active")).filter(
+                volunteers::suspended_until
+                    .is_null()
+                    .or(volunteers::suspended_until.le(f.now)),
+            ),
+            Some(Standing::Suspended) => q
+                .filter(volunteers::status.eq("active"))
+                .filter(volunteers::suspended_until.gt(f.now)),
         };
-    }
-    if let Some(after) = &f.after {
-        q = q.filter(
-            volunteers::created_at
-                .lt(after.at)
-                .or(volunteers::created_at
-                    .eq(after.at)
-                    .and(volunteers::user_id.lt(after.id.clone()))),
-        );
+        if let Some(communities) = communities {
+            q = q
+                .filter(volunteers::community_id.eq_any(communities.to_vec()))
+                .limit(f.limit + 1);
+        }
+        if let Some(search) = &f.search {
+            let (low, high) = search.bounds();
+            q = match search {
+                Search::PhonePrefix(_) => q.filter(users::phone.ge(low).and(users::phone.lt(high))),
+                Search::NamePrefix(_) => q.filter(users::name.ge(low).and(users::name.lt(high))),
+            };
+        }
+        if let Some(after) = &f.after {
+            q = q.filter(
+                volunteers::created_at
+                    .lt(after.at)
+                    .or(volunteers::created_at
+                        .eq(after.at)
+                        .and(volunteers::user_id.lt(after.id.clone()))),
+            );
+        }
     }
     let rows: Vec<VolunteerTuple> = q
         .order((volunteers::created_at.desc(), volunteers::user_id.desc()))
-        .limit(f.limit + 1)
         .load(conn)?;
-    let people = rows
+    Ok(rows
         .into_iter()
         .map(
             |(
@@ -204,8 +313,7 @@ pub fn volunteers(
                 }
             },
         )
-        .collect();
-    Ok(Page::from_rows(people, f.limit, key))
+        .collect())
 }
 
 type ResidentTuple = (
@@ -220,15 +328,15 @@ type ResidentTuple = (
     NaiveDateTime,
 );
 
-pub fn residents(
+fn residents_in(
     conn: &mut DbConnection,
-    scope: &Scope,
+    communities: Option<&[String]>,
     f: &PeopleFilter,
-) -> Result<Page<Person>, DomainError> {
+    candidates: Option<&[String]>,
+) -> Result<Vec<Person>, DomainError> {
     let mut q = residents::table
         .inner_join(users::table.on(users::id.eq(residents::user_id)))
         .inner_join(orgs::table.on(orgs::id.eq(residents::community_id)))
-        .filter(residents::community_id.eq_any(&scope.community_ids))
         .select((
             residents::user_id,
             users::name,
@@ -241,32 +349,40 @@ pub fn residents(
             residents::created_at,
         ))
         .into_boxed();
-    q = match f.standing {
-        None => q,
-        Some(Standing::Pending) => q.filter(residents::status.eq("pending")),
-        Some(Standing::Active) => q.filter(residents::status.eq("active")),
-        // Residents are never suspended.
-        Some(Standing::Suspended) => q.filter(residents::status.eq("suspended")),
-    };
-    if let Some(search) = &f.search {
-        let (low, high) = search.bounds();
-        q = match search {
-            Search::PhonePrefix(_) => q.filter(users::phone.ge(low).and(users::phone.lt(high))),
-            Search::NamePrefix(_) => q.filter(users::name.ge(low).and(users::name.lt(high))),
+    if let Some(ids) = candidates {
+        q = q.filter(residents::user_id.eq_any(ids.to_vec()));
+    } else {
+        q = match f.standing {
+            None => q,
+            Some(Standing::Pending) => q.filter(residents::status.eq("pending")),
+            Some(Standing::Active) => q.filter(residents::status.eq("active")),
+            // Residents are never suspended.
+            Some(Standing::Suspended) => q.filter(residents::status.eq("suspended")),
         };
-    }
-    if let Some(after) = &f.after {
-        q = q.filter(
-            residents::created_at.lt(after.at).or(residents::created_at
-                .eq(after.at)
-                .and(residents::user_id.lt(after.id.clone()))),
-        );
+        if let Some(communities) = communities {
+            q = q
+                .filter(residents::community_id.eq_any(communities.to_vec()))
+                .limit(f.limit + 1);
+        }
+        if let Some(search) = &f.search {
+            let (low, high) = search.bounds();
+            q = match search {
+                Search::PhonePrefix(_) => q.filter(users::phone.ge(low).and(users::phone.lt(high))),
+                Search::NamePrefix(_) => q.filter(users::name.ge(low).and(users::name.lt(high))),
+            };
+        }
+        if let Some(after) = &f.after {
+            q = q.filter(
+                residents::created_at.lt(after.at).or(residents::created_at
+                    .eq(after.at)
+                    .and(residents::user_id.lt(after.id.clone()))),
+            );
+        }
     }
     let rows: Vec<ResidentTuple> = q
         .order((residents::created_at.desc(), residents::user_id.desc()))
-        .limit(f.limit + 1)
         .load(conn)?;
-    let people = rows
+    Ok(rows
         .into_iter()
         .map(
             |(
@@ -299,8 +415,7 @@ pub fn residents(
                 created,
             },
         )
-        .collect();
-    Ok(Page::from_rows(people, f.limit, key))
+        .collect())
 }
 
 #[cfg(test)]

@@ -3,8 +3,10 @@
 CREATE INDEX users_name_idx ON users (name);
 CREATE INDEX volunteers_queue_idx ON volunteers (community_id, status, created_at, user_id);
 CREATE INDEX volunteers_status_idx ON volunteers (status, created_at, user_id);
+CREATE INDEX volunteers_community_created_idx ON volunteers (community_id, created_at, user_id);
 CREATE INDEX residents_queue_idx ON residents (community_id, status, created_at, user_id);
 CREATE INDEX residents_status_idx ON residents (status, created_at, user_id);
+CREATE INDEX residents_community_created_idx ON residents (community_id, created_at, user_id);
 CREATE INDEX case_awards_queue_idx ON case_awards (status, created_at, id);
 CREATE INDEX wishes_status_idx ON wishes (status, created_at, id);
 CREATE INDEX wishes_community_created_idx ON wishes (community_id, created_at, id);

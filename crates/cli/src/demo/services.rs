@@ -164,7 +164,7 @@ pub fn load(
         "家里的旧收音机坏了想修好",
     ];
     for (n, text) in wishes_text.iter().enumerate() {
-        let (requester, community) = &residents[(n + 1) % residents.len()];
+        let (requester, community) = &residents[n % residents.len()];
         let ci = communities
             .iter()
             .position(|c| c.id == community.id)

@@ -45,6 +45,7 @@ pub fn open_shops(
     conn: &mut DbConnection,
     district: &Org,
     streets: &[Org],
+    community: &Org,
     admin: &str,
 ) -> anyhow::Result<Shops> {
     let mut site_ids = Vec::new();
@@ -66,6 +67,15 @@ pub fn open_shops(
         )?;
         site_ids.push(site.id);
     }
+    // A community's own counter, last in the list.
+    let corner = sites::create(
+        conn,
+        community,
+        &format!("{}爱心驿站", community.name),
+        &format!("{}居委会", community.name),
+        admin,
+    )?;
+    site_ids.push(corner.id);
     let hash = timebank_api::auth::hash_password(ADMIN_PASSWORD).map_err(api)?;
     let operator = directory::create_user(conn, "兑换点值班员", OPERATOR_PHONE, &hash)?;
     sites::add_operator(conn, &centre, &operator, admin)?;
@@ -151,6 +161,14 @@ pub fn recent(
         if let Some(volunteer) = locals.get(2) {
             let site = &shops.site_ids[1 + (ci / 2 + 1) % shops.streets];
             if orders::place(conn, volunteer, &shops.items[ci % 2], site, 1, now).is_ok() {
+                counts.pending += 1;
+            }
+        }
+    }
+    // Two neighbours will pick theirs up at the community's counter.
+    if let (Some(corner), Some(locals)) = (shops.site_ids.last(), by_community.first()) {
+        for volunteer in locals.iter().skip(3).take(2) {
+            if orders::place(conn, volunteer, &shops.items[4], corner, 1, now).is_ok() {
                 counts.pending += 1;
             }
         }
