@@ -121,7 +121,7 @@ pub fn table() -> Vec<(Method, String, Route)> {
         (
             Method::GET,
             api("/volunteers"),
-            web::get().to(queues::volunteers),
+            web::get().to(queues::people),
         ),
         (
             Method::POST,
@@ -131,7 +131,7 @@ pub fn table() -> Vec<(Method, String, Route)> {
         (
             Method::GET,
             api("/residents"),
-            web::get().to(queues::residents),
+            web::get().to(queues::people),
         ),
         (
             Method::POST,

@@ -127,32 +127,23 @@ fn people_json(principal: &Principal, page: Page<timebank_views::people::Person>
     page_json(items, page.next)
 }
 
-pub async fn volunteers(
+/// `GET /volunteers` and `GET /residents`: one search over either.
+pub async fn people(
+    req: actix_web::HttpRequest,
     state: web::Data<AppState>,
     principal: Principal,
     query: web::Query<ListQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let filter = people_filter(&query)?;
+    let list = if req.path().ends_with("/residents") {
+        timebank_views::people::residents
+    } else {
+        timebank_views::people::volunteers
+    };
     state
         .db(move |conn| {
             let (_, scope) = readable_scope(conn, &principal, query.org_id.as_deref())?;
-            let page = timebank_views::people::volunteers(conn, &scope, &filter)?;
-            Ok(people_json(&principal, page))
-        })
-        .await
-        .map(ok)
-}
-
-pub async fn residents(
-    state: web::Data<AppState>,
-    principal: Principal,
-    query: web::Query<ListQuery>,
-) -> Result<HttpResponse, ApiError> {
-    let filter = people_filter(&query)?;
-    state
-        .db(move |conn| {
-            let (_, scope) = readable_scope(conn, &principal, query.org_id.as_deref())?;
-            let page = timebank_views::people::residents(conn, &scope, &filter)?;
+            let page = list(conn, &scope, &filter)?;
             Ok(people_json(&principal, page))
         })
         .await
