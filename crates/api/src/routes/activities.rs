@@ -390,10 +390,12 @@ pub async fn list_attendance(
         .db(move |conn| {
             let (_, org) = activities::get_with_org(conn, &id)?;
             Principal::require(principal.reads(&org.path))?;
-            Ok(activities::list_attendance(conn, &id)?)
+            let rows = activities::list_attendance(conn, &id)?;
+            let mut items: Vec<Value> = rows.iter().map(attendance_json).collect();
+            crate::routes::with_names(conn, &mut items, &[("volunteer_id", "volunteer_name")])?;
+            Ok(items)
         })
         .await?;
-    let items: Vec<Value> = items.iter().map(attendance_json).collect();
     Ok(HttpResponse::Ok().json(json!({ "items": items })))
 }
 

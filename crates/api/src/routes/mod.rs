@@ -576,6 +576,28 @@ pub fn valid<T: Validate>(body: web::Json<T>) -> Result<T, ApiError> {
     Ok(body)
 }
 
+/// Adds a display name beside each id a list shows (`(id field, name
+/// field)`), looked up once for the whole list.
+pub fn with_names(
+    conn: &mut timebank_store::DbConnection,
+    items: &mut [serde_json::Value],
+    fields: &[(&str, &str)],
+) -> Result<(), ApiError> {
+    let ids: Vec<String> = items
+        .iter()
+        .flat_map(|item| fields.iter().filter_map(|(id, _)| item[*id].as_str()))
+        .map(str::to_owned)
+        .collect();
+    let names = timebank_views::audit::names(conn, ids.iter().map(String::as_str))?;
+    for item in items.iter_mut() {
+        for (id, name) in fields {
+            let found = item[*id].as_str().and_then(|i| names.get(i)).cloned();
+            item[*name] = serde_json::json!(found);
+        }
+    }
+    Ok(())
+}
+
 /// As [`valid`], with the password rule: a weak password alone is 422
 /// `weak_password`; beside other invalid fields it is one of them.
 pub fn valid_with_password<T: Validate>(

@@ -220,11 +220,21 @@ pub async fn wishes(
                 after.as_ref(),
                 limit,
             )?;
-            let items = page
+            let mut items: Vec<Value> = page
                 .items
                 .iter()
                 .map(crate::routes::wishes::wish_json)
                 .collect();
+            crate::routes::with_names(
+                conn,
+                &mut items,
+                &[
+                    ("requester_id", "requester_name"),
+                    ("community_id", "community_name"),
+                    ("claimed_by_volunteer", "claimed_by_volunteer_name"),
+                    ("claimed_by_org", "claimed_by_org_name"),
+                ],
+            )?;
             Ok(page_json(items, page.next))
         })
         .await

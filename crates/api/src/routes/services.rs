@@ -198,17 +198,17 @@ pub async fn list(
         .db(move |conn| {
             let org = directory::get_org(conn, &query.community_id)?;
             Principal::require(principal.reads(&org.path))?;
-            Ok(services::list(
+            let rows = services::list(
                 conn,
                 Filter::Community {
                     path: &org.path,
                     status: query.status.as_deref(),
                 },
                 200,
-            )?)
+            )?;
+            named_requests(conn, &rows)
         })
         .await?;
-    let items: Vec<Value> = items.iter().map(request_json).collect();
     Ok(HttpResponse::Ok().json(json!({ "items": items })))
 }
 
@@ -226,11 +226,29 @@ pub async fn mine(
             } else {
                 Filter::Requester(&me)
             };
-            Ok(services::list(conn, filter, 200)?)
+            let rows = services::list(conn, filter, 200)?;
+            named_requests(conn, &rows)
         })
         .await?;
-    let items: Vec<Value> = items.iter().map(request_json).collect();
     Ok(HttpResponse::Ok().json(json!({ "items": items })))
+}
+
+/// Requests as lists show them: with who asked, who serves and where.
+fn named_requests(
+    conn: &mut timebank_store::DbConnection,
+    rows: &[services::RequestRow],
+) -> Result<Vec<Value>, ApiError> {
+    let mut items: Vec<Value> = rows.iter().map(request_json).collect();
+    crate::routes::with_names(
+        conn,
+        &mut items,
+        &[
+            ("requester_id", "requester_name"),
+            ("volunteer_id", "volunteer_name"),
+            ("community_id", "community_name"),
+        ],
+    )?;
+    Ok(items)
 }
 
 fn scope(

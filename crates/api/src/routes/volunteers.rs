@@ -145,6 +145,7 @@ fn profile(conn: &mut DbConnection, v: &Volunteer, full_phone: bool) -> Result<V
         "name": v.name,
         "phone": if full_phone { v.phone.clone() } else { directory::mask_phone(&v.phone) },
         "community_id": v.row.community_id,
+        "community_name": directory::get_org(conn, &v.row.community_id)?.name,
         "status": v.row.effective_status(timebank_store::now()),
         "skills": skills,
         "star_level": v.row.star_level,

@@ -137,6 +137,18 @@ fn load_all(conn: &mut DbConnection) -> anyhow::Result<Summary> {
         volunteer_ids,
     } = town;
     let shops = clock::at(founded, || {
+        // Points stay spendable for ten months after they were earned.
+        let policy = timebank_rules::EarningPolicy {
+            expiry: timebank_rules::ExpiryPolicy::RollingMonths { months: 10 },
+            ..Default::default()
+        };
+        timebank_earning::policy::publish(
+            conn,
+            timebank_earning::policy::PolicyKind::Earning,
+            &district.id,
+            &policy,
+            &admin_id,
+        )?;
         spending::open_shops(conn, &district, &streets, &communities[0], &admin_id)
     })?;
     let mut spent = spending::Counts::default();
@@ -148,11 +160,13 @@ fn load_all(conn: &mut DbConnection) -> anyhow::Result<Summary> {
         &by_community,
         &admin_id,
         |conn, week, end| {
-            // Once a month the volunteers redeem some of their points.
+            // Once a month points past their ten months expire (the batch
+            // job), and the volunteers redeem some of theirs.
             if week % 4 != 3 {
                 return Ok(());
             }
             clock::at(end, || {
+                timebank_jobs::expire_points(conn, end.date(), &admin_id, &timebank_jobs::Silent)?;
                 spending::month(
                     conn,
                     &shops,
