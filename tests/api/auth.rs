@@ -56,12 +56,13 @@ fn login_refresh_rotation_and_me() {
             json!({ "refresh_token": first_refresh }),
         )
         .assert_error(401, "refresh_token_reused");
+        // Its family is gone with it: the newest token is signed out.
         app.post(
             "/api/v1/auth/refresh",
             None,
             json!({ "refresh_token": second_refresh }),
         )
-        .assert_error(401, "refresh_token_reused");
+        .assert_error(401, "invalid_refresh_token");
         app.post(
             "/api/v1/auth/refresh",
             None,

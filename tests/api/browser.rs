@@ -345,6 +345,10 @@ impl Run {
             return Err("the demo has no pending volunteer in 新塘社区".into());
         }
         self.shot("home").await?;
+        // Batch runs are the platform's: not in a community admin's menu.
+        if self.count("a[data-nav=jobs]").await? > 0 {
+            return Err("a community admin sees the batch runs page".into());
+        }
 
         // Approve a pending volunteer from the queue.
         self.click("[data-queue=pending_volunteers]").await?;

@@ -108,7 +108,7 @@ fn a_reset_code_sets_the_password_once_and_signs_out_everywhere() {
             None,
             json!({ "refresh_token": old_refresh }),
         )
-        .assert_error(401, "refresh_token_reused");
+        .assert_error(401, "invalid_refresh_token");
         // Single use.
         reset(app, "13300000001", &code, "another-pass-2027")
             .assert_error(422, "invalid_reset_code");
@@ -196,6 +196,18 @@ fn resets_are_rate_limited_like_login() {
     let r = reset(&app, "13300000001", "12345678", "new-pass-2027");
     r.assert_error(429, "rate_limited");
     assert!(r.header("retry-after").is_some());
+    // Guessing the current password with a stolen session is limited too.
+    let statuses: Vec<u16> = (0..4)
+        .map(|_| {
+            app.post(
+                "/api/v1/me/password",
+                Some(&app.admin),
+                json!({ "current_password": "a-guess-2027", "new_password": "changed-pass-2027" }),
+            )
+            .status
+        })
+        .collect();
+    assert_eq!(statuses.last(), Some(&429), "{statuses:?}");
 }
 
 #[test]
@@ -221,6 +233,22 @@ fn passwords_follow_one_rule_and_changing_one_signs_out_other_sessions() {
             json!({ "name": "新居民", "phone": "13300000006", "password": "qwerty123", "community_id": t.community_a }),
         );
         r.assert_error(422, "weak_password");
+        let zh = app.send(
+            "POST",
+            "/api/v1/residents/register",
+            None,
+            Some(json!({ "name": "新居民", "phone": "13300000006", "password": "qwerty123", "community_id": t.community_a })),
+            &[("Accept-Language", "zh-CN")],
+        );
+        zh.assert_error(422, "weak_password");
+        assert!(
+            zh.body["error"]["message"]
+                .as_str()
+                .unwrap()
+                .contains("至少 8 位"),
+            "{}",
+            zh.body
+        );
 
         let (_, token) = app.active_volunteer("本人", "13300000001", &t.community_a);
         let other = app.post(
@@ -238,6 +266,7 @@ fn passwords_follow_one_rule_and_changing_one_signs_out_other_sessions() {
         };
         change("not-my-password", "changed-pass-2027").assert_error(422, "wrong_password");
         change("volunteer-pass", "11111111").assert_error(422, "weak_password");
+        change("volunteer-pass", "volunteer-pass").assert_error(422, "same_password");
         app.post(
             "/api/v1/me/password",
             Some(&token),
@@ -253,7 +282,7 @@ fn passwords_follow_one_rule_and_changing_one_signs_out_other_sessions() {
             None,
             json!({ "refresh_token": other_refresh }),
         )
-        .assert_error(401, "refresh_token_reused");
+        .assert_error(401, "invalid_refresh_token");
         assert!(can_login(app, "13300000001", "changed-pass-2027"));
         assert!(!can_login(app, "13300000001", "volunteer-pass"));
 
@@ -276,7 +305,7 @@ fn passwords_follow_one_rule_and_changing_one_signs_out_other_sessions() {
             None,
             json!({ "refresh_token": latest }),
         )
-        .assert_error(401, "refresh_token_reused");
+        .assert_error(401, "invalid_refresh_token");
         let unknown = app.post(
             "/api/v1/auth/logout",
             None,

@@ -171,16 +171,24 @@ fn people_queues_are_scoped_paged_newest_first_and_searchable() {
         );
         assert_eq!(r.status, 201, "{}", r.body);
         let au = app.login("13200000031", "volunteer-pass");
-        let seen = app.get("/api/v1/volunteers?q=13300000004", Some(&au));
+        // 王4号 is 13300000004.
+        let seen = app.get("/api/v1/volunteers?q=%E7%8E%8B4", Some(&au));
         assert_eq!(
             seen.body["items"][0]["phone"], "133****0004",
             "{}",
             seen.body
         );
+        // Searching digit by digit would spell a masked phone out.
+        app.get("/api/v1/volunteers?q=13300000004", Some(&au))
+            .assert_error(403, "phone_search_not_allowed");
+        assert_eq!(app.get("/api/v1/volunteers?q=133", Some(&au)).status, 200);
 
         // Bad input is a 400 naming the parameter.
         let long_q = format!("q={}", "x".repeat(51));
         for bad in [
+            // base64 of "1|x", and of a jobs cursor: not this list's.
+            "cursor=MXx4",
+            "cursor=am9ic3wxNzk1MDAwMDAwMTIzNDU2fDAxYTIzMTAxLTY5NjAtNzAxOC05N2Q4LWUyOWQ3MzBhODlkMA",
             "status=gone",
             "limit=0",
             "limit=201",
@@ -213,6 +221,10 @@ fn people_queues_are_scoped_paged_newest_first_and_searchable() {
         let pending_now = all_pages(app, "/api/v1/volunteers?status=pending", &c_a, 200);
         assert_eq!(q.body["pending_volunteers"], json!(pending_now.len()));
         assert_eq!(q.body["pending_residents"], 1);
+        let disputes = all_pages(app, "/api/v1/service-requests?status=disputed", &c_a, 2);
+        assert_eq!(q.body["disputed_requests"], json!(disputes.len()));
+        app.get("/api/v1/service-requests?status=lost", Some(&c_a))
+            .assert_error(400, "invalid_query");
         let q = app.get(
             &format!("/api/v1/orgs/{}/queues", t.community_b),
             Some(&c_b),
@@ -439,6 +451,8 @@ fn award_wish_order_and_audit_queues() {
 fn published_activities_list_upcoming_first() {
     each_backend(|app| {
         let t = tree(app);
+        let older =
+            app.published_activity(&t.community_a, &day_at(9, 1, 0), &day_at(9, 3, 0), 5, None);
         let past =
             app.published_activity(&t.community_a, &day_at(3, 1, 0), &day_at(3, 3, 0), 5, None);
         let later = app.published_activity(
@@ -456,19 +470,38 @@ fn published_activities_list_upcoming_first() {
             None,
         );
         let (_, token) = app.active_volunteer("本人", "13300000001", &t.community_a);
-        let r = app.get(
-            &format!("/api/v1/activities?community_id={}", t.community_a),
-            Some(&token),
+        let list = format!("/api/v1/activities?community_id={}", t.community_a);
+        // Upcoming soonest first, then the past latest first.
+        let r = app.get(&list, Some(&token));
+        let order = vec![soon.clone(), later.clone(), past.clone(), older.clone()];
+        assert_eq!(ids(&r), order, "{}", r.body);
+        // The same order page by page, across the turn from one to the other.
+        for limit in [1, 2, 3] {
+            let paged: Vec<String> = all_pages(app, &list, &token, limit)
+                .iter()
+                .map(|a| a["id"].as_str().unwrap().to_owned())
+                .collect();
+            assert_eq!(paged, order, "limit {limit}");
+        }
+        // A named period: soonest first within it.
+        let r = app.get(&format!("{list}&from=2020-01-01T00:00:00Z"), Some(&token));
+        assert_eq!(ids(&r), vec![older, past, soon, later]);
+        // Another list's cursor is not this one's.
+        let jobs = "am9ic3wxNzk1MDAwMDAwMTIzNDU2fDAxYTIzMTAxLTY5NjAtNzAxOC05N2Q4LWUyOWQ3MzBhODlkMA";
+        app.get(&format!("{list}&cursor={jobs}"), Some(&token))
+            .assert_error(400, "invalid_cursor");
+        // The review queue defaults to the caller's own org.
+        let r = app.post(
+            "/api/v1/activities",
+            Some(&app.admin),
+            json!({ "org_id": t.community_a, "title": "待审", "category": "助老", "starts_at": minutes_from_now(600), "ends_at": minutes_from_now(700), "capacity": 5 }),
         );
-        assert_eq!(ids(&r), vec![soon.clone(), later.clone()], "{}", r.body);
-        let r = app.get(
-            &format!(
-                "/api/v1/activities?community_id={}&from=2020-01-01T00:00:00Z",
-                t.community_a
-            ),
-            Some(&token),
-        );
-        assert_eq!(ids(&r), vec![past, soon, later]);
+        let pending = r.body["id"].as_str().unwrap().to_owned();
+        let c_a = app.admin_of(&t.community_a, "13200000011", &t.community_a);
+        let queue = app.get("/api/v1/activities?status=pending_review", Some(&c_a));
+        assert_eq!(ids(&queue), vec![pending], "{}", queue.body);
+        app.get("/api/v1/activities?status=pending_review", Some(&token))
+            .assert_error(403, "forbidden");
     });
 }
 

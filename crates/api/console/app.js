@@ -169,7 +169,9 @@ function renderBare() {
 function renderShell(page) {
   document.body.classList.add('shell');
   document.body.classList.remove('bare');
-  const items = isOperatorOnly() ? NAV.filter((n) => n.page === 'sites') : NAV;
+  const items = isOperatorOnly()
+    ? NAV.filter((n) => n.page === 'sites')
+    : NAV.filter((n) => n.page !== 'jobs' || state.platform);
   const nav = h('nav', { class: 'sidenav', id: 'sidenav', 'aria-label': t('nav.label') },
     h('div', { class: 'brand' }, h('span', { class: 'brand-mark' }, '♥'), h('span', { class: 'brand-text' }, t('app.name'))),
     h('ul', null, items.map((n) => {

@@ -61,6 +61,10 @@ export async function setMe(me, orgInfo, siteInfo) {
     if (info) { st.site_name = info.name; st.org_id = st.org_id || info.org_id; }
   }));
   state.siteScopes = siteList;
+  // Batch runs count the whole ledger: platform staff only (a grant over
+  // the root org, which has no parent).
+  state.platform = (me.scopes || []).some(
+    (sc) => (sc.role === 'org_admin' || sc.role === 'auditor') && sc.org_id && sc.org_parent_id === null);
 
   let saved = null;
   try { saved = localStorage.getItem(ORG_KEY); } catch { /* none */ }
@@ -75,6 +79,7 @@ export function chooseOrg(orgId) {
 }
 
 export function resetState() {
+  state.platform = false;
   state.me = null;
   state.orgScopes = [];
   state.siteScopes = [];

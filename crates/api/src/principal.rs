@@ -20,6 +20,8 @@ pub struct Grant {
     pub role: String,
     pub org_id: Option<String>,
     pub org_name: Option<String>,
+    /// `None` for a grant over the root org: the whole platform.
+    pub org_parent_id: Option<String>,
     #[serde(skip)]
     pub org_path: Option<String>,
     pub site_id: Option<String>,
@@ -187,6 +189,7 @@ type GrantTuple = (
     Option<String>,
     Option<String>,
     Option<String>,
+    Option<String>,
 );
 
 pub fn load(conn: &mut DbConnection, user_id: &str) -> Result<Option<UserPrincipal>, ApiError> {
@@ -207,6 +210,7 @@ pub fn load(conn: &mut DbConnection, user_id: &str) -> Result<Option<UserPrincip
             role_grants::role,
             role_grants::org_id,
             orgs::name.nullable(),
+            orgs::parent_id.nullable(),
             orgs::path.nullable(),
             role_grants::site_id,
             sites::name.nullable(),
@@ -214,10 +218,11 @@ pub fn load(conn: &mut DbConnection, user_id: &str) -> Result<Option<UserPrincip
         .load::<GrantTuple>(conn)?
         .into_iter()
         .map(
-            |(role, org_id, org_name, org_path, site_id, site_name)| Grant {
+            |(role, org_id, org_name, org_parent_id, org_path, site_id, site_name)| Grant {
                 role,
                 org_id,
                 org_name,
+                org_parent_id,
                 org_path,
                 site_id,
                 site_name,

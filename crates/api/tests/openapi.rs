@@ -52,3 +52,31 @@ fn every_operation_documents_its_error_shape() {
         }
     }
 }
+
+/// The ledger's kinds as the spec lists them: a client validating a posting
+/// or filtering by kind must know every value the server writes.
+#[test]
+fn the_spec_lists_every_ledger_kind() {
+    use timebank_ledger::{AccountKind, TxKind};
+    let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../openapi.yaml"))
+        .unwrap();
+    let doc: serde_norway::Value = serde_norway::from_str(&text).unwrap();
+    let listed = |v: &serde_norway::Value| -> Vec<String> {
+        v.as_sequence()
+            .unwrap()
+            .iter()
+            .map(|s| s.as_str().unwrap().to_owned())
+            .collect()
+    };
+    let schemas = &doc["components"]["schemas"];
+    let tx: Vec<String> = TxKind::ALL.iter().map(|k| k.as_str().to_owned()).collect();
+    assert_eq!(listed(&schemas["TxKind"]["enum"]), tx);
+    let accounts: Vec<String> = AccountKind::ALL
+        .iter()
+        .map(|k| k.as_str().to_owned())
+        .collect();
+    assert_eq!(
+        listed(&schemas["Posting"]["properties"]["account_kind"]["enum"]),
+        accounts
+    );
+}

@@ -205,6 +205,10 @@ pub struct ListFilter {
     pub category: Option<String>,
     pub from: Option<NaiveDateTime>,
     pub to: Option<NaiveDateTime>,
+    /// Only activities that ended before this.
+    pub ended_before: Option<NaiveDateTime>,
+    /// Latest start first (the past); else soonest first.
+    pub latest_first: bool,
     /// Keyset position: (starts_at, id) of the last item of the previous page.
     pub after: Option<(NaiveDateTime, String)>,
     pub limit: i64,
@@ -232,17 +236,28 @@ pub fn list(conn: &mut DbConnection, f: &ListFilter) -> Result<Vec<ActivityRow>,
     if let Some(to) = f.to {
         query = query.filter(activities::starts_at.le(to));
     }
-    if let Some((at, id)) = &f.after {
-        query = query.filter(
+    if let Some(before) = f.ended_before {
+        query = query.filter(activities::ends_at.lt(before));
+    }
+    query = match (&f.after, f.latest_first) {
+        (None, _) => query,
+        (Some((at, id)), false) => query.filter(
             activities::starts_at.gt(*at).or(activities::starts_at
                 .eq(*at)
                 .and(activities::id.gt(id.clone()))),
-        );
-    }
-    Ok(query
-        .order((activities::starts_at.asc(), activities::id.asc()))
-        .limit(f.limit)
-        .load(conn)?)
+        ),
+        (Some((at, id)), true) => query.filter(
+            activities::starts_at.lt(*at).or(activities::starts_at
+                .eq(*at)
+                .and(activities::id.lt(id.clone()))),
+        ),
+    };
+    query = if f.latest_first {
+        query.order((activities::starts_at.desc(), activities::id.desc()))
+    } else {
+        query.order((activities::starts_at.asc(), activities::id.asc()))
+    };
+    Ok(query.limit(f.limit).load(conn)?)
 }
 
 /// Signs a volunteer up, within capacity. The activity row is locked so

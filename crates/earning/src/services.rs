@@ -628,9 +628,11 @@ pub enum Filter<'a> {
     Volunteer(&'a str),
 }
 
+/// Requests newest first, `limit` of them before a (created, id) position.
 pub fn list(
     conn: &mut DbConnection,
     filter: Filter<'_>,
+    before: Option<(NaiveDateTime, String)>,
     limit: i64,
 ) -> Result<Vec<RequestRow>, DomainError> {
     use timebank_store::schema::orgs;
@@ -649,6 +651,13 @@ pub fn list(
         Filter::Requester(id) => q.filter(sr::requester_id.eq(id.to_owned())),
         Filter::Volunteer(id) => q.filter(sr::volunteer_id.eq(id.to_owned())),
     };
+    if let Some((at, id)) = before {
+        q = q.filter(
+            sr::created_at
+                .lt(at)
+                .or(sr::created_at.eq(at).and(sr::id.lt(id))),
+        );
+    }
     Ok(q.order((sr::created_at.desc(), sr::id.desc()))
         .limit(limit)
         .load(conn)?)

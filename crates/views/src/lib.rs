@@ -62,15 +62,23 @@ impl After {
         }
     }
 
-    /// `None` for anything that is not a position this crate rendered.
-    pub fn parse(text: &str) -> Option<After> {
-        let (micros, id) = text.split_once('|')?;
+    /// `None` for anything but a position [`After::render`] gave out for
+    /// the same list: another list's cursor, or a made-up one, is refused.
+    pub fn parse(list: &str, text: &str) -> Option<After> {
+        let rest = text.strip_prefix(list)?.strip_prefix('|')?;
+        let (micros, id) = rest.split_once('|')?;
         let at = chrono::DateTime::from_timestamp_micros(micros.parse().ok()?)?.naive_utc();
-        (!id.is_empty() && id.len() <= 64).then(|| After::new(at, id))
+        uuid::Uuid::parse_str(id).ok()?;
+        Some(After::new(at, id))
     }
 
-    pub fn render(&self) -> String {
-        format!("{}|{}", self.at.and_utc().timestamp_micros(), self.id)
+    /// The position, named for `list`.
+    pub fn render(&self, list: &str) -> String {
+        format!(
+            "{list}|{}|{}",
+            self.at.and_utc().timestamp_micros(),
+            self.id
+        )
     }
 }
 
@@ -117,10 +125,24 @@ mod tests {
         let at = chrono::DateTime::from_timestamp_micros(1_795_000_000_123_456)
             .unwrap()
             .naive_utc();
-        let after = After::new(at, "0193-abc");
-        assert_eq!(After::parse(&after.render()), Some(after));
-        for bad in ["", "x|y", "12", "12|", "|id", "99999999999999999999|a"] {
-            assert_eq!(After::parse(bad), None, "{bad}");
+        let id = "01a23101-6960-7018-97d8-e29d730a89d0";
+        let after = After::new(at, id);
+        assert_eq!(
+            After::parse("volunteers", &after.render("volunteers")),
+            Some(after.clone())
+        );
+        assert_eq!(After::parse("jobs", &after.render("volunteers")), None);
+        let forged = [
+            String::new(),
+            "volunteers|x|y".into(),
+            "volunteers|12".into(),
+            "volunteers|12|".into(),
+            "volunteers|1|x".into(),
+            format!("volunteers|99999999999999999999|{id}"),
+            format!("1795000000123456|{id}"),
+        ];
+        for bad in forged {
+            assert_eq!(After::parse("volunteers", &bad), None, "{bad}");
         }
     }
 
@@ -128,6 +150,7 @@ mod tests {
     fn a_page_knows_whether_more_follow() {
         let at = chrono::NaiveDateTime::default();
         let key = |n: &i32| After::new(at, &n.to_string());
+        // (ids are not checked by a page, only by a parsed cursor)
         let page = Page::from_rows(vec![5, 4, 3], 2, key);
         assert_eq!(page.items, vec![5, 4]);
         assert_eq!(page.next.map(|a| a.id), Some("4".to_owned()));

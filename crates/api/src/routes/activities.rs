@@ -122,6 +122,50 @@ pub struct ListQuery {
     limit: Option<i64>,
 }
 
+/// Where a page of activities continues: the window of a named period, or
+/// by default the upcoming ones (soonest first) and then the past (latest
+/// first).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Phase {
+    Window,
+    Upcoming,
+    Past,
+}
+
+impl Phase {
+    fn tag(self) -> &'static str {
+        match self {
+            Phase::Window => "activities",
+            Phase::Upcoming => "activities-upcoming",
+            Phase::Past => "activities-past",
+        }
+    }
+}
+
+/// The phase and position a cursor names; anything else is not ours.
+fn activity_cursor(
+    cursor: Option<&str>,
+    default_view: bool,
+) -> Result<(Phase, Option<(chrono::NaiveDateTime, String)>), ApiError> {
+    let start = if default_view {
+        Phase::Upcoming
+    } else {
+        Phase::Window
+    };
+    let Some(text) = cursor else {
+        return Ok((start, None));
+    };
+    let phases: &[Phase] = if default_view {
+        &[Phase::Upcoming, Phase::Past]
+    } else {
+        &[Phase::Window]
+    };
+    phases
+        .iter()
+        .find_map(|p| timebank_views::After::parse(p.tag(), text).map(|a| (*p, Some((a.at, a.id)))))
+        .ok_or_else(crate::routes::invalid_cursor)
+}
+
 pub async fn list(
     state: web::Data<AppState>,
     principal: Principal,
@@ -133,75 +177,80 @@ pub async fn list(
         limit: q.limit,
     };
     let limit = page.limit()?;
-    let after = match page.cursor()? {
-        None => None,
-        Some(c) => {
-            let (micros, id) = c
-                .split_once('|')
-                .ok_or_else(crate::routes::invalid_cursor)?;
-            let at = micros
-                .parse::<i64>()
-                .ok()
-                .and_then(DateTime::from_timestamp_micros)
-                .ok_or_else(crate::routes::invalid_cursor)?;
-            Some((at.naive_utc(), id.to_owned()))
-        }
-    };
-    let status = q.status.unwrap_or_else(|| "published".to_owned());
+    let status = q.status.clone().unwrap_or_else(|| "published".to_owned());
     if !["published", "pending_review", "rejected"].contains(&status.as_str()) {
         return Err(ApiError::bad_request(
             "invalid_query",
             "status must be published, pending_review or rejected",
         ));
     }
-    let items = state
+    let default_view = status == "published" && q.from.is_none() && q.to.is_none();
+    let (phase, after) = activity_cursor(page.cursor()?.as_deref(), default_view)?;
+    let rows = state
         .db(move |conn| {
             let community_path = match &q.community_id {
                 Some(id) => Some(directory::get_org(conn, id)?.path),
                 None => None,
             };
-            let org_path = match &q.org_id {
+            let mut org_path = match &q.org_id {
                 Some(id) => Some(directory::get_org(conn, id)?.path),
                 None => None,
             };
-            // Unpublished activities are the review queue: staff only, in scope.
+            // Unpublished activities are the review queue: staff only, in
+            // scope (the caller's widest org unless one is named).
             if status != "published" {
-                let path = org_path.as_deref().ok_or_else(|| {
-                    ApiError::bad_request(
-                        "invalid_query",
-                        "org_id is required to list activities that are not published",
-                    )
-                })?;
-                Principal::require(principal.reads(path))?;
+                if org_path.is_none() {
+                    let home = principal
+                        .home_read_org(conn)?
+                        .ok_or_else(ApiError::forbidden)?;
+                    org_path = Some(directory::get_org(conn, &home)?.path);
+                }
+                Principal::require(org_path.as_deref().is_some_and(|p| principal.reads(p)))?;
             }
-            // Upcoming first: with no period named, published activities
-            // start from those not yet over.
-            let upcoming = (status == "published" && q.to.is_none()).then(timebank_store::now);
-            let filter = ListFilter {
-                status,
-                community_path,
-                org_path,
-                category: q.category,
-                from: q.from.map(naive).or(upcoming),
+            let now = timebank_store::now();
+            let filter = |phase: Phase, after, limit| ListFilter {
+                status: status.clone(),
+                community_path: community_path.clone(),
+                org_path: org_path.clone(),
+                category: q.category.clone(),
+                from: match phase {
+                    Phase::Upcoming => Some(now),
+                    _ => q.from.map(naive),
+                },
                 to: q.to.map(naive),
+                ended_before: (phase == Phase::Past).then_some(now),
+                latest_first: phase == Phase::Past,
                 after,
                 limit,
             };
-            Ok(activities::list(conn, &filter)?)
+            let mut rows: Vec<(Phase, ActivityRow)> =
+                activities::list(conn, &filter(phase, after, limit + 1))?
+                    .into_iter()
+                    .map(|a| (phase, a))
+                    .collect();
+            // The upcoming ones are all on this page: the past follows.
+            if phase == Phase::Upcoming && rows.len() as i64 <= limit {
+                let rest = limit + 1 - rows.len() as i64;
+                rows.extend(
+                    activities::list(conn, &filter(Phase::Past, None, rest))?
+                        .into_iter()
+                        .map(|a| (Phase::Past, a)),
+                );
+            }
+            Ok(rows)
         })
         .await?;
-    let next_cursor = (items.len() as i64 == limit)
+    let mut rows = rows;
+    let more = rows.len() as i64 > limit;
+    rows.truncate(usize::try_from(limit).unwrap_or(0));
+    let next_cursor = more
         .then(|| {
-            items.last().map(|a| {
-                encode_cursor(&format!(
-                    "{}|{}",
-                    a.starts_at.and_utc().timestamp_micros(),
-                    a.id
-                ))
+            rows.last().map(|(phase, a)| {
+                encode_cursor(&timebank_views::After::new(a.starts_at, &a.id).render(phase.tag()))
             })
         })
         .flatten();
-    let items: Vec<Value> = items.iter().map(activity_json).collect();
+    let items: Vec<Value> = rows.iter().map(|(_, a)| activity_json(a)).collect();
     Ok(HttpResponse::Ok().json(json!({ "items": items, "next_cursor": next_cursor })))
 }
 

@@ -89,13 +89,16 @@ pub(crate) async fn respond_with_tokens(
         .db(move |conn| crate::principal::load(conn, &uid))
         .await?
         .ok_or_else(|| ApiError::unauthorized("invalid_credentials", "wrong phone or password"))?;
-    Ok(HttpResponse::Ok().json(json!({
-        "access_token": access,
-        "refresh_token": refresh_token,
-        "token_type": "Bearer",
-        "expires_in": ACCESS_TTL_SECS,
-        "user": { "id": user_id, "name": name, "roles": Principal::User(principal).roles() },
-    })))
+    // Credentials are never kept by a cache on the way.
+    Ok(HttpResponse::Ok()
+        .insert_header((actix_web::http::header::CACHE_CONTROL, "no-store"))
+        .json(json!({
+            "access_token": access,
+            "refresh_token": refresh_token,
+            "token_type": "Bearer",
+            "expires_in": ACCESS_TTL_SECS,
+            "user": { "id": user_id, "name": name, "roles": Principal::User(principal).roles() },
+        })))
 }
 
 pub(crate) fn store_refresh_token(
@@ -152,6 +155,13 @@ fn rotate(conn: &mut DbConnection, presented: &str) -> Result<(String, String, S
             return Ok(Err(invalid()));
         };
         let now = timebank_store::now();
+        // Revoked and never used: signed out, or a password was set.
+        if used_at.is_none() && revoked_at.is_some() {
+            return Ok(Err(ApiError::unauthorized(
+                "invalid_refresh_token",
+                "the session was signed out; sign in again",
+            )));
+        }
         if used_at.is_some() || revoked_at.is_some() {
             diesel::update(
                 rt::table

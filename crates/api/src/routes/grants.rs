@@ -23,7 +23,7 @@ pub async fn list(
     let limit = page.limit()?;
     let after = page
         .cursor()?
-        .map(|c| timebank_views::After::parse(&c).ok_or_else(invalid_cursor))
+        .map(|c| timebank_views::After::parse("grants", &c).ok_or_else(invalid_cursor))
         .transpose()?;
     state
         .db(move |conn| {
@@ -40,7 +40,7 @@ pub async fn list(
                     g
                 })
                 .collect();
-            let next_cursor = page.next.map(|a| encode_cursor(&a.render()));
+            let next_cursor = page.next.map(|a| encode_cursor(&a.render("grants")));
             Ok(json!({ "items": items, "next_cursor": next_cursor }))
         })
         .await

@@ -27,7 +27,9 @@ pub struct ListQuery {
 }
 
 impl ListQuery {
-    fn page(&self) -> Result<(Option<After>, i64), ApiError> {
+    /// The page a request asks for; `list` names the list its cursor must
+    /// come from.
+    fn page(&self, list: &str) -> Result<(Option<After>, i64), ApiError> {
         let page = PageQuery {
             cursor: self.cursor.clone(),
             limit: self.limit,
@@ -35,7 +37,7 @@ impl ListQuery {
         let limit = page.limit()?;
         let after = page
             .cursor()?
-            .map(|c| After::parse(&c).ok_or_else(invalid_cursor))
+            .map(|c| After::parse(list, &c).ok_or_else(invalid_cursor))
             .transpose()?;
         Ok((after, limit))
     }
@@ -60,8 +62,8 @@ impl ListQuery {
     }
 }
 
-fn page_json(items: Vec<Value>, next: Option<After>) -> Value {
-    let next_cursor = next.map(|a| encode_cursor(&a.render()));
+fn page_json(items: Vec<Value>, next: Option<After>, list: &str) -> Value {
+    let next_cursor = next.map(|a| encode_cursor(&a.render(list)));
     json!({ "items": items, "next_cursor": next_cursor })
 }
 
@@ -76,7 +78,7 @@ pub fn readable_scope(
     principal: &Principal,
     org_id: Option<&str>,
 ) -> Result<(Org, Scope), ApiError> {
-    let id = match org_id {
+    let id = match org_id.filter(|id| !id.is_empty()) {
         Some(id) => id.to_owned(),
         None => principal
             .home_read_org(conn)?
@@ -88,8 +90,8 @@ pub fn readable_scope(
     Ok((org, scope))
 }
 
-fn people_filter(q: &ListQuery) -> Result<PeopleFilter, ApiError> {
-    let (after, limit) = q.page()?;
+fn people_filter(q: &ListQuery, list: &str) -> Result<PeopleFilter, ApiError> {
+    let (after, limit) = q.page(list)?;
     let standing = q
         .status(&["pending", "active", "suspended"])?
         .and_then(Standing::parse);
@@ -112,7 +114,31 @@ fn people_filter(q: &ListQuery) -> Result<PeopleFilter, ApiError> {
     })
 }
 
-fn people_json(principal: &Principal, page: Page<timebank_views::people::Person>) -> Value {
+/// Callers who see phones masked (`138****5678`) may search by the digits
+/// they see, no more: a longer prefix would spell the hidden ones out.
+fn refuse_unmasking_search(
+    principal: &Principal,
+    org: &Org,
+    search: Option<&Search>,
+) -> Result<(), ApiError> {
+    match search {
+        Some(Search::PhonePrefix(p)) if p.len() > 3 && !principal.admin_over(&org.path) => {
+            Err(ApiError::new(
+                actix_web::http::StatusCode::FORBIDDEN,
+                "phone_search_not_allowed",
+                "only admins over the community search by phone number; search by name",
+            )
+            .with_details(json!({ "fields": { "q": ["phone_search_not_allowed"] } })))
+        }
+        _ => Ok(()),
+    }
+}
+
+fn people_json(
+    principal: &Principal,
+    page: Page<timebank_views::people::Person>,
+    list: &'static str,
+) -> Value {
     let items = page
         .items
         .into_iter()
@@ -124,7 +150,7 @@ fn people_json(principal: &Principal, page: Page<timebank_views::people::Person>
             json!(p)
         })
         .collect();
-    page_json(items, page.next)
+    page_json(items, page.next, list)
 }
 
 /// `GET /volunteers` and `GET /residents`: one search over either.
@@ -134,17 +160,19 @@ pub async fn people(
     principal: Principal,
     query: web::Query<ListQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    let filter = people_filter(&query)?;
-    let list = if req.path().ends_with("/residents") {
-        timebank_views::people::residents
-    } else {
-        timebank_views::people::volunteers
-    };
+    let residents = req.path().ends_with("/residents");
+    let name = if residents { "residents" } else { "volunteers" };
+    let filter = people_filter(&query, name)?;
     state
         .db(move |conn| {
-            let (_, scope) = readable_scope(conn, &principal, query.org_id.as_deref())?;
-            let page = list(conn, &scope, &filter)?;
-            Ok(people_json(&principal, page))
+            let (org, scope) = readable_scope(conn, &principal, query.org_id.as_deref())?;
+            refuse_unmasking_search(&principal, &org, filter.search.as_ref())?;
+            let page = if residents {
+                timebank_views::people::residents(conn, &scope, &filter)?
+            } else {
+                timebank_views::people::volunteers(conn, &scope, &filter)?
+            };
+            Ok(people_json(&principal, page, name))
         })
         .await
         .map(ok)
@@ -155,7 +183,7 @@ pub async fn case_awards(
     principal: Principal,
     query: web::Query<ListQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    let (after, limit) = query.page()?;
+    let (after, limit) = query.page("case-awards")?;
     let status = query.status(&["pending", "approved", "rejected"])?;
     state
         .db(move |conn| {
@@ -174,7 +202,7 @@ pub async fn case_awards(
                     v
                 })
                 .collect();
-            Ok(page_json(items, page.next))
+            Ok(page_json(items, page.next, "case-awards"))
         })
         .await
         .map(ok)
@@ -187,7 +215,7 @@ pub async fn wishes(
     principal: Principal,
     query: web::Query<ListQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    let (after, limit) = query.page()?;
+    let (after, limit) = query.page("wishes")?;
     let status = query.status(&["open", "claimed", "fulfilled", "confirmed"])?;
     state
         .db(move |conn| {
@@ -235,7 +263,7 @@ pub async fn wishes(
                     ("claimed_by_org", "claimed_by_org_name"),
                 ],
             )?;
-            Ok(page_json(items, page.next))
+            Ok(page_json(items, page.next, "wishes"))
         })
         .await
         .map(ok)
@@ -271,7 +299,7 @@ pub async fn site_redemptions(
     id: web::Path<String>,
     query: web::Query<ListQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    let (after, limit) = query.page()?;
+    let (after, limit) = query.page("site-orders")?;
     let status = query.status(&["reserved", "fulfilled", "cancelled", "expired"])?;
     state
         .db(move |conn| {
@@ -294,7 +322,7 @@ pub async fn site_redemptions(
                     v
                 })
                 .collect();
-            Ok(page_json(items, page.next))
+            Ok(page_json(items, page.next, "site-orders"))
         })
         .await
         .map(ok)
@@ -305,7 +333,7 @@ pub async fn violations(
     principal: Principal,
     query: web::Query<ListQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    let (after, limit) = query.page()?;
+    let (after, limit) = query.page("violations")?;
     state
         .db(move |conn| {
             let (_, scope) = readable_scope(conn, &principal, query.org_id.as_deref())?;
@@ -332,7 +360,7 @@ pub async fn violations(
                     item
                 })
                 .collect();
-            Ok(page_json(items, next))
+            Ok(page_json(items, next, "violations"))
         })
         .await
         .map(ok)
@@ -343,7 +371,7 @@ pub async fn transactions(
     principal: Principal,
     query: web::Query<ListQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    let (after, limit) = query.page()?;
+    let (after, limit) = query.page("transactions")?;
     let kind = match query.kind.as_deref().filter(|k| !k.is_empty()) {
         None => None,
         Some(k) => Some(k.parse::<timebank_ledger::TxKind>().map_err(|_| {
@@ -397,7 +425,7 @@ pub async fn transactions(
                     v
                 })
                 .collect();
-            Ok(page_json(items, next))
+            Ok(page_json(items, next, "transactions"))
         })
         .await
         .map(ok)
@@ -410,14 +438,14 @@ pub async fn jobs(
     principal: Principal,
     query: web::Query<ListQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    let (after, limit) = query.page()?;
+    let (after, limit) = query.page("jobs")?;
     state
         .db(move |conn| {
             let root = directory::root_org(conn)?.ok_or_else(ApiError::forbidden)?;
             Principal::require(principal.reads(&root.path))?;
             let page = timebank_views::jobs::recent(conn, after.as_ref(), limit)?;
             let items = page.items.iter().map(|r| json!(r)).collect();
-            Ok(page_json(items, page.next))
+            Ok(page_json(items, page.next, "jobs"))
         })
         .await
         .map(ok)

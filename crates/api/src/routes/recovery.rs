@@ -56,10 +56,12 @@ pub async fn issue_code(
             )?)
         })
         .await?;
-    Ok(HttpResponse::Created().json(json!({
-        "code": code,
-        "expires_at": utc_string(&expires_at),
-    })))
+    Ok(HttpResponse::Created()
+        .insert_header((actix_web::http::header::CACHE_CONTROL, "no-store"))
+        .json(json!({
+            "code": code,
+            "expires_at": utc_string(&expires_at),
+        })))
 }
 
 #[derive(Debug, Deserialize, Validate)]
@@ -154,12 +156,20 @@ pub struct ChangeBody {
 /// Changes the caller's password; every other session is signed out and
 /// this one gets a fresh pair of tokens.
 pub async fn change(
+    req: HttpRequest,
     state: web::Data<AppState>,
     principal: Principal,
     body: web::Json<ChangeBody>,
 ) -> Result<HttpResponse, ApiError> {
     let body = valid(body)?;
     let me = principal.user_id()?;
+    if body.new_password == body.current_password {
+        return Err(ApiError::unprocessable(
+            "same_password",
+            "new_password must differ from the current password",
+        )
+        .with_details(json!({ "fields": { "new_password": ["same_password"] } })));
+    }
     let uid = me.clone();
     let (phone, stored, name) = state
         .db(move |conn| {
@@ -169,6 +179,10 @@ pub async fn change(
                 .first::<(String, String, String)>(conn)?)
         })
         .await?;
+    // Guessing the current password is guessing a login.
+    state
+        .limits
+        .check(Door::Login, req.peer_addr().map(|a| a.ip()), &phone)?;
     accounts::check_password(&body.new_password, &phone, "new_password")?;
     let current = body.current_password.clone();
     let new_password = body.new_password.clone();

@@ -13,7 +13,7 @@ use crate::error::ApiError;
 use crate::idempotency::{self, Effect};
 use crate::limits::Door;
 use crate::principal::Principal;
-use crate::routes::{naive, opt_utc, optional_body, utc_string, valid};
+use crate::routes::{PageQuery, encode_cursor, naive, opt_utc, optional_body, utc_string, valid};
 use crate::state::AppState;
 
 fn request_json(r: &RequestRow) -> Value {
@@ -185,31 +185,81 @@ pub async fn create(
 
 #[derive(Debug, Deserialize)]
 pub struct ListQuery {
-    community_id: String,
+    /// The subtree (`org_id` is the same, as the other staff lists name it).
+    community_id: Option<String>,
+    org_id: Option<String>,
     status: Option<String>,
+    cursor: Option<String>,
+    limit: Option<i64>,
 }
 
+const REQUEST_STATES: [&str; 8] = [
+    "open",
+    "dispatched",
+    "accepted",
+    "completed",
+    "disputed",
+    "rated",
+    "settled",
+    "cancelled",
+];
+
+/// Requests of a subtree the caller reads, newest first, paged: the
+/// dispatch queue (`open`) and the disputes (`disputed`).
 pub async fn list(
     state: web::Data<AppState>,
     principal: Principal,
     query: web::Query<ListQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    let items = state
+    let q = query.into_inner();
+    let page = PageQuery {
+        cursor: q.cursor.clone(),
+        limit: q.limit,
+    };
+    let limit = page.limit()?;
+    let before = page
+        .cursor()?
+        .map(|c| {
+            timebank_views::After::parse("service-requests", &c)
+                .map(|a| (a.at, a.id))
+                .ok_or_else(crate::routes::invalid_cursor)
+        })
+        .transpose()?;
+    if let Some(s) = q.status.as_deref()
+        && !REQUEST_STATES.contains(&s)
+    {
+        return Err(ApiError::bad_request(
+            "invalid_query",
+            format!("status must be one of {}", REQUEST_STATES.join(", ")),
+        )
+        .with_details(json!({ "fields": { "status": ["enum"] } })));
+    }
+    let (items, next) = state
         .db(move |conn| {
-            let org = directory::get_org(conn, &query.community_id)?;
-            Principal::require(principal.reads(&org.path))?;
-            let rows = services::list(
+            let named = q.org_id.as_deref().or(q.community_id.as_deref());
+            let (org, _) = crate::routes::queues::readable_scope(conn, &principal, named)?;
+            let mut rows = services::list(
                 conn,
                 Filter::Community {
                     path: &org.path,
-                    status: query.status.as_deref(),
+                    status: q.status.as_deref(),
                 },
-                200,
+                before,
+                limit + 1,
             )?;
-            named_requests(conn, &rows)
+            let more = rows.len() as i64 > limit;
+            rows.truncate(usize::try_from(limit).unwrap_or(0));
+            let next = more
+                .then(|| {
+                    rows.last()
+                        .map(|r| timebank_views::After::new(r.created_at, &r.id))
+                })
+                .flatten();
+            Ok((named_requests(conn, &rows)?, next))
         })
         .await?;
-    Ok(HttpResponse::Ok().json(json!({ "items": items })))
+    let next_cursor = next.map(|a| encode_cursor(&a.render("service-requests")));
+    Ok(HttpResponse::Ok().json(json!({ "items": items, "next_cursor": next_cursor })))
 }
 
 pub async fn mine(
@@ -226,7 +276,7 @@ pub async fn mine(
             } else {
                 Filter::Requester(&me)
             };
-            let rows = services::list(conn, filter, 200)?;
+            let rows = services::list(conn, filter, None, 200)?;
             named_requests(conn, &rows)
         })
         .await?;

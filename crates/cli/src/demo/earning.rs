@@ -143,7 +143,7 @@ pub fn load(
                     } else {
                         Duration::zero()
                     };
-                    activities::record(
+                    attend(
                         conn,
                         &activity.id,
                         volunteer,
@@ -155,7 +155,7 @@ pub fn load(
                 for (volunteer, reach) in &devoted {
                     // Each serves their own community and `reach` of the first ones.
                     if ci < *reach || locals.first() == Some(*volunteer) {
-                        activities::record(conn, &activity.id, volunteer, start, end, admin)?;
+                        attend(conn, &activity.id, volunteer, start, end, admin)?;
                     }
                 }
                 let settled = settle_activity(conn, &activity.id, admin, None, settled_at)?;
@@ -168,6 +168,9 @@ pub fn load(
                 case_awards(conn, by_community, admin, week_end)
             })?;
         }
+        timebank_store::clock::at(week_end, || {
+            week_extras(conn, by_community, oldest_first, week_end, admin)
+        })?;
         after_week(conn, oldest_first, week_end)?;
     }
     upcoming(conn, today, communities, by_community, admin)?;
@@ -225,6 +228,88 @@ fn publish_case_rules(
                 effective_from: Some(from),
             },
             admin,
+        )?;
+    }
+    Ok(())
+}
+
+/// Records attendance, except of a volunteer suspended that week: they
+/// stay home, as the rules say.
+fn attend(
+    conn: &mut DbConnection,
+    activity: &str,
+    volunteer: &str,
+    from: NaiveDateTime,
+    to: NaiveDateTime,
+    admin: &str,
+) -> anyhow::Result<()> {
+    match activities::record(conn, activity, volunteer, from, to, admin) {
+        Err(timebank_directory::DomainError::NotAllowed {
+            code: "volunteer_suspended",
+            ..
+        }) => Ok(()),
+        other => other.map(|_| ()).map_err(Into::into),
+    }
+}
+
+/// What else a year brings, at the end of week `week` (0 the oldest): now
+/// and then a donation filed and approved, once a claim rejected for want
+/// of proof, once a volunteer suspended for two weeks for misconduct.
+pub fn week_extras(
+    conn: &mut DbConnection,
+    by_community: &[Vec<String>],
+    week: i64,
+    end: NaiveDateTime,
+    admin: &str,
+) -> anyhow::Result<()> {
+    let pick = |ci: usize, i: usize| {
+        by_community
+            .get(ci % by_community.len())
+            .and_then(|v| v.get(i))
+    };
+    if week % 8 == 2
+        && let Some(id) = pick(week as usize / 8, 1 + week as usize % 3)
+    {
+        let volunteer = directory::get_volunteer(conn, id).map_err(api)?;
+        let award = cases::file(
+            conn,
+            &volunteer,
+            "charity_donation",
+            end - Duration::days(2),
+            None,
+            admin,
+        )?;
+        cases::approve(conn, &award.id, admin, None)?;
+    }
+    if week == 26
+        && let Some(id) = pick(3, 2)
+    {
+        let volunteer = directory::get_volunteer(conn, id).map_err(api)?;
+        let award = cases::file(
+            conn,
+            &volunteer,
+            "act_of_bravery",
+            end - Duration::days(4),
+            Some("邻居口述".to_owned()),
+            admin,
+        )?;
+        cases::reject(conn, &award.id, admin, "缺少派出所或社区出具的证明")?;
+    }
+    if week == 20
+        && let Some(id) = pick(2, 1)
+    {
+        timebank_earning::violations::record(
+            conn,
+            &timebank_earning::violations::NewViolation {
+                volunteer_id: id.clone(),
+                kind: timebank_earning::violations::ViolationKind::Misconduct,
+                transaction_ids: Vec::new(),
+                penalty_points: Some(Amount::from_units(500)),
+                suspend_days: Some(14),
+                reason: "服务中与老人发生争执，经核实属实".to_owned(),
+            },
+            admin,
+            None,
         )?;
     }
     Ok(())

@@ -166,7 +166,14 @@ fn load_all(conn: &mut DbConnection) -> anyhow::Result<Summary> {
                 return Ok(());
             }
             clock::at(end, || {
-                timebank_jobs::expire_points(conn, end.date(), &admin_id, &timebank_jobs::Silent)?;
+                // The batch jobs a district schedules, recorded as runs.
+                for job in [
+                    timebank_jobs::Job::Expire { as_of: end.date() },
+                    timebank_jobs::Job::OrdersExpire,
+                    timebank_jobs::Job::Stars,
+                ] {
+                    timebank_jobs::run(conn, &job, &admin_id, &timebank_jobs::Silent)?;
+                }
                 spending::month(
                     conn,
                     &shops,

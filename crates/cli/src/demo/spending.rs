@@ -137,13 +137,28 @@ pub fn month(
             if i % 5 == 4 {
                 continue;
             }
-            let site = &shops.site_ids[1 + (ci / 2 + 1) % shops.streets];
+            // Most at the next street's supermarket, some at the district centre.
+            let site = if (i + month as usize).is_multiple_of(4) {
+                &shops.site_ids[0]
+            } else {
+                &shops.site_ids[1 + (ci / 2 + 1) % shops.streets]
+            };
             let item = &shops.items[(ci + i + month as usize) % shops.items.len()];
             let Ok(order) = orders::place(conn, volunteer, item, site, 1, now) else {
                 continue; // not enough points, a quarter's limit: fine for a demo
             };
-            orders::fulfil(conn, &order.id, &order.pickup_code, admin, now)??;
-            counts.fulfilled += 1;
+            // Now and then one changes their mind, or never comes (the
+            // order expires and is refunded by the next month's job).
+            match (ci + i + month as usize) % 9 {
+                0 => {
+                    orders::cancel(conn, &order.id, volunteer, false, now)?;
+                }
+                1 => {}
+                _ => {
+                    orders::fulfil(conn, &order.id, &order.pickup_code, admin, now)??;
+                    counts.fulfilled += 1;
+                }
+            }
         }
     }
     Ok(())
@@ -165,6 +180,15 @@ pub fn recent(
         if let Some(volunteer) = locals.get(2) {
             let site = &shops.site_ids[1 + (ci / 2 + 1) % shops.streets];
             if orders::place(conn, volunteer, &shops.items[ci % 2], site, 1, now).is_ok() {
+                counts.pending += 1;
+            }
+        }
+    }
+    // Two will pick theirs up at the district centre, two neighbours at the
+    // community's counter.
+    if let (Some(centre), Some(locals)) = (shops.site_ids.first(), by_community.get(1)) {
+        for volunteer in locals.iter().skip(3).take(2) {
+            if orders::place(conn, volunteer, &shops.items[0], centre, 1, now).is_ok() {
                 counts.pending += 1;
             }
         }
