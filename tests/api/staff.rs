@@ -671,6 +671,28 @@ fn verify_covers_the_callers_subtree_and_the_platform_the_whole_ledger() {
             Some(&c_a),
         )
         .assert_error(403, "forbidden");
+        // The platform sees the last checkpoint; a community none at all.
+        assert_eq!(whole.body["last_checkpoint"], Value::Null, "{}", whole.body);
+        let out = cli(&app.db, &["verify", "--checkpoint"]);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let whole = app.get("/api/v1/ledger/verify", Some(&app.admin));
+        let checkpoint = &whole.body["last_checkpoint"];
+        assert_eq!(
+            checkpoint["postings"], whole.body["postings_checked"],
+            "{}",
+            whole.body
+        );
+        assert_eq!(checkpoint["digest"].as_str().map(str::len), Some(64));
+        assert!(
+            app.get("/api/v1/ledger/verify", Some(&c_a))
+                .body
+                .get("last_checkpoint")
+                .is_none()
+        );
         let district = app.get(
             &format!("/api/v1/ledger/verify?org_id={}", t.district),
             Some(&app.admin),

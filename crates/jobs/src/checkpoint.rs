@@ -32,6 +32,28 @@ fn digest(heads: &[(String, i64, String)]) -> String {
     timebank_ledger::hash::hex(&h.finalize())
 }
 
+/// The newest checkpoint, if any was written.
+pub fn last_checkpoint(conn: &mut DbConnection) -> Result<Option<Checkpoint>, DomainError> {
+    let row: Option<(String, chrono::NaiveDateTime, i64, i64, String)> = checkpoints::table
+        .order(checkpoints::created_at.desc())
+        .select((
+            checkpoints::id,
+            checkpoints::created_at,
+            checkpoints::accounts,
+            checkpoints::postings,
+            checkpoints::digest,
+        ))
+        .first(conn)
+        .optional()?;
+    Ok(row.map(|(id, at, accounts, postings, digest)| Checkpoint {
+        id,
+        created_at: utc_string(&at),
+        accounts,
+        postings,
+        digest,
+    }))
+}
+
 /// Records the current heads. Run after a clean verify.
 pub fn write_checkpoint(conn: &mut DbConnection) -> Result<Checkpoint, DomainError> {
     write_tx(conn, |c| {

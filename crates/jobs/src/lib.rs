@@ -17,7 +17,7 @@ pub mod transfer;
 use serde::Serialize;
 use timebank_directory::DomainError;
 
-pub use checkpoint::{Checkpoint, verify_checkpoints, write_checkpoint};
+pub use checkpoint::{Checkpoint, last_checkpoint, verify_checkpoints, write_checkpoint};
 pub use expire::expire_points;
 pub use run::{JobRun, finish_run, start_run};
 pub use settle::settle;

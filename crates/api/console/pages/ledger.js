@@ -104,7 +104,16 @@ async function verify(box) {
           r.ok ? t('ledger.ok') : t('ledger.bad', { n: problems.length })),
         h('span', { class: 'muted small' }, t('ledger.checked', {
           accounts: r.accounts_checked ?? 0, postings: r.postings_checked ?? 0, transactions: r.transactions_checked ?? 0,
-        }))),
+        })),
+        h('span', { class: 'muted small', id: 'ledger-scope' }, t(r.scope === 'ledger' ? 'ledger.scope_ledger' : 'ledger.scope_subtree'))),
+      r.scope === 'ledger' ? h('p', { class: 'muted small', id: 'ledger-checkpoint' },
+        r.last_checkpoint
+          ? t('ledger.checkpoint', {
+            at: new Date(r.last_checkpoint.created_at).toLocaleString(),
+            postings: r.last_checkpoint.postings,
+            digest: String(r.last_checkpoint.digest).slice(0, 16),
+          })
+          : t('ledger.no_checkpoint')) : null,
       problems.length ? table([
         { label: t('ledger.problem_code'), render: (p) => mono(p.code) },
         { label: t('ledger.problem_message'), render: (p) => p.message },

@@ -194,6 +194,10 @@ pub async fn verify(
             let mut body = serde_json::json!(report);
             body["org_id"] = serde_json::json!(org.id);
             body["scope"] = serde_json::json!(if whole { "ledger" } else { "subtree" });
+            // Checkpoints cover every account: the platform's to see.
+            if whole {
+                body["last_checkpoint"] = serde_json::json!(timebank_jobs::last_checkpoint(conn)?);
+            }
             Ok(body)
         })
         .await?;

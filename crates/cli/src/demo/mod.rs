@@ -317,8 +317,8 @@ fn volunteer_name(i: usize) -> String {
 
 fn volunteer_skills(i: usize) -> Vec<String> {
     vec![
-        SKILLS[i % SKILLS.len()].to_owned(),
-        SKILLS[(i * 3 + 1) % SKILLS.len()].to_owned(),
+        SKILLS[(i + i / 8) % SKILLS.len()].to_owned(),
+        SKILLS[(i * 3 + 1 + i / 8) % SKILLS.len()].to_owned(),
     ]
 }
 
