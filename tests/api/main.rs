@@ -6,6 +6,7 @@ mod auth;
 mod authz;
 mod bench;
 mod browser;
+mod calendar;
 mod cli;
 mod concurrency;
 mod crash;

@@ -4,7 +4,7 @@
 
 use std::io::IsTerminal;
 
-use chrono::{NaiveDate, NaiveDateTime};
+use chrono::NaiveDate;
 use indicatif::{ProgressBar, ProgressStyle};
 use timebank_jobs::{Job, Progress};
 use timebank_store::Pool;
@@ -66,11 +66,6 @@ pub fn progress() -> Bar {
 pub fn parse_date(text: &str, flag: &str) -> Result<NaiveDate, ConfigError> {
     NaiveDate::parse_from_str(text, "%Y-%m-%d")
         .map_err(|_| ConfigError(format!("{flag} {text:?}: use YYYY-MM-DD")))
-}
-
-/// The end of a local day (UTC+8 by default policy), as UTC.
-pub fn end_of_day(date: NaiveDate) -> NaiveDateTime {
-    date.and_hms_opt(23, 59, 59).unwrap_or_default() - chrono::Duration::hours(8)
 }
 
 pub fn run_cli(pool: &Pool, job: Job) -> anyhow::Result<()> {

@@ -244,8 +244,10 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Settle { until, org_id } => {
             let until = match until {
-                Some(day) => jobs::end_of_day(jobs::parse_date(&day, "--until")?),
-                None => timebank_store::now(),
+                Some(day) => {
+                    timebank_jobs::Until::EndOfLocalDay(jobs::parse_date(&day, "--until")?)
+                }
+                None => timebank_jobs::Until::At(timebank_store::now()),
             };
             let pool = Config::load(&cli.config, None)?.connect()?;
             jobs::run_cli(&pool, timebank_jobs::Job::Settle { until, org_id })?;

@@ -25,9 +25,8 @@ pub fn export(
     }
     let mut conn = pool.get()?;
     let org = timebank_directory::get_org(&mut conn, org_id).context("--org")?;
-    let offset = chrono::Duration::hours(8);
-    let start = from.and_hms_opt(0, 0, 0).unwrap_or_default() - offset;
-    let end = to.and_hms_opt(0, 0, 0).unwrap_or_default() + chrono::Duration::days(1) - offset;
+    // The org's own days, as its earning policy sets them.
+    let (start, end) = timebank_earning::policy::calendar(&mut conn, &org.path)?.period(from, to);
     let data = transfer::export(&mut conn, &org, start, end)?;
     match format {
         "csv" => {

@@ -93,6 +93,17 @@ pub fn earning(
     effective(conn, PolicyKind::Earning, org_path)
 }
 
+/// The local days of the org at `org_path`: its earning policy's offset.
+pub fn calendar(
+    conn: &mut DbConnection,
+    org_path: &str,
+) -> Result<timebank_kernel::LocalCalendar, DomainError> {
+    let policy = earning(conn, org_path)?;
+    Ok(timebank_kernel::LocalCalendar::from_offset_minutes(
+        policy.policy.utc_offset_minutes,
+    ))
+}
+
 pub fn stars(
     conn: &mut DbConnection,
     org_path: &str,

@@ -20,7 +20,7 @@ use timebank_directory::DomainError;
 pub use checkpoint::{Checkpoint, last_checkpoint, verify_checkpoints, write_checkpoint};
 pub use expire::expire_points;
 pub use run::{JobRun, finish_run, start_run};
-pub use settle::settle;
+pub use settle::{Until, settle};
 pub use stars::recompute_stars;
 
 /// Reports progress: a terminal bar in the CLI, nothing over HTTP.
@@ -91,7 +91,7 @@ pub fn verify(
 /// A job and its arguments.
 pub enum Job {
     Settle {
-        until: chrono::NaiveDateTime,
+        until: Until,
         org_id: Option<String>,
     },
     Expire {

@@ -13,8 +13,9 @@ use validator::Validate;
 #[derive(Debug, Default, Deserialize, Validate)]
 #[serde(deny_unknown_fields)]
 pub struct JobBody {
-    /// settle: what ended by then (default now).
-    until: Option<DateTime<Utc>>,
+    /// settle: what ended by then (default now): an instant, or a local
+    /// day (by its end, in each district's days).
+    until: Option<UntilText>,
     /// settle: only this organisation's subtree.
     org_id: Option<String>,
     /// expire: the date to apply expiry as of (YYYY-MM-DD).
@@ -24,6 +25,13 @@ pub struct JobBody {
     /// export: first and last local day.
     from: Option<NaiveDate>,
     to: Option<NaiveDate>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+enum UntilText {
+    Day(NaiveDate),
+    At(DateTime<Utc>),
 }
 
 /// Runs a batch job for a script holding a system token; the run is
@@ -54,7 +62,11 @@ pub async fn run(
     let body: JobBody = optional_body(&body)?.unwrap_or_default();
     let job = match name.as_str() {
         "settle" => Job::Settle {
-            until: body.until.map(naive).unwrap_or_else(timebank_store::now),
+            until: match body.until {
+                None => timebank_jobs::Until::At(timebank_store::now()),
+                Some(UntilText::At(at)) => timebank_jobs::Until::At(naive(at)),
+                Some(UntilText::Day(day)) => timebank_jobs::Until::EndOfLocalDay(day),
+            },
             org_id: body.org_id,
         },
         "expire" => Job::Expire {
@@ -114,10 +126,9 @@ async fn run_read(
     let out = state
         .db(move |conn| {
             let org = timebank_directory::get_org(conn, &org_id)?;
-            let offset = chrono::Duration::hours(8);
-            let start = from.and_hms_opt(0, 0, 0).unwrap_or_default() - offset;
-            let end =
-                to.and_hms_opt(0, 0, 0).unwrap_or_default() + chrono::Duration::days(1) - offset;
+            // The org's own days, as its earning policy sets them.
+            let (start, end) =
+                timebank_earning::policy::calendar(conn, &org.path)?.period(from, to);
             Ok(timebank_jobs::transfer::export(conn, &org, start, end)?)
         })
         .await?;

@@ -31,35 +31,34 @@ fn day(text: &str, field: &str) -> Result<NaiveDate, ApiError> {
 }
 
 /// The period as UTC instants: local midnight of `from` up to the local
-/// midnight after `to` (the district's offset; China +08:00).
+/// midnight after `to`, in the org's days (its earning policy's offset);
+/// by default the 30 days up to its today.
 async fn load(
     state: &web::Data<AppState>,
     principal: Principal,
     p: Period,
 ) -> Result<Summary, ApiError> {
-    let to = match &p.to {
-        Some(text) => day(text, "to")?,
-        None => (chrono::Utc::now() + Duration::hours(8)).date_naive(),
-    };
-    let from = match &p.from {
-        Some(text) => day(text, "from")?,
-        None => to - Duration::days(29),
-    };
-    if to < from || (to - from).num_days() > 3660 {
-        return Err(ApiError::bad_request(
-            "invalid_query",
-            "to must not be before from, and a period is at most ten years",
-        ));
-    }
+    let to = p.to.as_deref().map(|text| day(text, "to")).transpose()?;
+    let from = p
+        .from
+        .as_deref()
+        .map(|text| day(text, "from"))
+        .transpose()?;
     state
         .db(move |conn| {
             let org = directory::get_org(conn, &p.org_id)?;
             Principal::require(principal.reads(&org.path))?;
-            let earning = timebank_earning::policy::earning(conn, &org.path)?;
-            let offset = Duration::minutes(i64::from(earning.policy.utc_offset_minutes));
-            let start = from.and_hms_opt(0, 0, 0).unwrap_or_default() - offset;
-            let end = to.and_hms_opt(0, 0, 0).unwrap_or_default() + Duration::days(1) - offset;
-            Ok(reports::summary(conn, &org, start, end, offset)?)
+            let calendar = timebank_earning::policy::calendar(conn, &org.path)?;
+            let to = to.unwrap_or_else(|| calendar.date_of(timebank_store::now()));
+            let from = from.unwrap_or(to - Duration::days(29));
+            if to < from || (to - from).num_days() > 3660 {
+                return Err(ApiError::bad_request(
+                    "invalid_query",
+                    "to must not be before from, and a period is at most ten years",
+                ));
+            }
+            let (start, end) = calendar.period(from, to);
+            Ok(reports::summary(conn, &org, start, end, calendar.offset())?)
         })
         .await
 }

@@ -1,0 +1,7 @@
+//! What every crate of timebank shares and nothing of its own depends on:
+//! the domain's clock and the calendar of local days.
+
+pub mod calendar;
+pub mod clock;
+
+pub use calendar::LocalCalendar;
