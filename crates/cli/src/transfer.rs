@@ -26,7 +26,7 @@ pub fn export(
     let mut conn = pool.get()?;
     let org = timebank_directory::get_org(&mut conn, org_id).context("--org")?;
     // The org's own days, as its earning policy sets them.
-    let (start, end) = timebank_earning::policy::calendar(&mut conn, &org.path)?.period(from, to);
+    let (start, end) = timebank_policy::calendar(&mut conn, &org.path)?.period(from, to);
     let data = transfer::export(&mut conn, &org, start, end)?;
     match format {
         "csv" => {

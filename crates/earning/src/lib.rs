@@ -12,7 +12,7 @@
 pub mod activities;
 pub mod cases;
 pub mod lists;
-pub mod policy;
+use timebank_policy as policy;
 pub mod reports;
 pub mod services;
 pub mod settle;

@@ -3,10 +3,10 @@ use std::collections::HashMap;
 use chrono::{Duration, NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
 use timebank_directory::{DomainError, get_org, path_ids};
-use timebank_earning::policy;
 use timebank_ledger::{
     AccountKind, Amount, Asset, NewPosting, NewTransaction, TxKind, open_account, post,
 };
+use timebank_policy as policy;
 use timebank_rules::expirable;
 use timebank_store::DbConnection;
 use timebank_store::schema::{accounts, postings, transactions};

@@ -6,11 +6,11 @@ use chrono::{Datelike, NaiveDateTime};
 use diesel::prelude::*;
 use serde::Serialize;
 use timebank_directory::{DomainError, Org, get_org, get_volunteer, utc_string};
-use timebank_earning::policy;
 use timebank_ledger::{
     Account, AccountKind, Amount, Asset, NewPosting, NewTransaction, Transaction, TxKind,
     find_account, open_account, post_in, read,
 };
+use timebank_policy as policy;
 use timebank_store::schema::{family_links, gifts, users};
 use timebank_store::{DbConnection, Lockable, lock_row, write_tx};
 

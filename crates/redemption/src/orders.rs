@@ -8,11 +8,11 @@ use chrono::{Duration, NaiveDateTime};
 use diesel::prelude::*;
 use serde::Serialize;
 use timebank_directory::{DomainError, get_org, get_volunteer};
-use timebank_earning::policy;
 use timebank_ledger::{
     AccountKind, Amount, Asset, NewPosting, NewTransaction, TxKind, find_account, open_account,
     post_in,
 };
+use timebank_policy as policy;
 use timebank_rules::quarter_of;
 use timebank_store::schema::orders;
 use timebank_store::{DbConnection, Lockable, lock_row, write_tx};

@@ -127,8 +127,7 @@ async fn run_read(
         .db(move |conn| {
             let org = timebank_directory::get_org(conn, &org_id)?;
             // The org's own days, as its earning policy sets them.
-            let (start, end) =
-                timebank_earning::policy::calendar(conn, &org.path)?.period(from, to);
+            let (start, end) = timebank_policy::calendar(conn, &org.path)?.period(from, to);
             Ok(timebank_jobs::transfer::export(conn, &org, start, end)?)
         })
         .await?;

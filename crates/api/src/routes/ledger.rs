@@ -32,7 +32,7 @@ pub async fn balance(
             let volunteer = load_readable(conn, &principal, &id)?;
             let wallet = wallet_of(conn, &id)?;
             let balances = read::balances_of(conn, &wallet)?;
-            let policy = timebank_earning::policy::stars(conn, &volunteer.community_path)?;
+            let policy = timebank_policy::stars(conn, &volunteer.community_path)?;
             let level = u8::try_from(volunteer.row.star_level).unwrap_or(0);
             let next = policy
                 .policy

@@ -2,7 +2,7 @@ use actix_web::{HttpResponse, web};
 use serde::Deserialize;
 use serde_json::{Value, json};
 use timebank_directory as directory;
-use timebank_earning::policy::{self, PolicyKind};
+use timebank_policy::{self as policy, PolicyKind};
 use timebank_rules::{EarningPolicy, SpendingPolicy, StarPolicy};
 
 use crate::error::ApiError;

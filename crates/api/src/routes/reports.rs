@@ -48,7 +48,7 @@ async fn load(
         .db(move |conn| {
             let org = directory::get_org(conn, &p.org_id)?;
             Principal::require(principal.reads(&org.path))?;
-            let calendar = timebank_earning::policy::calendar(conn, &org.path)?;
+            let calendar = timebank_policy::calendar(conn, &org.path)?;
             let to = to.unwrap_or_else(|| calendar.date_of(timebank_store::now()));
             let from = from.unwrap_or(to - Duration::days(29));
             if to < from || (to - from).num_days() > 3660 {

@@ -166,7 +166,7 @@ pub async fn stars(
         .db(move |conn| {
             let volunteer = load_readable(conn, &principal, &id)?;
             let hours = timebank_earning::stars::hours_of(conn, &id)?;
-            let policy = timebank_earning::policy::stars(conn, &volunteer.community_path)?;
+            let policy = timebank_policy::stars(conn, &volunteer.community_path)?;
             let level = u8::try_from(volunteer.row.star_level).unwrap_or(0);
             let next = policy
                 .policy

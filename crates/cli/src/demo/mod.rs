@@ -142,9 +142,9 @@ fn load_all(conn: &mut DbConnection) -> anyhow::Result<Summary> {
             expiry: timebank_rules::ExpiryPolicy::RollingMonths { months: 10 },
             ..Default::default()
         };
-        timebank_earning::policy::publish(
+        timebank_policy::publish(
             conn,
-            timebank_earning::policy::PolicyKind::Earning,
+            timebank_policy::PolicyKind::Earning,
             &district.id,
             &policy,
             &admin_id,
