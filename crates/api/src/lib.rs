@@ -93,10 +93,12 @@ pub fn bind(
     addr: &str,
     workers: Option<usize>,
 ) -> std::io::Result<(Server, Vec<SocketAddr>)> {
+    let metrics = web::Data::from(state.metrics.clone());
     let data = web::Data::new(state);
     let mut server = HttpServer::new(move || {
         App::new()
             .app_data(data.clone())
+            .app_data(metrics.clone())
             .app_data(
                 web::JsonConfig::default()
                     .limit(MAX_BODY_BYTES)

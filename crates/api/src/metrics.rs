@@ -11,8 +11,6 @@ use prometheus::{
     Encoder, HistogramOpts, HistogramVec, IntCounterVec, Opts, Registry, TextEncoder,
 };
 
-use crate::state::AppState;
-
 pub struct Metrics {
     registry: Registry,
     requests: IntCounterVec,
@@ -58,7 +56,8 @@ impl Metrics {
     }
 
     /// `postings` is the number of postings in the ledger (see
-    /// [`ledger_postings`]), or None when the database did not answer.
+    /// `timebank_ledger::read::posting_count`), or None when the database
+    /// did not answer.
     pub fn render(&self, postings: Option<i64>) -> String {
         let mut out = Vec::new();
         if let Err(e) = TextEncoder::new().encode(&self.registry.gather(), &mut out) {
@@ -76,17 +75,6 @@ impl Metrics {
     }
 }
 
-/// Postings in the ledger: the sum of every account's chain sequence number,
-/// exact across processes and read from one row per account.
-pub fn ledger_postings(
-    conn: &mut timebank_store::DbConnection,
-) -> Result<i64, diesel::result::Error> {
-    use diesel::prelude::*;
-    use timebank_store::schema::accounts;
-    let seqs: Vec<i64> = accounts::table.select(accounts::last_seq).load(conn)?;
-    Ok(seqs.iter().sum())
-}
-
 /// Middleware: counts every request under its route pattern (never the raw
 /// path, so ids do not explode the label set).
 pub async fn record(
@@ -95,14 +83,14 @@ pub async fn record(
 ) -> Result<ServiceResponse<impl MessageBody>, Error> {
     let started = Instant::now();
     let method = req.method().to_string();
-    let state = req.app_data::<web::Data<AppState>>().cloned();
+    let metrics = req.app_data::<web::Data<Metrics>>().cloned();
     let res = next.call(req).await?;
-    if let Some(state) = state {
+    if let Some(metrics) = metrics {
         let route = res
             .request()
             .match_pattern()
             .unwrap_or_else(|| "unmatched".to_owned());
-        state.metrics.observe(
+        metrics.observe(
             &method,
             &route,
             res.status().as_u16(),

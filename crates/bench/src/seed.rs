@@ -175,7 +175,7 @@ fn points(account_id: &str, units: i64) -> NewPosting {
 
 /// Postings in the ledger, as `/metrics` counts them.
 pub fn posting_count(conn: &mut DbConnection) -> anyhow::Result<i64> {
-    Ok(timebank_api::metrics::ledger_postings(conn)?)
+    Ok(timebank_ledger::read::posting_count(conn)?)
 }
 
 /// Posts small adjustments (issuance → wallet, through the ledger crate,

@@ -496,11 +496,7 @@ mod mask_tests {
     }
 }
 
-pub fn utc_string(value: &NaiveDateTime) -> String {
-    value
-        .and_utc()
-        .to_rfc3339_opts(chrono::SecondsFormat::Micros, true)
-}
+pub use timebank_kernel::wire::utc_string;
 
 /// The ids of an org path's orgs, root first: "/a/b/c/" → [a, b, c].
 pub fn path_ids(path: &str) -> Vec<&str> {

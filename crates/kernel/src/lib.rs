@@ -3,5 +3,6 @@
 
 pub mod calendar;
 pub mod clock;
+pub mod wire;
 
 pub use calendar::LocalCalendar;

@@ -7,6 +7,7 @@ use timebank_store::schema::{accounts, balances, postings, transactions};
 use timebank_store::{DbConnection, is_unique_violation, lock_rows_for_update, write_tx};
 
 use crate::hash::{PostingFields, posting_hash, transaction_digest};
+use crate::read::reversal_of;
 use crate::rows::{AccountRow, BalanceRow, PostingRow, TransactionRow};
 use crate::{
     AccountKind, Amount, Asset, LedgerError, NewPosting, NewTransaction, Posted, Transaction,
@@ -168,17 +169,6 @@ pub fn find_by_external_id(
 ) -> Result<Option<String>, LedgerError> {
     Ok(transactions::table
         .filter(transactions::external_id.eq(external_id))
-        .select(transactions::id)
-        .first(conn)
-        .optional()?)
-}
-
-pub fn reversal_of(
-    conn: &mut DbConnection,
-    original_id: &str,
-) -> Result<Option<String>, LedgerError> {
-    Ok(transactions::table
-        .filter(transactions::reverses_id.eq(original_id))
         .select(transactions::id)
         .first(conn)
         .optional()?)

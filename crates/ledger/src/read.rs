@@ -237,3 +237,21 @@ pub fn transaction_scope(
         .map(|(path, kind)| Ok((kind.parse()?, path)))
         .collect()
 }
+
+pub fn reversal_of(
+    conn: &mut DbConnection,
+    original_id: &str,
+) -> Result<Option<String>, LedgerError> {
+    Ok(transactions::table
+        .filter(transactions::reverses_id.eq(original_id))
+        .select(transactions::id)
+        .first(conn)
+        .optional()?)
+}
+
+/// Postings in the ledger: the sum of every account's chain sequence number,
+/// exact across processes and read from one row per account.
+pub fn posting_count(conn: &mut DbConnection) -> Result<i64, LedgerError> {
+    let seqs: Vec<i64> = accounts::table.select(accounts::last_seq).load(conn)?;
+    Ok(seqs.iter().sum())
+}

@@ -108,13 +108,7 @@ impl<T> Page<T> {
     }
 }
 
-pub(crate) fn utc(value: &NaiveDateTime) -> String {
-    timebank_directory::utc_string(value)
-}
-
-pub(crate) fn opt_utc(value: Option<NaiveDateTime>) -> Option<String> {
-    value.as_ref().map(utc)
-}
+pub(crate) use timebank_kernel::wire::{opt_utc, utc_string as utc};
 
 #[cfg(test)]
 mod tests {

@@ -21,7 +21,7 @@ pub async fn readyz(state: web::Data<AppState>) -> Result<HttpResponse, ApiError
 pub async fn metrics(state: web::Data<AppState>) -> HttpResponse {
     // Metrics still answer when the database does not.
     let postings = state
-        .db(|conn| Ok(crate::metrics::ledger_postings(conn)?))
+        .db(|conn| Ok(timebank_ledger::read::posting_count(conn)?))
         .await
         .ok();
     HttpResponse::Ok()

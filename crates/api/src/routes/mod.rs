@@ -684,22 +684,7 @@ fn decode_cursor(text: &str) -> Result<String, ApiError> {
         .ok_or_else(invalid_cursor)
 }
 
-pub fn utc_string(value: &chrono::NaiveDateTime) -> String {
-    value
-        .and_utc()
-        .to_rfc3339_opts(chrono::SecondsFormat::Micros, true)
-}
-
-/// A wire time (RFC 3339) as stored: UTC, microsecond precision.
-pub fn naive(at: chrono::DateTime<chrono::Utc>) -> chrono::NaiveDateTime {
-    chrono::DateTime::from_timestamp_micros(at.timestamp_micros())
-        .unwrap_or(at)
-        .naive_utc()
-}
-
-pub fn opt_utc(value: Option<chrono::NaiveDateTime>) -> Option<String> {
-    value.as_ref().map(utc_string)
-}
+pub use timebank_kernel::wire::{naive, opt_utc, utc_string};
 
 /// An optional JSON body: empty means none; anything else must parse (a
 /// malformed body is refused, never silently ignored) and validate.
