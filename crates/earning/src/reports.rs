@@ -12,9 +12,7 @@ use serde::Serialize;
 use timebank_directory::{DomainError, Org, children};
 use timebank_ledger::{AccountKind, Amount, Asset, TxKind};
 use timebank_store::DbConnection;
-use timebank_store::schema::{
-    accounts, orgs, postings, service_requests as sr, transactions, volunteers,
-};
+use timebank_store::schema::{orgs, service_requests as sr, volunteers};
 
 #[derive(Debug, Default, Clone, Serialize)]
 pub struct Figures {
@@ -68,8 +66,6 @@ pub struct StarCount {
     pub volunteers: i64,
 }
 
-type PostingFacts = (String, String, i64, NaiveDateTime, String, String, String);
-
 /// `from`..`to` are UTC instants (to exclusive); `utc_offset` places months.
 pub fn summary(
     conn: &mut DbConnection,
@@ -85,23 +81,17 @@ pub fn summary(
     let month_of = |at: NaiveDateTime| (at + utc_offset).format("%Y-%m").to_string();
     let child_of = |path: &str| kids.iter().position(|k| path.starts_with(&k.path));
 
-    let rows: Vec<PostingFacts> = postings::table
-        .inner_join(accounts::table)
-        .inner_join(transactions::table)
-        .filter(accounts::org_path.like(format!("{}%", org.path)))
-        .filter(postings::created_at.ge(from))
-        .filter(postings::created_at.lt(to))
-        .select((
-            accounts::kind,
-            accounts::org_path,
-            postings::amount,
-            postings::created_at,
-            postings::asset,
-            transactions::kind,
-            accounts::owner_id,
-        ))
-        .load(conn)?;
-    for (kind, path, amount, at, asset, tx_kind, owner) in rows {
+    for posting in timebank_ledger::read::subtree_postings(conn, &org.path, from, to)? {
+        let timebank_ledger::read::SubtreePosting {
+            account_kind: kind,
+            org_path: path,
+            amount,
+            created_at: at,
+            asset,
+            tx_kind,
+            owner_id: owner,
+            ..
+        } = posting;
         let apply = |f: &mut Figures| {
             match (kind.as_str(), asset.as_str()) {
                 (k, "HOUR") if k == AccountKind::VolunteerWallet.as_str() => {

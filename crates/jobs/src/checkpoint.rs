@@ -8,7 +8,7 @@ use serde::Serialize;
 use sha2::{Digest, Sha256};
 use timebank_directory::{DomainError, utc_string};
 use timebank_ledger::Problem;
-use timebank_store::schema::{accounts, checkpoint_heads, checkpoints, postings};
+use timebank_store::schema::{checkpoint_heads, checkpoints};
 use timebank_store::{DbConnection, write_tx};
 
 #[derive(Debug, Clone, Serialize)]
@@ -57,10 +57,7 @@ pub fn last_checkpoint(conn: &mut DbConnection) -> Result<Option<Checkpoint>, Do
 /// Records the current heads. Run after a clean verify.
 pub fn write_checkpoint(conn: &mut DbConnection) -> Result<Checkpoint, DomainError> {
     write_tx(conn, |c| {
-        let heads: Vec<(String, i64, String)> = accounts::table
-            .order(accounts::id.asc())
-            .select((accounts::id, accounts::last_seq, accounts::head_hash))
-            .load(c)?;
+        let heads = timebank_ledger::read::chain_heads(c)?;
         let id = timebank_store::new_id();
         let now = timebank_store::now();
         let total: i64 = heads.iter().map(|h| h.1).sum();
@@ -134,12 +131,7 @@ pub fn verify_checkpoints(conn: &mut DbConnection) -> Result<Vec<Problem>, Domai
             if seq == 0 {
                 continue;
             }
-            let now: Option<String> = postings::table
-                .filter(postings::account_id.eq(&account))
-                .filter(postings::seq.eq(seq))
-                .select(postings::hash)
-                .first(conn)
-                .optional()?;
+            let now = timebank_ledger::read::posting_hash_at(conn, &account, seq)?;
             if now.as_deref() != Some(hash.as_str()) {
                 problems.push(problem("checkpoint_not_extended", format!("checkpoint {id}: posting {seq} of the account is no longer the one recorded"), Some(account)));
             }

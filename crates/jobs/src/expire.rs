@@ -1,15 +1,13 @@
 use std::collections::HashMap;
 
 use chrono::{Duration, NaiveDate, NaiveDateTime};
-use diesel::prelude::*;
 use timebank_directory::{DomainError, get_org, path_ids};
 use timebank_ledger::{
-    AccountKind, Amount, Asset, NewPosting, NewTransaction, TxKind, open_account, post,
+    AccountKind, Amount, Asset, NewPosting, NewTransaction, TxKind, open_account, post, read,
 };
 use timebank_policy as policy;
 use timebank_rules::expirable;
 use timebank_store::DbConnection;
-use timebank_store::schema::{accounts, postings, transactions};
 
 use crate::{Progress, Summary, failpoint};
 
@@ -22,11 +20,7 @@ pub fn expire_points(
     actor: &str,
     progress: &dyn Progress,
 ) -> Result<Summary, DomainError> {
-    let wallets: Vec<(String, String)> = accounts::table
-        .filter(accounts::kind.eq(AccountKind::VolunteerWallet.as_str()))
-        .order(accounts::id.asc())
-        .select((accounts::id, accounts::org_path))
-        .load(conn)?;
+    let wallets = read::accounts_of_kind(conn, AccountKind::VolunteerWallet)?;
     let mut policies = HashMap::new();
     let mut summary = Summary::default();
     let mut expired_units = 0i64;
@@ -45,12 +39,7 @@ pub fn expire_points(
         // Local midnight of the cut-off day, in UTC.
         let cutoff_at: NaiveDateTime = cutoff.and_hms_opt(0, 0, 0).unwrap_or_default()
             - Duration::minutes(i64::from(earning.policy.utc_offset_minutes));
-        let rows: Vec<(i64, NaiveDateTime, String)> = postings::table
-            .inner_join(transactions::table)
-            .filter(postings::account_id.eq(wallet))
-            .filter(postings::asset.eq(Asset::Point.as_str()))
-            .select((postings::amount, postings::created_at, transactions::kind))
-            .load(conn)?;
+        let rows = read::movements(conn, wallet, Asset::Point)?;
         let credits_before: i64 = rows
             .iter()
             .filter(|(a, at, _)| *a > 0 && *at < cutoff_at)

@@ -18,8 +18,7 @@ use timebank_earning::activities::{self, NewActivity};
 use timebank_earning::settle::settle_activity;
 use timebank_ledger::Amount;
 use timebank_store::schema::{
-    accounts, activities as act, attendances, import_keys, orgs, postings, transactions, users,
-    volunteers,
+    activities as act, attendances, import_keys, orgs, users, volunteers,
 };
 use timebank_store::{DbConnection, write_tx};
 
@@ -175,54 +174,24 @@ pub fn export(
                 .to_string(),
         });
     }
-    type TxRow = (
-        String,
-        String,
-        NaiveDateTime,
-        String,
-        String,
-        String,
-        i64,
-        String,
-        String,
-    );
-    let txs: Vec<TxRow> = postings::table
-        .inner_join(accounts::table)
-        .inner_join(transactions::table)
-        .filter(accounts::org_path.like(&subtree))
-        .filter(postings::created_at.ge(from))
-        .filter(postings::created_at.lt(to))
-        .order((postings::created_at.asc(), postings::id.asc()))
-        .select((
-            transactions::id,
-            transactions::kind,
-            postings::created_at,
-            accounts::kind,
-            accounts::owner_id,
-            postings::asset,
-            postings::amount,
-            transactions::reason,
-            accounts::org_path,
-        ))
-        .load(conn)?;
-    for (id, kind, at, account_kind, owner, asset, amount, reason, org_path) in txs {
-        let owner = match phones.get(&owner) {
+    for p in timebank_ledger::read::subtree_postings(conn, &org.path, from, to)? {
+        let owner = match phones.get(&p.owner_id) {
             Some(phone) => phone.clone(),
-            None => timebank_directory::path_ids(&org_path)
+            None => timebank_directory::path_ids(&p.org_path)
                 .last()
                 .and_then(|o| paths.get(*o))
                 .cloned()
-                .unwrap_or(owner),
+                .unwrap_or(p.owner_id),
         };
         out.transactions.push(TransactionRecord {
-            transaction_id: id,
-            kind,
-            created_at: utc_string(&at),
-            account_kind,
+            transaction_id: p.transaction_id,
+            kind: p.tx_kind,
+            created_at: utc_string(&p.created_at),
+            account_kind: p.account_kind,
             owner,
-            asset,
-            amount: Amount::from_units(amount).to_string(),
-            reason,
+            asset: p.asset,
+            amount: Amount::from_units(p.amount).to_string(),
+            reason: p.reason,
         });
     }
     Ok(out)

@@ -255,3 +255,135 @@ pub fn posting_count(conn: &mut DbConnection) -> Result<i64, LedgerError> {
     let seqs: Vec<i64> = accounts::table.select(accounts::last_seq).load(conn)?;
     Ok(seqs.iter().sum())
 }
+
+/// A posting on an account of an org subtree, with its transaction's kind
+/// and reason: what reports and exports read of the ledger.
+#[derive(Debug, Clone)]
+pub struct SubtreePosting {
+    pub transaction_id: String,
+    pub tx_kind: String,
+    pub reason: String,
+    pub created_at: chrono::NaiveDateTime,
+    pub account_kind: String,
+    pub owner_id: String,
+    pub org_path: String,
+    pub asset: String,
+    pub amount: i64,
+}
+
+/// The postings of the subtree at `path` created in `[from, to)`, oldest
+/// first.
+pub fn subtree_postings(
+    conn: &mut DbConnection,
+    path: &str,
+    from: chrono::NaiveDateTime,
+    to: chrono::NaiveDateTime,
+) -> Result<Vec<SubtreePosting>, LedgerError> {
+    type Row = (
+        String,
+        String,
+        String,
+        chrono::NaiveDateTime,
+        String,
+        String,
+        String,
+        String,
+        i64,
+    );
+    let rows: Vec<Row> = postings::table
+        .inner_join(accounts::table)
+        .inner_join(transactions::table)
+        .filter(accounts::org_path.like(format!("{path}%")))
+        .filter(postings::created_at.ge(from))
+        .filter(postings::created_at.lt(to))
+        .order((postings::created_at.asc(), postings::id.asc()))
+        .select((
+            transactions::id,
+            transactions::kind,
+            transactions::reason,
+            postings::created_at,
+            accounts::kind,
+            accounts::owner_id,
+            accounts::org_path,
+            postings::asset,
+            postings::amount,
+        ))
+        .load(conn)?;
+    Ok(rows
+        .into_iter()
+        .map(
+            |(
+                transaction_id,
+                tx_kind,
+                reason,
+                created_at,
+                account_kind,
+                owner_id,
+                org_path,
+                asset,
+                amount,
+            )| {
+                SubtreePosting {
+                    transaction_id,
+                    tx_kind,
+                    reason,
+                    created_at,
+                    account_kind,
+                    owner_id,
+                    org_path,
+                    asset,
+                    amount,
+                }
+            },
+        )
+        .collect())
+}
+
+/// Every account of a kind, with its org path, in id order.
+pub fn accounts_of_kind(
+    conn: &mut DbConnection,
+    kind: crate::AccountKind,
+) -> Result<Vec<(String, String)>, LedgerError> {
+    Ok(accounts::table
+        .filter(accounts::kind.eq(kind.as_str()))
+        .order(accounts::id.asc())
+        .select((accounts::id, accounts::org_path))
+        .load(conn)?)
+}
+
+/// An account's movements of one asset: (amount, when, transaction kind).
+pub fn movements(
+    conn: &mut DbConnection,
+    account_id: &str,
+    asset: crate::Asset,
+) -> Result<Vec<(i64, chrono::NaiveDateTime, String)>, LedgerError> {
+    Ok(postings::table
+        .inner_join(transactions::table)
+        .filter(postings::account_id.eq(account_id))
+        .filter(postings::asset.eq(asset.as_str()))
+        .select((postings::amount, postings::created_at, transactions::kind))
+        .load(conn)?)
+}
+
+/// Every account's chain head: (account, last sequence number, head hash),
+/// in account order.
+pub fn chain_heads(conn: &mut DbConnection) -> Result<Vec<(String, i64, String)>, LedgerError> {
+    Ok(accounts::table
+        .order(accounts::id.asc())
+        .select((accounts::id, accounts::last_seq, accounts::head_hash))
+        .load(conn)?)
+}
+
+/// The hash of an account's posting at `seq`, if there is one.
+pub fn posting_hash_at(
+    conn: &mut DbConnection,
+    account_id: &str,
+    seq: i64,
+) -> Result<Option<String>, LedgerError> {
+    Ok(postings::table
+        .filter(postings::account_id.eq(account_id))
+        .filter(postings::seq.eq(seq))
+        .select(postings::hash)
+        .first(conn)
+        .optional()?)
+}
