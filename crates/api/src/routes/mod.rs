@@ -2,7 +2,7 @@
 //! same list.
 
 use actix_web::http::Method;
-use actix_web::{Route, web};
+use actix_web::{FromRequest, Handler, Responder, Route, web};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde::Deserialize;
@@ -34,485 +34,178 @@ mod wishes;
 
 pub const API: &str = "/api/v1";
 
+/// One route: method, full path, handler.
+fn at<F, Args>(method: Method, path: &str, handler: F) -> (Method, String, Route)
+where
+    F: Handler<Args>,
+    Args: FromRequest + 'static,
+    F::Output: Responder + 'static,
+{
+    let route = web::route().method(method.clone()).to(handler);
+    (method, path.to_owned(), route)
+}
+
+/// One route under [`API`].
+fn api<F, Args>(method: Method, path: &str, handler: F) -> (Method, String, Route)
+where
+    F: Handler<Args>,
+    Args: FromRequest + 'static,
+    F::Output: Responder + 'static,
+{
+    at(method, &format!("{API}{path}"), handler)
+}
+
 /// (method, full path, handler) for every route the server serves.
 pub fn table() -> Vec<(Method, String, Route)> {
-    let api = |path: &str| format!("{API}{path}");
+    use Method as M;
     vec![
-        (
-            Method::GET,
-            "/healthz".into(),
-            web::get().to(health::healthz),
-        ),
-        (Method::GET, "/readyz".into(), web::get().to(health::readyz)),
-        (
-            Method::GET,
-            "/metrics".into(),
-            web::get().to(health::metrics),
-        ),
-        (
-            Method::GET,
-            "/openapi.yaml".into(),
-            web::get().to(health::openapi),
-        ),
-        (
-            Method::POST,
-            api("/auth/login"),
-            web::post().to(auth::login),
-        ),
-        (
-            Method::POST,
-            api("/auth/refresh"),
-            web::post().to(auth::refresh),
-        ),
-        (
-            Method::POST,
-            api("/auth/logout"),
-            web::post().to(recovery::logout),
-        ),
-        (
-            Method::POST,
-            api("/auth/reset"),
-            web::post().to(recovery::reset),
-        ),
-        (
-            Method::POST,
-            api("/me/password"),
-            web::post().to(recovery::change),
-        ),
-        (Method::GET, "/".into(), web::get().to(console::root)),
-        (
-            Method::GET,
-            "/console".into(),
-            web::get().to(console::index),
-        ),
-        (
-            Method::GET,
-            "/console/{path:.*}".into(),
-            web::get().to(console::asset),
-        ),
-        (Method::GET, api("/me"), web::get().to(auth::me)),
-        (Method::POST, api("/orgs"), web::post().to(orgs::create)),
-        (Method::GET, api("/orgs/{id}"), web::get().to(orgs::get)),
-        (
-            Method::GET,
-            api("/orgs/{id}/children"),
-            web::get().to(orgs::children),
-        ),
-        (
-            Method::POST,
-            api("/orgs/{id}/admins"),
-            web::post().to(orgs::add_admin),
-        ),
-        (
-            Method::GET,
-            api("/orgs/{id}/admins"),
-            web::get().to(grants::list),
-        ),
-        (
-            Method::DELETE,
-            api("/orgs/{id}/admins/{user_id}"),
-            web::delete().to(grants::revoke_admin),
-        ),
-        (
-            Method::GET,
-            api("/orgs/{id}/queues"),
-            web::get().to(queues::org_queues),
-        ),
-        (
-            Method::GET,
-            api("/volunteers"),
-            web::get().to(queues::people),
-        ),
-        (
-            Method::POST,
-            api("/volunteers/{id}/reset-code"),
-            web::post().to(recovery::issue_code),
-        ),
-        (
-            Method::GET,
-            api("/residents"),
-            web::get().to(queues::people),
-        ),
-        (
-            Method::POST,
-            api("/residents/{id}/reset-code"),
-            web::post().to(recovery::issue_code),
-        ),
-        (
-            Method::GET,
-            api("/case-awards"),
-            web::get().to(queues::case_awards),
-        ),
-        (Method::GET, api("/wishes"), web::get().to(queues::wishes)),
-        (
-            Method::GET,
-            api("/sites/{id}/redemptions"),
-            web::get().to(queues::site_redemptions),
-        ),
-        (
-            Method::DELETE,
-            api("/sites/{id}/operators/{user_id}"),
-            web::delete().to(grants::revoke_operator),
-        ),
-        (
-            Method::GET,
-            api("/violations"),
-            web::get().to(queues::violations),
-        ),
-        (
-            Method::GET,
-            api("/transactions"),
-            web::get().to(queues::transactions),
-        ),
-        (Method::GET, api("/jobs"), web::get().to(queues::jobs)),
-        (
-            Method::POST,
-            api("/volunteers/register"),
-            web::post().to(volunteers::register),
-        ),
-        (
-            Method::POST,
-            api("/volunteers/{id}/approve"),
-            web::post().to(volunteers::approve),
-        ),
-        (
-            Method::GET,
-            api("/volunteers/{id}"),
-            web::get().to(volunteers::get),
-        ),
-        (
-            Method::GET,
-            api("/volunteers/{id}/balance"),
-            web::get().to(ledger::balance),
-        ),
-        (
-            Method::GET,
-            api("/volunteers/{id}/entries"),
-            web::get().to(ledger::entries),
-        ),
-        (
-            Method::GET,
-            api("/transactions/{id}"),
-            web::get().to(ledger::transaction),
-        ),
-        (
-            Method::POST,
-            api("/transactions/{id}/reverse"),
-            web::post().to(ledger::reverse),
-        ),
-        (
-            Method::GET,
-            api("/ledger/verify"),
-            web::get().to(ledger::verify),
-        ),
-        (
-            Method::GET,
-            api("/policies/{kind}"),
-            web::get().to(policies::get),
-        ),
-        (
-            Method::PUT,
-            api("/policies/{kind}"),
-            web::put().to(policies::put),
-        ),
-        (
-            Method::POST,
-            api("/activities"),
-            web::post().to(activities::create),
-        ),
-        (
-            Method::GET,
-            api("/activities"),
-            web::get().to(activities::list),
-        ),
-        (
-            Method::GET,
-            api("/activities/{id}"),
-            web::get().to(activities::get),
-        ),
-        (
-            Method::POST,
-            api("/activities/{id}/review"),
-            web::post().to(activities::review),
-        ),
-        (
-            Method::POST,
-            api("/activities/{id}/signups"),
-            web::post().to(activities::sign_up),
-        ),
-        (
-            Method::DELETE,
-            api("/activities/{id}/signups"),
-            web::delete().to(activities::cancel_sign_up),
-        ),
-        (
-            Method::GET,
-            api("/activities/{id}/code"),
-            web::get().to(activities::code),
-        ),
-        (
-            Method::POST,
-            api("/activities/{id}/check-in"),
-            web::post().to(activities::check_in),
-        ),
-        (
-            Method::POST,
-            api("/activities/{id}/check-out"),
-            web::post().to(activities::check_out),
-        ),
-        (
-            Method::POST,
-            api("/activities/{id}/attendance"),
-            web::post().to(activities::record_attendance),
-        ),
-        (
-            Method::GET,
-            api("/activities/{id}/attendance"),
-            web::get().to(activities::list_attendance),
-        ),
-        (
-            Method::POST,
-            api("/activities/{id}/settle"),
-            web::post().to(activities::settle),
-        ),
-        (
-            Method::POST,
-            api("/case-rules"),
-            web::post().to(cases::publish_rule),
-        ),
-        (
-            Method::GET,
-            api("/case-rules"),
-            web::get().to(cases::list_rules),
-        ),
-        (
-            Method::POST,
-            api("/case-awards"),
-            web::post().to(cases::file_award),
-        ),
-        (
-            Method::GET,
-            api("/case-awards/{id}"),
-            web::get().to(cases::get_award),
-        ),
-        (
-            Method::POST,
-            api("/case-awards/{id}/approve"),
-            web::post().to(cases::approve),
-        ),
-        (
-            Method::POST,
-            api("/case-awards/{id}/reject"),
-            web::post().to(cases::reject),
-        ),
-        (
-            Method::GET,
-            api("/volunteers/{id}/stars"),
-            web::get().to(volunteers::stars),
-        ),
-        (
-            Method::GET,
-            api("/volunteers/{id}/violations"),
-            web::get().to(volunteers::violations),
-        ),
-        (
-            Method::POST,
-            api("/violations"),
-            web::post().to(violations::record),
-        ),
-        (Method::POST, api("/sites"), web::post().to(sites::create)),
-        (Method::GET, api("/sites"), web::get().to(sites::list)),
-        (Method::GET, api("/sites/{id}"), web::get().to(sites::get)),
-        (
-            Method::POST,
-            api("/sites/{id}/operators"),
-            web::post().to(sites::add_operator),
-        ),
-        (
-            Method::POST,
-            api("/sites/{id}/stock"),
-            web::post().to(sites::change_stock),
-        ),
-        (
-            Method::POST,
-            api("/catalog/items"),
-            web::post().to(sites::create_item),
-        ),
-        (
-            Method::POST,
-            api("/catalog/items/{id}/retire"),
-            web::post().to(sites::retire_item),
-        ),
-        (
-            Method::GET,
-            api("/catalog"),
-            web::get().to(sites::catalog_at_site),
-        ),
-        (
-            Method::POST,
-            api("/redemptions"),
-            web::post().to(redemptions::place),
-        ),
-        (
-            Method::GET,
-            api("/redemptions/{id}"),
-            web::get().to(redemptions::get),
-        ),
-        (
-            Method::POST,
-            api("/redemptions/{id}/fulfil"),
-            web::post().to(redemptions::fulfil),
-        ),
-        (
-            Method::POST,
-            api("/redemptions/{id}/cancel"),
-            web::post().to(redemptions::cancel),
-        ),
-        (
-            Method::GET,
-            api("/volunteers/{id}/redemptions"),
-            web::get().to(redemptions::for_volunteer),
-        ),
-        (
-            Method::POST,
-            api("/family-links"),
-            web::post().to(gifts::request_link),
-        ),
-        (
-            Method::GET,
-            api("/family-links"),
-            web::get().to(gifts::list_links),
-        ),
-        (
-            Method::POST,
-            api("/family-links/{id}/confirm"),
-            web::post().to(gifts::confirm_link),
-        ),
-        (Method::POST, api("/gifts"), web::post().to(gifts::give)),
-        (
-            Method::POST,
-            api("/pool/grants"),
-            web::post().to(gifts::grant),
-        ),
-        (Method::GET, api("/pool"), web::get().to(gifts::pool)),
-        (
-            Method::POST,
-            api("/residents/register"),
-            web::post().to(services::register_resident),
-        ),
-        (
-            Method::POST,
-            api("/residents/{id}/approve"),
-            web::post().to(services::approve_resident),
-        ),
-        (
-            Method::GET,
-            api("/me/balance"),
-            web::get().to(services::my_balance),
-        ),
-        (
-            Method::GET,
-            api("/me/requests"),
-            web::get().to(services::mine),
-        ),
-        (
-            Method::GET,
-            api("/me/assignments"),
-            web::get().to(services::mine),
-        ),
-        (
-            Method::POST,
-            api("/service-requests"),
-            web::post().to(services::create),
-        ),
-        (
-            Method::GET,
-            api("/service-requests"),
-            web::get().to(services::list),
-        ),
-        (
-            Method::GET,
-            api("/service-requests/{id}"),
-            web::get().to(services::get),
-        ),
-        (
-            Method::POST,
-            api("/service-requests/{id}/dispatch"),
-            web::post().to(services::dispatch),
-        ),
-        (
-            Method::POST,
-            api("/service-requests/{id}/accept"),
-            web::post().to(services::accept),
-        ),
-        (
-            Method::POST,
-            api("/service-requests/{id}/decline"),
-            web::post().to(services::decline),
-        ),
-        (
-            Method::POST,
-            api("/service-requests/{id}/complete"),
-            web::post().to(services::complete),
-        ),
-        (
-            Method::POST,
-            api("/service-requests/{id}/rate"),
-            web::post().to(services::rate),
-        ),
-        (
-            Method::POST,
-            api("/service-requests/{id}/resolve"),
-            web::post().to(services::resolve),
-        ),
-        (
-            Method::POST,
-            api("/service-requests/{id}/cancel"),
-            web::post().to(services::cancel),
-        ),
-        (Method::POST, api("/wishes"), web::post().to(wishes::create)),
-        (Method::GET, api("/wishes/{id}"), web::get().to(wishes::get)),
-        (
-            Method::POST,
-            api("/wishes/{id}/claim"),
-            web::post().to(wishes::claim),
-        ),
-        (
-            Method::POST,
-            api("/wishes/{id}/fulfil"),
-            web::post().to(wishes::fulfil),
-        ),
-        (
-            Method::POST,
-            api("/wishes/{id}/confirm"),
-            web::post().to(wishes::confirm),
-        ),
-        (
-            Method::GET,
-            api("/orgs/{id}/needs"),
-            web::get().to(lists::needs),
-        ),
-        (
-            Method::GET,
-            api("/orgs/{id}/resources"),
-            web::get().to(lists::resources),
-        ),
-        (
-            Method::GET,
-            api("/reports/services"),
-            web::get().to(lists::services_report),
-        ),
-        (Method::POST, api("/jobs/{name}"), web::post().to(jobs::run)),
-        (
-            Method::GET,
-            api("/reports/summary"),
-            web::get().to(reports::summary),
-        ),
-        (
-            Method::GET,
-            api("/reports/export"),
-            web::get().to(reports::export),
-        ),
+        at(M::GET, "/healthz", health::healthz),
+        at(M::GET, "/readyz", health::readyz),
+        at(M::GET, "/metrics", health::metrics),
+        at(M::GET, "/openapi.yaml", health::openapi),
+        api(M::POST, "/auth/login", auth::login),
+        api(M::POST, "/auth/refresh", auth::refresh),
+        api(M::POST, "/auth/logout", recovery::logout),
+        api(M::POST, "/auth/reset", recovery::reset),
+        api(M::POST, "/me/password", recovery::change),
+        at(M::GET, "/", console::root),
+        at(M::GET, "/console", console::index),
+        at(M::GET, "/console/{path:.*}", console::asset),
+        api(M::GET, "/me", auth::me),
+        api(M::POST, "/orgs", orgs::create),
+        api(M::GET, "/orgs/{id}", orgs::get),
+        api(M::GET, "/orgs/{id}/children", orgs::children),
+        api(M::POST, "/orgs/{id}/admins", orgs::add_admin),
+        api(M::GET, "/orgs/{id}/admins", grants::list),
+        api(
+            M::DELETE,
+            "/orgs/{id}/admins/{user_id}",
+            grants::revoke_admin,
+        ),
+        api(M::GET, "/orgs/{id}/queues", queues::org_queues),
+        api(M::GET, "/volunteers", queues::people),
+        api(M::POST, "/volunteers/{id}/reset-code", recovery::issue_code),
+        api(M::GET, "/residents", queues::people),
+        api(M::POST, "/residents/{id}/reset-code", recovery::issue_code),
+        api(M::GET, "/case-awards", queues::case_awards),
+        api(M::GET, "/wishes", queues::wishes),
+        api(M::GET, "/sites/{id}/redemptions", queues::site_redemptions),
+        api(
+            M::DELETE,
+            "/sites/{id}/operators/{user_id}",
+            grants::revoke_operator,
+        ),
+        api(M::GET, "/violations", queues::violations),
+        api(M::GET, "/transactions", queues::transactions),
+        api(M::GET, "/jobs", queues::jobs),
+        api(M::POST, "/volunteers/register", volunteers::register),
+        api(M::POST, "/volunteers/{id}/approve", volunteers::approve),
+        api(M::GET, "/volunteers/{id}", volunteers::get),
+        api(M::GET, "/volunteers/{id}/balance", ledger::balance),
+        api(M::GET, "/volunteers/{id}/entries", ledger::entries),
+        api(M::GET, "/transactions/{id}", ledger::transaction),
+        api(M::POST, "/transactions/{id}/reverse", ledger::reverse),
+        api(M::GET, "/ledger/verify", ledger::verify),
+        api(M::GET, "/policies/{kind}", policies::get),
+        api(M::PUT, "/policies/{kind}", policies::put),
+        api(M::POST, "/activities", activities::create),
+        api(M::GET, "/activities", activities::list),
+        api(M::GET, "/activities/{id}", activities::get),
+        api(M::POST, "/activities/{id}/review", activities::review),
+        api(M::POST, "/activities/{id}/signups", activities::sign_up),
+        api(
+            M::DELETE,
+            "/activities/{id}/signups",
+            activities::cancel_sign_up,
+        ),
+        api(M::GET, "/activities/{id}/code", activities::code),
+        api(M::POST, "/activities/{id}/check-in", activities::check_in),
+        api(M::POST, "/activities/{id}/check-out", activities::check_out),
+        api(
+            M::POST,
+            "/activities/{id}/attendance",
+            activities::record_attendance,
+        ),
+        api(
+            M::GET,
+            "/activities/{id}/attendance",
+            activities::list_attendance,
+        ),
+        api(M::POST, "/activities/{id}/settle", activities::settle),
+        api(M::POST, "/case-rules", cases::publish_rule),
+        api(M::GET, "/case-rules", cases::list_rules),
+        api(M::POST, "/case-awards", cases::file_award),
+        api(M::GET, "/case-awards/{id}", cases::get_award),
+        api(M::POST, "/case-awards/{id}/approve", cases::approve),
+        api(M::POST, "/case-awards/{id}/reject", cases::reject),
+        api(M::GET, "/volunteers/{id}/stars", volunteers::stars),
+        api(
+            M::GET,
+            "/volunteers/{id}/violations",
+            volunteers::violations,
+        ),
+        api(M::POST, "/violations", violations::record),
+        api(M::POST, "/sites", sites::create),
+        api(M::GET, "/sites", sites::list),
+        api(M::GET, "/sites/{id}", sites::get),
+        api(M::POST, "/sites/{id}/operators", sites::add_operator),
+        api(M::POST, "/sites/{id}/stock", sites::change_stock),
+        api(M::POST, "/catalog/items", sites::create_item),
+        api(M::POST, "/catalog/items/{id}/retire", sites::retire_item),
+        api(M::GET, "/catalog", sites::catalog_at_site),
+        api(M::POST, "/redemptions", redemptions::place),
+        api(M::GET, "/redemptions/{id}", redemptions::get),
+        api(M::POST, "/redemptions/{id}/fulfil", redemptions::fulfil),
+        api(M::POST, "/redemptions/{id}/cancel", redemptions::cancel),
+        api(
+            M::GET,
+            "/volunteers/{id}/redemptions",
+            redemptions::for_volunteer,
+        ),
+        api(M::POST, "/family-links", gifts::request_link),
+        api(M::GET, "/family-links", gifts::list_links),
+        api(M::POST, "/family-links/{id}/confirm", gifts::confirm_link),
+        api(M::POST, "/gifts", gifts::give),
+        api(M::POST, "/pool/grants", gifts::grant),
+        api(M::GET, "/pool", gifts::pool),
+        api(M::POST, "/residents/register", services::register_resident),
+        api(
+            M::POST,
+            "/residents/{id}/approve",
+            services::approve_resident,
+        ),
+        api(M::GET, "/me/balance", services::my_balance),
+        api(M::GET, "/me/requests", services::mine),
+        api(M::GET, "/me/assignments", services::mine),
+        api(M::POST, "/service-requests", services::create),
+        api(M::GET, "/service-requests", services::list),
+        api(M::GET, "/service-requests/{id}", services::get),
+        api(
+            M::POST,
+            "/service-requests/{id}/dispatch",
+            services::dispatch,
+        ),
+        api(M::POST, "/service-requests/{id}/accept", services::accept),
+        api(M::POST, "/service-requests/{id}/decline", services::decline),
+        api(
+            M::POST,
+            "/service-requests/{id}/complete",
+            services::complete,
+        ),
+        api(M::POST, "/service-requests/{id}/rate", services::rate),
+        api(M::POST, "/service-requests/{id}/resolve", services::resolve),
+        api(M::POST, "/service-requests/{id}/cancel", services::cancel),
+        api(M::POST, "/wishes", wishes::create),
+        api(M::GET, "/wishes/{id}", wishes::get),
+        api(M::POST, "/wishes/{id}/claim", wishes::claim),
+        api(M::POST, "/wishes/{id}/fulfil", wishes::fulfil),
+        api(M::POST, "/wishes/{id}/confirm", wishes::confirm),
+        api(M::GET, "/orgs/{id}/needs", lists::needs),
+        api(M::GET, "/orgs/{id}/resources", lists::resources),
+        api(M::GET, "/reports/services", lists::services_report),
+        api(M::POST, "/jobs/{name}", jobs::run),
+        api(M::GET, "/reports/summary", reports::summary),
+        api(M::GET, "/reports/export", reports::export),
     ]
 }
 
