@@ -15,7 +15,7 @@ use crate::error::ApiError;
 
 pub const ISSUER: &str = "timebank";
 pub const ACCESS_TTL_SECS: i64 = 15 * 60;
-pub const REFRESH_TTL_SECS: i64 = 30 * 24 * 3600;
+pub use timebank_directory::sessions::REFRESH_TTL_SECS;
 
 /// The key that signs new tokens and every key still accepted: the current
 /// one and, during a rotation, the previous ones.

@@ -10,6 +10,7 @@ use timebank_store::{DbConnection, is_unique_violation, write_tx};
 
 pub mod accounts;
 mod error;
+pub mod sessions;
 
 pub use error::DomainError;
 

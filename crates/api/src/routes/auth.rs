@@ -1,14 +1,11 @@
 use actix_web::{HttpResponse, web};
-use diesel::prelude::*;
 use serde::Deserialize;
 use serde_json::json;
-use timebank_store::schema::{refresh_tokens as rt, users};
-use timebank_store::{DbConnection, write_tx};
+use timebank_directory::sessions::{self, Rotation};
+use timebank_store::DbConnection;
 use validator::Validate;
 
-use crate::auth::{
-    ACCESS_TTL_SECS, REFRESH_TTL_SECS, dummy_hash, new_refresh_token, sha256_hex, verify_password,
-};
+use crate::auth::{ACCESS_TTL_SECS, dummy_hash, new_refresh_token, sha256_hex, verify_password};
 use crate::error::ApiError;
 use crate::limits::Door;
 use crate::principal::Principal;
@@ -41,11 +38,7 @@ pub async fn login(
     let st = state.clone();
     let pair = state
         .db(move |conn| {
-            let user = users::table
-                .filter(users::phone.eq(&body.phone))
-                .select((users::id, users::name, users::password_hash))
-                .first::<(String, String, String)>(conn)
-                .optional()?;
+            let user = sessions::user_by_phone(conn, &body.phone)?;
             let hash = user
                 .as_ref()
                 .map(|u| u.2.as_str())
@@ -101,98 +94,36 @@ pub(crate) async fn respond_with_tokens(
         })))
 }
 
+/// A new token in `family_id` for `user_id`; returns the token to hand out.
 pub(crate) fn store_refresh_token(
     conn: &mut DbConnection,
     user_id: &str,
     family_id: &str,
 ) -> Result<String, ApiError> {
     let (token, hash) = new_refresh_token()?;
-    let now = timebank_store::now();
-    diesel::insert_into(rt::table)
-        .values((
-            rt::id.eq(timebank_store::new_id()),
-            rt::user_id.eq(user_id),
-            rt::family_id.eq(family_id),
-            rt::token_hash.eq(hash),
-            rt::created_at.eq(now),
-            rt::expires_at.eq(now + chrono::Duration::seconds(REFRESH_TTL_SECS)),
-        ))
-        .execute(conn)?;
+    sessions::store(conn, user_id, family_id, &hash, timebank_store::now())?;
     Ok(token)
 }
 
-/// Spends a refresh token for a new one of the same family. A token that
-/// was already spent is a sign of theft: the whole family is revoked.
+/// Spends a refresh token for a new one of the same family.
 fn rotate(conn: &mut DbConnection, presented: &str) -> Result<(String, String, String), ApiError> {
-    let invalid = || {
-        ApiError::unauthorized(
+    let (token, hash) = new_refresh_token()?;
+    let presented = sha256_hex(presented.as_bytes());
+    match sessions::rotate(conn, &presented, &hash, timebank_store::now())? {
+        Rotation::Rotated { user_id, name } => Ok((user_id, name, token)),
+        Rotation::Invalid => Err(ApiError::unauthorized(
             "invalid_refresh_token",
             "the refresh token is invalid or expired",
-        )
-    };
-    let hash = sha256_hex(presented.as_bytes());
-    let outcome = write_tx(conn, |c| {
-        let row = rt::table
-            .filter(rt::token_hash.eq(&hash))
-            .select((
-                rt::id,
-                rt::user_id,
-                rt::family_id,
-                rt::expires_at,
-                rt::used_at,
-                rt::revoked_at,
-            ))
-            .first::<(
-                String,
-                String,
-                String,
-                chrono::NaiveDateTime,
-                Option<chrono::NaiveDateTime>,
-                Option<chrono::NaiveDateTime>,
-            )>(c)
-            .optional()?;
-        let Some((id, user_id, family, expires_at, used_at, revoked_at)) = row else {
-            return Ok(Err(invalid()));
-        };
-        let now = timebank_store::now();
-        // Revoked and never used: signed out, or a password was set.
-        if used_at.is_none() && revoked_at.is_some() {
-            return Ok(Err(ApiError::unauthorized(
-                "invalid_refresh_token",
-                "the session was signed out; sign in again",
-            )));
-        }
-        if used_at.is_some() || revoked_at.is_some() {
-            diesel::update(
-                rt::table
-                    .filter(rt::family_id.eq(&family))
-                    .filter(rt::revoked_at.is_null()),
-            )
-            .set(rt::revoked_at.eq(now))
-            .execute(c)?;
-            return Ok(Err(ApiError::unauthorized(
-                "refresh_token_reused",
-                "this refresh token was already used; sign in again",
-            )));
-        }
-        if expires_at <= now {
-            return Ok(Err(invalid()));
-        }
-        let spent = diesel::update(rt::table.find(&id).filter(rt::used_at.is_null()))
-            .set(rt::used_at.eq(now))
-            .execute(c)?;
-        if spent != 1 {
-            return Ok(Err(invalid()));
-        }
-        let name = users::table
-            .find(&user_id)
-            .select(users::name)
-            .first::<String>(c)?;
-        let token = store_refresh_token(c, &user_id, &family)?;
-        Ok::<_, ApiError>(Ok((user_id, name, token)))
-    })?;
-    // The family revocation above must commit even though the call fails.
-    outcome
+        )),
+        Rotation::SignedOut => Err(ApiError::unauthorized(
+            "invalid_refresh_token",
+            "the session was signed out; sign in again",
+        )),
+        Rotation::Reused => Err(ApiError::unauthorized(
+            "refresh_token_reused",
+            "this refresh token was already used; sign in again",
+        )),
+    }
 }
 
 pub async fn me(principal: Principal) -> Result<HttpResponse, ApiError> {

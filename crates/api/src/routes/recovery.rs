@@ -7,7 +7,7 @@ use diesel::prelude::*;
 use serde::Deserialize;
 use serde_json::json;
 use timebank_directory::accounts;
-use timebank_store::schema::{refresh_tokens as rt, users};
+use timebank_store::schema::users;
 use validator::Validate;
 
 use crate::auth::{dummy_hash, hash_password, random_bytes, sha256_hex, verify_password};
@@ -223,21 +223,11 @@ pub async fn logout(
     let hash = sha256_hex(body.refresh_token.as_bytes());
     state
         .db(move |conn| {
-            let family: Option<String> = rt::table
-                .filter(rt::token_hash.eq(&hash))
-                .select(rt::family_id)
-                .first(conn)
-                .optional()?;
-            if let Some(family) = family {
-                diesel::update(
-                    rt::table
-                        .filter(rt::family_id.eq(&family))
-                        .filter(rt::revoked_at.is_null()),
-                )
-                .set(rt::revoked_at.eq(timebank_store::now()))
-                .execute(conn)?;
-            }
-            Ok(())
+            Ok(timebank_directory::sessions::revoke_family(
+                conn,
+                &hash,
+                timebank_store::now(),
+            )?)
         })
         .await?;
     Ok(HttpResponse::NoContent().finish())
