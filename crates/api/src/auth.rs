@@ -3,8 +3,6 @@
 //! key so a previous key can be accepted during rotation) and rotating
 //! refresh tokens stored as SHA-256 hashes.
 
-use argon2::Argon2;
-use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
@@ -123,34 +121,10 @@ fn key_id(secret: &[u8]) -> String {
 }
 
 pub fn hash_password(password: &str) -> Result<String, ApiError> {
-    let mut salt_bytes = [0u8; 16];
-    random_bytes(&mut salt_bytes)?;
-    let salt = SaltString::encode_b64(&salt_bytes).map_err(|_| ApiError::internal())?;
-    Argon2::default()
-        .hash_password(password.as_bytes(), &salt)
-        .map(|h| h.to_string())
-        .map_err(|e| {
-            tracing::error!(error = %e, "password hashing failed");
-            ApiError::internal()
-        })
+    Ok(timebank_directory::passwords::hash_password(password)?)
 }
 
-pub fn verify_password(password: &str, stored_hash: &str) -> bool {
-    PasswordHash::new(stored_hash)
-        .map(|parsed| {
-            Argon2::default()
-                .verify_password(password.as_bytes(), &parsed)
-                .is_ok()
-        })
-        .unwrap_or(false)
-}
-
-/// A hash of a password nobody has, verified against when the phone is
-/// unknown so that a login takes as long whether or not the user exists.
-pub fn dummy_hash() -> &'static str {
-    static DUMMY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
-    DUMMY.get_or_init(|| hash_password("timebank-no-such-user").unwrap_or_default())
-}
+pub use timebank_directory::passwords::{dummy_hash, verify_password};
 
 pub fn random_bytes(buf: &mut [u8]) -> Result<(), ApiError> {
     getrandom::fill(buf).map_err(|e| {

@@ -306,6 +306,10 @@ impl From<DomainError> for ApiError {
                 message,
                 details,
             } => with(ApiError::unprocessable(code, message), details),
+            DomainError::Internal(cause) => {
+                tracing::error!(error = %cause, "internal error");
+                ApiError::internal()
+            }
             DomainError::Ledger(e) => e.into(),
             DomainError::Db(e) => e.into(),
         }

@@ -2,6 +2,7 @@
 //! Exit codes: 0 success, 1 failure (or ledger problems from `verify`),
 //! 2 bad usage or configuration.
 
+mod admin;
 mod config;
 mod demo;
 mod jobs;
@@ -307,8 +308,9 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let config = Config::load(&cli.config, None)?;
             let pool = config.connect()?;
             let mut conn = pool.get()?;
-            let created =
-                demo::create_platform_admin(&mut conn, &name, &phone, &password, &org_name, &kind)?;
+            let created = admin::create_platform_admin(
+                &mut conn, &name, &phone, &password, &org_name, &kind,
+            )?;
             println!(
                 "{}",
                 serde_json::json!({ "user_id": created.0, "org_id": created.1 })

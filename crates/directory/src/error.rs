@@ -25,6 +25,10 @@ pub enum DomainError {
         message: String,
         details: Option<Value>,
     },
+    /// Something that is never the caller's fault (no randomness, a hash
+    /// that cannot be made): logged in full, answered with a bare 500.
+    #[error("{0}")]
+    Internal(String),
     #[error(transparent)]
     Ledger(#[from] LedgerError),
     #[error(transparent)]

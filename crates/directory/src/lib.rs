@@ -9,7 +9,9 @@ use timebank_store::schema::{orgs, role_grants, users, volunteers};
 use timebank_store::{DbConnection, is_unique_violation, write_tx};
 
 pub mod accounts;
+pub mod bootstrap;
 mod error;
+pub mod passwords;
 pub mod sessions;
 
 pub use error::DomainError;

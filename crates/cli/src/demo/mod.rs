@@ -10,7 +10,7 @@ use timebank_directory::{self as directory, Org, OrgKind};
 use timebank_store::schema::users;
 use timebank_store::{DbConnection, Pool};
 
-use crate::config::{Config, ConfigError};
+use crate::config::Config;
 
 mod earning;
 mod services;
@@ -53,41 +53,6 @@ const SKILLS: [&str; 8] = [
     "文艺演出",
 ];
 const VOLUNTEERS: usize = 50;
-
-/// Creates the root organisation on first use and a platform admin over it.
-pub fn create_platform_admin(
-    conn: &mut DbConnection,
-    name: &str,
-    phone: &str,
-    password: &str,
-    org_name: &str,
-    kind: &str,
-) -> anyhow::Result<(String, String)> {
-    let kind = OrgKind::parse(kind).ok_or_else(|| {
-        ConfigError(format!(
-            "--kind {kind:?}: use city, district, street or community"
-        ))
-    })?;
-    if let Err(e) = directory::accounts::check_password(password, phone, "--password") {
-        return Err(ConfigError(e.to_string()).into());
-    }
-    let root = match directory::root_org(conn).map_err(api)? {
-        Some(root) => {
-            if root.name != org_name {
-                eprintln!(
-                    "note: the root organisation already exists as {:?}; granting admin over it",
-                    root.name
-                );
-            }
-            root
-        }
-        None => directory::create_org(conn, org_name, kind, None).map_err(api)?,
-    };
-    let hash = hash_password(password).map_err(api)?;
-    let user_id = directory::create_user(conn, name, phone, &hash).map_err(api)?;
-    directory::grant_org_role(conn, &user_id, "org_admin", &root.id, None).map_err(api)?;
-    Ok((user_id, root.id))
-}
 
 fn api(e: impl std::fmt::Display) -> anyhow::Error {
     anyhow::anyhow!("{e}")
@@ -235,7 +200,7 @@ fn found(conn: &mut DbConnection) -> anyhow::Result<Town> {
                 .context("no root organisation")?
                 .id,
         ),
-        None => create_platform_admin(
+        None => crate::admin::create_platform_admin(
             conn,
             "平台管理员",
             ADMIN_PHONE,
