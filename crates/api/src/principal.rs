@@ -6,38 +6,13 @@ use std::pin::Pin;
 
 use actix_web::http::header::AUTHORIZATION;
 use actix_web::{FromRequest, HttpRequest, web};
-use diesel::prelude::*;
-use serde::Serialize;
 use timebank_store::DbConnection;
-use timebank_store::schema::{orgs, residents, role_grants, sites, users, volunteers};
 
 use crate::auth::SYSTEM_SUBJECT;
 use crate::error::ApiError;
 use crate::state::AppState;
 
-#[derive(Debug, Clone, Serialize)]
-pub struct Grant {
-    pub role: String,
-    pub org_id: Option<String>,
-    pub org_name: Option<String>,
-    /// `None` for a grant over the root org: the whole platform.
-    pub org_parent_id: Option<String>,
-    #[serde(skip)]
-    pub org_path: Option<String>,
-    pub site_id: Option<String>,
-    pub site_name: Option<String>,
-}
-
-#[derive(Debug, Clone)]
-pub struct UserPrincipal {
-    pub id: String,
-    pub name: String,
-    pub grants: Vec<Grant>,
-    /// The caller's own volunteer record: (community id, status).
-    pub volunteer: Option<(String, String)>,
-    /// The caller's resident record: (community id, status).
-    pub resident: Option<(String, String)>,
-}
+pub use timebank_directory::identity::Identity as UserPrincipal;
 
 #[derive(Debug, Clone)]
 pub enum Principal {
@@ -182,70 +157,9 @@ impl Principal {
     }
 }
 
-type GrantTuple = (
-    String,
-    Option<String>,
-    Option<String>,
-    Option<String>,
-    Option<String>,
-    Option<String>,
-    Option<String>,
-);
-
+/// The caller's user, grants and memberships, read on every request.
 pub fn load(conn: &mut DbConnection, user_id: &str) -> Result<Option<UserPrincipal>, ApiError> {
-    let Some((id, name)) = users::table
-        .find(user_id)
-        .select((users::id, users::name))
-        .first::<(String, String)>(conn)
-        .optional()?
-    else {
-        return Ok(None);
-    };
-    let grants = role_grants::table
-        .left_join(orgs::table.on(orgs::id.nullable().eq(role_grants::org_id)))
-        .left_join(sites::table.on(sites::id.nullable().eq(role_grants::site_id)))
-        .filter(role_grants::user_id.eq(&id))
-        .filter(role_grants::revoked_at.is_null())
-        .select((
-            role_grants::role,
-            role_grants::org_id,
-            orgs::name.nullable(),
-            orgs::parent_id.nullable(),
-            orgs::path.nullable(),
-            role_grants::site_id,
-            sites::name.nullable(),
-        ))
-        .load::<GrantTuple>(conn)?
-        .into_iter()
-        .map(
-            |(role, org_id, org_name, org_parent_id, org_path, site_id, site_name)| Grant {
-                role,
-                org_id,
-                org_name,
-                org_parent_id,
-                org_path,
-                site_id,
-                site_name,
-            },
-        )
-        .collect();
-    let volunteer = volunteers::table
-        .find(&id)
-        .select((volunteers::community_id, volunteers::status))
-        .first::<(String, String)>(conn)
-        .optional()?;
-    let resident = residents::table
-        .find(&id)
-        .select((residents::community_id, residents::status))
-        .first::<(String, String)>(conn)
-        .optional()?;
-    Ok(Some(UserPrincipal {
-        id,
-        name,
-        grants,
-        volunteer,
-        resident,
-    }))
+    Ok(timebank_directory::identity::load(conn, user_id)?)
 }
 
 fn bearer(req: &HttpRequest) -> Result<String, ApiError> {

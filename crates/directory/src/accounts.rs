@@ -297,11 +297,14 @@ pub fn redeem_reset_code(
     })
 }
 
-/// The user's password hash, for checking the current password.
-pub fn password_hash(conn: &mut DbConnection, user_id: &str) -> Result<String, DomainError> {
+/// (phone, password hash, name) of a user, for changing their password.
+pub fn credentials(
+    conn: &mut DbConnection,
+    user_id: &str,
+) -> Result<(String, String, String), DomainError> {
     users::table
         .find(user_id)
-        .select(users::password_hash)
+        .select((users::phone, users::password_hash, users::name))
         .first(conn)
         .optional()?
         .ok_or(DomainError::NotFound("user"))

@@ -11,6 +11,7 @@ use timebank_store::{DbConnection, is_unique_violation, write_tx};
 pub mod accounts;
 pub mod bootstrap;
 mod error;
+pub mod identity;
 pub mod passwords;
 pub mod sessions;
 

@@ -3,11 +3,9 @@
 //! password, and signing out.
 
 use actix_web::{HttpRequest, HttpResponse, web};
-use diesel::prelude::*;
 use serde::Deserialize;
 use serde_json::json;
 use timebank_directory::accounts;
-use timebank_store::schema::users;
 use validator::Validate;
 
 use crate::auth::{dummy_hash, hash_password, random_bytes, sha256_hex, verify_password};
@@ -172,12 +170,7 @@ pub async fn change(
     }
     let uid = me.clone();
     let (phone, stored, name) = state
-        .db(move |conn| {
-            Ok(users::table
-                .find(&uid)
-                .select((users::phone, users::password_hash, users::name))
-                .first::<(String, String, String)>(conn)?)
-        })
+        .db(move |conn| Ok(accounts::credentials(conn, &uid)?))
         .await?;
     // Guessing the current password is guessing a login.
     state
