@@ -7,12 +7,10 @@
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse};
-use diesel::prelude::*;
 use serde_json::Value;
 use std::sync::Arc;
-use timebank_store::schema::idempotency_keys as keys;
-
 use timebank_store::DbConnection;
+use timebank_store::idempotency as stored;
 
 use crate::error::ApiError;
 use crate::state::AppState;
@@ -98,24 +96,15 @@ fn keyed_once(
     if let Some(found) = lookup(c, caller, key, request_hash)? {
         return Ok(found);
     }
-    let now = timebank_store::now();
-    diesel::insert_into(keys::table)
-        .values((
-            keys::caller_id.eq(caller),
-            keys::idem_key.eq(key),
-            keys::request_hash.eq(request_hash),
-            keys::status_code.eq(0),
-            keys::response_body.eq(""),
-            keys::created_at.eq(now),
-        ))
-        .execute(c)?;
+    stored::reserve(c, caller, key, request_hash, timebank_store::now())?;
     let outcome = Outcome::fresh(effect(c)?);
-    diesel::update(keys::table.find((caller, key)))
-        .set((
-            keys::status_code.eq(i32::from(outcome.status.as_u16())),
-            keys::response_body.eq(&outcome.body),
-        ))
-        .execute(c)?;
+    stored::record(
+        c,
+        caller,
+        key,
+        i32::from(outcome.status.as_u16()),
+        &outcome.body,
+    )?;
     Ok(outcome)
 }
 
@@ -162,12 +151,12 @@ fn lookup(
     key: &str,
     request_hash: &str,
 ) -> Result<Option<Outcome>, ApiError> {
-    let row = keys::table
-        .find((caller, key))
-        .select((keys::request_hash, keys::status_code, keys::response_body))
-        .first::<(String, i32, String)>(conn)
-        .optional()?;
-    let Some((stored_hash, status, body)) = row else {
+    let Some(stored::StoredAnswer {
+        request_hash: stored_hash,
+        status,
+        body,
+    }) = stored::find(conn, caller, key)?
+    else {
         return Ok(None);
     };
     if stored_hash != request_hash {

@@ -7,6 +7,7 @@ mod connection;
 mod error;
 pub mod failpoint;
 mod group;
+pub mod idempotency;
 mod migrate;
 pub mod schema;
 pub mod testing;

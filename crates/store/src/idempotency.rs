@@ -1,0 +1,65 @@
+//! The rows behind `Idempotency-Key`: one per (caller, key), reserved with
+//! the request's hash before the effect runs and completed with its answer
+//! in the same transaction, so a key never answers two different effects.
+
+use diesel::prelude::*;
+
+use crate::DbConnection;
+use crate::schema::idempotency_keys as keys;
+
+/// What a key holds: the request it was first used with and its answer
+/// (status 0 while reserved).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredAnswer {
+    pub request_hash: String,
+    pub status: i32,
+    pub body: String,
+}
+
+pub fn find(conn: &mut DbConnection, caller: &str, key: &str) -> QueryResult<Option<StoredAnswer>> {
+    Ok(keys::table
+        .find((caller, key))
+        .select((keys::request_hash, keys::status_code, keys::response_body))
+        .first::<(String, i32, String)>(conn)
+        .optional()?
+        .map(|(request_hash, status, body)| StoredAnswer {
+            request_hash,
+            status,
+            body,
+        }))
+}
+
+/// Takes the key for this request; a second taker fails on the primary key.
+pub fn reserve(
+    conn: &mut DbConnection,
+    caller: &str,
+    key: &str,
+    request_hash: &str,
+    now: chrono::NaiveDateTime,
+) -> QueryResult<()> {
+    diesel::insert_into(keys::table)
+        .values((
+            keys::caller_id.eq(caller),
+            keys::idem_key.eq(key),
+            keys::request_hash.eq(request_hash),
+            keys::status_code.eq(0),
+            keys::response_body.eq(""),
+            keys::created_at.eq(now),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// Keeps the answer given for the key.
+pub fn record(
+    conn: &mut DbConnection,
+    caller: &str,
+    key: &str,
+    status: i32,
+    body: &str,
+) -> QueryResult<()> {
+    diesel::update(keys::table.find((caller, key)))
+        .set((keys::status_code.eq(status), keys::response_body.eq(body)))
+        .execute(conn)?;
+    Ok(())
+}
