@@ -257,8 +257,9 @@ pub fn posting_count(conn: &mut DbConnection) -> Result<i64, LedgerError> {
 }
 
 /// A posting on an account of an org subtree, with its transaction's kind
-/// and reason: what reports and exports read of the ledger.
-#[derive(Debug, Clone)]
+/// and reason: what reports and exports read of the ledger. Fields in the
+/// order [`subtree_postings`] selects them.
+#[derive(Debug, Clone, Queryable)]
 pub struct SubtreePosting {
     pub transaction_id: String,
     pub tx_kind: String,
@@ -279,18 +280,7 @@ pub fn subtree_postings(
     from: chrono::NaiveDateTime,
     to: chrono::NaiveDateTime,
 ) -> Result<Vec<SubtreePosting>, LedgerError> {
-    type Row = (
-        String,
-        String,
-        String,
-        chrono::NaiveDateTime,
-        String,
-        String,
-        String,
-        String,
-        i64,
-    );
-    let rows: Vec<Row> = postings::table
+    Ok(postings::table
         .inner_join(accounts::table)
         .inner_join(transactions::table)
         .filter(accounts::org_path.like(format!("{path}%")))
@@ -308,35 +298,7 @@ pub fn subtree_postings(
             postings::asset,
             postings::amount,
         ))
-        .load(conn)?;
-    Ok(rows
-        .into_iter()
-        .map(
-            |(
-                transaction_id,
-                tx_kind,
-                reason,
-                created_at,
-                account_kind,
-                owner_id,
-                org_path,
-                asset,
-                amount,
-            )| {
-                SubtreePosting {
-                    transaction_id,
-                    tx_kind,
-                    reason,
-                    created_at,
-                    account_kind,
-                    owner_id,
-                    org_path,
-                    asset,
-                    amount,
-                }
-            },
-        )
-        .collect())
+        .load(conn)?)
 }
 
 /// Every account of a kind, with its org path, in id order.

@@ -337,7 +337,7 @@ pub async fn violations(
     state
         .db(move |conn| {
             let (_, scope) = readable_scope(conn, &principal, query.org_id.as_deref())?;
-            let mut rows = timebank_earning::violations::list_of(
+            let rows = timebank_earning::violations::list_of(
                 conn,
                 timebank_earning::violations::Of::Communities {
                     ids: &scope.community_ids,
@@ -345,11 +345,8 @@ pub async fn violations(
                     limit: limit + 1,
                 },
             )?;
-            let more = rows.len() as i64 > limit;
-            rows.truncate(usize::try_from(limit).unwrap_or(0));
-            let next = more
-                .then(|| rows.last().map(|v| After::new(v.created, &v.id)))
-                .flatten();
+            let Page { items: rows, next } =
+                Page::from_rows(rows, limit, |v| After::new(v.created, &v.id));
             let names =
                 timebank_views::audit::names(conn, rows.iter().map(|v| v.volunteer_id.as_str()))?;
             let items = rows
@@ -399,12 +396,9 @@ pub async fn transactions(
                 before: after.map(|a| (a.at, a.id)),
                 limit: limit + 1,
             };
-            let mut rows = timebank_ledger::read::list_transactions(conn, &filter)?;
-            let more = rows.len() as i64 > limit;
-            rows.truncate(usize::try_from(limit).unwrap_or(0));
-            let next = more
-                .then(|| rows.last().map(|t| After::new(naive(t.created_at), &t.id)))
-                .flatten();
+            let rows = timebank_ledger::read::list_transactions(conn, &filter)?;
+            let Page { items: rows, next } =
+                Page::from_rows(rows, limit, |t| After::new(naive(t.created_at), &t.id));
             let ids = rows.iter().flat_map(|t| {
                 t.actor_id
                     .as_deref()

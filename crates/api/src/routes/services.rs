@@ -238,7 +238,7 @@ pub async fn list(
         .db(move |conn| {
             let named = q.org_id.as_deref().or(q.community_id.as_deref());
             let (org, _) = crate::routes::queues::readable_scope(conn, &principal, named)?;
-            let mut rows = services::list(
+            let rows = services::list(
                 conn,
                 Filter::Community {
                     path: &org.path,
@@ -247,14 +247,10 @@ pub async fn list(
                 before,
                 limit + 1,
             )?;
-            let more = rows.len() as i64 > limit;
-            rows.truncate(usize::try_from(limit).unwrap_or(0));
-            let next = more
-                .then(|| {
-                    rows.last()
-                        .map(|r| timebank_views::After::new(r.created_at, &r.id))
-                })
-                .flatten();
+            let timebank_views::Page { items: rows, next } =
+                timebank_views::Page::from_rows(rows, limit, |r| {
+                    timebank_views::After::new(r.created_at, &r.id)
+                });
             Ok((named_requests(conn, &rows)?, next))
         })
         .await?;
