@@ -592,7 +592,7 @@ pub fn earn(app: &App, volunteer: &str, community: &str, amount: &str) -> String
             &posted.transaction,
             timebank_store::now(),
         )?;
-        Ok::<_, timebank_directory::DomainError>(posted.transaction.id)
+        Ok::<_, timebank_kernel::DomainError>(posted.transaction.id)
     })
     .unwrap()
 }

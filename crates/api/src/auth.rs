@@ -8,6 +8,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
+use timebank_kernel::Code;
 
 use crate::error::ApiError;
 
@@ -90,7 +91,7 @@ impl TokenKeys {
 
     pub fn verify(&self, token: &str) -> Result<Claims, ApiError> {
         let invalid =
-            || ApiError::unauthorized("invalid_token", "the access token is invalid or expired");
+            || ApiError::new(Code::InvalidToken, "the access token is invalid or expired");
         let header = jsonwebtoken::decode_header(token).map_err(|_| invalid())?;
         if header.alg != Algorithm::HS256 {
             return Err(invalid());

@@ -6,14 +6,18 @@ use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, ResponseError};
 use diesel::result::{DatabaseErrorKind, Error as DieselError};
 use serde_json::{Value, json};
-use timebank_directory::DomainError;
-use timebank_ledger::{LedgerError, is_wallet_points};
+use timebank_kernel::{Code, DomainError};
+use timebank_ledger::LedgerError;
 use timebank_store::StoreError;
+
+fn status_of(code: Code) -> StatusCode {
+    StatusCode::from_u16(code.class().http_status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
+}
 
 #[derive(Debug, Clone)]
 pub struct ApiError {
     pub status: StatusCode,
-    pub code: &'static str,
+    pub code: Code,
     pub message: String,
     pub details: Option<Value>,
     /// Seconds for the `Retry-After` header (429; 503 always says 1).
@@ -33,9 +37,10 @@ impl std::fmt::Display for ApiError {
 }
 
 impl ApiError {
-    pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
+    /// A refusal with its code's status and a message with the facts.
+    pub fn new(code: Code, message: impl Into<String>) -> Self {
         Self {
-            status,
+            status: status_of(code),
             code,
             message: message.into(),
             details: None,
@@ -43,68 +48,37 @@ impl ApiError {
         }
     }
 
+    /// A refusal with its code's own message.
+    pub fn of(code: Code) -> Self {
+        Self::new(code, code.en())
+    }
+
     pub fn with_details(mut self, details: Value) -> Self {
         self.details = Some(details);
         self
     }
 
-    pub fn bad_request(code: &'static str, message: impl Into<String>) -> Self {
-        Self::new(StatusCode::BAD_REQUEST, code, message)
-    }
-
-    pub fn unauthorized(code: &'static str, message: impl Into<String>) -> Self {
-        Self::new(StatusCode::UNAUTHORIZED, code, message)
-    }
-
     pub fn forbidden() -> Self {
-        Self::new(
-            StatusCode::FORBIDDEN,
-            "forbidden",
-            "you may not do this here",
-        )
+        Self::of(Code::Forbidden)
     }
 
     pub fn not_found(what: &str) -> Self {
-        Self::new(
-            StatusCode::NOT_FOUND,
-            "not_found",
-            format!("{what} not found"),
-        )
-    }
-
-    pub fn conflict(code: &'static str, message: impl Into<String>) -> Self {
-        Self::new(StatusCode::CONFLICT, code, message)
-    }
-
-    pub fn unprocessable(code: &'static str, message: impl Into<String>) -> Self {
-        Self::new(StatusCode::UNPROCESSABLE_ENTITY, code, message)
+        Self::new(Code::NotFound, format!("{what} not found"))
     }
 
     pub fn unavailable() -> Self {
-        Self::new(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "unavailable",
-            "the service is busy or its database is unavailable; try again",
-        )
+        Self::of(Code::Unavailable)
     }
 
     pub fn rate_limited(retry_after_secs: u64) -> Self {
-        let mut err = Self::new(
-            StatusCode::TOO_MANY_REQUESTS,
-            "rate_limited",
-            "too many attempts; wait before trying again",
-        )
-        .with_details(json!({ "retry_after_seconds": retry_after_secs }));
+        let mut err = Self::of(Code::RateLimited)
+            .with_details(json!({ "retry_after_seconds": retry_after_secs }));
         err.retry_after = Some(retry_after_secs);
         err
     }
 
     pub fn internal() -> Self {
-        Self::new(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "internal",
-            "internal error",
-        )
+        Self::of(Code::Internal)
     }
 
     pub fn validation(errors: &validator::ValidationErrors) -> Self {
@@ -113,8 +87,7 @@ impl ApiError {
             let codes: Vec<Value> = list.iter().map(|e| json!(e.code)).collect();
             fields.insert(field.to_string(), Value::Array(codes));
         }
-        Self::unprocessable("validation_failed", "the request has invalid fields")
-            .with_details(json!({ "fields": fields }))
+        Self::of(Code::ValidationFailed).with_details(json!({ "fields": fields }))
     }
 
     pub fn body(&self, message: &str) -> Value {
@@ -147,7 +120,7 @@ impl From<DieselError> for ApiError {
         match &err {
             DieselError::NotFound => ApiError::not_found("resource"),
             DieselError::DatabaseError(DatabaseErrorKind::UniqueViolation, _) => {
-                ApiError::conflict("conflict", "a record with these values already exists")
+                ApiError::of(Code::Conflict)
             }
             // The connection died under a transaction (the database went
             // away): nothing is known to have committed; retry with the key.
@@ -222,60 +195,7 @@ impl From<StoreError> for ApiError {
 
 impl From<LedgerError> for ApiError {
     fn from(err: LedgerError) -> Self {
-        match err {
-            LedgerError::TooFewPostings
-            | LedgerError::Unbalanced(_)
-            | LedgerError::ZeroPosting
-            | LedgerError::ReversalNotPostable => {
-                ApiError::unprocessable("invalid_transaction", err.to_string())
-            }
-            LedgerError::UnknownAccount(_) => ApiError::not_found("account"),
-            LedgerError::TransactionNotFound(_) => ApiError::not_found("transaction"),
-            LedgerError::AlreadyReversed { original, reversal } => {
-                ApiError::conflict("already_reversed", "this transaction was already reversed")
-                    .with_details(json!({ "transaction_id": original, "reversal_id": reversal }))
-            }
-            LedgerError::CannotReverseReversal => ApiError::unprocessable(
-                "cannot_reverse_reversal",
-                "a reversal cannot itself be reversed",
-            ),
-            LedgerError::InsufficientBalance {
-                owner_id,
-                account_kind,
-                asset,
-                available,
-                required,
-                ..
-            } => {
-                let code = if is_wallet_points(account_kind, asset) {
-                    "insufficient_points"
-                } else if account_kind == timebank_ledger::AccountKind::DistrictPool {
-                    "insufficient_pool"
-                } else {
-                    "insufficient_balance"
-                };
-                ApiError::unprocessable(
-                    code,
-                    format!("not enough {asset}: {available} available, {required} needed"),
-                )
-                .with_details(json!({
-                    "owner_id": owner_id,
-                    "account_kind": account_kind,
-                    "asset": asset,
-                    "available": available,
-                    "required": required,
-                }))
-            }
-            LedgerError::Overflow => {
-                ApiError::unprocessable("amount_too_large", "amount too large")
-            }
-            LedgerError::Store(e) => e.into(),
-            LedgerError::Db(e) => e.into(),
-            LedgerError::Corrupt(message) => {
-                tracing::error!(%message, "ledger data unreadable");
-                ApiError::internal()
-            }
-        }
+        DomainError::from(err).into()
     }
 }
 
@@ -287,30 +207,27 @@ impl From<actix_web::error::BlockingError> for ApiError {
 
 impl From<DomainError> for ApiError {
     fn from(err: DomainError) -> Self {
-        let with = |e: ApiError, details: Option<Value>| match details {
-            Some(d) => e.with_details(d),
-            None => e,
-        };
         match err {
             DomainError::NotFound(what) => ApiError::not_found(what),
-            DomainError::Conflict {
-                code,
-                message,
-                details,
-            } => with(ApiError::conflict(code, message), details),
-            DomainError::NotAllowed { code, message } => {
-                ApiError::new(StatusCode::FORBIDDEN, code, message)
-            }
             DomainError::Refused {
                 code,
                 message,
                 details,
-            } => with(ApiError::unprocessable(code, message), details),
+            } => {
+                let e = ApiError::new(code, message);
+                match details {
+                    Some(d) => e.with_details(d),
+                    None => e,
+                }
+            }
             DomainError::Internal(cause) => {
                 tracing::error!(error = %cause, "internal error");
                 ApiError::internal()
             }
-            DomainError::Ledger(e) => e.into(),
+            DomainError::Unavailable(cause) => {
+                tracing::error!(error = %cause, "storage");
+                ApiError::unavailable()
+            }
             DomainError::Db(e) => e.into(),
         }
     }
@@ -332,24 +249,16 @@ pub async fn uniform(
     }
     let status = res.status();
     let api = match status {
-        StatusCode::PAYLOAD_TOO_LARGE => ApiError::new(
-            status,
-            "payload_too_large",
-            "the request body is larger than 64 KiB",
-        ),
+        StatusCode::PAYLOAD_TOO_LARGE => ApiError::of(Code::PayloadTooLarge),
         StatusCode::NOT_FOUND => ApiError::not_found("route"),
-        StatusCode::METHOD_NOT_ALLOWED => ApiError::new(
-            status,
-            "method_not_allowed",
-            "this method is not allowed here",
-        ),
-        StatusCode::UNSUPPORTED_MEDIA_TYPE => ApiError::new(
-            status,
-            "unsupported_media_type",
-            "send the body as application/json",
-        ),
+        StatusCode::METHOD_NOT_ALLOWED => ApiError::of(Code::MethodNotAllowed),
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => ApiError::of(Code::UnsupportedMediaType),
         s if s.is_server_error() => ApiError::internal(),
-        s => ApiError::new(s, "bad_request", "the request could not be read"),
+        // Whatever else actix refuses keeps its status under the one code.
+        s => ApiError {
+            status: s,
+            ..ApiError::of(Code::BadRequest)
+        },
     };
     let (req, _) = res.into_parts();
     Ok(actix_web::dev::ServiceResponse::new(

@@ -9,6 +9,7 @@ use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse};
 use serde_json::Value;
 use std::sync::Arc;
+use timebank_kernel::Code;
 use timebank_store::DbConnection;
 use timebank_store::idempotency as stored;
 
@@ -25,8 +26,8 @@ fn key_from(req: &HttpRequest) -> Result<Option<String>, ApiError> {
     };
     let text = value.to_str().unwrap_or_default().trim();
     if text.is_empty() || text.len() > 255 || !text.bytes().all(|b| b.is_ascii_graphic()) {
-        return Err(ApiError::bad_request(
-            "invalid_idempotency_key",
+        return Err(ApiError::new(
+            Code::InvalidIdempotencyKey,
             "Idempotency-Key must be 1 to 255 visible ASCII characters",
         ));
     }
@@ -76,7 +77,7 @@ impl Keyed {
                 .write(move |c| keyed_once(c, &caller, &key, &hash, &*effect))
                 .await;
             match attempt {
-                Err(e) if e.code == "conflict" => continue,
+                Err(e) if e.code == Code::Conflict => continue,
                 other => return other,
             }
         }
@@ -160,8 +161,8 @@ fn lookup(
         return Ok(None);
     };
     if stored_hash != request_hash {
-        return Err(ApiError::unprocessable(
-            "idempotency_key_reused",
+        return Err(ApiError::new(
+            Code::IdempotencyKeyReused,
             "this Idempotency-Key was used with a different request",
         ));
     }

@@ -15,6 +15,7 @@ mod telemetry;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
+use timebank_kernel::Code;
 
 use actix_web::dev::Server;
 use actix_web::error::JsonPayloadError;
@@ -46,21 +47,19 @@ fn json_error(err: JsonPayloadError, _: &actix_web::HttpRequest) -> actix_web::E
     let api = match &err {
         JsonPayloadError::Overflow { .. } | JsonPayloadError::OverflowKnownLength { .. } => {
             ApiError::new(
-                actix_web::http::StatusCode::PAYLOAD_TOO_LARGE,
-                "payload_too_large",
+                Code::PayloadTooLarge,
                 "the request body is larger than 64 KiB",
             )
         }
         JsonPayloadError::ContentType => ApiError::new(
-            actix_web::http::StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            "unsupported_media_type",
+            Code::UnsupportedMediaType,
             "send the body as application/json",
         ),
         JsonPayloadError::Deserialize(e) if e.is_syntax() || e.is_eof() => {
-            ApiError::bad_request("invalid_json", "the body is not valid JSON")
+            ApiError::new(Code::InvalidJson, "the body is not valid JSON")
         }
-        JsonPayloadError::Deserialize(e) => ApiError::bad_request("invalid_body", e.to_string()),
-        _ => ApiError::bad_request("invalid_body", "the body could not be read"),
+        JsonPayloadError::Deserialize(e) => ApiError::new(Code::InvalidBody, e.to_string()),
+        _ => ApiError::new(Code::InvalidBody, "the body could not be read"),
     };
     api.into()
 }
@@ -95,32 +94,33 @@ pub fn bind(
 ) -> std::io::Result<(Server, Vec<SocketAddr>)> {
     let metrics = web::Data::from(state.metrics.clone());
     let data = web::Data::new(state);
-    let mut server = HttpServer::new(move || {
-        App::new()
-            .app_data(data.clone())
-            .app_data(metrics.clone())
-            .app_data(
-                web::JsonConfig::default()
-                    .limit(MAX_BODY_BYTES)
-                    .error_handler(json_error),
-            )
-            .app_data(web::PayloadConfig::default().limit(MAX_BODY_BYTES))
-            .app_data(web::PathConfig::default().error_handler(|_, _| {
-                ApiError::bad_request("invalid_path", "the path is not valid").into()
-            }))
-            .app_data(web::QueryConfig::default().error_handler(|err, _| {
-                ApiError::bad_request("invalid_query", err.to_string()).into()
-            }))
-            .wrap(from_fn(error::uniform))
-            .wrap(from_fn(i18n::localize))
-            .wrap(from_fn(metrics::record))
-            .wrap(from_fn(echo_request_id))
-            .wrap(TracingLogger::<telemetry::RequestSpan>::new())
-            .configure(routes::configure)
-            .default_service(web::to(|| async {
-                Err::<actix_web::HttpResponse, _>(ApiError::not_found("route"))
-            }))
-    });
+    let mut server =
+        HttpServer::new(move || {
+            App::new()
+                .app_data(data.clone())
+                .app_data(metrics.clone())
+                .app_data(
+                    web::JsonConfig::default()
+                        .limit(MAX_BODY_BYTES)
+                        .error_handler(json_error),
+                )
+                .app_data(web::PayloadConfig::default().limit(MAX_BODY_BYTES))
+                .app_data(web::PathConfig::default().error_handler(|_, _| {
+                    ApiError::new(Code::InvalidPath, "the path is not valid").into()
+                }))
+                .app_data(web::QueryConfig::default().error_handler(|err, _| {
+                    ApiError::new(Code::InvalidQuery, err.to_string()).into()
+                }))
+                .wrap(from_fn(error::uniform))
+                .wrap(from_fn(i18n::localize))
+                .wrap(from_fn(metrics::record))
+                .wrap(from_fn(echo_request_id))
+                .wrap(TracingLogger::<telemetry::RequestSpan>::new())
+                .configure(routes::configure)
+                .default_service(web::to(|| async {
+                    Err::<actix_web::HttpResponse, _>(ApiError::not_found("route"))
+                }))
+        });
     if let Some(n) = workers {
         server = server.workers(n);
     }

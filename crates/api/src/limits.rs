@@ -152,7 +152,7 @@ mod tests {
         }
         let refused = limits.check(Door::Login, None, "13800000001").unwrap_err();
         assert_eq!(refused.status.as_u16(), 429);
-        assert_eq!(refused.code, "rate_limited");
+        assert_eq!(refused.code, timebank_kernel::Code::RateLimited);
         // One token comes back every 20 minutes.
         let retry = refused.retry_after.unwrap();
         assert!((1190..=1200).contains(&retry), "{retry}");

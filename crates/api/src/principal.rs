@@ -3,6 +3,7 @@
 
 use std::future::Future;
 use std::pin::Pin;
+use timebank_kernel::Code;
 
 use actix_web::http::header::AUTHORIZATION;
 use actix_web::{FromRequest, HttpRequest, web};
@@ -141,8 +142,7 @@ impl Principal {
         match self {
             Principal::User(u) if u.volunteer.is_some() => Ok(u.id.clone()),
             _ => Err(ApiError::new(
-                actix_web::http::StatusCode::FORBIDDEN,
-                "not_a_volunteer",
+                Code::NotAVolunteer,
                 "only a registered volunteer can do this",
             )),
         }
@@ -164,22 +164,22 @@ pub fn load(conn: &mut DbConnection, user_id: &str) -> Result<Option<UserPrincip
 
 fn bearer(req: &HttpRequest) -> Result<String, ApiError> {
     let header = req.headers().get(AUTHORIZATION).ok_or_else(|| {
-        ApiError::unauthorized(
-            "unauthenticated",
+        ApiError::new(
+            Code::Unauthenticated,
             "an Authorization: Bearer token is required",
         )
     })?;
-    let text = header.to_str().map_err(|_| {
-        ApiError::unauthorized("invalid_token", "the access token is invalid or expired")
-    })?;
+    let text = header
+        .to_str()
+        .map_err(|_| ApiError::new(Code::InvalidToken, "the access token is invalid or expired"))?;
     match text.split_once(' ') {
         Some((scheme, token))
             if scheme.eq_ignore_ascii_case("bearer") && !token.trim().is_empty() =>
         {
             Ok(token.trim().to_owned())
         }
-        _ => Err(ApiError::unauthorized(
-            "unauthenticated",
+        _ => Err(ApiError::new(
+            Code::Unauthenticated,
             "an Authorization: Bearer token is required",
         )),
     }
@@ -198,15 +198,15 @@ impl FromRequest for Principal {
             if claims.sub == SYSTEM_SUBJECT {
                 return match claims.role.as_deref() {
                     Some("system") => Ok(Principal::System),
-                    _ => Err(ApiError::unauthorized(
-                        "invalid_token",
+                    _ => Err(ApiError::new(
+                        Code::InvalidToken,
                         "the access token is invalid or expired",
                     )),
                 };
             }
             let user = state.db(move |conn| load(conn, &claims.sub)).await?;
             user.map(Principal::User).ok_or_else(|| {
-                ApiError::unauthorized("invalid_token", "the access token is invalid or expired")
+                ApiError::new(Code::InvalidToken, "the access token is invalid or expired")
             })
         })
     }

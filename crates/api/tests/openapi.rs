@@ -80,3 +80,46 @@ fn the_spec_lists_every_ledger_kind() {
         accounts
     );
 }
+
+/// The spec's `Error.code` enum is the server's table of codes, and where
+/// the spec names a code with a status ("409 order_locked"), that is the
+/// status the code is always answered with.
+#[test]
+fn the_spec_lists_every_error_code_with_its_status() {
+    use timebank_kernel::Code;
+    let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../openapi.yaml"))
+        .unwrap();
+    let doc: serde_norway::Value = serde_norway::from_str(&text).unwrap();
+    let listed: Vec<&str> =
+        doc["components"]["schemas"]["Error"]["properties"]["error"]["properties"]["code"]["enum"]
+            .as_sequence()
+            .unwrap()
+            .iter()
+            .map(|s| s.as_str().unwrap())
+            .collect();
+    let ours: Vec<&str> = Code::ALL.iter().map(|c| c.as_str()).collect();
+    assert_eq!(listed, ours);
+
+    let mut named = 0;
+    let words: Vec<&str> = text
+        .split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+        .filter(|w| !w.is_empty())
+        .collect();
+    for pair in words.windows(2) {
+        let (Ok(status), Some(code)) = (
+            pair[0].parse::<u16>(),
+            Code::ALL.iter().find(|c| c.as_str() == pair[1]),
+        ) else {
+            continue;
+        };
+        if (400..600).contains(&status) {
+            named += 1;
+            assert_eq!(
+                code.class().http_status(),
+                status,
+                "the spec answers {code} with {status}"
+            );
+        }
+    }
+    assert!(named >= 10, "the spec names codes with their status");
+}

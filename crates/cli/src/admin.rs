@@ -15,11 +15,15 @@ pub fn create_platform_admin(
     org_name: &str,
     kind: &str,
 ) -> anyhow::Result<(String, String)> {
-    use timebank_directory::DomainError;
+    use timebank_kernel::{Class, DomainError};
     let made =
         directory::bootstrap::create_platform_admin(conn, name, phone, password, org_name, kind)
             .map_err(|e| match e {
-                DomainError::Refused { message, .. } => anyhow::Error::from(ConfigError(message)),
+                DomainError::Refused { code, message, .. }
+                    if code.class() == Class::Unprocessable =>
+                {
+                    anyhow::Error::from(ConfigError(message))
+                }
                 other => anyhow::anyhow!("{other}"),
             })?;
     if let Some(existing) = made.existing_root_name {

@@ -10,7 +10,7 @@ use serde_json::json;
 use timebank_store::schema::{refresh_tokens, reset_codes, users};
 use timebank_store::{DbConnection, write_tx};
 
-use crate::DomainError;
+use timebank_kernel::{Code, DomainError};
 
 pub const MIN_PASSWORD_CHARS: usize = 8;
 pub const MAX_PASSWORD_CHARS: usize = 128;
@@ -184,7 +184,7 @@ pub fn check_password(password: &str, phone: &str, field: &str) -> Result<(), Do
         Weakness::SameAsPhone => format!("{field} must not contain the phone number"),
     };
     Err(
-        DomainError::refused("weak_password", message).with_details(json!({
+        DomainError::refused(Code::WeakPassword, message).with_details(json!({
             "field": field,
             "reason": weakness.as_str(),
             "min_length": MIN_PASSWORD_CHARS,
@@ -380,7 +380,7 @@ mod tests {
         let DomainError::Refused { code, details, .. } = err else {
             panic!("not a refusal")
         };
-        assert_eq!(code, "weak_password");
+        assert_eq!(code, Code::WeakPassword);
         let details = details.unwrap();
         assert_eq!(details["field"], "new_password");
         assert_eq!(details["reason"], "too_short");

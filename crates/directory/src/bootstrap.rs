@@ -1,6 +1,8 @@
 //! The first start of a platform: the root organisation and an admin over
 //! it (`timebank admin create`).
 
+use timebank_kernel::Code;
+
 use crate::{
     DomainError, OrgKind, accounts, create_org, create_user, grant_org_role, passwords, root_org,
 };
@@ -27,7 +29,7 @@ pub fn create_platform_admin(
 ) -> Result<PlatformAdmin, DomainError> {
     let kind = OrgKind::parse(kind).ok_or_else(|| {
         DomainError::refused(
-            "invalid_org_kind",
+            Code::InvalidOrgKind,
             format!("--kind {kind:?}: use city, district, street or community"),
         )
     })?;

@@ -6,7 +6,7 @@ use serde::Serialize;
 use timebank_store::DbConnection;
 use timebank_store::schema::{orgs, residents, role_grants, sites, users, volunteers};
 
-use crate::DomainError;
+use timebank_kernel::DomainError;
 
 #[derive(Debug, Clone, Serialize)]
 pub struct Grant {

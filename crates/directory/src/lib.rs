@@ -4,18 +4,16 @@
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use serde::Serialize;
+use timebank_kernel::{Code, DomainError};
 use timebank_ledger::{AccountKind, open_account};
 use timebank_store::schema::{orgs, role_grants, users, volunteers};
 use timebank_store::{DbConnection, is_unique_violation, write_tx};
 
 pub mod accounts;
 pub mod bootstrap;
-mod error;
 pub mod identity;
 pub mod passwords;
 pub mod sessions;
-
-pub use error::DomainError;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -105,7 +103,7 @@ pub fn create_org(
             OrgKind::parse(&parent.kind).ok_or(DomainError::NotFound("organisation kind"))?;
         if parent_kind.child() != Some(kind) {
             return Err(DomainError::refused(
-                "invalid_org_kind",
+                Code::InvalidOrgKind,
                 format!(
                     "a {} can only hold a {}",
                     parent_kind.as_str(),
@@ -192,8 +190,8 @@ pub fn create_user(
         .execute(conn);
     match inserted {
         Ok(_) => Ok(id),
-        Err(e) if is_unique_violation(&e) => Err(DomainError::conflict(
-            "phone_taken",
+        Err(e) if is_unique_violation(&e) => Err(DomainError::refused(
+            Code::PhoneTaken,
             "this phone number is already registered",
         )),
         Err(e) => Err(e.into()),
@@ -352,12 +350,12 @@ impl VolunteerRow {
     pub fn require_active(&self, now: NaiveDateTime) -> Result<(), DomainError> {
         match self.standing(now) {
             Standing::Active => Ok(()),
-            Standing::Pending => Err(DomainError::not_allowed(
-                "volunteer_not_active",
+            Standing::Pending => Err(DomainError::refused(
+                Code::VolunteerNotActive,
                 "the volunteer is not approved yet",
             )),
-            Standing::Suspended { until } => Err(DomainError::not_allowed(
-                "volunteer_suspended",
+            Standing::Suspended { until } => Err(DomainError::refused(
+                Code::VolunteerSuspended,
                 format!("the volunteer is suspended until {}", utc_string(&until)),
             )),
         }
@@ -435,7 +433,7 @@ fn new_member(
     let community = find_org(conn, community_id)?
         .filter(|o| o.kind == "community")
         .ok_or_else(|| {
-            DomainError::refused("invalid_community", "community_id is not a community")
+            DomainError::refused(Code::InvalidCommunity, "community_id is not a community")
         })?;
     let id = create_user(conn, name, phone, password_hash)?;
     open_account(conn, AccountKind::VolunteerWallet, &id, &community.path)?;
@@ -463,8 +461,8 @@ pub fn approve_volunteer(
         return Ok(());
     }
     let current = get_volunteer(conn, id)?.row.status;
-    Err(DomainError::conflict(
-        "invalid_state",
+    Err(DomainError::refused(
+        Code::InvalidState,
         format!("the volunteer is {current}, not pending"),
     )
     .with_details(serde_json::json!({ "status": current })))
@@ -554,8 +552,8 @@ pub fn approve_resident(
     let member = find_member(conn, id)?
         .filter(|m| !m.is_volunteer)
         .ok_or(DomainError::NotFound("resident"))?;
-    Err(DomainError::conflict(
-        "invalid_state",
+    Err(DomainError::refused(
+        Code::InvalidState,
         format!("the resident is {}, not pending", member.status),
     )
     .with_details(serde_json::json!({ "status": member.status })))
@@ -577,12 +575,12 @@ impl Member {
     pub fn require_active(&self) -> Result<(), DomainError> {
         match self.status.as_str() {
             "active" => Ok(()),
-            "suspended" => Err(DomainError::not_allowed(
-                "volunteer_suspended",
+            "suspended" => Err(DomainError::refused(
+                Code::VolunteerSuspended,
                 "the volunteer is suspended",
             )),
-            _ => Err(DomainError::not_allowed(
-                "member_not_active",
+            _ => Err(DomainError::refused(
+                Code::MemberNotActive,
                 "the account is not approved yet",
             )),
         }

@@ -4,7 +4,7 @@
 use argon2::Argon2;
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 
-use crate::DomainError;
+use timebank_kernel::DomainError;
 
 pub fn hash_password(password: &str) -> Result<String, DomainError> {
     let mut salt_bytes = [0u8; 16];

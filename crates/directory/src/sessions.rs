@@ -8,7 +8,7 @@ use diesel::prelude::*;
 use timebank_store::schema::{refresh_tokens as rt, users};
 use timebank_store::{DbConnection, write_tx};
 
-use crate::DomainError;
+use timebank_kernel::DomainError;
 
 /// A refresh token lives 30 days unless rotated or revoked first.
 pub const REFRESH_TTL_SECS: i64 = 30 * 24 * 3600;

@@ -7,7 +7,8 @@ use diesel::prelude::*;
 use hmac::{Hmac, Mac};
 use rust_decimal::Decimal;
 use sha2::Sha256;
-use timebank_directory::{DomainError, Org, get_org, get_volunteer, path_ids};
+use timebank_directory::{Org, get_org, get_volunteer, path_ids};
+use timebank_kernel::{Code, DomainError};
 use timebank_ledger::Amount;
 use timebank_store::schema::{activities, activity_signups, attendances, orgs};
 use timebank_store::{DbConnection, Lockable, lock_row, write_tx};
@@ -88,13 +89,13 @@ pub fn create(
     let org = get_org(conn, &new.org_id)?;
     if new.ends_at <= new.starts_at {
         return Err(DomainError::refused(
-            "invalid_window",
+            Code::InvalidWindow,
             "ends_at must be after starts_at",
         ));
     }
     if new.ends_at - new.starts_at > Duration::hours(MAX_DURATION_HOURS) {
         return Err(DomainError::refused(
-            "invalid_window",
+            Code::InvalidWindow,
             "an activity lasts at most 7 days",
         ));
     }
@@ -102,7 +103,7 @@ pub fn create(
         let earning = policy::earning(conn, &org.path)?;
         if !earning.policy.allows_points_per_hour(pph.to_decimal()) {
             return Err(DomainError::refused(
-                "points_per_hour_out_of_range",
+                Code::PointsPerHourOutOfRange,
                 format!(
                     "points_per_hour must be between {} and {}",
                     earning.policy.min_points_per_hour, earning.policy.max_points_per_hour
@@ -137,7 +138,7 @@ pub fn create(
 fn new_secret() -> Result<String, DomainError> {
     let mut bytes = [0u8; 32];
     getrandom::fill(&mut bytes)
-        .map_err(|_| DomainError::refused("no_randomness", "no randomness available"))?;
+        .map_err(|_| DomainError::Internal("no randomness available".into()))?;
     Ok(timebank_ledger::hash::hex(&bytes))
 }
 
@@ -161,8 +162,8 @@ pub fn get_with_org(conn: &mut DbConnection, id: &str) -> Result<(ActivityRow, O
 }
 
 fn invalid_state(activity: &ActivityRow, wanted: &str) -> DomainError {
-    DomainError::conflict(
-        "invalid_state",
+    DomainError::refused(
+        Code::InvalidState,
         format!("the activity is {}, not {wanted}", activity.status),
     )
     .with_details(serde_json::json!({ "status": activity.status }))
@@ -275,8 +276,8 @@ pub fn sign_up(
             return Err(invalid_state(&activity, "published"));
         }
         if now >= activity.starts_at {
-            return Err(DomainError::conflict(
-                "activity_started",
+            return Err(DomainError::refused(
+                Code::ActivityStarted,
                 "the activity has already started",
             ));
         }
@@ -288,14 +289,14 @@ pub fn sign_up(
             .first(c)
             .optional()?;
         if matches!(&existing, Some((_, status)) if status == "signed_up") {
-            return Err(DomainError::conflict(
-                "already_signed_up",
+            return Err(DomainError::refused(
+                Code::AlreadySignedUp,
                 "already signed up for this activity",
             ));
         }
         if activity.signed_up >= activity.capacity {
             return Err(
-                DomainError::conflict("activity_full", "the activity is full")
+                DomainError::refused(Code::ActivityFull, "the activity is full")
                     .with_details(serde_json::json!({ "capacity": activity.capacity })),
             );
         }
@@ -337,8 +338,8 @@ pub fn cancel_sign_up(
         lock_row(c, Lockable::Activity, activity_id)?;
         let activity = get(c, activity_id)?;
         if timebank_store::now() >= activity.starts_at {
-            return Err(DomainError::conflict(
-                "activity_started",
+            return Err(DomainError::refused(
+                Code::ActivityStarted,
                 "the activity has already started",
             ));
         }
@@ -354,8 +355,8 @@ pub fn cancel_sign_up(
         ))
         .execute(c)?;
         if changed == 0 {
-            return Err(DomainError::conflict(
-                "not_signed_up",
+            return Err(DomainError::refused(
+                Code::NotSignedUp,
                 "not signed up for this activity",
             ));
         }
@@ -414,7 +415,7 @@ fn check_code(activity: &ActivityRow, code: &str, now: NaiveDateTime) -> Result<
         Ok(())
     } else {
         Err(DomainError::refused(
-            "wrong_code",
+            Code::WrongCode,
             "the check-in code is wrong or has expired",
         ))
     }
@@ -469,23 +470,23 @@ pub fn check_in(
         }
         get_volunteer(c, volunteer_id)?.row.require_active(now)?;
         if !is_signed_up(c, activity_id, volunteer_id)? {
-            return Err(DomainError::conflict(
-                "not_signed_up",
+            return Err(DomainError::refused(
+                Code::NotSignedUp,
                 "sign up for the activity first",
             ));
         }
         if now < activity.starts_at - Duration::minutes(EARLY_CHECK_IN_MINUTES)
             || now > activity.ends_at
         {
-            return Err(DomainError::conflict(
-                "outside_check_in_window",
+            return Err(DomainError::refused(
+                Code::OutsideCheckInWindow,
                 "check-in opens 30 minutes before the start and closes at the end",
             ));
         }
         check_code(&activity, code, now)?;
         if find_attendance(c, activity_id, volunteer_id)?.is_some() {
-            return Err(DomainError::conflict(
-                "already_checked_in",
+            return Err(DomainError::refused(
+                Code::AlreadyCheckedIn,
                 "already checked in",
             ));
         }
@@ -514,16 +515,16 @@ pub fn check_out(
         let now = timebank_store::now();
         get_volunteer(c, volunteer_id)?.row.require_active(now)?;
         let attendance = find_attendance(c, activity_id, volunteer_id)?
-            .ok_or_else(|| DomainError::conflict("not_checked_in", "check in first"))?;
+            .ok_or_else(|| DomainError::refused(Code::NotCheckedIn, "check in first"))?;
         if attendance.check_out_at.is_some() || attendance.settled_at.is_some() {
-            return Err(DomainError::conflict(
-                "already_checked_out",
+            return Err(DomainError::refused(
+                Code::AlreadyCheckedOut,
                 "already checked out",
             ));
         }
         if now > activity.ends_at + Duration::hours(LATE_CHECK_OUT_HOURS) {
-            return Err(DomainError::conflict(
-                "outside_check_in_window",
+            return Err(DomainError::refused(
+                Code::OutsideCheckInWindow,
                 "check-out closed; ask the organiser to record the attendance",
             ));
         }
@@ -547,7 +548,7 @@ pub fn record(
 ) -> Result<(AttendanceRow, bool), DomainError> {
     if check_out_at <= check_in_at {
         return Err(DomainError::refused(
-            "invalid_window",
+            Code::InvalidWindow,
             "check_out_at must be after check_in_at",
         ));
     }
@@ -560,8 +561,8 @@ pub fn record(
         let now = timebank_store::now();
         get_volunteer(c, volunteer_id)?.row.require_active(now)?;
         match find_attendance(c, activity_id, volunteer_id)? {
-            Some(existing) if existing.settled_at.is_some() => Err(DomainError::conflict(
-                "attendance_settled",
+            Some(existing) if existing.settled_at.is_some() => Err(DomainError::refused(
+                Code::AttendanceSettled,
                 "this attendance is already settled; reverse its transaction to correct it",
             )),
             Some(existing) => {

@@ -4,7 +4,8 @@
 
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
-use timebank_directory::{DomainError, Volunteer, get_org, get_volunteer, path_ids};
+use timebank_directory::{Volunteer, get_org, get_volunteer, path_ids};
+use timebank_kernel::{Code, DomainError};
 use timebank_ledger::{
     AccountKind, Amount, Asset, NewPosting, NewTransaction, Transaction, TxKind, open_account,
     post_in,
@@ -92,13 +93,13 @@ pub fn publish_rule(
 ) -> Result<CaseRuleRow, DomainError> {
     if new.points.is_negative() || new.hours.is_negative() {
         return Err(DomainError::refused(
-            "validation_failed",
+            Code::ValidationFailed,
             "points and hours must not be negative",
         ));
     }
     if !new.points.is_positive() && !new.hours.is_positive() {
         return Err(DomainError::refused(
-            "validation_failed",
+            Code::ValidationFailed,
             "a rule must award points or hours",
         ));
     }
@@ -207,7 +208,7 @@ fn rule_for(
         break;
     }
     Err(DomainError::refused(
-        "unknown_case_rule",
+        Code::UnknownCaseRule,
         format!("no case rule {code:?} was in force then for this volunteer"),
     ))
 }
@@ -231,12 +232,12 @@ fn approved_in_year(
 fn refusal(r: CaseRefusal) -> DomainError {
     match r {
         CaseRefusal::LimitReached { limit } => DomainError::refused(
-            "case_limit_reached",
+            Code::CaseLimitReached,
             format!("this rule allows {limit} claims per person per year"),
         )
         .with_details(serde_json::json!({ "limit": limit })),
         CaseRefusal::EvidenceRequired => {
-            DomainError::refused("evidence_required", "this rule requires evidence")
+            DomainError::refused(Code::EvidenceRequired, "this rule requires evidence")
         }
     }
 }
@@ -254,7 +255,7 @@ pub fn file(
     volunteer.row.require_active(now)?;
     if occurred_at > now {
         return Err(DomainError::refused(
-            "occurred_in_future",
+            Code::OccurredInFuture,
             "occurred_at is in the future",
         ));
     }
@@ -293,8 +294,8 @@ fn pending(conn: &mut DbConnection, id: &str) -> Result<CaseAwardRow, DomainErro
     lock_row(conn, Lockable::CaseAward, id)?;
     let award = get_award(conn, id)?;
     if award.status != "pending" {
-        return Err(DomainError::conflict(
-            "invalid_state",
+        return Err(DomainError::refused(
+            Code::InvalidState,
             format!("the award is {}, not pending", award.status),
         )
         .with_details(serde_json::json!({ "status": award.status })));

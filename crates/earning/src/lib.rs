@@ -21,14 +21,15 @@ pub mod violations;
 pub mod wishes;
 
 use rust_decimal::Decimal;
-use timebank_directory::{DomainError, Volunteer, get_org};
+use timebank_directory::{Volunteer, get_org};
+use timebank_kernel::{Code, DomainError};
 use timebank_ledger::{AccountKind, Amount, Asset, NewPosting, open_account, read};
 use timebank_store::DbConnection;
 
 /// Decimal hours or points from the rules → ledger hundredths, rounding down.
 pub(crate) fn amount(value: Decimal) -> Result<Amount, DomainError> {
     Amount::from_decimal(timebank_rules::floor_cents(value))
-        .map_err(|_| DomainError::refused("amount_too_large", "amount too large"))
+        .map_err(|_| DomainError::refused(Code::AmountTooLarge, "amount too large"))
 }
 
 /// Postings that credit `points` from `issuer_id` to the volunteer's wallet,

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use diesel::prelude::*;
 use serde::Serialize;
-use timebank_directory::DomainError;
+use timebank_kernel::DomainError;
 use timebank_ledger::Amount;
 use timebank_store::DbConnection;
 use timebank_store::schema::{orgs, service_requests as sr, volunteers};

@@ -12,7 +12,8 @@
 use chrono::{Duration, NaiveDateTime};
 use diesel::prelude::*;
 use serde::{Deserialize, Serialize};
-use timebank_directory::{DomainError, Org, get_member, get_org, get_volunteer};
+use timebank_directory::{Org, get_member, get_org, get_volunteer};
+use timebank_kernel::{Class, Code, DomainError};
 use timebank_ledger::{
     AccountKind, Amount, Asset, NewPosting, NewTransaction, TxKind, find_account, open_account,
     post_in,
@@ -91,8 +92,8 @@ pub fn community_of(conn: &mut DbConnection, request: &RequestRow) -> Result<Org
 }
 
 fn invalid_state(r: &RequestRow, wanted: &str) -> DomainError {
-    DomainError::conflict(
-        "invalid_state",
+    DomainError::refused(
+        Code::InvalidState,
         format!("the request is {}, not {wanted}", r.status),
     )
     .with_details(serde_json::json!({ "status": r.status }))
@@ -123,8 +124,8 @@ fn assigned(r: &RequestRow, volunteer_id: &str) -> Result<(), DomainError> {
     if r.volunteer_id.as_deref() == Some(volunteer_id) {
         Ok(())
     } else {
-        Err(DomainError::not_allowed(
-            "not_assigned",
+        Err(DomainError::refused(
+            Code::NotAssigned,
             "this request is not assigned to you",
         ))
     }
@@ -135,7 +136,7 @@ fn valid_hours(hours: Amount, field: &str) -> Result<(), DomainError> {
         Ok(())
     } else {
         Err(DomainError::refused(
-            "validation_failed",
+            Code::ValidationFailed,
             format!("{field} must be above 0 and at most 24"),
         )
         .with_details(serde_json::json!({ "fields": { field: ["range"] } })))
@@ -148,12 +149,12 @@ pub fn create(conn: &mut DbConnection, new: NewRequest) -> Result<RequestRow, Do
         .ok()
         .filter(|o| o.kind == "community")
         .ok_or_else(|| {
-            DomainError::refused("invalid_community", "community_id is not a community")
+            DomainError::refused(Code::InvalidCommunity, "community_id is not a community")
         })?;
     valid_hours(new.max_hours, "max_hours")?;
     if new.wanted_until.is_some_and(|until| until <= new.wanted_at) {
         return Err(DomainError::refused(
-            "invalid_window",
+            Code::InvalidWindow,
             "wanted_until must be after wanted_at",
         ));
     }
@@ -194,7 +195,7 @@ pub fn dispatch(
         let r = locked(c, id, &["open"])?;
         if r.requester_id == volunteer_id {
             return Err(DomainError::refused(
-                "volunteer_unavailable",
+                Code::VolunteerUnavailable,
                 "a request cannot be dispatched to its requester",
             ));
         }
@@ -202,7 +203,7 @@ pub fn dispatch(
         volunteer
             .row
             .require_active(timebank_store::now())
-            .map_err(|e| DomainError::refused("volunteer_unavailable", e.to_string()))?;
+            .map_err(|e| DomainError::refused(Code::VolunteerUnavailable, e.to_string()))?;
         diesel::update(sr::table.find(id))
             .set((
                 sr::status.eq("dispatched"),
@@ -365,15 +366,15 @@ pub fn rate(
 ) -> Result<RequestRow, DomainError> {
     let r = lock_request(conn, id)?;
     if r.requester_id != requester {
-        return Err(DomainError::not_allowed(
-            "not_requester",
+        return Err(DomainError::refused(
+            Code::NotRequester,
             "only the requester rates a request",
         ));
     }
     in_state(&r, &["completed"])?;
     if !(1..=5).contains(&stars) {
         return Err(
-            DomainError::refused("validation_failed", "stars must be 1 to 5")
+            DomainError::refused(Code::ValidationFailed, "stars must be 1 to 5")
                 .with_details(serde_json::json!({ "fields": { "stars": ["range"] } })),
         );
     }
@@ -411,7 +412,7 @@ pub fn resolve(
 ) -> Result<RequestRow, DomainError> {
     if hours.is_negative() || hours > Amount::from_units(2400) {
         return Err(
-            DomainError::refused("validation_failed", "hours must be 0 to 24")
+            DomainError::refused(Code::ValidationFailed, "hours must be 0 to 24")
                 .with_details(serde_json::json!({ "fields": { "hours": ["range"] } })),
         );
     }
@@ -612,7 +613,7 @@ pub fn settle_unrated(
         });
         match settled {
             Ok(()) => done.push(id),
-            Err(DomainError::Conflict { .. }) => {}
+            Err(e) if e.code().is_some_and(|c| c.class() == Class::Conflict) => {}
             Err(e) => return Err(e),
         }
     }

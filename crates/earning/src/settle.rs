@@ -7,7 +7,8 @@ use std::collections::HashMap;
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use serde::Serialize;
-use timebank_directory::{DomainError, Standing, Volunteer, get_org, get_volunteer};
+use timebank_directory::{Standing, Volunteer, get_org, get_volunteer};
+use timebank_kernel::{Code, DomainError};
 use timebank_ledger::{
     AccountKind, Amount, Asset, NewPosting, NewTransaction, TxKind, open_account, post_many_in,
 };
@@ -68,15 +69,15 @@ pub fn settle_activity(
     lock_row(conn, Lockable::Activity, activity_id)?;
     let activity = activities::get(conn, activity_id)?;
     if activity.status != "published" {
-        return Err(DomainError::conflict(
-            "invalid_state",
+        return Err(DomainError::refused(
+            Code::InvalidState,
             format!("the activity is {}, not published", activity.status),
         )
         .with_details(serde_json::json!({ "status": activity.status })));
     }
     if now < activity.ends_at {
-        return Err(DomainError::conflict(
-            "activity_not_finished",
+        return Err(DomainError::refused(
+            Code::ActivityNotFinished,
             "an activity is settled after it ends",
         ));
     }
@@ -84,7 +85,7 @@ pub fn settle_activity(
     let earning = policy::earning(conn, &org.path)?;
     let issuer = open_account(conn, AccountKind::OrgIssuance, &org.id, &org.path)?;
     let window = Interval::new(activity.starts_at, activity.ends_at)
-        .ok_or_else(|| DomainError::refused("invalid_window", "the activity has no duration"))?;
+        .ok_or_else(|| DomainError::refused(Code::InvalidWindow, "the activity has no duration"))?;
     let pph = activities::points_per_hour(&activity, earning.policy.points_per_hour);
 
     let mut report = SettleReport::default();
@@ -277,7 +278,7 @@ pub fn settle_activity(
 fn neg(value: Amount) -> Result<Amount, DomainError> {
     value
         .checked_neg()
-        .ok_or_else(|| DomainError::refused("amount_too_large", "amount too large"))
+        .ok_or_else(|| DomainError::refused(Code::AmountTooLarge, "amount too large"))
 }
 
 /// What the volunteer was already credited: time overlapping this activity
@@ -343,8 +344,8 @@ fn mark(
     if changed == 1 {
         Ok(())
     } else {
-        Err(DomainError::conflict(
-            "already_settled",
+        Err(DomainError::refused(
+            Code::AlreadySettled,
             "the attendance was settled concurrently",
         ))
     }

@@ -4,7 +4,8 @@
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use serde::Serialize;
-use timebank_directory::{DomainError, Volunteer, get_volunteer, utc_string};
+use timebank_directory::{Volunteer, get_volunteer, utc_string};
+use timebank_kernel::DomainError;
 use timebank_ledger::{AccountKind, Amount, Asset, Transaction, find_account, read};
 use timebank_store::DbConnection;
 use timebank_store::schema::{star_events, volunteers};

@@ -5,7 +5,8 @@
 use chrono::{Duration, NaiveDateTime};
 use diesel::prelude::*;
 use serde::{Deserialize, Serialize};
-use timebank_directory::{DomainError, get_org, get_volunteer, utc_string};
+use timebank_directory::{get_org, get_volunteer, utc_string};
+use timebank_kernel::{Code, DomainError};
 use timebank_ledger::{
     AccountKind, Amount, Asset, NewPosting, NewTransaction, TxKind, find_account, open_account,
     post_in, read, reversal_of, reverse_in,
@@ -91,14 +92,14 @@ pub fn record(
     for id in &ids {
         let tx = read::find_transaction(conn, id)?.ok_or_else(|| {
             DomainError::refused(
-                "unknown_transaction",
+                Code::UnknownTransaction,
                 format!("transaction {id} does not exist"),
             )
             .with_details(serde_json::json!({ "transaction_id": id }))
         })?;
         if !tx.postings.iter().any(|p| p.account_id == wallet.id) {
             return Err(DomainError::refused(
-                "transaction_not_of_volunteer",
+                Code::TransactionNotOfVolunteer,
                 format!("transaction {id} does not touch this volunteer's wallet"),
             )
             .with_details(serde_json::json!({ "transaction_id": id })));

@@ -4,7 +4,8 @@
 
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
-use timebank_directory::{DomainError, get_member, get_org, get_volunteer};
+use timebank_directory::{get_member, get_org, get_volunteer};
+use timebank_kernel::{Class, Code, DomainError};
 use timebank_ledger::Amount;
 use timebank_store::schema::wishes;
 use timebank_store::{DbConnection, Lockable, lock_row, write_tx};
@@ -64,8 +65,8 @@ fn in_state(w: &WishRow, wanted: &str) -> Result<(), DomainError> {
     if w.status == wanted {
         Ok(())
     } else {
-        Err(DomainError::conflict(
-            "invalid_state",
+        Err(DomainError::refused(
+            Code::InvalidState,
             format!("the wish is {}, not {wanted}", w.status),
         )
         .with_details(serde_json::json!({ "status": w.status })))
@@ -83,7 +84,7 @@ pub fn create(
     member.require_active()?;
     if budget.is_some_and(|b| b.is_negative()) {
         return Err(DomainError::refused(
-            "validation_failed",
+            Code::ValidationFailed,
             "budget must not be negative",
         ));
     }
@@ -110,7 +111,7 @@ pub fn claim(conn: &mut DbConnection, id: &str, by: Claimer) -> Result<WishRow, 
             Claimer::Volunteer(v) => {
                 if *v == w.requester_id {
                     return Err(DomainError::refused(
-                        "own_wish",
+                        Code::OwnWish,
                         "a wish cannot be claimed by its author",
                     ));
                 }
@@ -159,8 +160,8 @@ pub fn confirm(
 ) -> Result<(WishRow, Option<String>), DomainError> {
     let w = lock_wish(conn, id)?;
     if w.requester_id != requester {
-        return Err(DomainError::not_allowed(
-            "not_requester",
+        return Err(DomainError::refused(
+            Code::NotRequester,
             "only the person who made the wish confirms it",
         ));
     }
@@ -186,8 +187,10 @@ pub fn confirm(
                 let (approved, _) = cases::approve(conn, &filed.id, requester, None)?;
                 award = Some(approved.id);
             }
-            Err(DomainError::Refused { code, .. } | DomainError::NotAllowed { code, .. }) => {
-                skipped = Some(code.to_owned())
+            Err(DomainError::Refused { code, .. })
+                if matches!(code.class(), Class::Unprocessable | Class::Forbidden) =>
+            {
+                skipped = Some(code.as_str().to_owned())
             }
             Err(e) => return Err(e),
         }

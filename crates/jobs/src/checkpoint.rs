@@ -6,7 +6,8 @@
 use diesel::prelude::*;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
-use timebank_directory::{DomainError, utc_string};
+use timebank_directory::utc_string;
+use timebank_kernel::DomainError;
 use timebank_ledger::Problem;
 use timebank_store::schema::{checkpoint_heads, checkpoints};
 use timebank_store::{DbConnection, write_tx};

@@ -1,7 +1,8 @@
 use std::collections::HashMap;
 
 use chrono::{Duration, NaiveDate, NaiveDateTime};
-use timebank_directory::{DomainError, get_org, path_ids};
+use timebank_directory::{get_org, path_ids};
+use timebank_kernel::DomainError;
 use timebank_ledger::{
     AccountKind, Amount, Asset, NewPosting, NewTransaction, TxKind, open_account, post, read,
 };

@@ -15,7 +15,7 @@ mod stars;
 pub mod transfer;
 
 use serde::Serialize;
-use timebank_directory::DomainError;
+use timebank_kernel::DomainError;
 
 pub use checkpoint::{Checkpoint, last_checkpoint, verify_checkpoints, write_checkpoint};
 pub use expire::expire_points;

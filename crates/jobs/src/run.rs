@@ -1,6 +1,6 @@
 use diesel::prelude::*;
 use serde::Serialize;
-use timebank_directory::DomainError;
+use timebank_kernel::DomainError;
 use timebank_store::DbConnection;
 use timebank_store::schema::job_runs;
 

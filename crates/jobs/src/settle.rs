@@ -2,8 +2,8 @@ use std::collections::HashMap;
 
 use chrono::{NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
-use timebank_directory::DomainError;
 use timebank_earning::{services, settle::settle_activity};
+use timebank_kernel::DomainError;
 use timebank_kernel::LocalCalendar;
 use timebank_policy as policy;
 use timebank_store::schema::{activities, attendances, orgs};

@@ -1,6 +1,7 @@
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
-use timebank_directory::{DomainError, get_volunteer};
+use timebank_directory::get_volunteer;
+use timebank_kernel::DomainError;
 use timebank_store::schema::volunteers;
 use timebank_store::{DbConnection, Lockable, lock_row, write_tx};
 

@@ -13,9 +13,10 @@ use std::collections::HashMap;
 use chrono::{DateTime, NaiveDateTime};
 use diesel::prelude::*;
 use serde::{Deserialize, Serialize};
-use timebank_directory::{DomainError, Org, get_volunteer, utc_string};
+use timebank_directory::{Org, get_volunteer, utc_string};
 use timebank_earning::activities::{self, NewActivity};
 use timebank_earning::settle::settle_activity;
+use timebank_kernel::{Code, DomainError};
 use timebank_ledger::Amount;
 use timebank_store::schema::{
     activities as act, attendances, import_keys, orgs, users, volunteers,
@@ -324,13 +325,13 @@ pub fn import_volunteers(
                 && r.phone.bytes().all(|b| b.is_ascii_digit());
             if !valid_phone || r.name.trim().is_empty() {
                 return Err(DomainError::refused(
-                    "validation_failed",
+                    Code::ValidationFailed,
                     "a phone of 11 digits and a name are required",
                 ));
             }
             let community = orgs.get(&r.community).ok_or_else(|| {
                 DomainError::refused(
-                    "invalid_community",
+                    Code::InvalidCommunity,
                     format!("no community {:?}", r.community),
                 )
             })?;
@@ -364,7 +365,7 @@ fn parse_time(text: &str, field: &str) -> Result<NaiveDateTime, DomainError> {
         .map(|t| t.naive_utc())
         .map_err(|_| {
             DomainError::refused(
-                "validation_failed",
+                Code::ValidationFailed,
                 format!("{field} is not an RFC 3339 time"),
             )
         })
@@ -392,7 +393,7 @@ pub fn import_hours(
         |c, r| {
             let volunteer = phones.get(&r.phone).ok_or_else(|| {
                 DomainError::refused(
-                    "unknown_volunteer",
+                    Code::UnknownVolunteer,
                     format!(
                         "no volunteer with phone {}",
                         timebank_directory::mask_phone(&r.phone)
@@ -403,14 +404,17 @@ pub fn import_hours(
                 .row
                 .require_active(timebank_store::now())?;
             let org = orgs.get(&r.organiser).ok_or_else(|| {
-                DomainError::refused("invalid_org", format!("no organisation {:?}", r.organiser))
+                DomainError::refused(
+                    Code::InvalidOrg,
+                    format!("no organisation {:?}", r.organiser),
+                )
             })?;
             let (start, end) = (
                 parse_time(&r.started_at, "started_at")?,
                 parse_time(&r.ended_at, "ended_at")?,
             );
             let pph = Amount::parse(&r.points_per_hour)
-                .map_err(|e| DomainError::refused("validation_failed", e.to_string()))?;
+                .map_err(|e| DomainError::refused(Code::ValidationFailed, e.to_string()))?;
             let activity = activities::create(
                 c,
                 NewActivity {
@@ -432,7 +436,7 @@ pub fn import_hours(
                 settle_activity(c, &activity.id, actor, None, timebank_store::now().max(end))?;
             if let Some(skipped) = report.skipped.first() {
                 return Err(DomainError::refused(
-                    "not_settled",
+                    Code::NotSettled,
                     format!("the record earns nothing: {}", skipped.reason),
                 ));
             }

@@ -4,7 +4,8 @@
 use diesel::prelude::*;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
-use timebank_directory::{DomainError, path_ids};
+use timebank_directory::path_ids;
+use timebank_kernel::{Code, DomainError};
 use timebank_rules::{EarningPolicy, SpendingPolicy, StarPolicy};
 use timebank_store::schema::policies;
 use timebank_store::{DbConnection, write_tx};
@@ -76,7 +77,7 @@ pub fn effective<T: DeserializeOwned + Default>(
     };
     let policy = serde_json::from_str(&body).map_err(|e| {
         tracing::error!(error = %e, %org, "stored policy is unreadable");
-        DomainError::refused("policy_unreadable", "the stored policy cannot be read")
+        DomainError::refused(Code::PolicyUnreadable, "the stored policy cannot be read")
     })?;
     Ok(Effective {
         policy,
@@ -127,7 +128,7 @@ pub fn publish<T: Serialize>(
     actor: &str,
 ) -> Result<(String, i32), DomainError> {
     let body = serde_json::to_string(policy)
-        .map_err(|_| DomainError::refused("invalid_policy", "policy cannot be stored"))?;
+        .map_err(|_| DomainError::refused(Code::InvalidPolicy, "policy cannot be stored"))?;
     write_tx(conn, |c| {
         let latest: Option<i32> = policies::table
             .filter(policies::org_id.eq(org_id))

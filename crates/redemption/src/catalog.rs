@@ -4,7 +4,8 @@
 
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
-use timebank_directory::{DomainError, Org, path_ids};
+use timebank_directory::{Org, path_ids};
+use timebank_kernel::{Code, DomainError};
 use timebank_ledger::Amount;
 use timebank_store::DbConnection;
 use timebank_store::schema::{catalog_items, stock_levels};
@@ -39,10 +40,11 @@ pub fn create(
     actor: &str,
 ) -> Result<ItemRow, DomainError> {
     if !new.points_price.is_positive() {
-        return Err(
-            DomainError::refused("validation_failed", "points_price must be above zero")
-                .with_details(serde_json::json!({ "fields": { "points_price": ["range"] } })),
-        );
+        return Err(DomainError::refused(
+            Code::ValidationFailed,
+            "points_price must be above zero",
+        )
+        .with_details(serde_json::json!({ "fields": { "points_price": ["range"] } })));
     }
     let id = timebank_store::new_id();
     diesel::insert_into(catalog_items::table)
@@ -81,8 +83,8 @@ pub fn retire(conn: &mut DbConnection, id: &str) -> Result<ItemRow, DomainError>
     .execute(conn)?;
     let item = get(conn, id)?;
     if changed == 0 {
-        return Err(DomainError::conflict(
-            "invalid_state",
+        return Err(DomainError::refused(
+            Code::InvalidState,
             "the item is already retired",
         ));
     }

@@ -5,7 +5,8 @@
 use chrono::{Datelike, NaiveDateTime};
 use diesel::prelude::*;
 use serde::Serialize;
-use timebank_directory::{DomainError, Org, get_org, get_volunteer, utc_string};
+use timebank_directory::{Org, get_org, get_volunteer, utc_string};
+use timebank_kernel::{Code, DomainError};
 use timebank_ledger::{
     Account, AccountKind, Amount, Asset, NewPosting, NewTransaction, Transaction, TxKind,
     find_account, open_account, post_in, read,
@@ -63,13 +64,13 @@ pub fn request_link(
 ) -> Result<LinkRow, DomainError> {
     if requester == other_id {
         return Err(DomainError::refused(
-            "invalid_family_link",
+            Code::InvalidFamilyLink,
             "a person cannot be linked to themselves",
         ));
     }
     if relation.trim().is_empty() || relation.chars().count() > 20 {
         return Err(DomainError::refused(
-            "validation_failed",
+            Code::ValidationFailed,
             "relation must be 1 to 20 characters, e.g. parent, child, 父子",
         )
         .with_details(serde_json::json!({ "fields": { "relation": ["length"] } })));
@@ -85,8 +86,8 @@ pub fn request_link(
     }
     write_tx(conn, |c| {
         if link_between(c, requester, other_id)?.is_some() {
-            return Err(DomainError::conflict(
-                "link_exists",
+            return Err(DomainError::refused(
+                Code::LinkExists,
                 "these two are already linked or asked to be",
             ));
         }
@@ -117,8 +118,8 @@ pub fn confirm_link(conn: &mut DbConnection, id: &str, user: &str) -> Result<Lin
         .optional()?
         .ok_or(DomainError::NotFound("family link"))?;
     if link.other_id != user {
-        return Err(DomainError::not_allowed(
-            "forbidden",
+        return Err(DomainError::refused(
+            Code::Forbidden,
             "only the person asked can confirm this link",
         ));
     }
@@ -133,8 +134,8 @@ pub fn confirm_link(conn: &mut DbConnection, id: &str, user: &str) -> Result<Lin
     ))
     .execute(conn)?;
     if changed == 0 {
-        return Err(DomainError::conflict(
-            "invalid_state",
+        return Err(DomainError::refused(
+            Code::InvalidState,
             "the link is already confirmed",
         ));
     }
@@ -207,7 +208,7 @@ pub fn give(
 ) -> Result<Gift, DomainError> {
     if !points.is_positive() {
         return Err(
-            DomainError::refused("validation_failed", "points must be above zero")
+            DomainError::refused(Code::ValidationFailed, "points must be above zero")
                 .with_details(serde_json::json!({ "fields": { "points": ["range"] } })),
         );
     }
@@ -228,7 +229,7 @@ pub fn give(
         .load(conn)?;
     let given = Amount::from_units(given.iter().sum());
     if points > max_gift || given.units() + points.units() > max_year.units() {
-        return Err(DomainError::refused("gift_limit_reached", "over the gift limit")
+        return Err(DomainError::refused(Code::GiftLimitReached, "over the gift limit")
             .with_details(serde_json::json!({ "max_points_per_gift": max_gift, "max_gift_points_per_year": max_year, "given_this_year": given })));
     }
     let from_wallet = find_account(conn, AccountKind::VolunteerWallet, from)?
@@ -242,14 +243,14 @@ pub fn give(
             let confirmed = link_between(conn, from, &to)?.is_some_and(|l| l.status == "confirmed");
             if !confirmed {
                 return Err(DomainError::refused(
-                    "not_family",
+                    Code::NotFamily,
                     "gifts go to a confirmed family member or the public pool",
                 ));
             }
             let wallet =
                 find_account(conn, AccountKind::VolunteerWallet, &to)?.ok_or_else(|| {
                     DomainError::refused(
-                        "recipient_has_no_wallet",
+                        Code::RecipientHasNoWallet,
                         "the recipient cannot hold points yet",
                     )
                 })?;
@@ -322,7 +323,7 @@ pub fn grant(
 ) -> Result<Transaction, DomainError> {
     if !points.is_positive() {
         return Err(
-            DomainError::refused("validation_failed", "points must be above zero")
+            DomainError::refused(Code::ValidationFailed, "points must be above zero")
                 .with_details(serde_json::json!({ "fields": { "points": ["range"] } })),
         );
     }

@@ -11,7 +11,7 @@ pub mod orders;
 pub mod sites;
 pub mod stock;
 
-use timebank_directory::DomainError;
+use timebank_kernel::DomainError;
 use timebank_ledger::VerifyReport;
 use timebank_store::DbConnection;
 
@@ -29,7 +29,7 @@ pub fn verify(conn: &mut DbConnection) -> Result<VerifyReport, DomainError> {
 pub(crate) fn six_digits() -> Result<String, DomainError> {
     let mut bytes = [0u8; 4];
     getrandom::fill(&mut bytes)
-        .map_err(|_| DomainError::refused("no_randomness", "no randomness available"))?;
+        .map_err(|_| DomainError::Internal("no randomness available".into()))?;
     Ok(format!("{:06}", u32::from_be_bytes(bytes) % 1_000_000))
 }
 

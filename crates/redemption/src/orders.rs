@@ -7,7 +7,8 @@
 use chrono::{Duration, NaiveDateTime};
 use diesel::prelude::*;
 use serde::Serialize;
-use timebank_directory::{DomainError, get_org, get_volunteer};
+use timebank_directory::{get_org, get_volunteer};
+use timebank_kernel::{Class, Code, DomainError};
 use timebank_ledger::{
     AccountKind, Amount, Asset, NewPosting, NewTransaction, TxKind, find_account, open_account,
     post_in,
@@ -56,7 +57,7 @@ pub fn get(conn: &mut DbConnection, id: &str) -> Result<OrderRow, DomainError> {
 }
 
 fn not_here(reason: &str, message: &str) -> DomainError {
-    DomainError::refused("item_not_available_here", message.to_owned())
+    DomainError::refused(Code::ItemNotAvailableHere, message.to_owned())
         .with_details(serde_json::json!({ "reason": reason }))
 }
 
@@ -94,7 +95,7 @@ pub fn place(
         && volunteer.row.star_level < required
     {
         return Err(DomainError::refused(
-            "star_level_too_low",
+            Code::StarLevelTooLow,
             format!("this item needs {required}★"),
         )
         .with_details(
@@ -114,7 +115,7 @@ pub fn place(
         let used = used.unwrap_or(0);
         if used + i64::from(quantity) > i64::from(limit) {
             return Err(DomainError::refused(
-                "limit_reached",
+                Code::LimitReached,
                 format!("at most {limit} per person per quarter"),
             )
             .with_details(
@@ -126,7 +127,7 @@ pub fn place(
         .points_price
         .checked_mul(i64::from(quantity))
         .map(Amount::from_units)
-        .ok_or_else(|| DomainError::refused("amount_too_large", "amount too large"))?;
+        .ok_or_else(|| DomainError::refused(Code::AmountTooLarge, "amount too large"))?;
     let id = timebank_store::new_id();
     stock::apply(
         conn,
@@ -190,8 +191,8 @@ fn reserved(conn: &mut DbConnection, id: &str) -> Result<OrderRow, DomainError> 
     lock_row(conn, Lockable::Order, id)?;
     let order = get(conn, id)?;
     if order.status != "reserved" {
-        return Err(DomainError::conflict(
-            "invalid_state",
+        return Err(DomainError::refused(
+            Code::InvalidState,
             format!("the order is {}, not reserved", order.status),
         )
         .with_details(serde_json::json!({ "status": order.status })));
@@ -211,8 +212,8 @@ pub fn fulfil(
 ) -> Result<Result<OrderRow, DomainError>, DomainError> {
     let order = reserved(conn, id)?;
     if let Some(until) = order.locked_until.filter(|u| *u > now) {
-        return Ok(Err(DomainError::conflict(
-            "order_locked",
+        return Ok(Err(DomainError::refused(
+            Code::OrderLocked,
             "too many wrong pickup codes; try again later",
         )
         .with_details(
@@ -230,7 +231,7 @@ pub fn fulfil(
             .execute(conn)?;
         let left = if lock { 0 } else { MAX_WRONG_CODES - attempts };
         return Ok(Err(DomainError::refused(
-            "wrong_pickup_code",
+            Code::WrongPickupCode,
             "the pickup code is wrong",
         )
         .with_details(
@@ -339,7 +340,7 @@ pub fn expire_due(
         match write_tx(conn, |c| cancel(c, &id, "system", true, now)) {
             Ok(_) => done.push(id),
             // Picked up or cancelled meanwhile: nothing to expire.
-            Err(DomainError::Conflict { .. }) => {}
+            Err(e) if e.code().is_some_and(|c| c.class() == Class::Conflict) => {}
             Err(e) => return Err(e),
         }
     }

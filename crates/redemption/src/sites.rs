@@ -3,7 +3,8 @@
 
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
-use timebank_directory::{DomainError, Org, get_org};
+use timebank_directory::{Org, get_org};
+use timebank_kernel::DomainError;
 use timebank_ledger::{AccountKind, open_account};
 use timebank_store::schema::sites;
 use timebank_store::{DbConnection, write_tx};

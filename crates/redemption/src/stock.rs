@@ -4,7 +4,7 @@
 //! separate lock.
 
 use diesel::prelude::*;
-use timebank_directory::DomainError;
+use timebank_kernel::{Code, DomainError};
 use timebank_ledger::Problem;
 use timebank_store::schema::{stock_levels, stock_movements};
 use timebank_store::{DbConnection, is_unique_violation, write_tx};
@@ -122,7 +122,7 @@ pub fn apply(
     if changed == 0 {
         let now = level(conn, site_id, item_id)?;
         return Err(
-            DomainError::refused("out_of_stock", "not enough stock at this site").with_details(
+            DomainError::refused(Code::OutOfStock, "not enough stock at this site").with_details(
                 serde_json::json!({ "available": now.available, "requested": quantity.abs() }),
             ),
         );

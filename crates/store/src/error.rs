@@ -21,3 +21,12 @@ pub fn is_unique_violation(err: &DieselError) -> bool {
         DieselError::DatabaseError(DatabaseErrorKind::UniqueViolation, _)
     )
 }
+
+impl From<StoreError> for timebank_kernel::DomainError {
+    fn from(err: StoreError) -> Self {
+        match err {
+            StoreError::Query(e) => Self::Db(e),
+            other => Self::Unavailable(other.to_string()),
+        }
+    }
+}

@@ -3,7 +3,7 @@
 use std::collections::{BTreeSet, HashMap};
 
 use diesel::prelude::*;
-use timebank_directory::DomainError;
+use timebank_kernel::DomainError;
 use timebank_store::DbConnection;
 use timebank_store::schema::{orgs, sites, users};
 

@@ -12,7 +12,8 @@ pub mod work;
 
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
-use timebank_directory::{DomainError, Org};
+use timebank_directory::Org;
+use timebank_kernel::DomainError;
 use timebank_store::DbConnection;
 use timebank_store::schema::orgs;
 

@@ -4,7 +4,7 @@
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use serde::Serialize;
-use timebank_directory::DomainError;
+use timebank_kernel::DomainError;
 use timebank_store::DbConnection;
 use timebank_store::schema::{orgs, residents, users, volunteers};
 

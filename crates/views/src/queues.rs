@@ -3,7 +3,7 @@
 
 use diesel::prelude::*;
 use serde::Serialize;
-use timebank_directory::DomainError;
+use timebank_kernel::DomainError;
 use timebank_store::DbConnection;
 use timebank_store::schema::{
     activities, case_awards, orders, residents, service_requests, sites, volunteers, wishes,

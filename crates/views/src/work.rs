@@ -2,9 +2,9 @@
 //! claim, orders waiting at a site.
 
 use diesel::prelude::*;
-use timebank_directory::DomainError;
 use timebank_earning::cases::CaseAwardRow;
 use timebank_earning::wishes::WishRow;
+use timebank_kernel::DomainError;
 use timebank_redemption::orders::OrderRow;
 use timebank_store::DbConnection;
 use timebank_store::schema::{

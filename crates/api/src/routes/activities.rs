@@ -6,6 +6,7 @@ use serde_json::{Value, json};
 use timebank_directory as directory;
 use timebank_earning::activities::{self, ActivityRow, AttendanceRow, ListFilter, NewActivity};
 use timebank_earning::settle;
+use timebank_kernel::Code;
 use timebank_ledger::Amount;
 use tracing_actix_web::RequestId;
 use validator::Validate;
@@ -179,8 +180,8 @@ pub async fn list(
     let limit = page.limit()?;
     let status = q.status.clone().unwrap_or_else(|| "published".to_owned());
     if !["published", "pending_review", "rejected"].contains(&status.as_str()) {
-        return Err(ApiError::bad_request(
-            "invalid_query",
+        return Err(ApiError::new(
+            Code::InvalidQuery,
             "status must be published, pending_review or rejected",
         ));
     }
@@ -289,14 +290,14 @@ pub async fn review(
         "approve" => true,
         "reject" if body.reason.is_some() => false,
         "reject" => {
-            return Err(ApiError::unprocessable(
-                "reason_required",
+            return Err(ApiError::new(
+                Code::ReasonRequired,
                 "a rejection needs a reason",
             ));
         }
         _ => {
-            return Err(ApiError::unprocessable(
-                "validation_failed",
+            return Err(ApiError::new(
+                Code::ValidationFailed,
                 "decision must be approve or reject",
             )
             .with_details(json!({ "fields": { "decision": ["enum"] } })));

@@ -2,6 +2,7 @@ use actix_web::{HttpResponse, web};
 use serde::Deserialize;
 use serde_json::json;
 use timebank_directory::sessions::{self, Rotation};
+use timebank_kernel::Code;
 use timebank_store::DbConnection;
 use validator::Validate;
 
@@ -45,8 +46,8 @@ pub async fn login(
                 .unwrap_or_else(|| dummy_hash());
             let ok = verify_password(&body.password, hash);
             let Some((id, name, _)) = user.filter(|_| ok) else {
-                return Err(ApiError::unauthorized(
-                    "invalid_credentials",
+                return Err(ApiError::new(
+                    Code::InvalidCredentials,
                     "wrong phone or password",
                 ));
             };
@@ -81,7 +82,7 @@ pub(crate) async fn respond_with_tokens(
     let principal = state
         .db(move |conn| crate::principal::load(conn, &uid))
         .await?
-        .ok_or_else(|| ApiError::unauthorized("invalid_credentials", "wrong phone or password"))?;
+        .ok_or_else(|| ApiError::new(Code::InvalidCredentials, "wrong phone or password"))?;
     // Credentials are never kept by a cache on the way.
     Ok(HttpResponse::Ok()
         .insert_header((actix_web::http::header::CACHE_CONTROL, "no-store"))
@@ -111,16 +112,16 @@ fn rotate(conn: &mut DbConnection, presented: &str) -> Result<(String, String, S
     let presented = sha256_hex(presented.as_bytes());
     match sessions::rotate(conn, &presented, &hash, timebank_store::now())? {
         Rotation::Rotated { user_id, name } => Ok((user_id, name, token)),
-        Rotation::Invalid => Err(ApiError::unauthorized(
-            "invalid_refresh_token",
+        Rotation::Invalid => Err(ApiError::new(
+            Code::InvalidRefreshToken,
             "the refresh token is invalid or expired",
         )),
-        Rotation::SignedOut => Err(ApiError::unauthorized(
-            "invalid_refresh_token",
+        Rotation::SignedOut => Err(ApiError::new(
+            Code::InvalidRefreshToken,
             "the session was signed out; sign in again",
         )),
-        Rotation::Reused => Err(ApiError::unauthorized(
-            "refresh_token_reused",
+        Rotation::Reused => Err(ApiError::new(
+            Code::RefreshTokenReused,
             "this refresh token was already used; sign in again",
         )),
     }

@@ -3,6 +3,7 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use timebank_directory as directory;
+use timebank_kernel::Code;
 use timebank_ledger::Amount;
 use timebank_redemption::gifts::{self, Recipient};
 use validator::Validate;
@@ -87,8 +88,8 @@ pub async fn give(
         (Some("pool"), None) => Recipient::Pool,
         (None, Some(to)) => Recipient::Person(to.clone()),
         _ => {
-            return Err(ApiError::unprocessable(
-                "validation_failed",
+            return Err(ApiError::new(
+                Code::ValidationFailed,
                 "give either to_user_id or to: \"pool\"",
             )
             .with_details(json!({ "fields": { "to_user_id": ["required"], "to": ["enum"] } })));
@@ -162,8 +163,8 @@ pub async fn pool(
         .db(move |conn| {
             let district = directory::get_org(conn, &query.district_id)?;
             if district.kind != "district" {
-                return Err(ApiError::unprocessable(
-                    "invalid_org",
+                return Err(ApiError::new(
+                    Code::InvalidOrg,
                     "district_id is not a district",
                 ));
             }

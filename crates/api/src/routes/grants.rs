@@ -7,6 +7,7 @@ use actix_web::{HttpResponse, web};
 use serde::Deserialize;
 use serde_json::json;
 use timebank_directory::{self as directory, GrantPlace};
+use timebank_kernel::Code;
 
 use crate::error::ApiError;
 use crate::principal::Principal;
@@ -64,11 +65,10 @@ pub async fn revoke_admin(
         Some("org_admin") => &["org_admin"],
         Some("auditor") => &["auditor"],
         Some(_) => {
-            return Err(ApiError::bad_request(
-                "invalid_query",
-                "role must be org_admin or auditor",
-            )
-            .with_details(json!({ "fields": { "role": ["enum"] } })));
+            return Err(
+                ApiError::new(Code::InvalidQuery, "role must be org_admin or auditor")
+                    .with_details(json!({ "fields": { "role": ["enum"] } })),
+            );
         }
     };
     state
@@ -122,8 +122,8 @@ pub async fn revoke_operator(
 /// Another admin revokes a grant: nobody locks themselves out by mistake.
 fn refuse_own(principal: &Principal, user_id: &str) -> Result<(), ApiError> {
     if principal.is_user(user_id) {
-        return Err(ApiError::unprocessable(
-            "own_grant",
+        return Err(ApiError::new(
+            Code::OwnGrant,
             "you cannot revoke your own grant; ask another admin over this organisation",
         ));
     }

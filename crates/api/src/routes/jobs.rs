@@ -3,6 +3,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use serde::Deserialize;
 use serde_json::json;
 use timebank_jobs::{Job, Silent};
+use timebank_kernel::Code;
 
 use crate::error::ApiError;
 use crate::principal::Principal;
@@ -71,7 +72,7 @@ pub async fn run(
         },
         "expire" => Job::Expire {
             as_of: body.as_of.ok_or_else(|| {
-                ApiError::unprocessable("validation_failed", "as_of is required")
+                ApiError::new(Code::ValidationFailed, "as_of is required")
                     .with_details(json!({ "fields": { "as_of": ["required"] } }))
             })?,
         },
@@ -87,7 +88,7 @@ pub async fn run(
 
 fn required<T>(value: Option<T>, field: &str) -> Result<T, ApiError> {
     value.ok_or_else(|| {
-        ApiError::unprocessable("validation_failed", format!("{field} is required"))
+        ApiError::new(Code::ValidationFailed, format!("{field} is required"))
             .with_details(json!({ "fields": { field: ["required"] } }))
     })
 }
@@ -118,8 +119,8 @@ async fn run_read(
         required(body.to, "to")?,
     );
     if to < from {
-        return Err(ApiError::unprocessable(
-            "validation_failed",
+        return Err(ApiError::new(
+            Code::ValidationFailed,
             "to must not be before from",
         ));
     }

@@ -2,6 +2,7 @@ use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
+use timebank_kernel::Code;
 use timebank_ledger::{AccountKind, find_account, read};
 use tracing_actix_web::RequestId;
 use validator::Validate;
@@ -61,8 +62,8 @@ pub async fn entries(
         .cursor()?
         .map(|c| {
             c.parse::<i64>().map_err(|_| {
-                ApiError::bad_request(
-                    "invalid_cursor",
+                ApiError::new(
+                    Code::InvalidCursor,
                     "the cursor is not one this server gave out",
                 )
             })

@@ -6,6 +6,7 @@ use actix_web::{FromRequest, Handler, Responder, Route, web};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde::Deserialize;
+use timebank_kernel::Code;
 use validator::Validate;
 
 use crate::error::ApiError;
@@ -328,8 +329,8 @@ impl PageQuery {
         match self.limit {
             None => Ok(50),
             Some(n) if (1..=MAX_LIMIT).contains(&n) => Ok(n),
-            Some(_) => Err(ApiError::bad_request(
-                "invalid_query",
+            Some(_) => Err(ApiError::new(
+                Code::InvalidQuery,
                 "limit must be between 1 and 200",
             )),
         }
@@ -358,8 +359,8 @@ impl PageQuery {
 }
 
 pub(crate) fn invalid_cursor() -> ApiError {
-    ApiError::bad_request(
-        "invalid_cursor",
+    ApiError::new(
+        Code::InvalidCursor,
         "the cursor is not one this server gave out",
     )
 }
@@ -389,9 +390,9 @@ pub fn optional_body<T: serde::de::DeserializeOwned + Validate>(
     }
     let value: T = serde_json::from_slice(bytes).map_err(|e| {
         if e.is_syntax() || e.is_eof() {
-            ApiError::bad_request("invalid_json", "the body is not valid JSON")
+            ApiError::new(Code::InvalidJson, "the body is not valid JSON")
         } else {
-            ApiError::bad_request("invalid_body", e.to_string())
+            ApiError::new(Code::InvalidBody, e.to_string())
         }
     })?;
     value.validate().map_err(|e| ApiError::validation(&e))?;
@@ -406,7 +407,7 @@ pub fn administered_org(
     org_id: &str,
 ) -> Result<timebank_directory::Org, ApiError> {
     let org = timebank_directory::get_org(conn, org_id)
-        .map_err(|_| ApiError::unprocessable("invalid_org", "org_id is not an organisation"))?;
+        .map_err(|_| ApiError::new(Code::InvalidOrg, "org_id is not an organisation"))?;
     crate::principal::Principal::require(principal.admin_over(&org.path))?;
     Ok(org)
 }

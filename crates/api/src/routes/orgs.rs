@@ -1,6 +1,7 @@
 use actix_web::{HttpResponse, web};
 use serde::Deserialize;
 use serde_json::json;
+use timebank_kernel::Code;
 use validator::Validate;
 
 use crate::error::ApiError;
@@ -33,8 +34,8 @@ pub async fn create(
 ) -> Result<HttpResponse, ApiError> {
     let body = valid(body)?;
     let kind = OrgKind::parse(&body.kind).ok_or_else(|| {
-        ApiError::unprocessable(
-            "validation_failed",
+        ApiError::new(
+            Code::ValidationFailed,
             "kind must be city, district, street or community",
         )
         .with_details(json!({ "fields": { "kind": ["enum"] } }))
@@ -42,7 +43,7 @@ pub async fn create(
     let org = state
         .db(move |conn| {
             let parent = directory::find_org(conn, &body.parent_id)?.ok_or_else(|| {
-                ApiError::unprocessable("invalid_parent", "parent_id is not an organisation")
+                ApiError::new(Code::InvalidParent, "parent_id is not an organisation")
             })?;
             Principal::require(principal.admin_over(&parent.path))?;
             Ok(directory::create_org(
@@ -96,11 +97,10 @@ pub async fn add_admin(
         None | Some("org_admin") => "org_admin",
         Some("auditor") => "auditor",
         Some(_) => {
-            return Err(ApiError::unprocessable(
-                "validation_failed",
-                "role must be org_admin or auditor",
-            )
-            .with_details(json!({ "fields": { "role": ["enum"] } })));
+            return Err(
+                ApiError::new(Code::ValidationFailed, "role must be org_admin or auditor")
+                    .with_details(json!({ "fields": { "role": ["enum"] } })),
+            );
         }
     };
     let (org_id, user_id, created) = state
@@ -108,10 +108,7 @@ pub async fn add_admin(
             let org = directory::get_org(conn, &id)?;
             Principal::require(principal.admin_over(&org.path))?;
             if !directory::user_exists(conn, &body.user_id)? {
-                return Err(ApiError::unprocessable(
-                    "unknown_user",
-                    "user_id is not a user",
-                ));
+                return Err(ApiError::new(Code::UnknownUser, "user_id is not a user"));
             }
             let created = directory::grant_org_role(
                 conn,

@@ -2,6 +2,7 @@ use actix_web::{HttpResponse, web};
 use serde::Deserialize;
 use serde_json::{Value, json};
 use timebank_directory as directory;
+use timebank_kernel::Code;
 use timebank_policy::{self as policy, PolicyKind};
 use timebank_rules::{EarningPolicy, SpendingPolicy, StarPolicy};
 
@@ -55,7 +56,7 @@ pub async fn get(
 }
 
 fn invalid(field: &str, message: &str) -> ApiError {
-    ApiError::unprocessable("invalid_policy", format!("{field}: {message}"))
+    ApiError::new(Code::InvalidPolicy, format!("{field}: {message}"))
         .with_details(json!({ "fields": { field: [message] } }))
 }
 
@@ -81,19 +82,19 @@ fn parse_policy(kind: PolicyKind, body: Value) -> Result<Value, ApiError> {
     Ok(match kind {
         PolicyKind::Earning => {
             let p: EarningPolicy = serde_json::from_value(body)
-                .map_err(|e| ApiError::unprocessable("invalid_policy", e.to_string()))?;
+                .map_err(|e| ApiError::new(Code::InvalidPolicy, e.to_string()))?;
             p.validate().map_err(|e| invalid(e.field, e.message))?;
             json!(p)
         }
         PolicyKind::Stars => {
             let p: StarPolicy = serde_json::from_value(body)
-                .map_err(|e| ApiError::unprocessable("invalid_policy", e.to_string()))?;
+                .map_err(|e| ApiError::new(Code::InvalidPolicy, e.to_string()))?;
             p.validate().map_err(star_error)?;
             json!(p)
         }
         PolicyKind::Spending => {
             let p: SpendingPolicy = serde_json::from_value(body)
-                .map_err(|e| ApiError::unprocessable("invalid_policy", e.to_string()))?;
+                .map_err(|e| ApiError::new(Code::InvalidPolicy, e.to_string()))?;
             p.validate().map_err(|e| invalid(e.field, e.message))?;
             json!(p)
         }

@@ -5,6 +5,7 @@ use actix_web::{HttpResponse, web};
 use serde::Deserialize;
 use serde_json::{Value, json};
 use timebank_directory::{self as directory, Org};
+use timebank_kernel::Code;
 use timebank_store::DbConnection;
 use timebank_views::people::{PeopleFilter, Search, Standing};
 use timebank_views::{After, Page, Scope};
@@ -52,8 +53,8 @@ impl ListQuery {
                 .copied()
                 .map(Some)
                 .ok_or_else(|| {
-                    ApiError::bad_request(
-                        "invalid_query",
+                    ApiError::new(
+                        Code::InvalidQuery,
                         format!("status must be one of {}", allowed.join(", ")),
                     )
                     .with_details(json!({ "fields": { "status": ["enum"] }, "allowed": allowed }))
@@ -98,7 +99,7 @@ fn people_filter(q: &ListQuery, list: &str) -> Result<PeopleFilter, ApiError> {
     let search = match q.q.as_deref() {
         Some(text) if text.chars().count() > 50 => {
             return Err(
-                ApiError::bad_request("invalid_query", "q must be at most 50 characters")
+                ApiError::new(Code::InvalidQuery, "q must be at most 50 characters")
                     .with_details(json!({ "fields": { "q": ["length"] } })),
             );
         }
@@ -124,8 +125,7 @@ fn refuse_unmasking_search(
     match search {
         Some(Search::PhonePrefix(p)) if p.len() > 3 && !principal.admin_over(&org.path) => {
             Err(ApiError::new(
-                actix_web::http::StatusCode::FORBIDDEN,
-                "phone_search_not_allowed",
+                Code::PhoneSearchNotAllowed,
                 "only admins over the community search by phone number; search by name",
             )
             .with_details(json!({ "fields": { "q": ["phone_search_not_allowed"] } })))
@@ -372,7 +372,7 @@ pub async fn transactions(
     let kind = match query.kind.as_deref().filter(|k| !k.is_empty()) {
         None => None,
         Some(k) => Some(k.parse::<timebank_ledger::TxKind>().map_err(|_| {
-            ApiError::bad_request("invalid_query", "kind is not a transaction kind")
+            ApiError::new(Code::InvalidQuery, "kind is not a transaction kind")
                 .with_details(json!({ "fields": { "kind": ["enum"] } }))
         })?),
     };
@@ -380,8 +380,8 @@ pub async fn transactions(
     if let (Some(f), Some(t)) = (from, to)
         && f > t
     {
-        return Err(ApiError::bad_request(
-            "invalid_query",
+        return Err(ApiError::new(
+            Code::InvalidQuery,
             "from must not be after to",
         ));
     }

@@ -6,6 +6,7 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use serde::Deserialize;
 use serde_json::json;
 use timebank_directory::accounts;
+use timebank_kernel::Code;
 use validator::Validate;
 
 use crate::auth::{dummy_hash, hash_password, random_bytes, sha256_hex, verify_password};
@@ -74,8 +75,8 @@ pub struct ResetBody {
 }
 
 fn invalid_code() -> ApiError {
-    ApiError::unprocessable(
-        "invalid_reset_code",
+    ApiError::new(
+        Code::InvalidResetCode,
         "the reset code is wrong, used, replaced by a newer one or expired; ask your community office for a new one",
     )
 }
@@ -162,8 +163,8 @@ pub async fn change(
     let body = valid(body)?;
     let me = principal.user_id()?;
     if body.new_password == body.current_password {
-        return Err(ApiError::unprocessable(
-            "same_password",
+        return Err(ApiError::new(
+            Code::SamePassword,
             "new_password must differ from the current password",
         )
         .with_details(json!({ "fields": { "new_password": ["same_password"] } })));
@@ -181,8 +182,8 @@ pub async fn change(
     let new_password = body.new_password.clone();
     let new_hash = web::block(move || {
         if !verify_password(&current, &stored) {
-            return Err(ApiError::unprocessable(
-                "wrong_password",
+            return Err(ApiError::new(
+                Code::WrongPassword,
                 "current_password is not your password",
             )
             .with_details(json!({ "fields": { "current_password": ["wrong"] } })));

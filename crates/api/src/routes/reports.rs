@@ -3,6 +3,7 @@ use chrono::{Duration, NaiveDate};
 use serde::Deserialize;
 use timebank_directory as directory;
 use timebank_earning::reports::{self, Figures, Summary};
+use timebank_kernel::Code;
 
 use crate::error::ApiError;
 use crate::principal::Principal;
@@ -23,8 +24,8 @@ fn day(text: &str, field: &str) -> Result<NaiveDate, ApiError> {
     NaiveDate::parse_from_str(text, "%Y-%m-%d")
         .or_else(|_| chrono::DateTime::parse_from_rfc3339(text).map(|t| t.date_naive()))
         .map_err(|_| {
-            ApiError::bad_request(
-                "invalid_query",
+            ApiError::new(
+                Code::InvalidQuery,
                 format!("{field} must be a date (YYYY-MM-DD)"),
             )
         })
@@ -52,8 +53,8 @@ async fn load(
             let to = to.unwrap_or_else(|| calendar.date_of(timebank_store::now()));
             let from = from.unwrap_or(to - Duration::days(29));
             if to < from || (to - from).num_days() > 3660 {
-                return Err(ApiError::bad_request(
-                    "invalid_query",
+                return Err(ApiError::new(
+                    Code::InvalidQuery,
                     "to must not be before from, and a period is at most ten years",
                 ));
             }
@@ -108,7 +109,7 @@ pub async fn export(
 ) -> Result<HttpResponse, ApiError> {
     let p = query.into_inner();
     if p.format.as_deref().unwrap_or("csv") != "csv" {
-        return Err(ApiError::bad_request("invalid_query", "format must be csv"));
+        return Err(ApiError::new(Code::InvalidQuery, "format must be csv"));
     }
     let report = load(&state, principal, p).await?;
     let mut out = csv::Writer::from_writer(Vec::new());

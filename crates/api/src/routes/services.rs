@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use timebank_directory as directory;
 use timebank_earning::services::{self, Filter, NewRequest, RequestRow};
+use timebank_kernel::Code;
 use timebank_ledger::{AccountKind, Amount, find_account, read};
 use validator::Validate;
 
@@ -73,7 +74,7 @@ pub async fn register_resident(
         || body.name.trim().is_empty()
     {
         return Err(
-            ApiError::unprocessable("validation_failed", "the request has invalid fields")
+            ApiError::new(Code::ValidationFailed, "the request has invalid fields")
                 .with_details(json!({ "fields": { "phone": ["phone"] } })),
         );
     }
@@ -155,8 +156,8 @@ pub async fn create(
         "platform" => false,
         "requester" => true,
         _ => {
-            return Err(ApiError::unprocessable(
-                "validation_failed",
+            return Err(ApiError::new(
+                Code::ValidationFailed,
                 "payment must be platform or requester",
             )
             .with_details(json!({ "fields": { "payment": ["enum"] } })));
@@ -228,8 +229,8 @@ pub async fn list(
     if let Some(s) = q.status.as_deref()
         && !REQUEST_STATES.contains(&s)
     {
-        return Err(ApiError::bad_request(
-            "invalid_query",
+        return Err(ApiError::new(
+            Code::InvalidQuery,
             format!("status must be one of {}", REQUEST_STATES.join(", ")),
         )
         .with_details(json!({ "fields": { "status": ["enum"] } })));

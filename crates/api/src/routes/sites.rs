@@ -2,6 +2,7 @@ use actix_web::{HttpResponse, web};
 use serde::Deserialize;
 use serde_json::{Value, json};
 use timebank_directory as directory;
+use timebank_kernel::Code;
 use timebank_ledger::Amount;
 use timebank_redemption::catalog::{self, ItemRow, NewItem};
 use timebank_redemption::sites::{self, SiteRow};
@@ -110,10 +111,7 @@ pub async fn add_operator(
             let (site, org) = sites::get_with_org(conn, &id)?;
             Principal::require(principal.admin_over(&org.path))?;
             if !directory::user_exists(conn, &body.user_id)? {
-                return Err(ApiError::unprocessable(
-                    "unknown_user",
-                    "user_id is not a user",
-                ));
+                return Err(ApiError::new(Code::UnknownUser, "user_id is not a user"));
             }
             let created = sites::add_operator(conn, &site, &body.user_id, &principal.actor_id())?;
             Ok((site.id, body.user_id, created))
@@ -146,7 +144,7 @@ pub async fn change_stock(
     let body = valid(body)?;
     if body.delta == 0 {
         return Err(
-            ApiError::unprocessable("validation_failed", "delta must not be zero")
+            ApiError::new(Code::ValidationFailed, "delta must not be zero")
                 .with_details(json!({ "fields": { "delta": ["range"] } })),
         );
     }
@@ -156,8 +154,8 @@ pub async fn change_stock(
             Principal::require(principal.operates(&site.id, &org.path))?;
             let item = catalog::get(conn, &body.item_id)?;
             if !catalog::offered_at(&item, &org) {
-                return Err(ApiError::unprocessable(
-                    "item_not_available_here",
+                return Err(ApiError::new(
+                    Code::ItemNotAvailableHere,
                     "this item is not offered at this site",
                 ));
             }

@@ -4,6 +4,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 use timebank_directory as directory;
 use timebank_earning::violations::{self, NewViolation, ViolationKind};
+use timebank_kernel::Code;
 use timebank_ledger::Amount;
 use tracing_actix_web::RequestId;
 use validator::Validate;
@@ -37,11 +38,10 @@ pub async fn record(
 ) -> Result<HttpResponse, ApiError> {
     let body = valid(body)?;
     if body.penalty_points.is_some_and(|p| !p.is_positive()) {
-        return Err(ApiError::unprocessable(
-            "validation_failed",
-            "penalty_points must be above zero",
-        )
-        .with_details(json!({ "fields": { "penalty_points": ["range"] } })));
+        return Err(
+            ApiError::new(Code::ValidationFailed, "penalty_points must be above zero")
+                .with_details(json!({ "fields": { "penalty_points": ["range"] } })),
+        );
     }
     let keyed = idempotency::Keyed::from_request(&req, &json!(body))?;
     let request_id = request_id.to_string();

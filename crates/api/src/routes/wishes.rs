@@ -4,6 +4,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 use timebank_directory as directory;
 use timebank_earning::wishes::{self, Claimer, WishRow};
+use timebank_kernel::Code;
 use timebank_ledger::Amount;
 use validator::Validate;
 
@@ -136,8 +137,7 @@ pub async fn fulfil(
             if !claimer {
                 let _ = community_path(conn, &w)?;
                 return Err(ApiError::new(
-                    StatusCode::FORBIDDEN,
-                    "not_claimer",
+                    Code::NotClaimer,
                     "only who claimed the wish fulfils it",
                 ));
             }

@@ -244,8 +244,8 @@ fn attend(
     admin: &str,
 ) -> anyhow::Result<()> {
     match activities::record(conn, activity, volunteer, from, to, admin) {
-        Err(timebank_directory::DomainError::NotAllowed {
-            code: "volunteer_suspended",
+        Err(timebank_kernel::DomainError::Refused {
+            code: timebank_kernel::Code::VolunteerSuspended,
             ..
         }) => Ok(()),
         other => other.map(|_| ()).map_err(Into::into),
