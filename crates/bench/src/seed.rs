@@ -11,6 +11,7 @@ use timebank_ledger::{AccountKind, Amount, Asset, NewPosting, NewTransaction, Tx
 use timebank_redemption::catalog::{self, NewItem};
 use timebank_redemption::sites;
 use timebank_redemption::stock::{self, MovementKind};
+use timebank_rules::states::ActivityStatus;
 use timebank_store::schema::{accounts, activities, attendances};
 use timebank_store::{DbConnection, write_tx};
 
@@ -275,7 +276,7 @@ pub fn attendances(
                         activities::starts_at.eq(starts),
                         activities::ends_at.eq(ends),
                         activities::capacity.eq(ATTENDANCE_PER_ACTIVITY as i32),
-                        activities::status.eq("published"),
+                        activities::status.eq(ActivityStatus::Published),
                         activities::signed_up.eq(0),
                         activities::code_secret.eq("bench"),
                         activities::created_by.eq(&fixture.admin_id),

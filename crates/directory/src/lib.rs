@@ -6,6 +6,7 @@ use diesel::prelude::*;
 use serde::Serialize;
 use timebank_kernel::{Code, DomainError};
 use timebank_ledger::{AccountKind, open_account};
+use timebank_rules::states::MemberStatus;
 use timebank_store::schema::{orgs, role_grants, users, volunteers};
 use timebank_store::{DbConnection, is_unique_violation, write_tx};
 
@@ -309,7 +310,8 @@ pub enum GrantPlace<'a> {
 pub struct VolunteerRow {
     pub user_id: String,
     pub community_id: String,
-    pub status: String,
+    #[diesel(deserialize_as = String)]
+    pub status: MemberStatus,
     pub skills: String,
     pub approved_at: Option<NaiveDateTime>,
     pub approved_by: Option<String>,
@@ -330,19 +332,19 @@ pub enum Standing {
 impl VolunteerRow {
     /// Suspension ends by itself when its period is over.
     pub fn standing(&self, now: NaiveDateTime) -> Standing {
-        match (self.status.as_str(), self.suspended_until) {
-            ("pending", _) => Standing::Pending,
+        match (self.status, self.suspended_until) {
+            (MemberStatus::Pending, _) => Standing::Pending,
             (_, Some(until)) if until > now => Standing::Suspended { until },
             _ => Standing::Active,
         }
     }
 
     /// The status shown to clients: pending, active or suspended.
-    pub fn effective_status(&self, now: NaiveDateTime) -> &'static str {
+    pub fn effective_status(&self, now: NaiveDateTime) -> MemberStatus {
         match self.standing(now) {
-            Standing::Pending => "pending",
-            Standing::Active => "active",
-            Standing::Suspended { .. } => "suspended",
+            Standing::Pending => MemberStatus::Pending,
+            Standing::Active => MemberStatus::Active,
+            Standing::Suspended { .. } => MemberStatus::Suspended,
         }
     }
 
@@ -412,7 +414,7 @@ pub fn register_volunteer(
             .values((
                 volunteers::user_id.eq(&id),
                 volunteers::community_id.eq(&community.id),
-                volunteers::status.eq("pending"),
+                volunteers::status.eq(MemberStatus::Pending),
                 volunteers::skills.eq(skills),
                 volunteers::created_at.eq(timebank_store::now()),
             ))
@@ -449,10 +451,10 @@ pub fn approve_volunteer(
     let changed = diesel::update(
         volunteers::table
             .find(id)
-            .filter(volunteers::status.eq("pending")),
+            .filter(volunteers::status.eq(MemberStatus::Pending)),
     )
     .set((
-        volunteers::status.eq("active"),
+        volunteers::status.eq(MemberStatus::Active),
         volunteers::approved_at.eq(timebank_store::now()),
         volunteers::approved_by.eq(approver),
     ))
@@ -520,7 +522,7 @@ pub fn register_resident(
             .values((
                 residents::user_id.eq(&id),
                 residents::community_id.eq(&community.id),
-                residents::status.eq("pending"),
+                residents::status.eq(MemberStatus::Pending),
                 residents::created_at.eq(timebank_store::now()),
             ))
             .execute(c)?;
@@ -538,10 +540,10 @@ pub fn approve_resident(
     let changed = diesel::update(
         residents::table
             .find(id)
-            .filter(residents::status.eq("pending")),
+            .filter(residents::status.eq(MemberStatus::Pending)),
     )
     .set((
-        residents::status.eq("active"),
+        residents::status.eq(MemberStatus::Active),
         residents::approved_at.eq(timebank_store::now()),
         residents::approved_by.eq(approver),
     ))
@@ -567,19 +569,19 @@ pub struct Member {
     pub community_id: String,
     pub community_path: String,
     pub is_volunteer: bool,
-    /// pending, active or suspended (volunteers only can be suspended).
-    pub status: String,
+    /// Volunteers only can be suspended.
+    pub status: MemberStatus,
 }
 
 impl Member {
     pub fn require_active(&self) -> Result<(), DomainError> {
-        match self.status.as_str() {
-            "active" => Ok(()),
-            "suspended" => Err(DomainError::refused(
+        match self.status {
+            MemberStatus::Active => Ok(()),
+            MemberStatus::Suspended => Err(DomainError::refused(
                 Code::VolunteerSuspended,
                 "the volunteer is suspended",
             )),
-            _ => Err(DomainError::refused(
+            MemberStatus::Pending => Err(DomainError::refused(
                 Code::MemberNotActive,
                 "the account is not approved yet",
             )),
@@ -591,7 +593,7 @@ pub fn find_member(conn: &mut DbConnection, user_id: &str) -> Result<Option<Memb
     use timebank_store::schema::residents;
     if let Some(v) = find_volunteer(conn, user_id)? {
         return Ok(Some(Member {
-            status: v.row.effective_status(timebank_store::now()).to_owned(),
+            status: v.row.effective_status(timebank_store::now()),
             user_id: v.row.user_id,
             name: v.name,
             community_id: v.row.community_id,
@@ -618,7 +620,8 @@ pub fn find_member(conn: &mut DbConnection, user_id: &str) -> Result<Option<Memb
             community_id,
             community_path,
             is_volunteer: false,
-            status,
+            // The table's check admits only known states.
+            status: MemberStatus::parse(&status).unwrap_or(MemberStatus::Pending),
         }),
     )
 }

@@ -10,6 +10,7 @@ use sha2::Sha256;
 use timebank_directory::{Org, get_org, get_volunteer, path_ids};
 use timebank_kernel::{Code, DomainError};
 use timebank_ledger::Amount;
+use timebank_rules::states::{ActivityStatus, ActivityStep, SignupStatus, SignupStep};
 use timebank_store::schema::{activities, activity_signups, attendances, orgs};
 use timebank_store::{DbConnection, Lockable, lock_row, write_tx};
 
@@ -28,7 +29,8 @@ pub struct ActivityRow {
     pub ends_at: NaiveDateTime,
     pub capacity: i32,
     pub points_per_hour: Option<i64>,
-    pub status: String,
+    #[diesel(deserialize_as = String)]
+    pub status: ActivityStatus,
     pub review_reason: Option<String>,
     pub reviewed_by: Option<String>,
     pub reviewed_at: Option<NaiveDateTime>,
@@ -125,7 +127,7 @@ pub fn create(
             activities::ends_at.eq(new.ends_at),
             activities::capacity.eq(new.capacity),
             activities::points_per_hour.eq(new.points_per_hour.map(Amount::units)),
-            activities::status.eq("pending_review"),
+            activities::status.eq(ActivityStatus::PendingReview),
             activities::signed_up.eq(0),
             activities::code_secret.eq(new_secret()?),
             activities::created_by.eq(actor),
@@ -161,12 +163,12 @@ pub fn get_with_org(conn: &mut DbConnection, id: &str) -> Result<(ActivityRow, O
     Ok((activity, org))
 }
 
-fn invalid_state(activity: &ActivityRow, wanted: &str) -> DomainError {
-    DomainError::refused(
-        Code::InvalidState,
-        format!("the activity is {}, not {wanted}", activity.status),
+pub fn not_published(activity: &ActivityRow) -> DomainError {
+    DomainError::invalid_state(
+        "activity",
+        activity.status.as_str(),
+        ActivityStatus::Published.as_str(),
     )
-    .with_details(serde_json::json!({ "status": activity.status }))
 }
 
 /// pending_review → published or rejected.
@@ -177,14 +179,18 @@ pub fn review(
     reason: Option<&str>,
     actor: &str,
 ) -> Result<ActivityRow, DomainError> {
-    let status = if approve { "published" } else { "rejected" };
+    let step = if approve {
+        ActivityStep::Approve
+    } else {
+        ActivityStep::Reject
+    };
     let changed = diesel::update(
         activities::table
             .find(id)
-            .filter(activities::status.eq("pending_review")),
+            .filter(activities::status.eq_any(step.from_states())),
     )
     .set((
-        activities::status.eq(status),
+        activities::status.eq(step.to()),
         activities::review_reason.eq(reason),
         activities::reviewed_by.eq(actor),
         activities::reviewed_at.eq(timebank_store::now()),
@@ -192,13 +198,17 @@ pub fn review(
     .execute(conn)?;
     let activity = get(conn, id)?;
     if changed == 0 {
-        return Err(invalid_state(&activity, "pending_review"));
+        return Err(DomainError::invalid_state(
+            "activity",
+            activity.status.as_str(),
+            &step.wanted(),
+        ));
     }
     Ok(activity)
 }
 
 pub struct ListFilter {
-    pub status: String,
+    pub status: ActivityStatus,
     /// Activities visible to this community: organised by it or an ancestor.
     pub community_path: Option<String>,
     /// Activities organised anywhere in this subtree.
@@ -218,7 +228,7 @@ pub struct ListFilter {
 pub fn list(conn: &mut DbConnection, f: &ListFilter) -> Result<Vec<ActivityRow>, DomainError> {
     let mut query = activities::table
         .inner_join(orgs::table)
-        .filter(activities::status.eq(&f.status))
+        .filter(activities::status.eq(f.status))
         .select(ActivityRow::as_select())
         .into_boxed();
     if let Some(path) = &f.community_path {
@@ -272,8 +282,8 @@ pub fn sign_up(
         lock_row(c, Lockable::Activity, activity_id)?;
         let activity = get(c, activity_id)?;
         let now = timebank_store::now();
-        if activity.status != "published" {
-            return Err(invalid_state(&activity, "published"));
+        if activity.status != ActivityStatus::Published {
+            return Err(not_published(&activity));
         }
         if now >= activity.starts_at {
             return Err(DomainError::refused(
@@ -288,7 +298,7 @@ pub fn sign_up(
             .select((activity_signups::id, activity_signups::status))
             .first(c)
             .optional()?;
-        if matches!(&existing, Some((_, status)) if status == "signed_up") {
+        if matches!(&existing, Some((_, status)) if status == SignupStatus::SignedUp.as_str()) {
             return Err(DomainError::refused(
                 Code::AlreadySignedUp,
                 "already signed up for this activity",
@@ -304,7 +314,7 @@ pub fn sign_up(
             Some((id, _)) => {
                 diesel::update(activity_signups::table.find(id))
                     .set((
-                        activity_signups::status.eq("signed_up"),
+                        activity_signups::status.eq(SignupStep::SignUpAgain.to()),
                         activity_signups::cancelled_at.eq(None::<NaiveDateTime>),
                     ))
                     .execute(c)?;
@@ -315,7 +325,7 @@ pub fn sign_up(
                         activity_signups::id.eq(timebank_store::new_id()),
                         activity_signups::activity_id.eq(activity_id),
                         activity_signups::volunteer_id.eq(volunteer_id),
-                        activity_signups::status.eq("signed_up"),
+                        activity_signups::status.eq(SignupStatus::SignedUp),
                         activity_signups::created_at.eq(now),
                     ))
                     .execute(c)?;
@@ -347,10 +357,10 @@ pub fn cancel_sign_up(
             activity_signups::table
                 .filter(activity_signups::activity_id.eq(activity_id))
                 .filter(activity_signups::volunteer_id.eq(volunteer_id))
-                .filter(activity_signups::status.eq("signed_up")),
+                .filter(activity_signups::status.eq_any(SignupStep::Cancel.from_states())),
         )
         .set((
-            activity_signups::status.eq("cancelled"),
+            activity_signups::status.eq(SignupStep::Cancel.to()),
             activity_signups::cancelled_at.eq(timebank_store::now()),
         ))
         .execute(c)?;
@@ -375,7 +385,7 @@ fn is_signed_up(
     Ok(activity_signups::table
         .filter(activity_signups::activity_id.eq(activity_id))
         .filter(activity_signups::volunteer_id.eq(volunteer_id))
-        .filter(activity_signups::status.eq("signed_up"))
+        .filter(activity_signups::status.eq(SignupStatus::SignedUp))
         .select(activity_signups::id)
         .first::<String>(conn)
         .optional()?
@@ -465,8 +475,8 @@ pub fn check_in(
         lock_row(c, Lockable::Activity, activity_id)?;
         let activity = get(c, activity_id)?;
         let now = timebank_store::now();
-        if activity.status != "published" {
-            return Err(invalid_state(&activity, "published"));
+        if activity.status != ActivityStatus::Published {
+            return Err(not_published(&activity));
         }
         get_volunteer(c, volunteer_id)?.row.require_active(now)?;
         if !is_signed_up(c, activity_id, volunteer_id)? {
@@ -555,8 +565,8 @@ pub fn record(
     write_tx(conn, |c| {
         lock_row(c, Lockable::Activity, activity_id)?;
         let activity = get(c, activity_id)?;
-        if activity.status != "published" {
-            return Err(invalid_state(&activity, "published"));
+        if activity.status != ActivityStatus::Published {
+            return Err(not_published(&activity));
         }
         let now = timebank_store::now();
         get_volunteer(c, volunteer_id)?.row.require_active(now)?;

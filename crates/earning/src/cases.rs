@@ -10,6 +10,7 @@ use timebank_ledger::{
     AccountKind, Amount, Asset, NewPosting, NewTransaction, Transaction, TxKind, open_account,
     post_in,
 };
+use timebank_rules::states::{AwardStatus, AwardStep};
 use timebank_rules::{
     CaseRefusal, CaseRuleVersion, check_claim, check_limit, claim_year, in_force,
 };
@@ -65,7 +66,8 @@ pub struct CaseAwardRow {
     pub occurred_at: NaiveDateTime,
     pub claim_year: i32,
     pub evidence: Option<String>,
-    pub status: String,
+    #[diesel(deserialize_as = String)]
+    pub status: AwardStatus,
     pub filed_by: String,
     pub created_at: NaiveDateTime,
     pub decided_by: Option<String>,
@@ -223,7 +225,7 @@ fn approved_in_year(
         .filter(case_awards::volunteer_id.eq(volunteer_id))
         .filter(case_awards::rule_code.eq(code))
         .filter(case_awards::claim_year.eq(year))
-        .filter(case_awards::status.eq("approved"))
+        .filter(case_awards::status.eq(AwardStatus::Approved))
         .count()
         .get_result(conn)?;
     Ok(u32::try_from(count).unwrap_or(u32::MAX))
@@ -273,7 +275,7 @@ pub fn file(
             case_awards::occurred_at.eq(occurred_at),
             case_awards::claim_year.eq(year),
             case_awards::evidence.eq(evidence),
-            case_awards::status.eq("pending"),
+            case_awards::status.eq(AwardStatus::Pending),
             case_awards::filed_by.eq(filed_by),
             case_awards::created_at.eq(now),
         ))
@@ -290,15 +292,20 @@ pub fn get_award(conn: &mut DbConnection, id: &str) -> Result<CaseAwardRow, Doma
         .ok_or(DomainError::NotFound("case award"))
 }
 
-fn pending(conn: &mut DbConnection, id: &str) -> Result<CaseAwardRow, DomainError> {
+/// Locks the award and checks that `step` may be taken from its state.
+fn locked_for(
+    conn: &mut DbConnection,
+    id: &str,
+    step: AwardStep,
+) -> Result<CaseAwardRow, DomainError> {
     lock_row(conn, Lockable::CaseAward, id)?;
     let award = get_award(conn, id)?;
-    if award.status != "pending" {
-        return Err(DomainError::refused(
-            Code::InvalidState,
-            format!("the award is {}, not pending", award.status),
-        )
-        .with_details(serde_json::json!({ "status": award.status })));
+    if award.status.after(step).is_none() {
+        return Err(DomainError::invalid_state(
+            "award",
+            award.status.as_str(),
+            &step.wanted(),
+        ));
     }
     Ok(award)
 }
@@ -311,7 +318,7 @@ pub fn approve(
     actor: &str,
     request_id: Option<&str>,
 ) -> Result<(CaseAwardRow, Transaction), DomainError> {
-    let award = pending(conn, id)?;
+    let award = locked_for(conn, id, AwardStep::Approve)?;
     lock_row(conn, Lockable::Volunteer, &award.volunteer_id)?;
     let volunteer = get_volunteer(conn, &award.volunteer_id)?;
     let now = timebank_store::now();
@@ -375,7 +382,7 @@ pub fn approve(
     )?;
     diesel::update(case_awards::table.find(id))
         .set((
-            case_awards::status.eq("approved"),
+            case_awards::status.eq(AwardStep::Approve.to()),
             case_awards::decided_by.eq(actor),
             case_awards::decided_at.eq(now),
             case_awards::transaction_id.eq(&posted.transaction.id),
@@ -394,10 +401,10 @@ pub fn reject(
     reason: &str,
 ) -> Result<CaseAwardRow, DomainError> {
     write_tx(conn, |c| {
-        pending(c, id)?;
+        locked_for(c, id, AwardStep::Reject)?;
         diesel::update(case_awards::table.find(id))
             .set((
-                case_awards::status.eq("rejected"),
+                case_awards::status.eq(AwardStep::Reject.to()),
                 case_awards::decided_by.eq(actor),
                 case_awards::decided_at.eq(timebank_store::now()),
                 case_awards::decision_reason.eq(reason),

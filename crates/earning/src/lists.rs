@@ -2,6 +2,7 @@
 //! what residents need, who can help, and which services are wanted.
 
 use std::collections::BTreeMap;
+use timebank_rules::states::{MemberStatus, RequestStatus, WishStatus};
 
 use diesel::prelude::*;
 use serde::Serialize;
@@ -26,7 +27,7 @@ pub fn needs(
     let requests: Vec<String> = sr::table
         .inner_join(orgs::table.on(orgs::id.eq(sr::community_id)))
         .filter(orgs::path.like(format!("{org_path}%")))
-        .filter(sr::status.eq("open"))
+        .filter(sr::status.eq(RequestStatus::Open))
         .select(sr::category)
         .load(conn)?;
     let communities: Vec<String> = orgs::table
@@ -38,7 +39,7 @@ pub fn needs(
     for category in requests {
         out.entry(category).or_default().requests += 1;
     }
-    for wish in open_wishes.iter().filter(|w| w.status == "open") {
+    for wish in open_wishes.iter().filter(|w| w.status == WishStatus::Open) {
         out.entry(wish.category.clone()).or_default().wishes += 1;
     }
     Ok(out)
@@ -53,7 +54,7 @@ pub fn volunteers_by_skill(
     let rows: Vec<(String, Option<chrono::NaiveDateTime>)> = volunteers::table
         .inner_join(orgs::table)
         .filter(orgs::path.like(format!("{org_path}%")))
-        .filter(volunteers::status.eq("active"))
+        .filter(volunteers::status.eq(MemberStatus::Active))
         .select((volunteers::skills, volunteers::suspended_until))
         .load(conn)?;
     let mut out = BTreeMap::new();
@@ -94,12 +95,13 @@ pub fn services_report(
         .load(conn)?;
     let mut out: BTreeMap<String, (ServiceStats, i64)> = BTreeMap::new();
     for (category, status, stars) in rows {
+        let status = RequestStatus::parse(&status);
         let (stats, star_sum) = out.entry(category).or_default();
         stats.requests += 1;
-        if ["completed", "disputed", "rated", "settled"].contains(&status.as_str()) {
+        if status.is_some_and(RequestStatus::is_done) {
             stats.completed += 1;
         }
-        if status == "cancelled" {
+        if status == Some(RequestStatus::Cancelled) {
             stats.cancelled += 1;
         }
         if let Some(s) = stars {

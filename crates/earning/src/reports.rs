@@ -5,6 +5,7 @@
 //! reversals and refunds net out.
 
 use std::collections::{BTreeMap, HashSet};
+use timebank_rules::states::{MemberStatus, RequestStatus};
 
 use chrono::{Duration, NaiveDateTime};
 use diesel::prelude::*;
@@ -143,7 +144,7 @@ pub fn summary(
     let served: Vec<(String, NaiveDateTime, Option<i32>)> = sr::table
         .inner_join(orgs::table.on(orgs::id.eq(sr::community_id)))
         .filter(orgs::path.like(format!("{}%", org.path)))
-        .filter(sr::status.eq_any(["rated", "settled"]))
+        .filter(sr::status.eq_any([RequestStatus::Rated, RequestStatus::Settled]))
         .filter(sr::updated_at.ge(from))
         .filter(sr::updated_at.lt(to))
         .select((orgs::path, sr::updated_at, sr::stars))
@@ -165,7 +166,7 @@ pub fn summary(
     let levels: Vec<i32> = volunteers::table
         .inner_join(orgs::table)
         .filter(orgs::path.like(format!("{}%", org.path)))
-        .filter(volunteers::status.eq("active"))
+        .filter(volunteers::status.eq(MemberStatus::Active))
         .select(volunteers::star_level)
         .load(conn)?;
     let star_levels = (0..=5)

@@ -18,6 +18,7 @@ use timebank_ledger::{
     AccountKind, Amount, Asset, NewPosting, NewTransaction, TxKind, find_account, open_account,
     post_in,
 };
+use timebank_rules::states::{RequestStatus, RequestStep};
 use timebank_store::schema::service_requests as sr;
 use timebank_store::{DbConnection, Lockable, lock_row, write_tx};
 
@@ -38,7 +39,8 @@ pub struct RequestRow {
     pub wanted_until: Option<NaiveDateTime>,
     pub payment: String,
     pub max_hours: i64,
-    pub status: String,
+    #[diesel(deserialize_as = String)]
+    pub status: RequestStatus,
     pub volunteer_id: Option<String>,
     pub dispatched_by: Option<String>,
     pub reported_hours: Option<i64>,
@@ -91,17 +93,9 @@ pub fn community_of(conn: &mut DbConnection, request: &RequestRow) -> Result<Org
     get_org(conn, &request.community_id)
 }
 
-fn invalid_state(r: &RequestRow, wanted: &str) -> DomainError {
-    DomainError::refused(
-        Code::InvalidState,
-        format!("the request is {}, not {wanted}", r.status),
-    )
-    .with_details(serde_json::json!({ "status": r.status }))
-}
-
-fn locked(conn: &mut DbConnection, id: &str, wanted: &[&str]) -> Result<RequestRow, DomainError> {
+fn locked(conn: &mut DbConnection, id: &str, step: RequestStep) -> Result<RequestRow, DomainError> {
     let r = lock_request(conn, id)?;
-    in_state(&r, wanted)?;
+    may_take(&r, step)?;
     Ok(r)
 }
 
@@ -112,11 +106,14 @@ fn lock_request(conn: &mut DbConnection, id: &str) -> Result<RequestRow, DomainE
     get(conn, id)
 }
 
-fn in_state(r: &RequestRow, wanted: &[&str]) -> Result<(), DomainError> {
-    if wanted.contains(&r.status.as_str()) {
-        Ok(())
-    } else {
-        Err(invalid_state(r, &wanted.join(" or ")))
+fn may_take(r: &RequestRow, step: RequestStep) -> Result<(), DomainError> {
+    match r.status.after(step) {
+        Some(_) => Ok(()),
+        None => Err(DomainError::invalid_state(
+            "request",
+            r.status.as_str(),
+            &step.wanted(),
+        )),
     }
 }
 
@@ -175,7 +172,7 @@ pub fn create(conn: &mut DbConnection, new: NewRequest) -> Result<RequestRow, Do
                 "platform"
             }),
             sr::max_hours.eq(new.max_hours.units()),
-            sr::status.eq("open"),
+            sr::status.eq(RequestStatus::Open),
             sr::held_points.eq(0i64),
             sr::declines.eq("[]"),
             sr::created_at.eq(now),
@@ -192,7 +189,7 @@ pub fn dispatch(
     actor: &str,
 ) -> Result<RequestRow, DomainError> {
     write_tx(conn, |c| {
-        let r = locked(c, id, &["open"])?;
+        let r = locked(c, id, RequestStep::Dispatch)?;
         if r.requester_id == volunteer_id {
             return Err(DomainError::refused(
                 Code::VolunteerUnavailable,
@@ -206,7 +203,7 @@ pub fn dispatch(
             .map_err(|e| DomainError::refused(Code::VolunteerUnavailable, e.to_string()))?;
         diesel::update(sr::table.find(id))
             .set((
-                sr::status.eq("dispatched"),
+                sr::status.eq(RequestStep::Dispatch.to()),
                 sr::volunteer_id.eq(volunteer_id),
                 sr::dispatched_by.eq(actor),
                 sr::updated_at.eq(timebank_store::now()),
@@ -224,7 +221,7 @@ pub fn decline(
     reason: &str,
 ) -> Result<RequestRow, DomainError> {
     write_tx(conn, |c| {
-        let r = locked(c, id, &["dispatched"])?;
+        let r = locked(c, id, RequestStep::Decline)?;
         assigned(&r, volunteer_id)?;
         let mut declines: Vec<Decline> = serde_json::from_str(&r.declines).unwrap_or_default();
         let now = timebank_store::now();
@@ -235,7 +232,7 @@ pub fn decline(
         });
         diesel::update(sr::table.find(id))
             .set((
-                sr::status.eq("open"),
+                sr::status.eq(RequestStep::Decline.to()),
                 sr::volunteer_id.eq(None::<String>),
                 sr::declines
                     .eq(serde_json::to_string(&declines).unwrap_or_else(|_| "[]".to_owned())),
@@ -278,7 +275,7 @@ pub fn accept(
     id: &str,
     volunteer_id: &str,
 ) -> Result<RequestRow, DomainError> {
-    let r = locked(conn, id, &["dispatched"])?;
+    let r = locked(conn, id, RequestStep::Accept)?;
     assigned(&r, volunteer_id)?;
     get_volunteer(conn, volunteer_id)?
         .row
@@ -321,7 +318,7 @@ pub fn accept(
     }
     diesel::update(sr::table.find(id))
         .set((
-            sr::status.eq("accepted"),
+            sr::status.eq(RequestStep::Accept.to()),
             sr::held_points.eq(held),
             sr::hold_transaction_id.eq(hold_tx),
             sr::updated_at.eq(now),
@@ -340,11 +337,11 @@ pub fn complete(
     write_tx(conn, |c| {
         let r = lock_request(c, id)?;
         assigned(&r, volunteer_id)?;
-        in_state(&r, &["accepted"])?;
+        may_take(&r, RequestStep::Complete)?;
         let now = timebank_store::now();
         diesel::update(sr::table.find(id))
             .set((
-                sr::status.eq("completed"),
+                sr::status.eq(RequestStep::Complete.to()),
                 sr::reported_hours.eq(hours.units()),
                 sr::completed_at.eq(now),
                 sr::updated_at.eq(now),
@@ -371,7 +368,7 @@ pub fn rate(
             "only the requester rates a request",
         ));
     }
-    in_state(&r, &["completed"])?;
+    may_take(&r, RequestStep::Rate)?;
     if !(1..=5).contains(&stars) {
         return Err(
             DomainError::refused(Code::ValidationFailed, "stars must be 1 to 5")
@@ -389,14 +386,14 @@ pub fn rate(
         .execute(conn)?;
     if dispute {
         diesel::update(sr::table.find(id))
-            .set(sr::status.eq("disputed"))
+            .set(sr::status.eq(RequestStep::Dispute.to()))
             .execute(conn)?;
     } else {
         settle(
             conn,
             &r,
             Amount::from_units(r.reported_hours.unwrap_or(0)),
-            "rated",
+            RequestStep::Rate.to(),
             now,
         )?;
     }
@@ -416,8 +413,14 @@ pub fn resolve(
                 .with_details(serde_json::json!({ "fields": { "hours": ["range"] } })),
         );
     }
-    let r = locked(conn, id, &["disputed"])?;
-    settle(conn, &r, hours, "rated", timebank_store::now())?;
+    let r = locked(conn, id, RequestStep::Resolve)?;
+    settle(
+        conn,
+        &r,
+        hours,
+        RequestStep::Resolve.to(),
+        timebank_store::now(),
+    )?;
     get(conn, id)
 }
 
@@ -429,12 +432,12 @@ pub fn cancel(
     actor: &str,
     reason: Option<&str>,
 ) -> Result<RequestRow, DomainError> {
-    let r = locked(conn, id, &["open", "dispatched", "accepted"])?;
+    let r = locked(conn, id, RequestStep::Cancel)?;
     let release = release_hold(conn, &r, r.held_points, "服务取消，退还预付积分")?;
     let now = timebank_store::now();
     diesel::update(sr::table.find(id))
         .set((
-            sr::status.eq("cancelled"),
+            sr::status.eq(RequestStep::Cancel.to()),
             sr::cancelled_by.eq(actor),
             sr::cancel_reason.eq(reason),
             sr::release_transaction_id.eq(release),
@@ -488,7 +491,7 @@ fn settle(
     conn: &mut DbConnection,
     r: &RequestRow,
     reported: Amount,
-    final_status: &str,
+    final_status: RequestStatus,
     now: NaiveDateTime,
 ) -> Result<(), DomainError> {
     let volunteer_id = r
@@ -593,7 +596,7 @@ pub fn settle_unrated(
     limit: i64,
 ) -> Result<Vec<String>, DomainError> {
     let due: Vec<String> = sr::table
-        .filter(sr::status.eq("completed"))
+        .filter(sr::status.eq_any(RequestStep::SettleUnrated.from_states()))
         .filter(sr::completed_at.le(now - Duration::hours(RATING_WINDOW_HOURS)))
         .order(sr::completed_at.asc())
         .limit(limit)
@@ -602,12 +605,12 @@ pub fn settle_unrated(
     let mut done = Vec::new();
     for id in due {
         let settled = write_tx(conn, |c| {
-            let r = locked(c, &id, &["completed"])?;
+            let r = locked(c, &id, RequestStep::SettleUnrated)?;
             settle(
                 c,
                 &r,
                 Amount::from_units(r.reported_hours.unwrap_or(0)),
-                "settled",
+                RequestStep::SettleUnrated.to(),
                 now,
             )
         });
@@ -623,7 +626,7 @@ pub fn settle_unrated(
 pub enum Filter<'a> {
     Community {
         path: &'a str,
-        status: Option<&'a str>,
+        status: Option<RequestStatus>,
     },
     Requester(&'a str),
     Volunteer(&'a str),
@@ -645,7 +648,7 @@ pub fn list(
         Filter::Community { path, status } => {
             let q = q.filter(orgs::path.like(format!("{path}%")));
             match status {
-                Some(s) => q.filter(sr::status.eq(s.to_owned())),
+                Some(s) => q.filter(sr::status.eq(s)),
                 None => q,
             }
         }

@@ -12,6 +12,7 @@ use timebank_kernel::{Code, DomainError};
 use timebank_ledger::{
     AccountKind, Amount, Asset, NewPosting, NewTransaction, TxKind, open_account, post_many_in,
 };
+use timebank_rules::states::ActivityStatus;
 use timebank_rules::{HourlyInput, HourlyOutcome, Interval, settle_hours};
 use timebank_store::schema::attendances;
 use timebank_store::{DbConnection, Lockable, lock_row};
@@ -68,12 +69,8 @@ pub fn settle_activity(
 ) -> Result<SettleReport, DomainError> {
     lock_row(conn, Lockable::Activity, activity_id)?;
     let activity = activities::get(conn, activity_id)?;
-    if activity.status != "published" {
-        return Err(DomainError::refused(
-            Code::InvalidState,
-            format!("the activity is {}, not published", activity.status),
-        )
-        .with_details(serde_json::json!({ "status": activity.status })));
+    if activity.status != ActivityStatus::Published {
+        return Err(activities::not_published(&activity));
     }
     if now < activity.ends_at {
         return Err(DomainError::refused(

@@ -7,6 +7,7 @@ use diesel::prelude::*;
 use timebank_directory::{get_member, get_org, get_volunteer};
 use timebank_kernel::{Class, Code, DomainError};
 use timebank_ledger::Amount;
+use timebank_rules::states::{WishStatus, WishStep};
 use timebank_store::schema::wishes;
 use timebank_store::{DbConnection, Lockable, lock_row, write_tx};
 
@@ -23,7 +24,8 @@ pub struct WishRow {
     pub category: String,
     pub description: String,
     pub budget: Option<i64>,
-    pub status: String,
+    #[diesel(deserialize_as = String)]
+    pub status: WishStatus,
     pub claimed_by_volunteer: Option<String>,
     pub claimed_by_org: Option<String>,
     pub claimed_at: Option<NaiveDateTime>,
@@ -48,9 +50,9 @@ pub fn get(conn: &mut DbConnection, id: &str) -> Result<WishRow, DomainError> {
         .ok_or(DomainError::NotFound("wish"))
 }
 
-fn locked(conn: &mut DbConnection, id: &str, wanted: &str) -> Result<WishRow, DomainError> {
+fn locked(conn: &mut DbConnection, id: &str, step: WishStep) -> Result<WishRow, DomainError> {
     let w = lock_wish(conn, id)?;
-    in_state(&w, wanted)?;
+    may_take(&w, step)?;
     Ok(w)
 }
 
@@ -61,15 +63,14 @@ fn lock_wish(conn: &mut DbConnection, id: &str) -> Result<WishRow, DomainError> 
     get(conn, id)
 }
 
-fn in_state(w: &WishRow, wanted: &str) -> Result<(), DomainError> {
-    if w.status == wanted {
-        Ok(())
-    } else {
-        Err(DomainError::refused(
-            Code::InvalidState,
-            format!("the wish is {}, not {wanted}", w.status),
-        )
-        .with_details(serde_json::json!({ "status": w.status })))
+fn may_take(w: &WishRow, step: WishStep) -> Result<(), DomainError> {
+    match w.status.after(step) {
+        Some(_) => Ok(()),
+        None => Err(DomainError::invalid_state(
+            "wish",
+            w.status.as_str(),
+            &step.wanted(),
+        )),
     }
 }
 
@@ -97,7 +98,7 @@ pub fn create(
             wishes::category.eq(category),
             wishes::description.eq(description),
             wishes::budget.eq(budget.map(Amount::units)),
-            wishes::status.eq("open"),
+            wishes::status.eq(WishStatus::Open),
             wishes::created_at.eq(timebank_store::now()),
         ))
         .execute(conn)?;
@@ -106,7 +107,7 @@ pub fn create(
 
 pub fn claim(conn: &mut DbConnection, id: &str, by: Claimer) -> Result<WishRow, DomainError> {
     write_tx(conn, |c| {
-        let w = locked(c, id, "open")?;
+        let w = locked(c, id, WishStep::Claim)?;
         let (volunteer, org) = match &by {
             Claimer::Volunteer(v) => {
                 if *v == w.requester_id {
@@ -124,7 +125,7 @@ pub fn claim(conn: &mut DbConnection, id: &str, by: Claimer) -> Result<WishRow, 
         };
         diesel::update(wishes::table.find(id))
             .set((
-                wishes::status.eq("claimed"),
+                wishes::status.eq(WishStep::Claim.to()),
                 wishes::claimed_by_volunteer.eq(volunteer),
                 wishes::claimed_by_org.eq(org),
                 wishes::claimed_at.eq(timebank_store::now()),
@@ -137,10 +138,10 @@ pub fn claim(conn: &mut DbConnection, id: &str, by: Claimer) -> Result<WishRow, 
 /// The claimer marks it fulfilled; `is_claimer` was checked by the caller.
 pub fn fulfil(conn: &mut DbConnection, id: &str, note: &str) -> Result<WishRow, DomainError> {
     write_tx(conn, |c| {
-        locked(c, id, "claimed")?;
+        locked(c, id, WishStep::Fulfil)?;
         diesel::update(wishes::table.find(id))
             .set((
-                wishes::status.eq("fulfilled"),
+                wishes::status.eq(WishStep::Fulfil.to()),
                 wishes::fulfil_note.eq(note),
                 wishes::fulfilled_at.eq(timebank_store::now()),
             ))
@@ -165,7 +166,7 @@ pub fn confirm(
             "only the person who made the wish confirms it",
         ));
     }
-    in_state(&w, "fulfilled")?;
+    may_take(&w, WishStep::Confirm)?;
     let now = timebank_store::now();
     let mut award = None;
     let mut skipped = None;
@@ -199,7 +200,7 @@ pub fn confirm(
     }
     diesel::update(wishes::table.find(id))
         .set((
-            wishes::status.eq("confirmed"),
+            wishes::status.eq(WishStep::Confirm.to()),
             wishes::confirmed_at.eq(now),
             wishes::award_id.eq(&award),
         ))
@@ -213,7 +214,7 @@ pub fn list_open(
 ) -> Result<Vec<WishRow>, DomainError> {
     Ok(wishes::table
         .filter(wishes::community_id.eq_any(community_ids))
-        .filter(wishes::status.eq_any(["open", "claimed"]))
+        .filter(wishes::status.eq_any([WishStatus::Open, WishStatus::Claimed]))
         .order(wishes::created_at.asc())
         .select(WishRow::as_select())
         .load(conn)?)

@@ -1,4 +1,5 @@
 use std::collections::HashMap;
+use timebank_rules::states::ActivityStatus;
 
 use chrono::{NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
@@ -42,7 +43,7 @@ pub fn settle(
     };
     let mut query = activities::table
         .inner_join(orgs::table)
-        .filter(activities::status.eq("published"))
+        .filter(activities::status.eq(ActivityStatus::Published))
         .filter(activities::ends_at.le(bound))
         .filter(
             activities::id.eq_any(

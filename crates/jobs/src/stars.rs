@@ -2,6 +2,7 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use timebank_directory::get_volunteer;
 use timebank_kernel::DomainError;
+use timebank_rules::states::MemberStatus;
 use timebank_store::schema::volunteers;
 use timebank_store::{DbConnection, Lockable, lock_row, write_tx};
 
@@ -16,7 +17,7 @@ pub fn recompute_stars(
     progress: &dyn Progress,
 ) -> Result<Summary, DomainError> {
     let ids: Vec<String> = volunteers::table
-        .filter(volunteers::status.eq("active"))
+        .filter(volunteers::status.eq(MemberStatus::Active))
         .order(volunteers::user_id.asc())
         .select(volunteers::user_id)
         .load(conn)?;

@@ -9,6 +9,7 @@
 //! file — or resuming a killed import — applies nothing twice.
 
 use std::collections::HashMap;
+use timebank_rules::states::MemberStatus;
 
 use chrono::{DateTime, NaiveDateTime};
 use diesel::prelude::*;
@@ -351,7 +352,7 @@ pub fn import_volunteers(
                 community,
                 &skills,
             )?;
-            if r.status != "pending" {
+            if MemberStatus::parse(&r.status) != Some(MemberStatus::Pending) {
                 timebank_directory::approve_volunteer(c, &id, actor)?;
             }
             Ok(())

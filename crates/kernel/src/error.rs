@@ -47,6 +47,15 @@ impl DomainError {
         }
     }
 
+    /// The row's state does not allow the step: 409 with the state it is in.
+    pub fn invalid_state(thing: &str, current: &str, wanted: &str) -> Self {
+        Self::refused(
+            Code::InvalidState,
+            format!("the {thing} is {current}, not {wanted}"),
+        )
+        .with_details(serde_json::json!({ "status": current }))
+    }
+
     /// The refusal's code, if it is one.
     pub fn code(&self) -> Option<Code> {
         match self {

@@ -7,6 +7,7 @@ use diesel::prelude::*;
 use timebank_directory::{Org, path_ids};
 use timebank_kernel::{Code, DomainError};
 use timebank_ledger::Amount;
+use timebank_rules::states::{ItemStatus, ItemStep};
 use timebank_store::DbConnection;
 use timebank_store::schema::{catalog_items, stock_levels};
 
@@ -20,7 +21,8 @@ pub struct ItemRow {
     pub points_price: i64,
     pub min_star_level: Option<i32>,
     pub limit_per_person_per_quarter: Option<i32>,
-    pub status: String,
+    #[diesel(deserialize_as = String)]
+    pub status: ItemStatus,
     pub created_by: String,
     pub created_at: NaiveDateTime,
 }
@@ -56,7 +58,7 @@ pub fn create(
             catalog_items::points_price.eq(new.points_price.units()),
             catalog_items::min_star_level.eq(new.min_star_level),
             catalog_items::limit_per_person_per_quarter.eq(new.limit_per_person_per_quarter),
-            catalog_items::status.eq("active"),
+            catalog_items::status.eq(ItemStatus::Active),
             catalog_items::created_by.eq(actor),
             catalog_items::created_at.eq(timebank_store::now()),
         ))
@@ -77,9 +79,9 @@ pub fn retire(conn: &mut DbConnection, id: &str) -> Result<ItemRow, DomainError>
     let changed = diesel::update(
         catalog_items::table
             .find(id)
-            .filter(catalog_items::status.eq("active")),
+            .filter(catalog_items::status.eq_any(ItemStep::Retire.from_states())),
     )
-    .set(catalog_items::status.eq("retired"))
+    .set(catalog_items::status.eq(ItemStep::Retire.to()))
     .execute(conn)?;
     let item = get(conn, id)?;
     if changed == 0 {
@@ -111,7 +113,7 @@ pub fn at_site(
                 .and(stock_levels::site_id.eq(site_id))),
         )
         .filter(catalog_items::org_id.eq_any(ids))
-        .filter(catalog_items::status.eq("active"))
+        .filter(catalog_items::status.eq(ItemStatus::Active))
         .order((catalog_items::name.asc(), catalog_items::id.asc()))
         .select((
             ItemRow::as_select(),

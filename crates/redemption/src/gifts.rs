@@ -12,6 +12,7 @@ use timebank_ledger::{
     find_account, open_account, post_in, read,
 };
 use timebank_policy as policy;
+use timebank_rules::states::{LinkStatus, LinkStep};
 use timebank_store::schema::{family_links, gifts, users};
 use timebank_store::{DbConnection, Lockable, lock_row, write_tx};
 
@@ -22,7 +23,8 @@ pub struct LinkRow {
     pub requester_id: String,
     pub other_id: String,
     pub relation: String,
-    pub status: String,
+    #[diesel(deserialize_as = String)]
+    pub status: LinkStatus,
     #[serde(serialize_with = "utc")]
     pub created_at: NaiveDateTime,
     #[serde(serialize_with = "utc_opt")]
@@ -98,7 +100,7 @@ pub fn request_link(
                 family_links::requester_id.eq(requester),
                 family_links::other_id.eq(other_id),
                 family_links::relation.eq(relation),
-                family_links::status.eq("pending"),
+                family_links::status.eq(LinkStatus::Pending),
                 family_links::created_at.eq(timebank_store::now()),
             ))
             .execute(c)?;
@@ -126,10 +128,10 @@ pub fn confirm_link(conn: &mut DbConnection, id: &str, user: &str) -> Result<Lin
     let changed = diesel::update(
         family_links::table
             .find(id)
-            .filter(family_links::status.eq("pending")),
+            .filter(family_links::status.eq_any(LinkStep::Confirm.from_states())),
     )
     .set((
-        family_links::status.eq("confirmed"),
+        family_links::status.eq(LinkStep::Confirm.to()),
         family_links::confirmed_at.eq(timebank_store::now()),
     ))
     .execute(conn)?;
@@ -240,7 +242,8 @@ pub fn give(
             (pool_account(conn, &district)?, None, true)
         }
         Recipient::Person(to) => {
-            let confirmed = link_between(conn, from, &to)?.is_some_and(|l| l.status == "confirmed");
+            let confirmed =
+                link_between(conn, from, &to)?.is_some_and(|l| l.status == LinkStatus::Confirmed);
             if !confirmed {
                 return Err(DomainError::refused(
                     Code::NotFamily,

@@ -15,6 +15,7 @@ use timebank_ledger::{
 };
 use timebank_policy as policy;
 use timebank_rules::quarter_of;
+use timebank_rules::states::{ItemStatus, OrderStatus, OrderStep};
 use timebank_store::schema::orders;
 use timebank_store::{DbConnection, Lockable, lock_row, write_tx};
 
@@ -35,7 +36,8 @@ pub struct OrderRow {
     pub quantity: i32,
     pub points: i64,
     pub quarter: String,
-    pub status: String,
+    #[diesel(deserialize_as = String)]
+    pub status: OrderStatus,
     pub pickup_code: String,
     pub wrong_attempts: i32,
     pub locked_until: Option<NaiveDateTime>,
@@ -75,8 +77,11 @@ pub fn place(
     volunteer.row.require_active(now)?;
     let (site, site_org) = sites::get_with_org(conn, site_id)?;
     let item = catalog::get(conn, item_id)?;
-    if item.status != "active" {
-        return Err(not_here("retired", "this item is no longer offered"));
+    if item.status != ItemStatus::Active {
+        return Err(not_here(
+            ItemStatus::Retired.as_str(),
+            "this item is no longer offered",
+        ));
     }
     if !catalog::offered_at(&item, &site_org) {
         return Err(not_here(
@@ -109,7 +114,7 @@ pub fn place(
             .filter(orders::volunteer_id.eq(volunteer_id))
             .filter(orders::item_id.eq(item_id))
             .filter(orders::quarter.eq(&quarter))
-            .filter(orders::status.eq_any(["reserved", "fulfilled"]))
+            .filter(orders::status.eq_any([OrderStatus::Reserved, OrderStatus::Fulfilled]))
             .select(diesel::dsl::sum(orders::quantity))
             .first(conn)?;
         let used = used.unwrap_or(0);
@@ -175,7 +180,7 @@ pub fn place(
             orders::quantity.eq(quantity),
             orders::points.eq(points.units()),
             orders::quarter.eq(&quarter),
-            orders::status.eq("reserved"),
+            orders::status.eq(OrderStatus::Reserved),
             orders::pickup_code.eq(six_digits()?),
             orders::wrong_attempts.eq(0),
             orders::expires_at
@@ -187,17 +192,18 @@ pub fn place(
     get(conn, &id)
 }
 
-fn reserved(conn: &mut DbConnection, id: &str) -> Result<OrderRow, DomainError> {
+/// Locks the order and finds where `step` takes it.
+fn locked_for(
+    conn: &mut DbConnection,
+    id: &str,
+    step: OrderStep,
+) -> Result<(OrderRow, OrderStatus), DomainError> {
     lock_row(conn, Lockable::Order, id)?;
     let order = get(conn, id)?;
-    if order.status != "reserved" {
-        return Err(DomainError::refused(
-            Code::InvalidState,
-            format!("the order is {}, not reserved", order.status),
-        )
-        .with_details(serde_json::json!({ "status": order.status })));
-    }
-    Ok(order)
+    let next = order.status.after(step).ok_or_else(|| {
+        DomainError::invalid_state("order", order.status.as_str(), &step.wanted())
+    })?;
+    Ok((order, next))
 }
 
 /// Hands out an order for its pickup code. The outer error aborts the
@@ -210,7 +216,7 @@ pub fn fulfil(
     actor: &str,
     now: NaiveDateTime,
 ) -> Result<Result<OrderRow, DomainError>, DomainError> {
-    let order = reserved(conn, id)?;
+    let (order, next) = locked_for(conn, id, OrderStep::HandOut)?;
     if let Some(until) = order.locked_until.filter(|u| *u > now) {
         return Ok(Err(DomainError::refused(
             Code::OrderLocked,
@@ -250,7 +256,7 @@ pub fn fulfil(
     )?;
     diesel::update(orders::table.find(id))
         .set((
-            orders::status.eq("fulfilled"),
+            orders::status.eq(next),
             orders::closed_at.eq(now),
             orders::closed_by.eq(actor),
         ))
@@ -267,14 +273,19 @@ pub fn cancel(
     expired: bool,
     now: NaiveDateTime,
 ) -> Result<OrderRow, DomainError> {
-    let order = reserved(conn, id)?;
+    let step = if expired {
+        OrderStep::Expire
+    } else {
+        OrderStep::Cancel
+    };
+    let (order, next) = locked_for(conn, id, step)?;
     stock::apply(
         conn,
         &order.site_id,
         &order.item_id,
         MovementKind::Release,
         order.quantity,
-        if expired { "expired" } else { "cancelled" },
+        next.as_str(),
         Some(id),
         actor,
     )?;
@@ -311,7 +322,7 @@ pub fn cancel(
     )?;
     diesel::update(orders::table.find(id))
         .set((
-            orders::status.eq(if expired { "expired" } else { "cancelled" }),
+            orders::status.eq(next),
             orders::refund_transaction_id.eq(&refund.transaction.id),
             orders::closed_at.eq(now),
             orders::closed_by.eq(actor),
@@ -329,7 +340,7 @@ pub fn expire_due(
     limit: i64,
 ) -> Result<Vec<String>, DomainError> {
     let due: Vec<String> = orders::table
-        .filter(orders::status.eq("reserved"))
+        .filter(orders::status.eq(OrderStatus::Reserved))
         .filter(orders::expires_at.le(now))
         .order(orders::expires_at.asc())
         .limit(limit)

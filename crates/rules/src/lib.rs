@@ -4,6 +4,9 @@
 //! policy as data, so a published, versioned policy — never a constant in
 //! code — decides the numbers; the `Default`s are the national defaults.
 //!
+//! The domain's state machines live here too (`states`): which step may
+//! move which state, as a table.
+//!
 //! Decimal hours and points go in and out; the ledger stores them as
 //! hundredths. Rounding here only ever rounds down, so a rule never creates
 //! a point that was not earned.
@@ -14,6 +17,7 @@ mod expiry;
 mod interval;
 mod spending;
 mod stars;
+pub mod states;
 
 pub use case::{CaseRefusal, CaseRuleVersion, check_claim, check_limit, claim_year, in_force};
 pub use earning::{

@@ -5,37 +5,11 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use serde::Serialize;
 use timebank_kernel::DomainError;
+use timebank_rules::states::MemberStatus;
 use timebank_store::DbConnection;
 use timebank_store::schema::{orgs, residents, users, volunteers};
 
 use crate::{After, Page, Scope, opt_utc, utc};
-
-/// pending, active or suspended (a suspension ends by itself).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Standing {
-    Pending,
-    Active,
-    Suspended,
-}
-
-impl Standing {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Standing::Pending => "pending",
-            Standing::Active => "active",
-            Standing::Suspended => "suspended",
-        }
-    }
-
-    pub fn parse(text: &str) -> Option<Standing> {
-        match text {
-            "pending" => Some(Standing::Pending),
-            "active" => Some(Standing::Active),
-            "suspended" => Some(Standing::Suspended),
-            _ => None,
-        }
-    }
-}
 
 /// A search: all digits is a phone prefix, anything else a name prefix.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -68,7 +42,7 @@ impl Search {
 }
 
 pub struct PeopleFilter {
-    pub standing: Option<Standing>,
+    pub standing: Option<MemberStatus>,
     pub search: Option<Search>,
     pub after: Option<After>,
     pub limit: i64,
@@ -85,7 +59,7 @@ pub struct Person {
     pub community_name: String,
     #[serde(skip)]
     pub community_path: String,
-    pub status: &'static str,
+    pub status: MemberStatus,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub star_level: Option<i32>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -170,7 +144,7 @@ fn list(
             let mut rows = query(conn, None, f, Some(&ids))?;
             rows.retain(|p| {
                 scope.community_ids.contains(&p.community_id)
-                    && f.standing.is_none_or(|s| s.as_str() == p.status)
+                    && f.standing.is_none_or(|s| s == p.status)
                     && f.after
                         .as_ref()
                         .is_none_or(|a| (p.created, p.id.as_str()) < (a.at, a.id.as_str()))
@@ -239,14 +213,16 @@ fn volunteers_in(
     } else {
         q = match f.standing {
             None => q,
-            Some(Standing::Pending) => q.filter(volunteers::status.eq("pending")),
-            Some(Standing::Active) => q.filter(volunteers::status.eq("active")).filter(
-                volunteers::suspended_until
-                    .is_null()
-                    .or(volunteers::suspended_until.le(f.now)),
-            ),
-            Some(Standing::Suspended) => q
-                .filter(volunteers::status.eq("active"))
+            Some(MemberStatus::Pending) => q.filter(volunteers::status.eq(MemberStatus::Pending)),
+            Some(MemberStatus::Active) => q
+                .filter(volunteers::status.eq(MemberStatus::Active))
+                .filter(
+                    volunteers::suspended_until
+                        .is_null()
+                        .or(volunteers::suspended_until.le(f.now)),
+                ),
+            Some(MemberStatus::Suspended) => q
+                .filter(volunteers::status.eq(MemberStatus::Active))
                 .filter(volunteers::suspended_until.gt(f.now)),
         };
         if let Some(communities) = communities {
@@ -291,10 +267,10 @@ fn volunteers_in(
                 approved_at,
                 created,
             )| {
-                let status = match (status.as_str(), suspended_until) {
-                    ("pending", _) => "pending",
-                    (_, Some(until)) if until > f.now => "suspended",
-                    _ => "active",
+                let status = match (MemberStatus::parse(&status), suspended_until) {
+                    (Some(MemberStatus::Pending), _) => MemberStatus::Pending,
+                    (_, Some(until)) if until > f.now => MemberStatus::Suspended,
+                    _ => MemberStatus::Active,
                 };
                 Person {
                     id,
@@ -354,10 +330,12 @@ fn residents_in(
     } else {
         q = match f.standing {
             None => q,
-            Some(Standing::Pending) => q.filter(residents::status.eq("pending")),
-            Some(Standing::Active) => q.filter(residents::status.eq("active")),
+            Some(MemberStatus::Pending) => q.filter(residents::status.eq(MemberStatus::Pending)),
+            Some(MemberStatus::Active) => q.filter(residents::status.eq(MemberStatus::Active)),
             // Residents are never suspended.
-            Some(Standing::Suspended) => q.filter(residents::status.eq("suspended")),
+            Some(MemberStatus::Suspended) => {
+                q.filter(residents::status.eq(MemberStatus::Suspended))
+            }
         };
         if let Some(communities) = communities {
             q = q
@@ -402,10 +380,10 @@ fn residents_in(
                 community_id,
                 community_name,
                 community_path,
-                status: if status == "pending" {
-                    "pending"
+                status: if status == MemberStatus::Pending.as_str() {
+                    MemberStatus::Pending
                 } else {
-                    "active"
+                    MemberStatus::Active
                 },
                 star_level: None,
                 skills: None,

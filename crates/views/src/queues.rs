@@ -4,6 +4,9 @@
 use diesel::prelude::*;
 use serde::Serialize;
 use timebank_kernel::DomainError;
+use timebank_rules::states::{
+    ActivityStatus, AwardStatus, MemberStatus, OrderStatus, RequestStatus, WishStatus,
+};
 use timebank_store::DbConnection;
 use timebank_store::schema::{
     activities, case_awards, orders, residents, service_requests, sites, volunteers, wishes,
@@ -27,39 +30,39 @@ pub fn counts(conn: &mut DbConnection, org_id: &str, scope: &Scope) -> Result<Qu
     let communities = &scope.community_ids;
     let pending_volunteers = volunteers::table
         .filter(volunteers::community_id.eq_any(communities))
-        .filter(volunteers::status.eq("pending"))
+        .filter(volunteers::status.eq(MemberStatus::Pending))
         .count()
         .get_result(conn)?;
     let pending_residents = residents::table
         .filter(residents::community_id.eq_any(communities))
-        .filter(residents::status.eq("pending"))
+        .filter(residents::status.eq(MemberStatus::Pending))
         .count()
         .get_result(conn)?;
     let activities_to_review = activities::table
         .filter(activities::org_id.eq_any(&scope.org_ids))
-        .filter(activities::status.eq("pending_review"))
+        .filter(activities::status.eq(ActivityStatus::PendingReview))
         .count()
         .get_result(conn)?;
     let awards_to_approve = case_awards::table
         .inner_join(volunteers::table.on(volunteers::user_id.eq(case_awards::volunteer_id)))
         .filter(volunteers::community_id.eq_any(communities))
-        .filter(case_awards::status.eq("pending"))
+        .filter(case_awards::status.eq(AwardStatus::Pending))
         .count()
         .get_result(conn)?;
     let disputed_requests = service_requests::table
         .filter(service_requests::community_id.eq_any(communities))
-        .filter(service_requests::status.eq("disputed"))
+        .filter(service_requests::status.eq(RequestStatus::Disputed))
         .count()
         .get_result(conn)?;
     let open_wishes = wishes::table
         .filter(wishes::community_id.eq_any(communities))
-        .filter(wishes::status.eq("open"))
+        .filter(wishes::status.eq(WishStatus::Open))
         .count()
         .get_result(conn)?;
     let reserved_orders = orders::table
         .inner_join(sites::table.on(sites::id.eq(orders::site_id)))
         .filter(sites::org_id.eq_any(&scope.org_ids))
-        .filter(orders::status.eq("reserved"))
+        .filter(orders::status.eq(OrderStatus::Reserved))
         .count()
         .get_result(conn)?;
     Ok(Queues {

@@ -6,6 +6,7 @@ use timebank_earning::cases::CaseAwardRow;
 use timebank_earning::wishes::WishRow;
 use timebank_kernel::DomainError;
 use timebank_redemption::orders::OrderRow;
+use timebank_rules::states::{AwardStatus, OrderStatus, WishStatus};
 use timebank_store::DbConnection;
 use timebank_store::schema::{
     case_awards, case_rules, catalog_items, orders, users, volunteers, wishes,
@@ -25,7 +26,7 @@ pub struct AwardItem {
 pub fn case_awards(
     conn: &mut DbConnection,
     scope: &Scope,
-    status: Option<&str>,
+    status: Option<AwardStatus>,
     after: Option<&After>,
     limit: i64,
 ) -> Result<Page<AwardItem>, DomainError> {
@@ -43,7 +44,7 @@ pub fn case_awards(
         ))
         .into_boxed();
     if let Some(status) = status {
-        q = q.filter(case_awards::status.eq(status.to_owned()));
+        q = q.filter(case_awards::status.eq(status));
     }
     if let Some(a) = after {
         q = q.filter(
@@ -76,7 +77,7 @@ pub fn case_awards(
 pub fn wishes(
     conn: &mut DbConnection,
     community_ids: &[String],
-    status: Option<&str>,
+    status: Option<WishStatus>,
     after: Option<&After>,
     limit: i64,
 ) -> Result<Page<WishRow>, DomainError> {
@@ -85,7 +86,7 @@ pub fn wishes(
         .select(WishRow::as_select())
         .into_boxed();
     if let Some(status) = status {
-        q = q.filter(wishes::status.eq(status.to_owned()));
+        q = q.filter(wishes::status.eq(status));
     }
     if let Some(a) = after {
         q = q.filter(
@@ -114,7 +115,7 @@ pub struct SiteOrder {
 pub fn site_orders(
     conn: &mut DbConnection,
     site_id: &str,
-    status: Option<&str>,
+    status: Option<OrderStatus>,
     after: Option<&After>,
     limit: i64,
 ) -> Result<Page<SiteOrder>, DomainError> {
@@ -130,7 +131,7 @@ pub fn site_orders(
         ))
         .into_boxed();
     if let Some(status) = status {
-        q = q.filter(orders::status.eq(status.to_owned()));
+        q = q.filter(orders::status.eq(status));
     }
     if let Some(a) = after {
         q = q.filter(

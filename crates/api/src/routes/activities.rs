@@ -8,6 +8,7 @@ use timebank_earning::activities::{self, ActivityRow, AttendanceRow, ListFilter,
 use timebank_earning::settle;
 use timebank_kernel::Code;
 use timebank_ledger::Amount;
+use timebank_rules::states::{ActivityStatus, SignupStatus};
 use tracing_actix_web::RequestId;
 use validator::Validate;
 
@@ -55,7 +56,7 @@ fn attendance_json(a: &AttendanceRow) -> Value {
     })
 }
 
-fn signup_json(activity: &ActivityRow, volunteer_id: &str, status: &str) -> Value {
+fn signup_json(activity: &ActivityRow, volunteer_id: &str, status: SignupStatus) -> Value {
     json!({
         "activity_id": activity.id,
         "volunteer_id": volunteer_id,
@@ -178,14 +179,9 @@ pub async fn list(
         limit: q.limit,
     };
     let limit = page.limit()?;
-    let status = q.status.clone().unwrap_or_else(|| "published".to_owned());
-    if !["published", "pending_review", "rejected"].contains(&status.as_str()) {
-        return Err(ApiError::new(
-            Code::InvalidQuery,
-            "status must be published, pending_review or rejected",
-        ));
-    }
-    let default_view = status == "published" && q.from.is_none() && q.to.is_none();
+    let status = crate::routes::state_query::<ActivityStatus>(q.status.as_deref())?
+        .unwrap_or(ActivityStatus::Published);
+    let default_view = status == ActivityStatus::Published && q.from.is_none() && q.to.is_none();
     let (phase, after) = activity_cursor(page.cursor()?.as_deref(), default_view)?;
     let rows = state
         .db(move |conn| {
@@ -199,7 +195,7 @@ pub async fn list(
             };
             // Unpublished activities are the review queue: staff only, in
             // scope (the caller's widest org unless one is named).
-            if status != "published" {
+            if status != ActivityStatus::Published {
                 if org_path.is_none() {
                     let home = principal
                         .home_read_org(conn)?
@@ -210,7 +206,7 @@ pub async fn list(
             }
             let now = timebank_store::now();
             let filter = |phase: Phase, after, limit| ListFilter {
-                status: status.clone(),
+                status,
                 community_path: community_path.clone(),
                 org_path: org_path.clone(),
                 category: q.category.clone(),
@@ -263,7 +259,7 @@ pub async fn get(
     let activity = state
         .db(move |conn| {
             let (activity, org) = activities::get_with_org(conn, &id)?;
-            if activity.status != "published" {
+            if activity.status != ActivityStatus::Published {
                 Principal::require(principal.reads(&org.path))?;
             }
             Ok(activity)
@@ -329,7 +325,11 @@ pub async fn sign_up(
     let activity = state
         .db(move |conn| Ok(activities::sign_up(conn, &id, &vid)?))
         .await?;
-    Ok(HttpResponse::Created().json(signup_json(&activity, &volunteer_id, "signed_up")))
+    Ok(HttpResponse::Created().json(signup_json(
+        &activity,
+        &volunteer_id,
+        SignupStatus::SignedUp,
+    )))
 }
 
 pub async fn cancel_sign_up(
@@ -342,7 +342,11 @@ pub async fn cancel_sign_up(
     let activity = state
         .db(move |conn| Ok(activities::cancel_sign_up(conn, &id, &vid)?))
         .await?;
-    Ok(HttpResponse::Ok().json(signup_json(&activity, &volunteer_id, "cancelled")))
+    Ok(HttpResponse::Ok().json(signup_json(
+        &activity,
+        &volunteer_id,
+        SignupStatus::Cancelled,
+    )))
 }
 
 pub async fn code(

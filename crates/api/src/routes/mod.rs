@@ -358,6 +358,25 @@ impl PageQuery {
     }
 }
 
+/// A `status` filter naming one of the machine's states (empty is none).
+pub(crate) fn state_query<S: timebank_rules::states::State>(
+    text: Option<&str>,
+) -> Result<Option<S>, ApiError> {
+    match text.filter(|s| !s.is_empty()) {
+        None => Ok(None),
+        Some(s) => S::parse(s).map(Some).ok_or_else(|| {
+            let allowed: Vec<&str> = S::ALL.iter().map(|s| s.as_str()).collect();
+            ApiError::new(
+                Code::InvalidQuery,
+                format!("status must be one of {}", allowed.join(", ")),
+            )
+            .with_details(
+                serde_json::json!({ "fields": { "status": ["enum"] }, "allowed": allowed }),
+            )
+        }),
+    }
+}
+
 pub(crate) fn invalid_cursor() -> ApiError {
     ApiError::new(
         Code::InvalidCursor,

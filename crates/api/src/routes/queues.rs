@@ -6,8 +6,9 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 use timebank_directory::{self as directory, Org};
 use timebank_kernel::Code;
+use timebank_rules::states::{AwardStatus, MemberStatus, OrderStatus, State, WishStatus};
 use timebank_store::DbConnection;
-use timebank_views::people::{PeopleFilter, Search, Standing};
+use timebank_views::people::{PeopleFilter, Search};
 use timebank_views::{After, Page, Scope};
 
 use crate::error::ApiError;
@@ -44,22 +45,8 @@ impl ListQuery {
     }
 
     /// One of `allowed`, or 400 naming them.
-    fn status(&self, allowed: &[&'static str]) -> Result<Option<&'static str>, ApiError> {
-        match self.status.as_deref().filter(|s| !s.is_empty()) {
-            None => Ok(None),
-            Some(s) => allowed
-                .iter()
-                .find(|a| **a == s)
-                .copied()
-                .map(Some)
-                .ok_or_else(|| {
-                    ApiError::new(
-                        Code::InvalidQuery,
-                        format!("status must be one of {}", allowed.join(", ")),
-                    )
-                    .with_details(json!({ "fields": { "status": ["enum"] }, "allowed": allowed }))
-                }),
-        }
+    fn status<S: State>(&self) -> Result<Option<S>, ApiError> {
+        crate::routes::state_query(self.status.as_deref())
     }
 }
 
@@ -93,9 +80,7 @@ pub fn readable_scope(
 
 fn people_filter(q: &ListQuery, list: &str) -> Result<PeopleFilter, ApiError> {
     let (after, limit) = q.page(list)?;
-    let standing = q
-        .status(&["pending", "active", "suspended"])?
-        .and_then(Standing::parse);
+    let standing = q.status::<MemberStatus>()?;
     let search = match q.q.as_deref() {
         Some(text) if text.chars().count() > 50 => {
             return Err(
@@ -184,7 +169,7 @@ pub async fn case_awards(
     query: web::Query<ListQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let (after, limit) = query.page("case-awards")?;
-    let status = query.status(&["pending", "approved", "rejected"])?;
+    let status = query.status::<AwardStatus>()?;
     state
         .db(move |conn| {
             let (_, scope) = readable_scope(conn, &principal, query.org_id.as_deref())?;
@@ -216,7 +201,7 @@ pub async fn wishes(
     query: web::Query<ListQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let (after, limit) = query.page("wishes")?;
-    let status = query.status(&["open", "claimed", "fulfilled", "confirmed"])?;
+    let status = query.status::<WishStatus>()?;
     state
         .db(move |conn| {
             let named = query.org_id.as_deref();
@@ -235,10 +220,10 @@ pub async fn wishes(
                 Some(scope) => (scope, status),
                 None => {
                     let scope = volunteer_district(conn, &principal, named)?;
-                    if status.is_some_and(|s| s != "open") {
+                    if status.is_some_and(|s| s != WishStatus::Open) {
                         return Err(ApiError::forbidden());
                     }
-                    (scope, Some("open"))
+                    (scope, Some(WishStatus::Open))
                 }
             };
             let page = timebank_views::work::wishes(
@@ -300,7 +285,7 @@ pub async fn site_redemptions(
     query: web::Query<ListQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let (after, limit) = query.page("site-orders")?;
-    let status = query.status(&["reserved", "fulfilled", "cancelled", "expired"])?;
+    let status = query.status::<OrderStatus>()?;
     state
         .db(move |conn| {
             let (site, org) = timebank_redemption::sites::get_with_org(conn, &id)?;

@@ -7,6 +7,7 @@ use timebank_directory as directory;
 use timebank_earning::services::{self, Filter, NewRequest, RequestRow};
 use timebank_kernel::Code;
 use timebank_ledger::{AccountKind, Amount, find_account, read};
+use timebank_rules::states::{MemberStatus, RequestStatus};
 use validator::Validate;
 
 use crate::auth::hash_password;
@@ -91,7 +92,7 @@ pub async fn register_resident(
             )?)
         })
         .await?;
-    Ok(HttpResponse::Created().json(json!({ "id": id, "status": "pending" })))
+    Ok(HttpResponse::Created().json(json!({ "id": id, "status": MemberStatus::Pending })))
 }
 
 pub async fn approve_resident(
@@ -110,7 +111,7 @@ pub async fn approve_resident(
             Ok(id.into_inner())
         })
         .await?;
-    Ok(HttpResponse::Ok().json(json!({ "id": id, "status": "active" })))
+    Ok(HttpResponse::Ok().json(json!({ "id": id, "status": MemberStatus::Active })))
 }
 
 /// The caller's own wallet, whether volunteer or resident.
@@ -194,17 +195,6 @@ pub struct ListQuery {
     limit: Option<i64>,
 }
 
-const REQUEST_STATES: [&str; 8] = [
-    "open",
-    "dispatched",
-    "accepted",
-    "completed",
-    "disputed",
-    "rated",
-    "settled",
-    "cancelled",
-];
-
 /// Requests of a subtree the caller reads, newest first, paged: the
 /// dispatch queue (`open`) and the disputes (`disputed`).
 pub async fn list(
@@ -226,15 +216,7 @@ pub async fn list(
                 .ok_or_else(crate::routes::invalid_cursor)
         })
         .transpose()?;
-    if let Some(s) = q.status.as_deref()
-        && !REQUEST_STATES.contains(&s)
-    {
-        return Err(ApiError::new(
-            Code::InvalidQuery,
-            format!("status must be one of {}", REQUEST_STATES.join(", ")),
-        )
-        .with_details(json!({ "fields": { "status": ["enum"] } })));
-    }
+    let status = crate::routes::state_query::<RequestStatus>(q.status.as_deref())?;
     let (items, next) = state
         .db(move |conn| {
             let named = q.org_id.as_deref().or(q.community_id.as_deref());
@@ -243,7 +225,7 @@ pub async fn list(
                 conn,
                 Filter::Community {
                     path: &org.path,
-                    status: q.status.as_deref(),
+                    status,
                 },
                 before,
                 limit + 1,

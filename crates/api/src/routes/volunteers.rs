@@ -87,7 +87,8 @@ pub async fn register(
             )?)
         })
         .await?;
-    Ok(HttpResponse::Created().json(json!({ "id": id, "status": "pending" })))
+    Ok(HttpResponse::Created()
+        .json(json!({ "id": id, "status": timebank_rules::states::MemberStatus::Pending })))
 }
 
 pub async fn approve(

@@ -7,6 +7,7 @@ use timebank_directory::{self as directory, Org};
 use timebank_earning::services::{self, NewRequest};
 use timebank_earning::wishes::{self, Claimer};
 use timebank_ledger::Amount;
+use timebank_rules::states::RequestStatus;
 use timebank_store::DbConnection;
 
 use super::api;
@@ -66,21 +67,23 @@ pub fn load(
     )?;
 
     let now = timebank_store::now();
+    // Where each request's story stops (a declined one is open again).
+    use RequestStatus as S;
     let states = [
-        "open",
-        "declined",
-        "dispatched",
-        "accepted",
-        "completed",
-        "disputed",
-        "rated",
-        "rated",
-        "rated",
-        "cancelled",
+        (S::Open, false),
+        (S::Open, true),
+        (S::Dispatched, false),
+        (S::Accepted, false),
+        (S::Completed, false),
+        (S::Disputed, false),
+        (S::Rated, false),
+        (S::Rated, false),
+        (S::Rated, false),
+        (S::Cancelled, false),
     ];
-    for (n, state) in states.iter().enumerate() {
+    for (n, &(state, declined)) in states.iter().enumerate() {
         // The accepted one is paid by the resident who has points: they stay held.
-        let requester_pays = *state == "accepted";
+        let requester_pays = state == S::Accepted;
         let (requester, community) = if requester_pays {
             &residents[0]
         } else {
@@ -112,24 +115,24 @@ pub fn load(
             },
         )?;
         counts.requests += 1;
-        if *state == "open" {
+        if state == S::Open && !declined {
             continue;
         }
-        if *state == "declined" {
+        if declined {
             services::dispatch(conn, &r.id, other, admin)?;
             services::decline(conn, &r.id, other, "时间冲突，请改派他人")?;
             continue;
         }
         services::dispatch(conn, &r.id, volunteer, admin)?;
-        if *state == "dispatched" {
+        if state == S::Dispatched {
             continue;
         }
-        if *state == "cancelled" {
+        if state == S::Cancelled {
             services::cancel(conn, &r.id, requester, Some("子女已回家处理"))?;
             continue;
         }
         services::accept(conn, &r.id, volunteer)?;
-        if *state == "accepted" {
+        if state == S::Accepted {
             continue;
         }
         services::complete(
@@ -138,11 +141,11 @@ pub fn load(
             volunteer,
             Amount::from_units(150 + 50 * (n as i64 % 3)),
         )?;
-        match *state {
-            "disputed" => {
+        match state {
+            S::Disputed => {
                 services::rate(conn, &r.id, requester, 3, Some("实际时间没有这么长"), true)?;
             }
-            "rated" => {
+            S::Rated => {
                 services::rate(
                     conn,
                     &r.id,
