@@ -7,7 +7,7 @@ use chrono::{Duration, NaiveDate};
 use diesel::prelude::*;
 use serde::{Deserialize, Serialize};
 use timebank_directory::{self as directory, Org, OrgKind};
-use timebank_ledger::{AccountKind, Amount, Asset, NewPosting, NewTransaction, TxKind};
+use timebank_ledger::{AccountKind, Amount, Asset, NewTransaction, Transfer, TxKind};
 use timebank_redemption::catalog::{self, NewItem};
 use timebank_redemption::sites;
 use timebank_redemption::stock::{self, MovementKind};
@@ -101,22 +101,13 @@ pub fn district(
             let wallet = timebank_ledger::find_account(conn, AccountKind::VolunteerWallet, &id)
                 .map_err(domain)?
                 .context("no wallet")?;
-            timebank_ledger::post_in(
-                conn,
-                &NewTransaction {
-                    kind: TxKind::Adjustment,
-                    actor_id: Some(admin_id.clone()),
-                    reason: "基准测试开户".to_owned(),
-                    external_id: Some(format!("bench-fund:{id}")),
-                    rule_version: None,
-                    request_id: None,
-                    postings: vec![
-                        points(&issuers[ci].id, -FUNDING),
-                        points(&wallet.id, FUNDING),
-                    ],
-                },
-            )
-            .map_err(domain)?;
+            let funding = Amount::from_units(FUNDING);
+            Transfer::new(TxKind::Adjustment, "基准测试开户")
+                .by(&admin_id)
+                .once(format!("bench-fund:{id}"))
+                .moving(Asset::Point, funding, &issuers[ci].id, &wallet.id)
+                .post_in(conn)
+                .map_err(domain)?;
             volunteer_ids.push(id);
         }
         let item = catalog::create(
@@ -166,14 +157,6 @@ pub fn district(
     })
 }
 
-fn points(account_id: &str, units: i64) -> NewPosting {
-    NewPosting {
-        account_id: account_id.to_owned(),
-        asset: Asset::Point,
-        amount: Amount::from_units(units),
-    }
-}
-
 /// Postings in the ledger, as `/metrics` counts them.
 pub fn posting_count(conn: &mut DbConnection) -> anyhow::Result<i64> {
     Ok(timebank_ledger::read::posting_count(conn)?)
@@ -209,15 +192,10 @@ pub fn grow_ledger(
             .map(|_| {
                 let (issuer, wallet) = &pairs[n % pairs.len()];
                 n += 1;
-                NewTransaction {
-                    kind: TxKind::Adjustment,
-                    actor_id: Some(fixture.admin_id.clone()),
-                    reason: "基准测试历史".to_owned(),
-                    external_id: None,
-                    rule_version: None,
-                    request_id: None,
-                    postings: vec![points(issuer, -1), points(wallet, 1)],
-                }
+                Transfer::new(TxKind::Adjustment, "基准测试历史")
+                    .by(&fixture.admin_id)
+                    .moving(Asset::Point, Amount::from_units(1), issuer, wallet)
+                    .into_new()
             })
             .collect();
         write_tx(conn, |c| timebank_ledger::post_many_in(c, &batch)).map_err(domain)?;

@@ -6,10 +6,7 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use timebank_directory::{Volunteer, get_org, get_volunteer, path_ids};
 use timebank_kernel::{Code, DomainError};
-use timebank_ledger::{
-    AccountKind, Amount, Asset, NewPosting, NewTransaction, Transaction, TxKind, open_account,
-    post_in,
-};
+use timebank_ledger::{AccountKind, Amount, Asset, Transaction, Transfer, TxKind, open_account};
 use timebank_rules::states::{AwardStatus, AwardStep};
 use timebank_rules::{
     CaseRefusal, CaseRuleVersion, check_claim, check_limit, claim_year, in_force,
@@ -343,43 +340,20 @@ pub fn approve(
         &volunteer.row.user_id,
         &volunteer.community_path,
     )?;
-    let mut postings = Vec::new();
+    let mut transfer = Transfer::new(TxKind::CaseAward, format!("案例：{}", rule.name))
+        .by(actor)
+        .once(format!("case_award:{id}"))
+        .under(rule.version_label())
+        .in_request(request_id);
     if rule.points > 0 {
-        postings.extend(
-            credit_points(
-                conn,
-                &volunteer,
-                &issuer.id,
-                &wallet.id,
-                Amount::from_units(rule.points),
-            )?
-            .0,
-        );
+        let points = Amount::from_units(rule.points);
+        transfer = credit_points(conn, transfer, &volunteer, &issuer.id, &wallet.id, points)?.0;
     }
     if rule.hours > 0 {
-        postings.push(NewPosting {
-            account_id: issuer.id.clone(),
-            asset: Asset::Hour,
-            amount: Amount::from_units(-rule.hours),
-        });
-        postings.push(NewPosting {
-            account_id: wallet.id.clone(),
-            asset: Asset::Hour,
-            amount: Amount::from_units(rule.hours),
-        });
+        let hours = Amount::from_units(rule.hours);
+        transfer = transfer.moving(Asset::Hour, hours, &issuer.id, &wallet.id);
     }
-    let posted = post_in(
-        conn,
-        &NewTransaction {
-            kind: TxKind::CaseAward,
-            actor_id: Some(actor.to_owned()),
-            reason: format!("案例：{}", rule.name),
-            external_id: Some(format!("case_award:{id}")),
-            rule_version: Some(rule.version_label()),
-            request_id: request_id.map(str::to_owned),
-            postings,
-        },
-    )?;
+    let posted = transfer.post_in(conn)?;
     diesel::update(case_awards::table.find(id))
         .set((
             case_awards::status.eq(AwardStep::Approve.to()),

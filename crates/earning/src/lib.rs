@@ -23,7 +23,7 @@ pub mod wishes;
 use rust_decimal::Decimal;
 use timebank_directory::{Volunteer, get_org};
 use timebank_kernel::{Code, DomainError};
-use timebank_ledger::{AccountKind, Amount, Asset, NewPosting, open_account, read};
+use timebank_ledger::{AccountKind, Amount, Asset, Transfer, open_account, read};
 use timebank_store::DbConnection;
 
 /// Decimal hours or points from the rules → ledger hundredths, rounding down.
@@ -32,19 +32,21 @@ pub(crate) fn amount(value: Decimal) -> Result<Amount, DomainError> {
         .map_err(|_| DomainError::refused(Code::AmountTooLarge, "amount too large"))
 }
 
-/// Postings that credit `points` from `issuer_id` to the volunteer's wallet,
-/// sending what would pass the spending policy's balance cap to the
-/// district's public pool instead. Returns them with the amount pooled.
+/// Adds the legs that credit `points` from `issuer_id` to the volunteer's
+/// wallet, sending what would pass the spending policy's balance cap to the
+/// district's public pool instead. Returns the transfer and the amount pooled.
 pub(crate) fn credit_points(
     conn: &mut DbConnection,
+    transfer: Transfer,
     volunteer: &Volunteer,
     issuer_id: &str,
     wallet_id: &str,
     points: Amount,
-) -> Result<(Vec<NewPosting>, Amount), DomainError> {
+) -> Result<(Transfer, Amount), DomainError> {
     let spending = policy::spending(conn, &volunteer.community_path)?;
     credit_points_under(
         conn,
+        transfer,
         volunteer,
         issuer_id,
         wallet_id,
@@ -56,26 +58,19 @@ pub(crate) fn credit_points(
 /// [`credit_points`] under a spending policy the caller already holds.
 pub(crate) fn credit_points_under(
     conn: &mut DbConnection,
+    transfer: Transfer,
     volunteer: &Volunteer,
     issuer_id: &str,
     wallet_id: &str,
     points: Amount,
     spending: &timebank_rules::SpendingPolicy,
-) -> Result<(Vec<NewPosting>, Amount), DomainError> {
-    let mut postings = vec![NewPosting {
-        account_id: issuer_id.to_owned(),
-        asset: Asset::Point,
-        amount: Amount::from_units(-points.units()),
-    }];
+) -> Result<(Transfer, Amount), DomainError> {
+    let mut transfer = transfer.debit(issuer_id, Asset::Point, points);
     let balance = read::balances_of(conn, wallet_id)?.points;
     let (to_wallet, to_pool) = spending.split_earning(balance.to_decimal(), points.to_decimal());
     let (to_wallet, to_pool) = (amount(to_wallet)?, amount(to_pool)?);
     if to_wallet.is_positive() {
-        postings.push(NewPosting {
-            account_id: wallet_id.to_owned(),
-            asset: Asset::Point,
-            amount: to_wallet,
-        });
+        transfer = transfer.credit(wallet_id, Asset::Point, to_wallet);
     }
     if to_pool.is_positive() {
         let community = get_org(conn, &volunteer.row.community_id)?;
@@ -89,11 +84,7 @@ pub(crate) fn credit_points_under(
             &district.id,
             &district.path,
         )?;
-        postings.push(NewPosting {
-            account_id: pool.id,
-            asset: Asset::Point,
-            amount: to_pool,
-        });
+        transfer = transfer.credit(pool.id, Asset::Point, to_pool);
     }
-    Ok((postings, to_pool))
+    Ok((transfer, to_pool))
 }

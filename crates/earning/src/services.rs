@@ -14,10 +14,7 @@ use diesel::prelude::*;
 use serde::{Deserialize, Serialize};
 use timebank_directory::{Org, get_member, get_org, get_volunteer};
 use timebank_kernel::{Class, Code, DomainError};
-use timebank_ledger::{
-    AccountKind, Amount, Asset, NewPosting, NewTransaction, TxKind, find_account, open_account,
-    post_in,
-};
+use timebank_ledger::{AccountKind, Amount, Asset, Transfer, TxKind, find_account, open_account};
 use timebank_rules::states::{RequestStatus, RequestStep};
 use timebank_store::schema::service_requests as sr;
 use timebank_store::{DbConnection, Lockable, lock_row, write_tx};
@@ -290,29 +287,15 @@ pub fn accept(
             amount(Amount::from_units(r.max_hours).to_decimal() * earning.policy.points_per_hour)?;
         let from = wallet(conn, &r.requester_id)?;
         let escrow = escrow(conn, &community)?;
-        let posted = post_in(
-            conn,
-            &NewTransaction {
-                kind: TxKind::ServicePayment,
-                actor_id: Some(volunteer_id.to_owned()),
-                reason: format!("服务预付（暂存）：{}", r.category),
-                external_id: Some(format!("service-hold:{id}")),
-                rule_version: Some(earning.version),
-                request_id: None,
-                postings: vec![
-                    NewPosting {
-                        account_id: from,
-                        asset: Asset::Point,
-                        amount: Amount::from_units(-hold.units()),
-                    },
-                    NewPosting {
-                        account_id: escrow.id,
-                        asset: Asset::Point,
-                        amount: hold,
-                    },
-                ],
-            },
-        )?;
+        let posted = Transfer::new(
+            TxKind::ServicePayment,
+            format!("服务预付（暂存）：{}", r.category),
+        )
+        .by(volunteer_id)
+        .once(format!("service-hold:{id}"))
+        .under(earning.version)
+        .moving(Asset::Point, hold, from, escrow.id)
+        .post_in(conn)?;
         hold_tx = Some(posted.transaction.id);
         held = hold.units();
     }
@@ -459,29 +442,10 @@ fn release_hold(
     let community = community_of(conn, r)?;
     let escrow = escrow(conn, &community)?;
     let to = wallet(conn, &r.requester_id)?;
-    let posted = post_in(
-        conn,
-        &NewTransaction {
-            kind: TxKind::Refund,
-            actor_id: None,
-            reason: reason.to_owned(),
-            external_id: Some(format!("service-release:{}", r.id)),
-            rule_version: None,
-            request_id: None,
-            postings: vec![
-                NewPosting {
-                    account_id: escrow.id,
-                    asset: Asset::Point,
-                    amount: Amount::from_units(-units),
-                },
-                NewPosting {
-                    account_id: to,
-                    asset: Asset::Point,
-                    amount: Amount::from_units(units),
-                },
-            ],
-        },
-    )?;
+    let posted = Transfer::new(TxKind::Refund, reason)
+        .once(format!("service-release:{}", r.id))
+        .moving(Asset::Point, Amount::from_units(units), escrow.id, to)
+        .post_in(conn)?;
     Ok(Some(posted.transaction.id))
 }
 
@@ -521,51 +485,24 @@ fn settle(
             &community.path,
         )?;
         let to = wallet(conn, &volunteer_id)?;
-        let mut postings = vec![
-            NewPosting {
-                account_id: issuer.id.clone(),
-                asset: Asset::Hour,
-                amount: Amount::from_units(-hours.units()),
-            },
-            NewPosting {
-                account_id: to.clone(),
-                asset: Asset::Hour,
-                amount: hours,
-            },
-        ];
+        let kind = if requester_pays {
+            TxKind::ServicePayment
+        } else {
+            TxKind::EarnHours
+        };
+        let mut transfer = Transfer::new(kind, format!("服务：{}", r.category))
+            .once(format!("service:{}", r.id))
+            .under(earning.version)
+            .moving(Asset::Hour, hours, &issuer.id, &to);
         if points.is_positive() {
             if requester_pays {
                 let escrow = escrow(conn, &community)?;
-                postings.push(NewPosting {
-                    account_id: escrow.id,
-                    asset: Asset::Point,
-                    amount: Amount::from_units(-points.units()),
-                });
-                postings.push(NewPosting {
-                    account_id: to,
-                    asset: Asset::Point,
-                    amount: points,
-                });
+                transfer = transfer.moving(Asset::Point, points, escrow.id, &to);
             } else {
-                postings.extend(credit_points(conn, &volunteer, &issuer.id, &to, points)?.0);
+                transfer = credit_points(conn, transfer, &volunteer, &issuer.id, &to, points)?.0;
             }
         }
-        let posted = post_in(
-            conn,
-            &NewTransaction {
-                kind: if requester_pays {
-                    TxKind::ServicePayment
-                } else {
-                    TxKind::EarnHours
-                },
-                actor_id: None,
-                reason: format!("服务：{}", r.category),
-                external_id: Some(format!("service:{}", r.id)),
-                rule_version: Some(earning.version),
-                request_id: None,
-                postings,
-            },
-        )?;
+        let posted = transfer.post_in(conn)?;
         stars::refresh(conn, &volunteer, Some(&posted.transaction.id), now)?;
         settlement = Some(posted.transaction.id);
     }

@@ -9,9 +9,7 @@ use diesel::prelude::*;
 use serde::Serialize;
 use timebank_directory::{Standing, Volunteer, get_org, get_volunteer};
 use timebank_kernel::{Code, DomainError};
-use timebank_ledger::{
-    AccountKind, Amount, Asset, NewPosting, NewTransaction, TxKind, open_account, post_many_in,
-};
+use timebank_ledger::{AccountKind, Amount, Asset, Transfer, TxKind, open_account, post_many_in};
 use timebank_rules::states::ActivityStatus;
 use timebank_rules::{HourlyInput, HourlyOutcome, Interval, settle_hours};
 use timebank_store::schema::attendances;
@@ -167,18 +165,12 @@ pub fn settle_activity(
             &volunteer.row.user_id,
             &volunteer.community_path,
         )?;
-        let mut postings = vec![
-            NewPosting {
-                account_id: issuer.id.clone(),
-                asset: Asset::Hour,
-                amount: neg(hours)?,
-            },
-            NewPosting {
-                account_id: wallet.id.clone(),
-                asset: Asset::Hour,
-                amount: hours,
-            },
-        ];
+        let mut transfer = Transfer::new(TxKind::EarnHours, format!("活动：{}", activity.title))
+            .by(actor)
+            .once(format!("attendance:{}", attendance.id))
+            .under(earning.version.clone())
+            .in_request(request_id)
+            .moving(Asset::Hour, hours, &issuer.id, &wallet.id);
         let mut to_pool = Amount::ZERO;
         if points.is_positive() {
             let spending = match spending_by_path.get(&volunteer.community_path) {
@@ -189,9 +181,10 @@ pub fn settle_activity(
                     p
                 }
             };
-            let (credit, pooled) =
-                credit_points_under(conn, &volunteer, &issuer.id, &wallet.id, points, &spending)?;
-            postings.extend(credit);
+            let (credited, pooled) = credit_points_under(
+                conn, transfer, &volunteer, &issuer.id, &wallet.id, points, &spending,
+            )?;
+            transfer = credited;
             to_pool = pooled;
         }
         let hull = result
@@ -199,15 +192,7 @@ pub fn settle_activity(
             .first()
             .map(|f| f.start)
             .zip(result.credited.last().map(|l| l.end));
-        transactions.push(NewTransaction {
-            kind: TxKind::EarnHours,
-            actor_id: Some(actor.to_owned()),
-            reason: format!("活动：{}", activity.title),
-            external_id: Some(format!("attendance:{}", attendance.id)),
-            rule_version: Some(earning.version.clone()),
-            request_id: request_id.map(str::to_owned),
-            postings,
-        });
+        transactions.push(transfer.into_new());
         earned.push(Earned {
             attendance,
             volunteer,
@@ -270,12 +255,6 @@ pub fn settle_activity(
         });
     }
     Ok(report)
-}
-
-fn neg(value: Amount) -> Result<Amount, DomainError> {
-    value
-        .checked_neg()
-        .ok_or_else(|| DomainError::refused(Code::AmountTooLarge, "amount too large"))
 }
 
 /// What the volunteer was already credited: time overlapping this activity

@@ -8,8 +8,8 @@ use serde::{Deserialize, Serialize};
 use timebank_directory::{get_org, get_volunteer, utc_string};
 use timebank_kernel::{Code, DomainError};
 use timebank_ledger::{
-    AccountKind, Amount, Asset, NewPosting, NewTransaction, TxKind, find_account, open_account,
-    post_in, read, reversal_of, reverse_in,
+    AccountKind, Amount, Asset, Transfer, TxKind, find_account, open_account, read, reversal_of,
+    reverse_in,
 };
 use timebank_store::schema::{violations, volunteers};
 use timebank_store::{DbConnection, Lockable, lock_row};
@@ -138,29 +138,11 @@ pub fn record(
             &community.id,
             &community.path,
         )?;
-        let posted = post_in(
-            conn,
-            &NewTransaction {
-                kind: TxKind::Penalty,
-                actor_id: Some(actor.to_owned()),
-                reason: format!("违规扣分：{}", new.reason),
-                external_id: None,
-                rule_version: None,
-                request_id: request_id.map(str::to_owned),
-                postings: vec![
-                    NewPosting {
-                        account_id: wallet.id.clone(),
-                        asset: Asset::Point,
-                        amount: Amount::from_units(-applied.units()),
-                    },
-                    NewPosting {
-                        account_id: issuer.id,
-                        asset: Asset::Point,
-                        amount: applied,
-                    },
-                ],
-            },
-        )?;
+        let posted = Transfer::new(TxKind::Penalty, format!("违规扣分：{}", new.reason))
+            .by(actor)
+            .in_request(request_id)
+            .moving(Asset::Point, applied, &wallet.id, issuer.id)
+            .post_in(conn)?;
         penalty_tx = Some(posted.transaction.id);
     }
 

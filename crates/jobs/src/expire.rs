@@ -3,9 +3,7 @@ use std::collections::HashMap;
 use chrono::{Duration, NaiveDate, NaiveDateTime};
 use timebank_directory::{get_org, path_ids};
 use timebank_kernel::DomainError;
-use timebank_ledger::{
-    AccountKind, Amount, Asset, NewPosting, NewTransaction, TxKind, open_account, post, read,
-};
+use timebank_ledger::{AccountKind, Amount, Asset, Transfer, TxKind, open_account, read};
 use timebank_policy as policy;
 use timebank_rules::expirable;
 use timebank_store::DbConnection;
@@ -70,29 +68,17 @@ pub fn expire_points(
                 .ok_or(DomainError::NotFound("district"))?,
         )?;
         let sink = open_account(conn, AccountKind::ExpirySink, &district.id, &district.path)?;
-        let posted = post(
-            conn,
-            &NewTransaction {
-                kind: TxKind::Expiry,
-                actor_id: Some(actor.to_owned()),
-                reason: format!("积分到期（{cutoff} 之前获得）"),
-                external_id: Some(format!("expiry:{wallet}:{cutoff}")),
-                rule_version: Some(earning.version.clone()),
-                request_id: None,
-                postings: vec![
-                    NewPosting {
-                        account_id: wallet.clone(),
-                        asset: Asset::Point,
-                        amount: Amount::from_units(-units),
-                    },
-                    NewPosting {
-                        account_id: sink.id,
-                        asset: Asset::Point,
-                        amount: Amount::from_units(units),
-                    },
-                ],
-            },
-        )?;
+        let posted = Transfer::new(TxKind::Expiry, format!("积分到期（{cutoff} 之前获得）"))
+            .by(actor)
+            .once(format!("expiry:{wallet}:{cutoff}"))
+            .under(earning.version.clone())
+            .moving(
+                Asset::Point,
+                Amount::from_units(units),
+                wallet.as_str(),
+                sink.id,
+            )
+            .post(conn)?;
         if posted.created {
             summary.changed += 1;
             expired_units += units;

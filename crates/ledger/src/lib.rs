@@ -13,6 +13,7 @@ mod model;
 mod post;
 pub mod read;
 mod rows;
+mod transfer;
 mod verify;
 
 pub use accounts::{find_account, get_account, open_account};
@@ -27,4 +28,5 @@ pub use post::{
     validate,
 };
 pub use read::reversal_of;
+pub use transfer::Transfer;
 pub use verify::{Problem, VerifyReport, verify, verify_subtree};

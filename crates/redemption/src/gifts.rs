@@ -8,8 +8,8 @@ use serde::Serialize;
 use timebank_directory::{Org, get_org, get_volunteer, utc_string};
 use timebank_kernel::{Code, DomainError};
 use timebank_ledger::{
-    Account, AccountKind, Amount, Asset, NewPosting, NewTransaction, Transaction, TxKind,
-    find_account, open_account, post_in, read,
+    Account, AccountKind, Amount, Asset, Transaction, Transfer, TxKind, find_account, open_account,
+    read,
 };
 use timebank_policy as policy;
 use timebank_rules::states::{LinkStatus, LinkStep};
@@ -260,35 +260,18 @@ pub fn give(
             (wallet, Some(to), false)
         }
     };
-    let posted = post_in(
-        conn,
-        &NewTransaction {
-            kind: TxKind::Gift,
-            actor_id: Some(from.to_owned()),
-            reason: note.clone().unwrap_or_else(|| {
-                if to_pool {
-                    "捐赠至公益池".to_owned()
-                } else {
-                    "家庭转赠".to_owned()
-                }
-            }),
-            external_id: None,
-            rule_version: Some(spending.version),
-            request_id: None,
-            postings: vec![
-                NewPosting {
-                    account_id: from_wallet.id,
-                    asset: Asset::Point,
-                    amount: Amount::from_units(-points.units()),
-                },
-                NewPosting {
-                    account_id: to_account.id,
-                    asset: Asset::Point,
-                    amount: points,
-                },
-            ],
-        },
-    )?;
+    let reason = note.clone().unwrap_or_else(|| {
+        if to_pool {
+            "捐赠至公益池".to_owned()
+        } else {
+            "家庭转赠".to_owned()
+        }
+    });
+    let posted = Transfer::new(TxKind::Gift, reason)
+        .by(from)
+        .under(spending.version)
+        .moving(Asset::Point, points, from_wallet.id, to_account.id)
+        .post_in(conn)?;
     let id = timebank_store::new_id();
     diesel::insert_into(gifts::table)
         .values((
@@ -337,29 +320,10 @@ pub fn grant(
     let pool = pool_account(conn, &district)?;
     let wallet = find_account(conn, AccountKind::VolunteerWallet, recipient)?
         .ok_or(DomainError::NotFound("wallet"))?;
-    let posted = post_in(
-        conn,
-        &NewTransaction {
-            kind: TxKind::PoolGrant,
-            actor_id: Some(actor.to_owned()),
-            reason: reason.to_owned(),
-            external_id: None,
-            rule_version: None,
-            request_id: None,
-            postings: vec![
-                NewPosting {
-                    account_id: pool.id,
-                    asset: Asset::Point,
-                    amount: Amount::from_units(-points.units()),
-                },
-                NewPosting {
-                    account_id: wallet.id,
-                    asset: Asset::Point,
-                    amount: points,
-                },
-            ],
-        },
-    )?;
+    let posted = Transfer::new(TxKind::PoolGrant, reason)
+        .by(actor)
+        .moving(Asset::Point, points, pool.id, wallet.id)
+        .post_in(conn)?;
     Ok(posted.transaction)
 }
 

@@ -9,10 +9,7 @@ use diesel::prelude::*;
 use serde::Serialize;
 use timebank_directory::{get_org, get_volunteer};
 use timebank_kernel::{Class, Code, DomainError};
-use timebank_ledger::{
-    AccountKind, Amount, Asset, NewPosting, NewTransaction, TxKind, find_account, open_account,
-    post_in,
-};
+use timebank_ledger::{AccountKind, Amount, Asset, Transfer, TxKind, find_account, open_account};
 use timebank_policy as policy;
 use timebank_rules::quarter_of;
 use timebank_rules::states::{ItemStatus, OrderStatus, OrderStep};
@@ -147,29 +144,12 @@ pub fn place(
     let wallet = find_account(conn, AccountKind::VolunteerWallet, volunteer_id)?
         .ok_or(DomainError::NotFound("wallet"))?;
     let sink = open_account(conn, AccountKind::SiteSink, &site.id, &site_org.path)?;
-    let posted = post_in(
-        conn,
-        &NewTransaction {
-            kind: TxKind::Redeem,
-            actor_id: Some(volunteer_id.to_owned()),
-            reason: format!("兑换：{} × {quantity}（{}）", item.name, site.name),
-            external_id: Some(format!("order:{id}")),
-            rule_version: None,
-            request_id: None,
-            postings: vec![
-                NewPosting {
-                    account_id: wallet.id,
-                    asset: Asset::Point,
-                    amount: Amount::from_units(-points.units()),
-                },
-                NewPosting {
-                    account_id: sink.id,
-                    asset: Asset::Point,
-                    amount: points,
-                },
-            ],
-        },
-    )?;
+    let reason = format!("兑换：{} × {quantity}（{}）", item.name, site.name);
+    let posted = Transfer::new(TxKind::Redeem, reason)
+        .by(volunteer_id)
+        .once(format!("order:{id}"))
+        .moving(Asset::Point, points, wallet.id, sink.id)
+        .post_in(conn)?;
     let spending = policy::spending(conn, &volunteer.community_path)?;
     diesel::insert_into(orders::table)
         .values((
@@ -293,33 +273,21 @@ pub fn cancel(
         .ok_or(DomainError::NotFound("wallet"))?;
     let sink = find_account(conn, AccountKind::SiteSink, &order.site_id)?
         .ok_or(DomainError::NotFound("site account"))?;
-    let refund = post_in(
-        conn,
-        &NewTransaction {
-            kind: TxKind::Refund,
-            actor_id: Some(actor.to_owned()),
-            reason: if expired {
-                "订单超期未领取，退还积分".to_owned()
-            } else {
-                "订单取消，退还积分".to_owned()
-            },
-            external_id: Some(format!("refund:{id}")),
-            rule_version: None,
-            request_id: None,
-            postings: vec![
-                NewPosting {
-                    account_id: sink.id,
-                    asset: Asset::Point,
-                    amount: Amount::from_units(-order.points),
-                },
-                NewPosting {
-                    account_id: wallet.id,
-                    asset: Asset::Point,
-                    amount: Amount::from_units(order.points),
-                },
-            ],
-        },
-    )?;
+    let reason = if expired {
+        "订单超期未领取，退还积分"
+    } else {
+        "订单取消，退还积分"
+    };
+    let refund = Transfer::new(TxKind::Refund, reason)
+        .by(actor)
+        .once(format!("refund:{id}"))
+        .moving(
+            Asset::Point,
+            Amount::from_units(order.points),
+            sink.id,
+            wallet.id,
+        )
+        .post_in(conn)?;
     diesel::update(orders::table.find(id))
         .set((
             orders::status.eq(next),
