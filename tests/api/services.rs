@@ -405,18 +405,18 @@ fn disputes_are_resolved_by_an_admin_and_silence_settles_after_72_hours() {
         let conn = &mut pool.get().unwrap();
         let now = timebank_store::now();
         assert!(
-            timebank_earning::services::settle_unrated(conn, now, 100)
+            timebank_services::requests::settle_unrated(conn, now, 100)
                 .unwrap()
                 .is_empty(),
             "not yet 72 hours"
         );
         let later = now + chrono::Duration::hours(73);
         assert_eq!(
-            timebank_earning::services::settle_unrated(conn, later, 100).unwrap(),
+            timebank_services::requests::settle_unrated(conn, later, 100).unwrap(),
             vec![silent.clone()]
         );
         assert!(
-            timebank_earning::services::settle_unrated(conn, later, 100)
+            timebank_services::requests::settle_unrated(conn, later, 100)
                 .unwrap()
                 .is_empty(),
             "nothing twice"

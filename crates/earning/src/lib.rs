@@ -11,14 +11,10 @@
 
 pub mod activities;
 pub mod cases;
-pub mod lists;
 use timebank_policy as policy;
-pub mod reports;
-pub mod services;
 pub mod settle;
 pub mod stars;
 pub mod violations;
-pub mod wishes;
 
 use rust_decimal::Decimal;
 use timebank_directory::{Volunteer, get_org};
@@ -27,7 +23,7 @@ use timebank_ledger::{AccountKind, Amount, Asset, Transfer, open_account, read};
 use timebank_store::DbConnection;
 
 /// Decimal hours or points from the rules → ledger hundredths, rounding down.
-pub(crate) fn amount(value: Decimal) -> Result<Amount, DomainError> {
+pub fn amount(value: Decimal) -> Result<Amount, DomainError> {
     Amount::from_decimal(timebank_rules::floor_cents(value))
         .map_err(|_| DomainError::refused(Code::AmountTooLarge, "amount too large"))
 }
@@ -35,7 +31,7 @@ pub(crate) fn amount(value: Decimal) -> Result<Amount, DomainError> {
 /// Adds the legs that credit `points` from `issuer_id` to the volunteer's
 /// wallet, sending what would pass the spending policy's balance cap to the
 /// district's public pool instead. Returns the transfer and the amount pooled.
-pub(crate) fn credit_points(
+pub fn credit_points(
     conn: &mut DbConnection,
     transfer: Transfer,
     volunteer: &Volunteer,

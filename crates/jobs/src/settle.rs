@@ -3,10 +3,11 @@ use timebank_rules::states::ActivityStatus;
 
 use chrono::{NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
-use timebank_earning::{services, settle::settle_activity};
+use timebank_earning::settle::settle_activity;
 use timebank_kernel::DomainError;
 use timebank_kernel::LocalCalendar;
 use timebank_policy as policy;
+use timebank_services::requests as services;
 use timebank_store::schema::{activities, attendances, orgs};
 use timebank_store::{DbConnection, write_tx};
 

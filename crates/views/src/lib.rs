@@ -1,13 +1,16 @@
-//! Read-only views for staff: the work queues and searches of a subtree,
-//! the audit trail, who holds which grant, recent batch runs. Every list is
+//! Read-only views: the work queues and searches of a subtree, the audit
+//! trail, who holds which grant, recent batch runs, a subtree's needs and
+//! resources, and the reports and their figures. Every list is
 //! scoped to an org subtree, ordered newest first and paged by a keyset
 //! cursor, so a page costs the same on the first day and at a million rows.
 
 pub mod audit;
 pub mod grants;
 pub mod jobs;
+pub mod lists;
 pub mod people;
 pub mod queues;
+pub mod reports;
 pub mod work;
 
 use chrono::NaiveDateTime;

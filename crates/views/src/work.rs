@@ -3,10 +3,10 @@
 
 use diesel::prelude::*;
 use timebank_earning::cases::CaseAwardRow;
-use timebank_earning::wishes::WishRow;
 use timebank_kernel::DomainError;
 use timebank_redemption::orders::OrderRow;
 use timebank_rules::states::{AwardStatus, OrderStatus, WishStatus};
+use timebank_services::wishes::WishRow;
 use timebank_store::DbConnection;
 use timebank_store::schema::{
     case_awards, case_rules, catalog_items, orders, users, volunteers, wishes,

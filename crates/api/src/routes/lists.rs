@@ -2,9 +2,9 @@ use actix_web::{HttpResponse, web};
 use serde::Deserialize;
 use serde_json::{Value, json};
 use timebank_directory as directory;
-use timebank_earning::lists;
 use timebank_ledger::Amount;
 use timebank_redemption::{catalog, sites};
+use timebank_views::lists;
 
 use crate::error::ApiError;
 use crate::principal::Principal;

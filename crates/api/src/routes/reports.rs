@@ -2,8 +2,8 @@ use actix_web::{HttpResponse, web};
 use chrono::{Duration, NaiveDate};
 use serde::Deserialize;
 use timebank_directory as directory;
-use timebank_earning::reports::{self, Figures, Summary};
 use timebank_kernel::Code;
+use timebank_views::reports::{self, Figures, Summary};
 
 use crate::error::ApiError;
 use crate::principal::Principal;

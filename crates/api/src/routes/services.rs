@@ -4,10 +4,10 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use timebank_directory as directory;
-use timebank_earning::services::{self, Filter, NewRequest, RequestRow};
 use timebank_kernel::Code;
 use timebank_ledger::{AccountKind, Amount, find_account, read};
 use timebank_rules::states::{MemberStatus, RequestStatus};
+use timebank_services::requests::{self as services, Filter, NewRequest, RequestRow};
 use validator::Validate;
 
 use crate::auth::hash_password;

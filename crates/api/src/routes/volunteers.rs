@@ -139,7 +139,7 @@ pub fn load_readable(
 }
 
 fn profile(conn: &mut DbConnection, v: &Volunteer, full_phone: bool) -> Result<Value, ApiError> {
-    let (rating_avg, rating_count) = timebank_earning::services::rating_of(conn, &v.row.user_id)?;
+    let (rating_avg, rating_count) = timebank_services::requests::rating_of(conn, &v.row.user_id)?;
     let skills: Vec<String> = serde_json::from_str(&v.row.skills).unwrap_or_default();
     Ok(json!({
         "id": v.row.user_id,

@@ -3,9 +3,9 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use serde::Deserialize;
 use serde_json::{Value, json};
 use timebank_directory as directory;
-use timebank_earning::wishes::{self, Claimer, WishRow};
 use timebank_kernel::Code;
 use timebank_ledger::Amount;
+use timebank_services::wishes::{self, Claimer, WishRow};
 use validator::Validate;
 
 use crate::error::ApiError;

@@ -4,10 +4,10 @@
 
 use chrono::Duration;
 use timebank_directory::{self as directory, Org};
-use timebank_earning::services::{self, NewRequest};
-use timebank_earning::wishes::{self, Claimer};
 use timebank_ledger::Amount;
 use timebank_rules::states::RequestStatus;
+use timebank_services::requests::{self as services, NewRequest};
+use timebank_services::wishes::{self, Claimer};
 use timebank_store::DbConnection;
 
 use super::api;

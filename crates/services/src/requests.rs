@@ -19,7 +19,8 @@ use timebank_rules::states::{RequestStatus, RequestStep};
 use timebank_store::schema::service_requests as sr;
 use timebank_store::{DbConnection, Lockable, lock_row, write_tx};
 
-use crate::{amount, credit_points, policy, stars};
+use timebank_earning::{amount, credit_points, stars};
+use timebank_policy as policy;
 
 /// A completed request without a rating or dispute settles after this.
 pub const RATING_WINDOW_HOURS: i64 = 72;

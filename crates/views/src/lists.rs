@@ -11,7 +11,7 @@ use timebank_ledger::Amount;
 use timebank_store::DbConnection;
 use timebank_store::schema::{orgs, service_requests as sr, volunteers};
 
-use crate::wishes;
+use timebank_services::wishes;
 
 #[derive(Debug, Default, Serialize)]
 pub struct NeedCount {

@@ -11,7 +11,7 @@ use timebank_rules::states::{WishStatus, WishStep};
 use timebank_store::schema::wishes;
 use timebank_store::{DbConnection, Lockable, lock_row, write_tx};
 
-use crate::cases;
+use timebank_earning::cases;
 
 pub const AWARD_CODE: &str = "micro_wish";
 

@@ -1,0 +1,11 @@
+//! What residents ask of volunteers: service requests — dispatched,
+//! accepted, completed, rated or disputed, settled by the hourly rule, with
+//! the requester's points held in escrow when they pay — and micro-wishes
+//! (微心愿) claimed by a volunteer or an organisation and confirmed by the
+//! resident, which earns the volunteer the `micro_wish` case award.
+//!
+//! Every function that moves points runs inside the caller's write
+//! transaction and posts through `timebank_ledger`.
+
+pub mod requests;
+pub mod wishes;
