@@ -85,100 +85,19 @@ pub fn record(
     let wallet = find_account(conn, AccountKind::VolunteerWallet, &new.volunteer_id)?
         .ok_or(DomainError::NotFound("wallet"))?;
 
-    let mut ids = new.transaction_ids.clone();
-    ids.sort();
-    ids.dedup();
-    let mut reversals = Vec::new();
-    for id in &ids {
-        let tx = read::find_transaction(conn, id)?.ok_or_else(|| {
-            DomainError::refused(
-                Code::UnknownTransaction,
-                format!("transaction {id} does not exist"),
-            )
-            .with_details(serde_json::json!({ "transaction_id": id }))
-        })?;
-        if !tx.postings.iter().any(|p| p.account_id == wallet.id) {
-            return Err(DomainError::refused(
-                Code::TransactionNotOfVolunteer,
-                format!("transaction {id} does not touch this volunteer's wallet"),
-            )
-            .with_details(serde_json::json!({ "transaction_id": id })));
-        }
-        if let Some(existing) = reversal_of(conn, id)? {
-            reversals.push(ReversalOutcome {
-                transaction_id: id.clone(),
-                reversal_id: existing,
-                already_reversed: true,
-            });
-            continue;
-        }
-        let reversal = reverse_in(
-            conn,
-            id,
-            Some(actor),
-            &format!("违规：{}", new.reason),
-            request_id,
-        )?;
-        reversals.push(ReversalOutcome {
-            transaction_id: id.clone(),
-            reversal_id: reversal.id,
-            already_reversed: false,
-        });
-    }
-
+    let reversals = reverse_all(conn, new, &wallet.id, actor, request_id)?;
     let requested = new.penalty_points.unwrap_or(Amount::ZERO);
     let balance = read::balances_of(conn, &wallet.id)?.points;
+    // Never more than the wallet holds: a penalty does not make debt.
     let applied = requested.min(balance).max(Amount::ZERO);
-    let mut penalty_tx = None;
-    if applied.is_positive() {
-        let community = get_org(conn, &volunteer.row.community_id)?;
-        let issuer = open_account(
-            conn,
-            AccountKind::OrgIssuance,
-            &community.id,
-            &community.path,
-        )?;
-        let posted = Transfer::new(TxKind::Penalty, format!("违规扣分：{}", new.reason))
-            .by(actor)
-            .in_request(request_id)
-            .moving(Asset::Point, applied, &wallet.id, issuer.id)
-            .post_in(conn)?;
-        penalty_tx = Some(posted.transaction.id);
-    }
-
-    let suspended_until = new
-        .suspend_days
-        .filter(|d| *d > 0)
-        .map(|d| now + Duration::days(i64::from(d)));
-    let barred_until = if new.kind == ViolationKind::Falsification {
-        let stars_policy = policy::stars(conn, &volunteer.community_path)?;
-        Some(now + Duration::days(i64::from(stars_policy.policy.falsification_bar_days)))
+    let penalty_tx = if applied.is_positive() {
+        Some(penalise(
+            conn, new, &volunteer, &wallet.id, applied, actor, request_id,
+        )?)
     } else {
         None
     };
-    if let Some(until) = suspended_until {
-        // A longer suspension already in force is kept.
-        let keep = volunteer
-            .row
-            .suspended_until
-            .is_some_and(|current| current > until);
-        if !keep {
-            diesel::update(volunteers::table.find(&new.volunteer_id))
-                .set(volunteers::suspended_until.eq(until))
-                .execute(conn)?;
-        }
-    }
-    if let Some(until) = barred_until {
-        let keep = volunteer
-            .row
-            .star_barred_until
-            .is_some_and(|current| current > until);
-        if !keep {
-            diesel::update(volunteers::table.find(&new.volunteer_id))
-                .set(volunteers::star_barred_until.eq(until))
-                .execute(conn)?;
-        }
-    }
+    let (suspended_until, barred_until) = restrict(conn, new, &volunteer, now)?;
     if reversals.iter().any(|r| !r.already_reversed) {
         let fresh = get_volunteer(conn, &new.volunteer_id)?;
         stars::refresh(
@@ -213,6 +132,122 @@ pub fn record(
         .find(|v| v.id == id)
         .ok_or(DomainError::NotFound("violation"))?;
     Ok(violation)
+}
+
+/// Reverses each named transaction of the volunteer's wallet once; one
+/// reversed before is reported, not reversed again.
+fn reverse_all(
+    conn: &mut DbConnection,
+    new: &NewViolation,
+    wallet_id: &str,
+    actor: &str,
+    request_id: Option<&str>,
+) -> Result<Vec<ReversalOutcome>, DomainError> {
+    let mut ids = new.transaction_ids.clone();
+    ids.sort();
+    ids.dedup();
+    let mut reversals = Vec::new();
+    for id in &ids {
+        let tx = read::find_transaction(conn, id)?.ok_or_else(|| {
+            DomainError::refused(
+                Code::UnknownTransaction,
+                format!("transaction {id} does not exist"),
+            )
+            .with_details(serde_json::json!({ "transaction_id": id }))
+        })?;
+        if !tx.postings.iter().any(|p| p.account_id == wallet_id) {
+            return Err(DomainError::refused(
+                Code::TransactionNotOfVolunteer,
+                format!("transaction {id} does not touch this volunteer's wallet"),
+            )
+            .with_details(serde_json::json!({ "transaction_id": id })));
+        }
+        if let Some(existing) = reversal_of(conn, id)? {
+            reversals.push(ReversalOutcome {
+                transaction_id: id.clone(),
+                reversal_id: existing,
+                already_reversed: true,
+            });
+            continue;
+        }
+        let reversal = reverse_in(
+            conn,
+            id,
+            Some(actor),
+            &format!("违规：{}", new.reason),
+            request_id,
+        )?;
+        reversals.push(ReversalOutcome {
+            transaction_id: id.clone(),
+            reversal_id: reversal.id,
+            already_reversed: false,
+        });
+    }
+
+    Ok(reversals)
+}
+
+/// Points from the wallet back to the community's issuer.
+fn penalise(
+    conn: &mut DbConnection,
+    new: &NewViolation,
+    volunteer: &timebank_directory::Volunteer,
+    wallet_id: &str,
+    applied: Amount,
+    actor: &str,
+    request_id: Option<&str>,
+) -> Result<String, DomainError> {
+    let community = get_org(conn, &volunteer.row.community_id)?;
+    let issuer = open_account(
+        conn,
+        AccountKind::OrgIssuance,
+        &community.id,
+        &community.path,
+    )?;
+    let posted = Transfer::new(TxKind::Penalty, format!("违规扣分：{}", new.reason))
+        .by(actor)
+        .in_request(request_id)
+        .moving(Asset::Point, applied, wallet_id, issuer.id)
+        .post_in(conn)?;
+    Ok(posted.transaction.id)
+}
+
+/// Suspends and, for falsification, bars from stars; a longer restriction
+/// already in force is kept. Returns what this violation asked for.
+fn restrict(
+    conn: &mut DbConnection,
+    new: &NewViolation,
+    volunteer: &timebank_directory::Volunteer,
+    now: NaiveDateTime,
+) -> Result<(Option<NaiveDateTime>, Option<NaiveDateTime>), DomainError> {
+    let suspended_until = new
+        .suspend_days
+        .filter(|d| *d > 0)
+        .map(|d| now + Duration::days(i64::from(d)));
+    let barred_until = if new.kind == ViolationKind::Falsification {
+        let stars_policy = policy::stars(conn, &volunteer.community_path)?;
+        Some(now + Duration::days(i64::from(stars_policy.policy.falsification_bar_days)))
+    } else {
+        None
+    };
+    let longer = |current: Option<NaiveDateTime>, until: NaiveDateTime| {
+        current.is_none_or(|current| current <= until)
+    };
+    if let Some(until) = suspended_until
+        && longer(volunteer.row.suspended_until, until)
+    {
+        diesel::update(volunteers::table.find(&new.volunteer_id))
+            .set(volunteers::suspended_until.eq(until))
+            .execute(conn)?;
+    }
+    if let Some(until) = barred_until
+        && longer(volunteer.row.star_barred_until, until)
+    {
+        diesel::update(volunteers::table.find(&new.volunteer_id))
+            .set(volunteers::star_barred_until.eq(until))
+            .execute(conn)?;
+    }
+    Ok((suspended_until, barred_until))
 }
 
 type ViolationRow = (

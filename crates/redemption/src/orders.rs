@@ -74,57 +74,8 @@ pub fn place(
     volunteer.row.require_active(now)?;
     let (site, site_org) = sites::get_with_org(conn, site_id)?;
     let item = catalog::get(conn, item_id)?;
-    if item.status != ItemStatus::Active {
-        return Err(not_here(
-            ItemStatus::Retired.as_str(),
-            "this item is no longer offered",
-        ));
-    }
-    if !catalog::offered_at(&item, &site_org) {
-        return Err(not_here(
-            "not_offered_at_site",
-            "this item is not offered at this site",
-        ));
-    }
-    let community = get_org(conn, &volunteer.row.community_id)?;
-    if community.district_id.is_none() || community.district_id != site_org.district_id {
-        return Err(not_here(
-            "other_district",
-            "points are spendable at sites in the volunteer's own district",
-        ));
-    }
-    if let Some(required) = item.min_star_level
-        && volunteer.row.star_level < required
-    {
-        return Err(DomainError::refused(
-            Code::StarLevelTooLow,
-            format!("this item needs {required}★"),
-        )
-        .with_details(
-            serde_json::json!({ "required": required, "current": volunteer.row.star_level }),
-        ));
-    }
-    let earning = policy::earning(conn, &volunteer.community_path)?;
-    let quarter = quarter_of(earning.policy.local_day(now));
-    if let Some(limit) = item.limit_per_person_per_quarter {
-        let used: Option<i64> = orders::table
-            .filter(orders::volunteer_id.eq(volunteer_id))
-            .filter(orders::item_id.eq(item_id))
-            .filter(orders::quarter.eq(&quarter))
-            .filter(orders::status.eq_any([OrderStatus::Reserved, OrderStatus::Fulfilled]))
-            .select(diesel::dsl::sum(orders::quantity))
-            .first(conn)?;
-        let used = used.unwrap_or(0);
-        if used + i64::from(quantity) > i64::from(limit) {
-            return Err(DomainError::refused(
-                Code::LimitReached,
-                format!("at most {limit} per person per quarter"),
-            )
-            .with_details(
-                serde_json::json!({ "limit": limit, "used": used, "quarter": quarter }),
-            ));
-        }
-    }
+    may_order(conn, &volunteer, &item, &site_org)?;
+    let quarter = within_limit(conn, &volunteer, &item, quantity, now)?;
     let points = item
         .points_price
         .checked_mul(i64::from(quantity))
@@ -297,6 +248,79 @@ pub fn cancel(
         ))
         .execute(conn)?;
     get(conn, id)
+}
+
+/// The item is offered at this site of the volunteer's own district, to
+/// their star level.
+fn may_order(
+    conn: &mut DbConnection,
+    volunteer: &timebank_directory::Volunteer,
+    item: &catalog::ItemRow,
+    site_org: &timebank_directory::Org,
+) -> Result<(), DomainError> {
+    if item.status != ItemStatus::Active {
+        return Err(not_here(
+            ItemStatus::Retired.as_str(),
+            "this item is no longer offered",
+        ));
+    }
+    if !catalog::offered_at(item, site_org) {
+        return Err(not_here(
+            "not_offered_at_site",
+            "this item is not offered at this site",
+        ));
+    }
+    let community = get_org(conn, &volunteer.row.community_id)?;
+    if community.district_id.is_none() || community.district_id != site_org.district_id {
+        return Err(not_here(
+            "other_district",
+            "points are spendable at sites in the volunteer's own district",
+        ));
+    }
+    if let Some(required) = item.min_star_level
+        && volunteer.row.star_level < required
+    {
+        return Err(DomainError::refused(
+            Code::StarLevelTooLow,
+            format!("this item needs {required}★"),
+        )
+        .with_details(
+            serde_json::json!({ "required": required, "current": volunteer.row.star_level }),
+        ));
+    }
+    Ok(())
+}
+
+/// The quarter this order counts in, once it is within the item's limit
+/// per person per quarter (reserved and handed-out orders count).
+fn within_limit(
+    conn: &mut DbConnection,
+    volunteer: &timebank_directory::Volunteer,
+    item: &catalog::ItemRow,
+    quantity: i32,
+    now: NaiveDateTime,
+) -> Result<String, DomainError> {
+    let earning = policy::earning(conn, &volunteer.community_path)?;
+    let quarter = quarter_of(earning.policy.local_day(now));
+    let Some(limit) = item.limit_per_person_per_quarter else {
+        return Ok(quarter);
+    };
+    let used: Option<i64> = orders::table
+        .filter(orders::volunteer_id.eq(&volunteer.row.user_id))
+        .filter(orders::item_id.eq(&item.id))
+        .filter(orders::quarter.eq(&quarter))
+        .filter(orders::status.eq_any([OrderStatus::Reserved, OrderStatus::Fulfilled]))
+        .select(diesel::dsl::sum(orders::quantity))
+        .first(conn)?;
+    let used = used.unwrap_or(0);
+    if used + i64::from(quantity) > i64::from(limit) {
+        return Err(DomainError::refused(
+            Code::LimitReached,
+            format!("at most {limit} per person per quarter"),
+        )
+        .with_details(serde_json::json!({ "limit": limit, "used": used, "quarter": quarter })));
+    }
+    Ok(quarter)
 }
 
 /// Expires reserved orders past their pickup window, each in its own

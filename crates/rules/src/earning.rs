@@ -2,7 +2,7 @@
 //! activity window, rounded down to the policy's increment, with coverage,
 //! per-activity and per-day caps; points = hours × points per hour.
 
-use chrono::{Duration, NaiveDate};
+use chrono::{Duration, NaiveDate, NaiveDateTime};
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
@@ -179,6 +179,30 @@ pub struct HourlyResult {
     pub credited: Vec<Interval>,
     /// The share of the activity window attended, in percent (rounded down).
     pub coverage_percent: u32,
+}
+
+impl HourlyOutcome {
+    /// The stable reason an attendance earned nothing, if it did not.
+    pub fn skip_reason(self) -> Option<&'static str> {
+        match self {
+            HourlyOutcome::Earned => None,
+            HourlyOutcome::BelowCoverage => Some("below_coverage"),
+            HourlyOutcome::AlreadyCredited => Some("already_credited"),
+            HourlyOutcome::DayCapReached => Some("day_cap_reached"),
+            HourlyOutcome::BelowIncrement => Some("below_increment"),
+        }
+    }
+}
+
+impl HourlyResult {
+    /// From the first credited moment to the last: what a later activity
+    /// overlapping it may no longer credit.
+    pub fn credited_hull(&self) -> Option<(NaiveDateTime, NaiveDateTime)> {
+        self.credited
+            .first()
+            .map(|f| f.start)
+            .zip(self.credited.last().map(|l| l.end))
+    }
 }
 
 const SECONDS_PER_HOUR: i64 = 3600;
