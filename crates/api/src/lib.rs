@@ -2,6 +2,7 @@
 //! call a domain function, map the result. One error shape for every
 //! failure; bodies over 64 KiB are refused.
 
+mod access;
 pub mod auth;
 mod error;
 mod i18n;

@@ -123,14 +123,58 @@ pub fn place(
     get(conn, &id)
 }
 
-/// Locks the order and finds where `step` takes it.
+/// Who an order concerns, which is what access to it is decided on: the
+/// volunteer (and their community) and the site (and its org).
+#[derive(Debug, Clone)]
+pub struct OrderScope {
+    pub volunteer_id: String,
+    pub volunteer_community_path: String,
+    pub site_id: String,
+    pub site_org_path: String,
+}
+
+/// An access decision taken on the order's scope; refusing is `forbidden`.
+pub type Check<'a> = &'a dyn Fn(&OrderScope) -> bool;
+
+/// Anyone may act (the system's own steps: expiry, the demo's history).
+pub fn anyone(_: &OrderScope) -> bool {
+    true
+}
+
+/// The order and its scope, read once; the scope decides access.
+pub fn get_scoped(
+    conn: &mut DbConnection,
+    id: &str,
+) -> Result<(OrderRow, OrderScope), DomainError> {
+    let order = get(conn, id)?;
+    let scope = scope_of(conn, &order)?;
+    Ok((order, scope))
+}
+
+fn scope_of(conn: &mut DbConnection, order: &OrderRow) -> Result<OrderScope, DomainError> {
+    let (site, org) = sites::get_with_org(conn, &order.site_id)?;
+    let volunteer = get_volunteer(conn, &order.volunteer_id)?;
+    Ok(OrderScope {
+        volunteer_id: order.volunteer_id.clone(),
+        volunteer_community_path: volunteer.community_path,
+        site_id: site.id,
+        site_org_path: org.path,
+    })
+}
+
+/// Locks the order, reads it and its scope once, lets `allowed` decide on
+/// that scope, and finds where `step` takes it.
 fn locked_for(
     conn: &mut DbConnection,
     id: &str,
     step: OrderStep,
+    allowed: Check<'_>,
 ) -> Result<(OrderRow, OrderStatus), DomainError> {
     lock_row(conn, Lockable::Order, id)?;
-    let order = get(conn, id)?;
+    let (order, scope) = get_scoped(conn, id)?;
+    if !allowed(&scope) {
+        return Err(DomainError::refused(Code::Forbidden, Code::Forbidden.en()));
+    }
     let next = order.status.after(step).ok_or_else(|| {
         DomainError::invalid_state("order", order.status.as_str(), &step.wanted())
     })?;
@@ -146,8 +190,9 @@ pub fn fulfil(
     code: &str,
     actor: &str,
     now: NaiveDateTime,
+    allowed: Check<'_>,
 ) -> Result<Result<OrderRow, DomainError>, DomainError> {
-    let (order, next) = locked_for(conn, id, OrderStep::HandOut)?;
+    let (order, next) = locked_for(conn, id, OrderStep::HandOut, allowed)?;
     if let Some(until) = order.locked_until.filter(|u| *u > now) {
         return Ok(Err(DomainError::refused(
             Code::OrderLocked,
@@ -203,13 +248,14 @@ pub fn cancel(
     actor: &str,
     expired: bool,
     now: NaiveDateTime,
+    allowed: Check<'_>,
 ) -> Result<OrderRow, DomainError> {
     let step = if expired {
         OrderStep::Expire
     } else {
         OrderStep::Cancel
     };
-    let (order, next) = locked_for(conn, id, step)?;
+    let (order, next) = locked_for(conn, id, step, allowed)?;
     stock::apply(
         conn,
         &order.site_id,
@@ -340,7 +386,7 @@ pub fn expire_due(
         .load(conn)?;
     let mut done = Vec::new();
     for id in due {
-        match write_tx(conn, |c| cancel(c, &id, "system", true, now)) {
+        match write_tx(conn, |c| cancel(c, &id, "system", true, now, &anyone)) {
             Ok(_) => done.push(id),
             // Picked up or cancelled meanwhile: nothing to expire.
             Err(e) if e.code().is_some_and(|c| c.class() == Class::Conflict) => {}

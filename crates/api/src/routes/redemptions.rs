@@ -2,13 +2,12 @@ use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
-use timebank_directory as directory;
 use timebank_ledger::Amount;
-use timebank_redemption::orders::{self, OrderRow};
-use timebank_redemption::sites;
+use timebank_redemption::orders::{self, OrderRow, OrderScope};
 use timebank_store::write_tx;
 use validator::Validate;
 
+use crate::access;
 use crate::error::ApiError;
 use crate::idempotency;
 use crate::principal::Principal;
@@ -81,17 +80,9 @@ pub async fn get(
 ) -> Result<HttpResponse, ApiError> {
     let body = state
         .db(move |conn| {
-            let order = orders::get(conn, &id)?;
-            let own = principal.is_user(&order.volunteer_id);
-            if !own {
-                let (site, org) = sites::get_with_org(conn, &order.site_id)?;
-                let volunteer = directory::get_volunteer(conn, &order.volunteer_id)?;
-                Principal::require(
-                    principal.operates(&site.id, &org.path)
-                        || principal.reads(&volunteer.community_path),
-                )?;
-            }
-            Ok(order_json(&order, own))
+            let (order, scope) = orders::get_scoped(conn, &id)?;
+            Principal::require(access::may_read_order(&principal, &scope))?;
+            Ok(order_json(&order, principal.is_user(&order.volunteer_id)))
         })
         .await?;
     Ok(HttpResponse::Ok().json(body))
@@ -112,10 +103,8 @@ pub async fn fulfil(
     let body = valid(body)?;
     let order = state
         .db(move |conn| {
-            let order = orders::get(conn, &id)?;
-            let (site, org) = sites::get_with_org(conn, &order.site_id)?;
-            Principal::require(principal.operates(&site.id, &org.path))?;
             let actor = principal.actor_id();
+            let allowed = |s: &OrderScope| access::may_hand_out(&principal, s);
             // A wrong code is counted (and may lock the order) even though
             // the call is refused, so that bookkeeping commits first.
             let outcome = write_tx(conn, |c| {
@@ -125,6 +114,7 @@ pub async fn fulfil(
                     body.pickup_code.trim(),
                     &actor,
                     timebank_store::now(),
+                    &allowed,
                 )
             })?;
             Ok(outcome?)
@@ -143,17 +133,9 @@ pub async fn cancel(
     let actor = principal.actor_id();
     let outcome = keyed
         .run(&state, actor.clone(), move |c| {
-            let order = orders::get(c, &id)?;
+            let allowed = |s: &OrderScope| access::may_cancel_order(&principal, s);
+            let order = orders::cancel(c, &id, &actor, false, timebank_store::now(), &allowed)?;
             let own = principal.is_user(&order.volunteer_id);
-            if !own {
-                let (_, org) = sites::get_with_org(c, &order.site_id)?;
-                let volunteer = directory::get_volunteer(c, &order.volunteer_id)?;
-                Principal::require(
-                    principal.admin_over(&volunteer.community_path)
-                        || principal.admin_over(&org.path),
-                )?;
-            }
-            let order = orders::cancel(c, &id, &actor, false, timebank_store::now())?;
             Ok(idempotency::Effect::new(
                 StatusCode::OK,
                 order_json(&order, own),

@@ -151,11 +151,18 @@ pub fn month(
             // order expires and is refunded by the next month's job).
             match (ci + i + month as usize) % 9 {
                 0 => {
-                    orders::cancel(conn, &order.id, volunteer, false, now)?;
+                    orders::cancel(conn, &order.id, volunteer, false, now, &orders::anyone)?;
                 }
                 1 => {}
                 _ => {
-                    orders::fulfil(conn, &order.id, &order.pickup_code, admin, now)??;
+                    orders::fulfil(
+                        conn,
+                        &order.id,
+                        &order.pickup_code,
+                        admin,
+                        now,
+                        &orders::anyone,
+                    )??;
                     counts.fulfilled += 1;
                 }
             }

@@ -1,0 +1,28 @@
+//! Who may do what, one named check per decision, each taken on the scope
+//! the command read under its row lock (in the style of lemmy's `check_*`
+//! functions). A check answers yes or no; the command refuses `forbidden`.
+
+use timebank_redemption::orders::OrderScope;
+
+use crate::principal::Principal;
+
+/// The volunteer who ordered, an operator of the site, or staff who read
+/// the volunteer's community.
+pub fn may_read_order(p: &Principal, s: &OrderScope) -> bool {
+    p.is_user(&s.volunteer_id)
+        || p.operates(&s.site_id, &s.site_org_path)
+        || p.reads(&s.volunteer_community_path)
+}
+
+/// Only an operator at the counter of the order's site.
+pub fn may_hand_out(p: &Principal, s: &OrderScope) -> bool {
+    p.operates(&s.site_id, &s.site_org_path)
+}
+
+/// The volunteer who ordered, or an admin over their community or over
+/// the site.
+pub fn may_cancel_order(p: &Principal, s: &OrderScope) -> bool {
+    p.is_user(&s.volunteer_id)
+        || p.admin_over(&s.volunteer_community_path)
+        || p.admin_over(&s.site_org_path)
+}
