@@ -5,6 +5,7 @@
 //! cursor, so a page costs the same on the first day and at a million rows.
 
 pub mod audit;
+pub mod calendar;
 pub mod grants;
 pub mod jobs;
 pub mod lists;

@@ -4,13 +4,17 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use timebank_directory as directory;
-use timebank_earning::activities::{self, ActivityRow, AttendanceRow, ListFilter, NewActivity};
+use timebank_earning::activities::{self, ActivityRow, AttendanceRow, NewActivity};
 use timebank_earning::settle;
 use timebank_kernel::Code;
 use timebank_ledger::Amount;
 use timebank_rules::states::{ActivityStatus, SignupStatus};
+use timebank_store::DbConnection;
 use tracing_actix_web::RequestId;
 use validator::Validate;
+
+use timebank_views::After;
+use timebank_views::calendar::{self, Listing, Phase};
 
 use crate::error::ApiError;
 use crate::idempotency;
@@ -124,50 +128,6 @@ pub struct ListQuery {
     limit: Option<i64>,
 }
 
-/// Where a page of activities continues: the window of a named period, or
-/// by default the upcoming ones (soonest first) and then the past (latest
-/// first).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Phase {
-    Window,
-    Upcoming,
-    Past,
-}
-
-impl Phase {
-    fn tag(self) -> &'static str {
-        match self {
-            Phase::Window => "activities",
-            Phase::Upcoming => "activities-upcoming",
-            Phase::Past => "activities-past",
-        }
-    }
-}
-
-/// The phase and position a cursor names; anything else is not ours.
-fn activity_cursor(
-    cursor: Option<&str>,
-    default_view: bool,
-) -> Result<(Phase, Option<(chrono::NaiveDateTime, String)>), ApiError> {
-    let start = if default_view {
-        Phase::Upcoming
-    } else {
-        Phase::Window
-    };
-    let Some(text) = cursor else {
-        return Ok((start, None));
-    };
-    let phases: &[Phase] = if default_view {
-        &[Phase::Upcoming, Phase::Past]
-    } else {
-        &[Phase::Window]
-    };
-    phases
-        .iter()
-        .find_map(|p| timebank_views::After::parse(p.tag(), text).map(|a| (*p, Some((a.at, a.id)))))
-        .ok_or_else(crate::routes::invalid_cursor)
-}
-
 pub async fn list(
     state: web::Data<AppState>,
     principal: Principal,
@@ -181,74 +141,59 @@ pub async fn list(
     let limit = page.limit()?;
     let status = crate::routes::state_query::<ActivityStatus>(q.status.as_deref())?
         .unwrap_or(ActivityStatus::Published);
-    let default_view = status == ActivityStatus::Published && q.from.is_none() && q.to.is_none();
-    let (phase, after) = activity_cursor(page.cursor()?.as_deref(), default_view)?;
-    let rows = state
+    let calendar_view = calendar::is_calendar(status, q.from.map(naive), q.to.map(naive));
+    let from = Phase::resume(calendar_view, page.cursor()?.as_deref())
+        .ok_or_else(crate::routes::invalid_cursor)?;
+    let mut rows = state
         .db(move |conn| {
-            let community_path = match &q.community_id {
-                Some(id) => Some(directory::get_org(conn, id)?.path),
-                None => None,
-            };
-            let mut org_path = match &q.org_id {
-                Some(id) => Some(directory::get_org(conn, id)?.path),
-                None => None,
-            };
-            // Unpublished activities are the review queue: staff only, in
-            // scope (the caller's widest org unless one is named).
-            if status != ActivityStatus::Published {
-                if org_path.is_none() {
-                    let home = principal
-                        .home_read_org(conn)?
-                        .ok_or_else(ApiError::forbidden)?;
-                    org_path = Some(directory::get_org(conn, &home)?.path);
-                }
-                Principal::require(org_path.as_deref().is_some_and(|p| principal.reads(p)))?;
-            }
+            let listing = listing(conn, &principal, &q, status)?;
             let now = timebank_store::now();
-            let filter = |phase: Phase, after, limit| ListFilter {
-                status,
-                community_path: community_path.clone(),
-                org_path: org_path.clone(),
-                category: q.category.clone(),
-                from: match phase {
-                    Phase::Upcoming => Some(now),
-                    _ => q.from.map(naive),
-                },
-                to: q.to.map(naive),
-                ended_before: (phase == Phase::Past).then_some(now),
-                latest_first: phase == Phase::Past,
-                after,
-                limit,
-            };
-            let mut rows: Vec<(Phase, ActivityRow)> =
-                activities::list(conn, &filter(phase, after, limit + 1))?
-                    .into_iter()
-                    .map(|a| (phase, a))
-                    .collect();
-            // The upcoming ones are all on this page: the past follows.
-            if phase == Phase::Upcoming && rows.len() as i64 <= limit {
-                let rest = limit + 1 - rows.len() as i64;
-                rows.extend(
-                    activities::list(conn, &filter(Phase::Past, None, rest))?
-                        .into_iter()
-                        .map(|a| (Phase::Past, a)),
-                );
-            }
-            Ok(rows)
+            Ok(calendar::page(conn, &listing, from, limit + 1, now)?)
         })
         .await?;
-    let mut rows = rows;
     let more = rows.len() as i64 > limit;
     rows.truncate(usize::try_from(limit).unwrap_or(0));
     let next_cursor = more
-        .then(|| {
-            rows.last().map(|(phase, a)| {
-                encode_cursor(&timebank_views::After::new(a.starts_at, &a.id).render(phase.tag()))
-            })
-        })
-        .flatten();
+        .then(|| rows.last())
+        .flatten()
+        .map(|(phase, a)| encode_cursor(&After::new(a.starts_at, &a.id).render(phase.tag())));
     let items: Vec<Value> = rows.iter().map(|(_, a)| activity_json(a)).collect();
     Ok(HttpResponse::Ok().json(json!({ "items": items, "next_cursor": next_cursor })))
+}
+
+/// Published activities are for everyone; the others are the review queue,
+/// for staff in scope (the caller's widest org unless one is named).
+fn listing(
+    conn: &mut DbConnection,
+    principal: &Principal,
+    q: &ListQuery,
+    status: ActivityStatus,
+) -> Result<Listing, ApiError> {
+    let path_of = |conn: &mut DbConnection, id: &Option<String>| -> Result<_, ApiError> {
+        Ok(match id {
+            Some(id) => Some(directory::get_org(conn, id)?.path),
+            None => None,
+        })
+    };
+    let community_path = path_of(conn, &q.community_id)?;
+    let mut org_path = path_of(conn, &q.org_id)?;
+    if status != ActivityStatus::Published {
+        if org_path.is_none() {
+            let home = principal
+                .home_read_org(conn)?
+                .ok_or_else(ApiError::forbidden)?;
+            org_path = Some(directory::get_org(conn, &home)?.path);
+        }
+        Principal::require(org_path.as_deref().is_some_and(|p| principal.reads(p)))?;
+    }
+    Ok(Listing {
+        status,
+        community_path,
+        org_path,
+        category: q.category.clone(),
+        from: q.from.map(naive),
+        to: q.to.map(naive),
+    })
 }
 
 pub async fn get(
