@@ -82,6 +82,25 @@ pub fn get_org(conn: &mut DbConnection, id: &str) -> Result<Org, DomainError> {
     find_org(conn, id)?.ok_or_else(|| DomainError::NotFound("organisation"))
 }
 
+/// The district an org lies in (communities and streets belong to one).
+pub fn district_of(conn: &mut DbConnection, org: &Org) -> Result<Org, DomainError> {
+    let id = org
+        .district_id
+        .as_deref()
+        .ok_or(DomainError::NotFound("district"))?;
+    get_org(conn, id)
+}
+
+/// The org's own ledger account of `kind` (issuance, pool, escrow, sinks),
+/// opened on first use.
+pub fn org_account(
+    conn: &mut DbConnection,
+    kind: AccountKind,
+    org: &Org,
+) -> Result<timebank_ledger::Account, DomainError> {
+    Ok(open_account(conn, kind, &org.id, &org.path)?)
+}
+
 pub fn root_org(conn: &mut DbConnection) -> Result<Option<Org>, DomainError> {
     Ok(orgs::table
         .filter(orgs::parent_id.is_null())

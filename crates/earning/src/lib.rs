@@ -17,9 +17,9 @@ pub mod stars;
 pub mod violations;
 
 use rust_decimal::Decimal;
-use timebank_directory::{Volunteer, get_org};
+use timebank_directory::{Volunteer, district_of, get_org, org_account};
 use timebank_kernel::{Code, DomainError};
-use timebank_ledger::{AccountKind, Amount, Asset, Transfer, open_account, read};
+use timebank_ledger::{AccountKind, Amount, Asset, Transfer, read};
 use timebank_store::DbConnection;
 
 /// Decimal hours or points from the rules → ledger hundredths, rounding down.
@@ -70,16 +70,8 @@ pub(crate) fn credit_points_under(
     }
     if to_pool.is_positive() {
         let community = get_org(conn, &volunteer.row.community_id)?;
-        let district_id = community
-            .district_id
-            .ok_or(DomainError::NotFound("district"))?;
-        let district = get_org(conn, &district_id)?;
-        let pool = open_account(
-            conn,
-            AccountKind::DistrictPool,
-            &district.id,
-            &district.path,
-        )?;
+        let district = district_of(conn, &community)?;
+        let pool = org_account(conn, AccountKind::DistrictPool, &district)?;
         transfer = transfer.credit(pool.id, Asset::Point, to_pool);
     }
     Ok((transfer, to_pool))

@@ -5,11 +5,10 @@
 use chrono::{Duration, NaiveDateTime};
 use diesel::prelude::*;
 use serde::{Deserialize, Serialize};
-use timebank_directory::{get_org, get_volunteer, utc_string};
+use timebank_directory::{get_org, get_volunteer, org_account, utc_string};
 use timebank_kernel::{Code, DomainError};
 use timebank_ledger::{
-    AccountKind, Amount, Asset, Transfer, TxKind, find_account, open_account, read, reversal_of,
-    reverse_in,
+    AccountKind, Amount, Asset, Transfer, TxKind, find_account, read, reversal_of, reverse_in,
 };
 use timebank_store::schema::{violations, volunteers};
 use timebank_store::{DbConnection, Lockable, lock_row};
@@ -198,12 +197,7 @@ fn penalise(
     request_id: Option<&str>,
 ) -> Result<String, DomainError> {
     let community = get_org(conn, &volunteer.row.community_id)?;
-    let issuer = open_account(
-        conn,
-        AccountKind::OrgIssuance,
-        &community.id,
-        &community.path,
-    )?;
+    let issuer = org_account(conn, AccountKind::OrgIssuance, &community)?;
     let posted = Transfer::new(TxKind::Penalty, format!("违规扣分：{}", new.reason))
         .by(actor)
         .in_request(request_id)

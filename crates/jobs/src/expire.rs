@@ -60,13 +60,7 @@ pub fn expire_points(
             continue;
         }
         let community = get_org(conn, path_ids(org_path).last().copied().unwrap_or_default())?;
-        let district = get_org(
-            conn,
-            community
-                .district_id
-                .as_deref()
-                .ok_or(DomainError::NotFound("district"))?,
-        )?;
+        let district = timebank_directory::district_of(conn, &community)?;
         let sink = open_account(conn, AccountKind::ExpirySink, &district.id, &district.path)?;
         let posted = Transfer::new(TxKind::Expiry, format!("积分到期（{cutoff} 之前获得）"))
             .by(actor)

@@ -36,6 +36,43 @@ pub fn settle(
     actor: &str,
     progress: &dyn Progress,
 ) -> Result<Summary, DomainError> {
+    let due = due_activities(conn, until, org_path)?;
+    let requests_until = requests_until(conn, until, org_path)?;
+    let mut summary = Summary::default();
+    let (mut settled, mut skipped) = (0u64, 0u64);
+    progress.start("settle", due.len() as u64);
+    for (id, cutoff) in &due {
+        let report = write_tx(conn, |c| settle_activity(c, id, actor, None, *cutoff))?;
+        settled += report.settled.len() as u64;
+        skipped += report.skipped.len() as u64;
+        summary.units += 1;
+        progress.advance(summary.units);
+        failpoint("settle", summary.units);
+    }
+    let requests = services::settle_unrated(conn, requests_until, i64::MAX)?;
+    progress.finish();
+    summary.changed = settled + requests.len() as u64;
+    summary.skipped = skipped;
+    summary
+        .details
+        .insert("activities".into(), due.len().into());
+    summary
+        .details
+        .insert("attendances_settled".into(), settled.into());
+    summary
+        .details
+        .insert("service_requests_settled".into(), requests.len().into());
+    Ok(summary)
+}
+
+/// Finished, published activities with unsettled attendance, each with the
+/// moment it is settled at: `--until` itself, or the end of that day in
+/// the activity's own district.
+fn due_activities(
+    conn: &mut DbConnection,
+    until: Until,
+    org_path: Option<&str>,
+) -> Result<Vec<(String, NaiveDateTime)>, DomainError> {
     let bound = match until {
         Until::At(at) => at,
         Until::EndOfLocalDay(day) => {
@@ -77,8 +114,16 @@ pub fn settle(
             due.push((id, cutoff));
         }
     }
-    // Requests' rating windows close by the subtree's (or the root's) day.
-    let requests_until = match until {
+    Ok(due)
+}
+
+/// Requests' rating windows close by the subtree's (or the root's) day.
+fn requests_until(
+    conn: &mut DbConnection,
+    until: Until,
+    org_path: Option<&str>,
+) -> Result<NaiveDateTime, DomainError> {
+    Ok(match until {
         Until::At(at) => at,
         Until::EndOfLocalDay(day) => {
             let path = match org_path {
@@ -89,30 +134,5 @@ pub fn settle(
             };
             policy::calendar(conn, &path)?.day_end(day) - chrono::Duration::microseconds(1)
         }
-    };
-    let mut summary = Summary::default();
-    let (mut settled, mut skipped) = (0u64, 0u64);
-    progress.start("settle", due.len() as u64);
-    for (id, cutoff) in &due {
-        let report = write_tx(conn, |c| settle_activity(c, id, actor, None, *cutoff))?;
-        settled += report.settled.len() as u64;
-        skipped += report.skipped.len() as u64;
-        summary.units += 1;
-        progress.advance(summary.units);
-        failpoint("settle", summary.units);
-    }
-    let requests = services::settle_unrated(conn, requests_until, i64::MAX)?;
-    progress.finish();
-    summary.changed = settled + requests.len() as u64;
-    summary.skipped = skipped;
-    summary
-        .details
-        .insert("activities".into(), due.len().into());
-    summary
-        .details
-        .insert("attendances_settled".into(), settled.into());
-    summary
-        .details
-        .insert("service_requests_settled".into(), requests.len().into());
-    Ok(summary)
+    })
 }

@@ -8,8 +8,7 @@ use serde::Serialize;
 use timebank_directory::{Org, get_org, get_volunteer, utc_string};
 use timebank_kernel::{Code, DomainError};
 use timebank_ledger::{
-    Account, AccountKind, Amount, Asset, Transaction, Transfer, TxKind, find_account, open_account,
-    read,
+    Account, AccountKind, Amount, Asset, Transaction, Transfer, TxKind, find_account, read,
 };
 use timebank_policy as policy;
 use timebank_rules::states::{LinkStatus, LinkStep};
@@ -161,19 +160,11 @@ pub fn links_of(conn: &mut DbConnection, user: &str) -> Result<Vec<LinkRow>, Dom
 
 fn district_of(conn: &mut DbConnection, community_id: &str) -> Result<Org, DomainError> {
     let community = get_org(conn, community_id)?;
-    let district = community
-        .district_id
-        .ok_or(DomainError::NotFound("district"))?;
-    get_org(conn, &district)
+    timebank_directory::district_of(conn, &community)
 }
 
 pub fn pool_account(conn: &mut DbConnection, district: &Org) -> Result<Account, DomainError> {
-    Ok(open_account(
-        conn,
-        AccountKind::DistrictPool,
-        &district.id,
-        &district.path,
-    )?)
+    timebank_directory::org_account(conn, AccountKind::DistrictPool, district)
 }
 
 pub fn pool_balance(conn: &mut DbConnection, district: &Org) -> Result<Amount, DomainError> {
@@ -218,48 +209,11 @@ pub fn give(
     let giver = get_volunteer(conn, from)?;
     giver.row.require_active(now)?;
     let spending = policy::spending(conn, &giver.community_path)?;
-    let max_gift =
-        Amount::from_decimal(spending.policy.max_points_per_gift).unwrap_or(Amount::ZERO);
-    let max_year =
-        Amount::from_decimal(spending.policy.max_gift_points_per_year).unwrap_or(Amount::ZERO);
     let year = now.year();
-    // SUM(BIGINT) would be NUMERIC on Postgres; a year's gifts are few.
-    let given: Vec<i64> = gifts::table
-        .filter(gifts::from_id.eq(from))
-        .filter(gifts::year.eq(year))
-        .select(gifts::points)
-        .load(conn)?;
-    let given = Amount::from_units(given.iter().sum());
-    if points > max_gift || given.units() + points.units() > max_year.units() {
-        return Err(DomainError::refused(Code::GiftLimitReached, "over the gift limit")
-            .with_details(serde_json::json!({ "max_points_per_gift": max_gift, "max_gift_points_per_year": max_year, "given_this_year": given })));
-    }
+    within_gift_limits(conn, from, points, year, &spending.policy)?;
     let from_wallet = find_account(conn, AccountKind::VolunteerWallet, from)?
         .ok_or(DomainError::NotFound("wallet"))?;
-    let (to_account, to_id, to_pool) = match to {
-        Recipient::Pool => {
-            let district = district_of(conn, &giver.row.community_id)?;
-            (pool_account(conn, &district)?, None, true)
-        }
-        Recipient::Person(to) => {
-            let confirmed =
-                link_between(conn, from, &to)?.is_some_and(|l| l.status == LinkStatus::Confirmed);
-            if !confirmed {
-                return Err(DomainError::refused(
-                    Code::NotFamily,
-                    "gifts go to a confirmed family member or the public pool",
-                ));
-            }
-            let wallet =
-                find_account(conn, AccountKind::VolunteerWallet, &to)?.ok_or_else(|| {
-                    DomainError::refused(
-                        Code::RecipientHasNoWallet,
-                        "the recipient cannot hold points yet",
-                    )
-                })?;
-            (wallet, Some(to), false)
-        }
-    };
+    let (to_account, to_id, to_pool) = recipient_account(conn, &giver, to)?;
     let reason = note.clone().unwrap_or_else(|| {
         if to_pool {
             "捐赠至公益池".to_owned()
@@ -325,6 +279,65 @@ pub fn grant(
         .moving(Asset::Point, points, pool.id, wallet.id)
         .post_in(conn)?;
     Ok(posted.transaction)
+}
+
+/// One gift and a year's gifts stay within the spending policy's limits.
+fn within_gift_limits(
+    conn: &mut DbConnection,
+    from: &str,
+    points: Amount,
+    year: i32,
+    policy: &timebank_rules::SpendingPolicy,
+) -> Result<(), DomainError> {
+    let max_gift = Amount::from_decimal(policy.max_points_per_gift).unwrap_or(Amount::ZERO);
+    let max_year = Amount::from_decimal(policy.max_gift_points_per_year).unwrap_or(Amount::ZERO);
+    // SUM(BIGINT) would be NUMERIC on Postgres; a year's gifts are few.
+    let given: Vec<i64> = gifts::table
+        .filter(gifts::from_id.eq(from))
+        .filter(gifts::year.eq(year))
+        .select(gifts::points)
+        .load(conn)?;
+    let given = Amount::from_units(given.iter().sum());
+    if points > max_gift || given.units() + points.units() > max_year.units() {
+        return Err(DomainError::refused(Code::GiftLimitReached, "over the gift limit")
+            .with_details(serde_json::json!({ "max_points_per_gift": max_gift, "max_gift_points_per_year": max_year, "given_this_year": given })));
+    }
+    Ok(())
+}
+
+/// The account a gift goes to: the district's pool, or the wallet of a
+/// confirmed family member. Returns it with the person's id and whether it
+/// is the pool.
+fn recipient_account(
+    conn: &mut DbConnection,
+    giver: &timebank_directory::Volunteer,
+    to: Recipient,
+) -> Result<(Account, Option<String>, bool), DomainError> {
+    match to {
+        Recipient::Pool => {
+            let district = district_of(conn, &giver.row.community_id)?;
+            Ok((pool_account(conn, &district)?, None, true))
+        }
+        Recipient::Person(to) => {
+            let from = &giver.row.user_id;
+            let confirmed =
+                link_between(conn, from, &to)?.is_some_and(|l| l.status == LinkStatus::Confirmed);
+            if !confirmed {
+                return Err(DomainError::refused(
+                    Code::NotFamily,
+                    "gifts go to a confirmed family member or the public pool",
+                ));
+            }
+            let wallet =
+                find_account(conn, AccountKind::VolunteerWallet, &to)?.ok_or_else(|| {
+                    DomainError::refused(
+                        Code::RecipientHasNoWallet,
+                        "the recipient cannot hold points yet",
+                    )
+                })?;
+            Ok((wallet, Some(to), false))
+        }
+    }
 }
 
 /// The district a volunteer or resident belongs to (for scope checks).

@@ -282,27 +282,7 @@ pub(crate) mod sql {
     /// inserts, and load from text (`#[diesel(deserialize_as = String)]`).
     macro_rules! text_mapping {
         ($state:ident) => {
-            impl diesel::expression::AsExpression<diesel::sql_types::Text> for $state {
-                type Expression = <&'static str as diesel::expression::AsExpression<
-                    diesel::sql_types::Text,
-                >>::Expression;
-                fn as_expression(self) -> Self::Expression {
-                    <&'static str as diesel::expression::AsExpression<
-                        diesel::sql_types::Text,
-                    >>::as_expression(self.as_str())
-                }
-            }
-
-            impl diesel::expression::AsExpression<diesel::sql_types::Text> for &$state {
-                type Expression = <&'static str as diesel::expression::AsExpression<
-                    diesel::sql_types::Text,
-                >>::Expression;
-                fn as_expression(self) -> Self::Expression {
-                    <&'static str as diesel::expression::AsExpression<
-                        diesel::sql_types::Text,
-                    >>::as_expression(self.as_str())
-                }
-            }
+            crate::states::sql::bind_as_text!($state, &$state);
 
             // Arrays bind as one parameter on Postgres (`= ANY($1)`).
             impl diesel::serialize::ToSql<diesel::sql_types::Text, diesel::pg::Pg> for $state {
@@ -331,6 +311,23 @@ pub(crate) mod sql {
         };
     }
     pub(crate) use text_mapping;
+
+    /// A state (or a reference to one) binds as its stored name.
+    macro_rules! bind_as_text {
+        ($($ty:ty),+) => {$(
+            impl diesel::expression::AsExpression<diesel::sql_types::Text> for $ty {
+                type Expression = <&'static str as diesel::expression::AsExpression<
+                    diesel::sql_types::Text,
+                >>::Expression;
+                fn as_expression(self) -> Self::Expression {
+                    <&'static str as diesel::expression::AsExpression<
+                        diesel::sql_types::Text,
+                    >>::as_expression(self.as_str())
+                }
+            }
+        )+};
+    }
+    pub(crate) use bind_as_text;
 }
 
 #[cfg(test)]

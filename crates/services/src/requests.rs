@@ -12,9 +12,9 @@
 use chrono::{Duration, NaiveDateTime};
 use diesel::prelude::*;
 use serde::{Deserialize, Serialize};
-use timebank_directory::{Org, get_member, get_org, get_volunteer};
+use timebank_directory::{Org, district_of, get_member, get_org, get_volunteer, org_account};
 use timebank_kernel::{Class, Code, DomainError};
-use timebank_ledger::{AccountKind, Amount, Asset, Transfer, TxKind, find_account, open_account};
+use timebank_ledger::{AccountKind, Amount, Asset, Transfer, TxKind, find_account};
 use timebank_rules::states::{RequestStatus, RequestStep};
 use timebank_store::schema::service_requests as sr;
 use timebank_store::{DbConnection, Lockable, lock_row, write_tx};
@@ -245,19 +245,8 @@ fn escrow(
     conn: &mut DbConnection,
     community: &Org,
 ) -> Result<timebank_ledger::Account, DomainError> {
-    let district = get_org(
-        conn,
-        community
-            .district_id
-            .as_deref()
-            .ok_or(DomainError::NotFound("district"))?,
-    )?;
-    Ok(open_account(
-        conn,
-        AccountKind::Escrow,
-        &district.id,
-        &district.path,
-    )?)
+    let district = district_of(conn, community)?;
+    org_account(conn, AccountKind::Escrow, &district)
 }
 
 fn wallet(conn: &mut DbConnection, user: &str) -> Result<String, DomainError> {
@@ -479,12 +468,7 @@ fn settle(
     }
     let mut settlement = None;
     if hours.is_positive() {
-        let issuer = open_account(
-            conn,
-            AccountKind::OrgIssuance,
-            &community.id,
-            &community.path,
-        )?;
+        let issuer = org_account(conn, AccountKind::OrgIssuance, &community)?;
         let to = wallet(conn, &volunteer_id)?;
         let kind = if requester_pays {
             TxKind::ServicePayment

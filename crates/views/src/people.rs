@@ -252,44 +252,46 @@ fn volunteers_in(
         .load(conn)?;
     Ok(rows
         .into_iter()
-        .map(
-            |(
-                id,
-                name,
-                phone,
-                community_id,
-                community_name,
-                community_path,
-                status,
-                suspended_until,
-                star_level,
-                skills,
-                approved_at,
-                created,
-            )| {
-                let status = match (MemberStatus::parse(&status), suspended_until) {
-                    (Some(MemberStatus::Pending), _) => MemberStatus::Pending,
-                    (_, Some(until)) if until > f.now => MemberStatus::Suspended,
-                    _ => MemberStatus::Active,
-                };
-                Person {
-                    id,
-                    name,
-                    phone,
-                    community_id,
-                    community_name,
-                    community_path,
-                    status,
-                    star_level: Some(star_level),
-                    skills: Some(serde_json::from_str(&skills).unwrap_or_default()),
-                    suspended_until: opt_utc(suspended_until.filter(|u| *u > f.now)),
-                    approved_at: opt_utc(approved_at),
-                    created_at: utc(&created),
-                    created,
-                }
-            },
-        )
+        .map(|row| volunteer_person(row, f.now))
         .collect())
+}
+
+/// A suspension that is over shows as active, and is not shown.
+fn volunteer_person(row: VolunteerTuple, now: NaiveDateTime) -> Person {
+    let (
+        id,
+        name,
+        phone,
+        community_id,
+        community_name,
+        community_path,
+        status,
+        suspended_until,
+        star_level,
+        skills,
+        approved_at,
+        created,
+    ) = row;
+    let status = match (MemberStatus::parse(&status), suspended_until) {
+        (Some(MemberStatus::Pending), _) => MemberStatus::Pending,
+        (_, Some(until)) if until > now => MemberStatus::Suspended,
+        _ => MemberStatus::Active,
+    };
+    Person {
+        id,
+        name,
+        phone,
+        community_id,
+        community_name,
+        community_path,
+        status,
+        star_level: Some(star_level),
+        skills: Some(serde_json::from_str(&skills).unwrap_or_default()),
+        suspended_until: opt_utc(suspended_until.filter(|u| *u > now)),
+        approved_at: opt_utc(approved_at),
+        created_at: utc(&created),
+        created,
+    }
 }
 
 type ResidentTuple = (

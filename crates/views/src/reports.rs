@@ -77,105 +77,23 @@ pub fn summary(
     utc_offset: Duration,
 ) -> Result<Summary, DomainError> {
     let kids = children(conn, &org.id, None, 10_000)?;
-    let mut totals = Figures::default();
-    let mut per_child: Vec<Figures> = vec![Figures::default(); kids.len()];
-    let mut months: BTreeMap<String, Figures> = BTreeMap::new();
-    let month_of = |at: NaiveDateTime| (at + utc_offset).format("%Y-%m").to_string();
-    let child_of = |path: &str| kids.iter().position(|k| path.starts_with(&k.path));
-
-    for posting in timebank_ledger::read::subtree_postings(conn, &org.path, from, to)? {
-        let timebank_ledger::read::SubtreePosting {
-            account_kind: kind,
-            org_path: path,
-            amount,
-            created_at: at,
-            asset,
-            tx_kind,
-            owner_id: owner,
-            ..
-        } = posting;
-        let apply = |f: &mut Figures| {
-            match (kind.as_str(), asset.as_str()) {
-                (k, "HOUR") if k == AccountKind::VolunteerWallet.as_str() => {
-                    f.hours = Amount::from_units(f.hours.units() + amount)
-                }
-                (k, "POINT") if k == AccountKind::OrgIssuance.as_str() => {
-                    f.points_issued = Amount::from_units(f.points_issued.units() - amount)
-                }
-                (k, "POINT") if k == AccountKind::SiteSink.as_str() => {
-                    f.points_redeemed = Amount::from_units(f.points_redeemed.units() + amount)
-                }
-                (k, "POINT") if k == AccountKind::ExpirySink.as_str() => {
-                    f.points_expired = Amount::from_units(f.points_expired.units() + amount)
-                }
-                _ => {}
-            }
-            let earning = tx_kind.parse::<TxKind>().is_ok_and(TxKind::is_earning);
-            if kind == AccountKind::VolunteerWallet.as_str()
-                && earning
-                && amount > 0
-                && asset == Asset::Hour.as_str()
-            {
-                f.active.insert(owner.clone());
-            }
-        };
-        apply(&mut totals);
-        apply(months.entry(month_of(at)).or_default());
-        if let Some(i) = child_of(&path) {
-            apply(&mut per_child[i]);
-        }
-    }
-
-    let registered: Vec<(String, NaiveDateTime)> = volunteers::table
-        .inner_join(orgs::table)
-        .filter(orgs::path.like(format!("{}%", org.path)))
-        .filter(volunteers::created_at.ge(from))
-        .filter(volunteers::created_at.lt(to))
-        .select((orgs::path, volunteers::created_at))
-        .load(conn)?;
-    for (path, at) in registered {
-        totals.new_registrations += 1;
-        months.entry(month_of(at)).or_default().new_registrations += 1;
-        if let Some(i) = child_of(&path) {
-            per_child[i].new_registrations += 1;
-        }
-    }
-
-    let served: Vec<(String, NaiveDateTime, Option<i32>)> = sr::table
-        .inner_join(orgs::table.on(orgs::id.eq(sr::community_id)))
-        .filter(orgs::path.like(format!("{}%", org.path)))
-        .filter(sr::status.eq_any([RequestStatus::Rated, RequestStatus::Settled]))
-        .filter(sr::updated_at.ge(from))
-        .filter(sr::updated_at.lt(to))
-        .select((orgs::path, sr::updated_at, sr::stars))
-        .load(conn)?;
-    for (path, at, stars) in served {
-        let apply = |f: &mut Figures| {
-            f.requests_served += 1;
-            if let Some(s) = stars {
-                f.stars = (f.stars.0 + i64::from(s), f.stars.1 + 1);
-            }
-        };
-        apply(&mut totals);
-        apply(months.entry(month_of(at)).or_default());
-        if let Some(i) = child_of(&path) {
-            apply(&mut per_child[i]);
-        }
-    }
-
-    let levels: Vec<i32> = volunteers::table
-        .inner_join(orgs::table)
-        .filter(orgs::path.like(format!("{}%", org.path)))
-        .filter(volunteers::status.eq(MemberStatus::Active))
-        .select(volunteers::star_level)
-        .load(conn)?;
-    let star_levels = (0..=5)
-        .map(|level| StarCount {
-            level,
-            volunteers: levels.iter().filter(|l| **l == level).count() as i64,
-        })
-        .collect();
-
+    let mut tally = Tally {
+        kid_paths: kids.iter().map(|k| k.path.clone()).collect(),
+        utc_offset,
+        totals: Figures::default(),
+        per_child: vec![Figures::default(); kids.len()],
+        months: BTreeMap::new(),
+    };
+    tally_postings(conn, &mut tally, org, from, to)?;
+    tally_registrations(conn, &mut tally, org, from, to)?;
+    tally_served(conn, &mut tally, org, from, to)?;
+    let star_levels = star_levels(conn, org)?;
+    let Tally {
+        mut totals,
+        mut per_child,
+        mut months,
+        ..
+    } = tally;
     totals.close();
     months.values_mut().for_each(Figures::close);
     per_child.iter_mut().for_each(Figures::close);
@@ -196,4 +114,136 @@ pub fn summary(
         months,
         star_levels,
     })
+}
+
+/// Figures added up three ways at once: the whole subtree, per direct
+/// child, per local month.
+struct Tally {
+    kid_paths: Vec<String>,
+    utc_offset: Duration,
+    totals: Figures,
+    per_child: Vec<Figures>,
+    months: BTreeMap<String, Figures>,
+}
+
+impl Tally {
+    fn add(&mut self, path: &str, at: NaiveDateTime, apply: impl Fn(&mut Figures)) {
+        apply(&mut self.totals);
+        let month = (at + self.utc_offset).format("%Y-%m").to_string();
+        apply(self.months.entry(month).or_default());
+        if let Some(i) = self.kid_paths.iter().position(|k| path.starts_with(k)) {
+            apply(&mut self.per_child[i]);
+        }
+    }
+}
+
+/// Hours earned, points issued, redeemed and expired, and who was active.
+fn tally_postings(
+    conn: &mut DbConnection,
+    tally: &mut Tally,
+    org: &Org,
+    from: NaiveDateTime,
+    to: NaiveDateTime,
+) -> Result<(), DomainError> {
+    for posting in timebank_ledger::read::subtree_postings(conn, &org.path, from, to)? {
+        let timebank_ledger::read::SubtreePosting {
+            account_kind: kind,
+            org_path: path,
+            amount,
+            created_at: at,
+            asset,
+            tx_kind,
+            owner_id: owner,
+            ..
+        } = posting;
+        let earning = tx_kind.parse::<TxKind>().is_ok_and(TxKind::is_earning);
+        let active = kind == AccountKind::VolunteerWallet.as_str()
+            && earning
+            && amount > 0
+            && asset == Asset::Hour.as_str();
+        tally.add(&path, at, |f| {
+            match (kind.as_str(), asset.as_str()) {
+                (k, "HOUR") if k == AccountKind::VolunteerWallet.as_str() => {
+                    f.hours = Amount::from_units(f.hours.units() + amount)
+                }
+                (k, "POINT") if k == AccountKind::OrgIssuance.as_str() => {
+                    f.points_issued = Amount::from_units(f.points_issued.units() - amount)
+                }
+                (k, "POINT") if k == AccountKind::SiteSink.as_str() => {
+                    f.points_redeemed = Amount::from_units(f.points_redeemed.units() + amount)
+                }
+                (k, "POINT") if k == AccountKind::ExpirySink.as_str() => {
+                    f.points_expired = Amount::from_units(f.points_expired.units() + amount)
+                }
+                _ => {}
+            }
+            if active {
+                f.active.insert(owner.clone());
+            }
+        });
+    }
+    Ok(())
+}
+
+fn tally_registrations(
+    conn: &mut DbConnection,
+    tally: &mut Tally,
+    org: &Org,
+    from: NaiveDateTime,
+    to: NaiveDateTime,
+) -> Result<(), DomainError> {
+    let registered: Vec<(String, NaiveDateTime)> = volunteers::table
+        .inner_join(orgs::table)
+        .filter(orgs::path.like(format!("{}%", org.path)))
+        .filter(volunteers::created_at.ge(from))
+        .filter(volunteers::created_at.lt(to))
+        .select((orgs::path, volunteers::created_at))
+        .load(conn)?;
+    for (path, at) in registered {
+        tally.add(&path, at, |f| f.new_registrations += 1);
+    }
+    Ok(())
+}
+
+/// Service requests paid out in the period, with their ratings.
+fn tally_served(
+    conn: &mut DbConnection,
+    tally: &mut Tally,
+    org: &Org,
+    from: NaiveDateTime,
+    to: NaiveDateTime,
+) -> Result<(), DomainError> {
+    let served: Vec<(String, NaiveDateTime, Option<i32>)> = sr::table
+        .inner_join(orgs::table.on(orgs::id.eq(sr::community_id)))
+        .filter(orgs::path.like(format!("{}%", org.path)))
+        .filter(sr::status.eq_any([RequestStatus::Rated, RequestStatus::Settled]))
+        .filter(sr::updated_at.ge(from))
+        .filter(sr::updated_at.lt(to))
+        .select((orgs::path, sr::updated_at, sr::stars))
+        .load(conn)?;
+    for (path, at, stars) in served {
+        tally.add(&path, at, |f| {
+            f.requests_served += 1;
+            if let Some(s) = stars {
+                f.stars = (f.stars.0 + i64::from(s), f.stars.1 + 1);
+            }
+        });
+    }
+    Ok(())
+}
+
+/// Active volunteers of the subtree by star level, 0 to 5.
+fn star_levels(conn: &mut DbConnection, org: &Org) -> Result<Vec<StarCount>, DomainError> {
+    let levels: Vec<i32> = volunteers::table
+        .inner_join(orgs::table)
+        .filter(orgs::path.like(format!("{}%", org.path)))
+        .filter(volunteers::status.eq(MemberStatus::Active))
+        .select(volunteers::star_level)
+        .load(conn)?;
+    Ok((0..=5)
+        .map(|level| StarCount {
+            level,
+            volunteers: levels.iter().filter(|l| **l == level).count() as i64,
+        })
+        .collect())
 }
