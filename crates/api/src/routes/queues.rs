@@ -195,6 +195,33 @@ pub async fn case_awards(
 
 /// Staff read the wishes of their subtree in any state; a volunteer sees
 /// the open wishes of their own district, to claim one.
+fn wish_scope(
+    conn: &mut DbConnection,
+    principal: &Principal,
+    named: Option<&str>,
+    status: Option<WishStatus>,
+) -> Result<(Scope, Option<WishStatus>), ApiError> {
+    let staff_scope = match named {
+        Some(id) => {
+            let org = directory::get_org(conn, id)?;
+            principal
+                .reads(&org.path)
+                .then(|| Scope::of(conn, &org))
+                .transpose()?
+        }
+        None if principal.is_staff() => Some(readable_scope(conn, principal, None)?.1),
+        None => None,
+    };
+    if let Some(scope) = staff_scope {
+        return Ok((scope, status));
+    }
+    let scope = volunteer_district(conn, principal, named)?;
+    if status.is_some_and(|s| s != WishStatus::Open) {
+        return Err(ApiError::forbidden());
+    }
+    Ok((scope, Some(WishStatus::Open)))
+}
+
 pub async fn wishes(
     state: web::Data<AppState>,
     principal: Principal,
@@ -204,28 +231,7 @@ pub async fn wishes(
     let status = query.status::<WishStatus>()?;
     state
         .db(move |conn| {
-            let named = query.org_id.as_deref();
-            let staff_scope = match named {
-                Some(id) => {
-                    let org = directory::get_org(conn, id)?;
-                    principal
-                        .reads(&org.path)
-                        .then(|| Scope::of(conn, &org))
-                        .transpose()?
-                }
-                None if principal.is_staff() => Some(readable_scope(conn, &principal, None)?.1),
-                None => None,
-            };
-            let (scope, status) = match staff_scope {
-                Some(scope) => (scope, status),
-                None => {
-                    let scope = volunteer_district(conn, &principal, named)?;
-                    if status.is_some_and(|s| s != WishStatus::Open) {
-                        return Err(ApiError::forbidden());
-                    }
-                    (scope, Some(WishStatus::Open))
-                }
-            };
+            let (scope, status) = wish_scope(conn, &principal, query.org_id.as_deref(), status)?;
             let page = timebank_views::work::wishes(
                 conn,
                 &scope.community_ids,
@@ -354,13 +360,7 @@ pub async fn transactions(
     query: web::Query<ListQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let (after, limit) = query.page("transactions")?;
-    let kind = match query.kind.as_deref().filter(|k| !k.is_empty()) {
-        None => None,
-        Some(k) => Some(k.parse::<timebank_ledger::TxKind>().map_err(|_| {
-            ApiError::new(Code::InvalidQuery, "kind is not a transaction kind")
-                .with_details(json!({ "fields": { "kind": ["enum"] } }))
-        })?),
-    };
+    let kind = tx_kind(query.kind.as_deref())?;
     let (from, to) = (query.from.map(naive), query.to.map(naive));
     if let (Some(f), Some(t)) = (from, to)
         && f > t
@@ -384,30 +384,48 @@ pub async fn transactions(
             let rows = timebank_ledger::read::list_transactions(conn, &filter)?;
             let Page { items: rows, next } =
                 Page::from_rows(rows, limit, |t| After::new(naive(t.created_at), &t.id));
-            let ids = rows.iter().flat_map(|t| {
-                t.actor_id
-                    .as_deref()
-                    .into_iter()
-                    .chain(t.postings.iter().map(|p| p.owner_id.as_str()))
-            });
-            let names = timebank_views::audit::names(conn, ids)?;
-            let items = rows
-                .iter()
-                .map(|t| {
-                    let mut v = json!(t);
-                    v["actor_name"] = json!(t.actor_id.as_ref().and_then(|a| names.get(a)));
-                    if let Some(postings) = v["postings"].as_array_mut() {
-                        for (p, posting) in postings.iter_mut().zip(&t.postings) {
-                            p["owner_name"] = json!(names.get(&posting.owner_id));
-                        }
-                    }
-                    v
-                })
-                .collect();
+            let items = with_owner_names(conn, &rows)?;
             Ok(page_json(items, next, "transactions"))
         })
         .await
         .map(ok)
+}
+
+fn tx_kind(text: Option<&str>) -> Result<Option<timebank_ledger::TxKind>, ApiError> {
+    match text.filter(|k| !k.is_empty()) {
+        None => Ok(None),
+        Some(k) => k.parse().map(Some).map_err(|_| {
+            ApiError::new(Code::InvalidQuery, "kind is not a transaction kind")
+                .with_details(json!({ "fields": { "kind": ["enum"] } }))
+        }),
+    }
+}
+
+/// The audit trail names who acted and whose accounts moved.
+fn with_owner_names(
+    conn: &mut DbConnection,
+    rows: &[timebank_ledger::Transaction],
+) -> Result<Vec<Value>, ApiError> {
+    let ids = rows.iter().flat_map(|t| {
+        t.actor_id
+            .as_deref()
+            .into_iter()
+            .chain(t.postings.iter().map(|p| p.owner_id.as_str()))
+    });
+    let names = timebank_views::audit::names(conn, ids)?;
+    Ok(rows
+        .iter()
+        .map(|t| {
+            let mut v = json!(t);
+            v["actor_name"] = json!(t.actor_id.as_ref().and_then(|a| names.get(a)));
+            if let Some(postings) = v["postings"].as_array_mut() {
+                for (p, posting) in postings.iter_mut().zip(&t.postings) {
+                    p["owner_name"] = json!(names.get(&posting.owner_id));
+                }
+            }
+            v
+        })
+        .collect())
 }
 
 /// Batch runs are the platform's: counted over the whole ledger, so read

@@ -81,6 +81,27 @@ fn invalid_code() -> ApiError {
     )
 }
 
+/// Whether the code matches the live one, and the new password's hash if
+/// it does; the same work whether or not a code exists for this phone.
+fn check_code(
+    (user_id, code_id, code_hash): (String, String, String),
+    code: &str,
+    new_password: &str,
+) -> Result<(String, String, bool, String), ApiError> {
+    let against = if code_hash.is_empty() {
+        dummy_hash()
+    } else {
+        &code_hash
+    };
+    let matches = verify_password(code, against) && !code_hash.is_empty();
+    let new_hash = if matches {
+        hash_password(new_password)?
+    } else {
+        String::new()
+    };
+    Ok((user_id, code_id, matches, new_hash))
+}
+
 pub async fn reset(
     req: HttpRequest,
     state: web::Data<AppState>,
@@ -105,23 +126,8 @@ pub async fn reset(
     let new_password = body.new_password.clone();
     // Both hashes are slow on purpose: off the async workers, and before the
     // write transaction so it holds no lock while hashing.
-    let (user_id, code_id, matches, new_hash) = web::block(move || {
-        let (user_id, code_id, code_hash) = live.unwrap_or_default();
-        // The same work whether or not a code exists for this phone.
-        let against = if code_hash.is_empty() {
-            dummy_hash()
-        } else {
-            &code_hash
-        };
-        let matches = verify_password(&code, against) && !code_hash.is_empty();
-        let new_hash = if matches {
-            hash_password(&new_password)?
-        } else {
-            String::new()
-        };
-        Ok::<_, ApiError>((user_id, code_id, matches, new_hash))
-    })
-    .await??;
+    let (user_id, code_id, matches, new_hash) =
+        web::block(move || check_code(live.unwrap_or_default(), &code, &new_password)).await??;
     if code_id.is_empty() {
         return Err(invalid_code());
     }
