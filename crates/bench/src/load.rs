@@ -36,7 +36,7 @@ pub struct Clients {
 
 impl Clients {
     pub fn new(fixture: Fixture, jwt_secret: &str) -> anyhow::Result<Self> {
-        let keys = timebank_api::auth::TokenKeys::from_secret(jwt_secret.as_bytes());
+        let keys = timebank_directory::tokens::TokenKeys::from_secret(jwt_secret.as_bytes());
         let tokens = fixture
             .volunteer_ids
             .iter()

@@ -44,7 +44,7 @@ pub fn district(
     site_count: usize,
 ) -> anyhow::Result<Fixture> {
     // One hash for everyone: argon2 per volunteer would dominate the load.
-    let hash = timebank_api::auth::hash_password("bench-password").map_err(domain)?;
+    let hash = timebank_directory::passwords::hash_password("bench-password").map_err(domain)?;
     write_tx(conn, |conn| {
         let district =
             directory::create_org(conn, "基准测试区", OrgKind::District, None).map_err(domain)?;

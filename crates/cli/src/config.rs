@@ -108,13 +108,13 @@ impl Config {
     }
 
     /// The signing key and every key still accepted.
-    pub fn token_keys(&self) -> timebank_api::auth::TokenKeys {
+    pub fn token_keys(&self) -> timebank_directory::tokens::TokenKeys {
         let previous: Vec<&[u8]> = self
             .jwt_previous_secrets
             .iter()
             .map(String::as_bytes)
             .collect();
-        timebank_api::auth::TokenKeys::rotating(self.jwt_secret.as_bytes(), &previous)
+        timebank_directory::tokens::TokenKeys::rotating(self.jwt_secret.as_bytes(), &previous)
     }
 
     pub fn connect(&self) -> anyhow::Result<Pool> {
@@ -138,7 +138,8 @@ fn secret_from_file(path: &Path) -> Result<String, ConfigError> {
             path.display()
         )));
     }
-    let secret = timebank_api::auth::generate_secret().map_err(|e| ConfigError(e.to_string()))?;
+    let secret =
+        timebank_directory::tokens::generate_secret().map_err(|e| ConfigError(e.to_string()))?;
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
         std::fs::create_dir_all(dir)
             .map_err(|e| ConfigError(format!("cannot create {}: {e}", dir.display())))?;

@@ -325,7 +325,11 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let config = Config::load(&cli.config, None)?;
             let keys = config.token_keys();
             let token = keys
-                .issue(timebank_api::auth::SYSTEM_SUBJECT, Some("system"), ttl)
+                .issue(
+                    timebank_directory::tokens::SYSTEM_SUBJECT,
+                    Some("system"),
+                    ttl,
+                )
                 .map_err(|e| anyhow::anyhow!("{e}"))?;
             println!("{token}");
             Ok(ExitCode::SUCCESS)

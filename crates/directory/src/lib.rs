@@ -15,6 +15,7 @@ pub mod bootstrap;
 pub mod identity;
 pub mod passwords;
 pub mod sessions;
+pub mod tokens;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]

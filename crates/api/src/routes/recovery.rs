@@ -194,7 +194,7 @@ pub async fn change(
             )
             .with_details(json!({ "fields": { "current_password": ["wrong"] } })));
         }
-        hash_password(&new_password)
+        Ok(hash_password(&new_password)?)
     })
     .await??;
     let uid = me.clone();

@@ -5,7 +5,7 @@
 
 use anyhow::Context;
 use diesel::prelude::*;
-use timebank_api::auth::hash_password;
+use timebank_directory::passwords::hash_password;
 use timebank_directory::{self as directory, Org, OrgKind};
 use timebank_store::schema::users;
 use timebank_store::{DbConnection, Pool};

@@ -31,7 +31,7 @@ pub fn load(
     admin: &str,
 ) -> anyhow::Result<Counts> {
     let mut counts = Counts::default();
-    let hash = timebank_api::auth::hash_password(RESIDENT_PASSWORD).map_err(api)?;
+    let hash = timebank_directory::passwords::hash_password(RESIDENT_PASSWORD).map_err(api)?;
     let mut residents = Vec::new();
     for (i, name) in RESIDENTS.iter().enumerate() {
         let community = &communities[i % communities.len()];

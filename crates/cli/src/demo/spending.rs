@@ -76,7 +76,7 @@ pub fn open_shops(
         admin,
     )?;
     site_ids.push(corner.id);
-    let hash = timebank_api::auth::hash_password(ADMIN_PASSWORD).map_err(api)?;
+    let hash = timebank_directory::passwords::hash_password(ADMIN_PASSWORD).map_err(api)?;
     let operator = directory::create_user(conn, "兑换点值班员", OPERATOR_PHONE, &hash)?;
     sites::add_operator(conn, &centre, &operator, admin)?;
 
