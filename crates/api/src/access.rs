@@ -2,6 +2,7 @@
 //! the command read under its row lock (in the style of lemmy's `check_*`
 //! functions). A check answers yes or no; the command refuses `forbidden`.
 
+use timebank_directory::Org;
 use timebank_redemption::orders::OrderScope;
 
 use crate::principal::Principal;
@@ -25,4 +26,9 @@ pub fn may_cancel_order(p: &Principal, s: &OrderScope) -> bool {
     p.is_user(&s.volunteer_id)
         || p.admin_over(&s.volunteer_community_path)
         || p.admin_over(&s.site_org_path)
+}
+
+/// An admin over the organiser: review, codes, attendance, settlement.
+pub fn may_manage_activities(p: &Principal, organiser: &Org) -> bool {
+    p.admin_over(&organiser.path)
 }

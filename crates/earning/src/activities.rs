@@ -8,7 +8,7 @@ use hmac::{Hmac, Mac};
 use rust_decimal::Decimal;
 use sha2::Sha256;
 use timebank_directory::{Org, get_org, get_volunteer, path_ids};
-use timebank_kernel::{Code, DomainError};
+use timebank_kernel::{Check, Code, DomainError};
 use timebank_ledger::Amount;
 use timebank_rules::states::{ActivityStatus, ActivityStep, SignupStatus, SignupStep};
 use timebank_store::schema::{activities, activity_signups, attendances, orgs};
@@ -171,14 +171,19 @@ pub fn not_published(activity: &ActivityRow) -> DomainError {
     )
 }
 
-/// pending_review → published or rejected.
+/// pending_review → published or rejected, if `allowed` over the organiser.
 pub fn review(
     conn: &mut DbConnection,
     id: &str,
     approve: bool,
     reason: Option<&str>,
     actor: &str,
+    allowed: Check<'_, Org>,
 ) -> Result<ActivityRow, DomainError> {
+    let (_, org) = get_with_org(conn, id)?;
+    if !allowed(&org) {
+        return Err(DomainError::forbidden());
+    }
     let step = if approve {
         ActivityStep::Approve
     } else {
@@ -555,16 +560,20 @@ pub fn record(
     check_in_at: NaiveDateTime,
     check_out_at: NaiveDateTime,
     actor: &str,
+    allowed: Check<'_, Org>,
 ) -> Result<(AttendanceRow, bool), DomainError> {
-    if check_out_at <= check_in_at {
-        return Err(DomainError::refused(
-            Code::InvalidWindow,
-            "check_out_at must be after check_in_at",
-        ));
-    }
     write_tx(conn, |c| {
         lock_row(c, Lockable::Activity, activity_id)?;
-        let activity = get(c, activity_id)?;
+        let (activity, org) = get_with_org(c, activity_id)?;
+        if !allowed(&org) {
+            return Err(DomainError::forbidden());
+        }
+        if check_out_at <= check_in_at {
+            return Err(DomainError::refused(
+                Code::InvalidWindow,
+                "check_out_at must be after check_in_at",
+            ));
+        }
         if activity.status != ActivityStatus::Published {
             return Err(not_published(&activity));
         }

@@ -7,8 +7,8 @@ use std::collections::HashMap;
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use serde::Serialize;
-use timebank_directory::{Standing, Volunteer, get_org, get_volunteer};
-use timebank_kernel::{Code, DomainError};
+use timebank_directory::{Org, Standing, Volunteer, get_org, get_volunteer};
+use timebank_kernel::{Check, Code, DomainError};
 use timebank_ledger::{AccountKind, Amount, Asset, Transfer, TxKind, open_account, post_many_in};
 use timebank_rules::states::ActivityStatus;
 use timebank_rules::{HourlyInput, Interval, settle_hours};
@@ -99,8 +99,9 @@ pub fn settle_activity(
     actor: &str,
     request_id: Option<&str>,
     now: NaiveDateTime,
+    allowed: Check<'_, Org>,
 ) -> Result<SettleReport, DomainError> {
-    let mut batch = open_batch(conn, activity_id, actor, request_id, now)?;
+    let mut batch = open_batch(conn, activity_id, actor, request_id, now, allowed)?;
     let mut report = SettleReport::default();
     let mut transactions = Vec::new();
     let mut earned = Vec::new();
@@ -123,16 +124,22 @@ pub fn settle_activity(
     Ok(report)
 }
 
-/// Locks the activity and checks it may be settled now.
+/// Locks the activity, lets `allowed` decide on its organiser, and checks
+/// it may be settled now.
 fn open_batch<'a>(
     conn: &mut DbConnection,
     activity_id: &str,
     actor: &'a str,
     request_id: Option<&'a str>,
     now: NaiveDateTime,
+    allowed: Check<'_, Org>,
 ) -> Result<Batch<'a>, DomainError> {
     lock_row(conn, Lockable::Activity, activity_id)?;
     let activity = activities::get(conn, activity_id)?;
+    let org = get_org(conn, &activity.org_id)?;
+    if !allowed(&org) {
+        return Err(DomainError::forbidden());
+    }
     if activity.status != ActivityStatus::Published {
         return Err(activities::not_published(&activity));
     }
@@ -142,7 +149,6 @@ fn open_batch<'a>(
             "an activity is settled after it ends",
         ));
     }
-    let org = get_org(conn, &activity.org_id)?;
     let earning = policy::earning(conn, &org.path)?;
     let issuer = open_account(conn, AccountKind::OrgIssuance, &org.id, &org.path)?;
     let window = Interval::new(activity.starts_at, activity.ends_at)

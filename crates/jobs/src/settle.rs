@@ -4,8 +4,8 @@ use timebank_rules::states::ActivityStatus;
 use chrono::{NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
 use timebank_earning::settle::settle_activity;
-use timebank_kernel::DomainError;
 use timebank_kernel::LocalCalendar;
+use timebank_kernel::{DomainError, anyone};
 use timebank_policy as policy;
 use timebank_services::requests as services;
 use timebank_store::schema::{activities, attendances, orgs};
@@ -42,7 +42,9 @@ pub fn settle(
     let (mut settled, mut skipped) = (0u64, 0u64);
     progress.start("settle", due.len() as u64);
     for (id, cutoff) in &due {
-        let report = write_tx(conn, |c| settle_activity(c, id, actor, None, *cutoff))?;
+        let report = write_tx(conn, |c| {
+            settle_activity(c, id, actor, None, *cutoff, &anyone)
+        })?;
         settled += report.settled.len() as u64;
         skipped += report.skipped.len() as u64;
         summary.units += 1;

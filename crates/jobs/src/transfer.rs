@@ -17,7 +17,7 @@ use serde::{Deserialize, Serialize};
 use timebank_directory::{Org, get_volunteer, utc_string};
 use timebank_earning::activities::{self, NewActivity};
 use timebank_earning::settle::settle_activity;
-use timebank_kernel::{Code, DomainError};
+use timebank_kernel::{Code, DomainError, anyone};
 use timebank_ledger::Amount;
 use timebank_store::schema::{
     activities as act, attendances, import_keys, orgs, users, volunteers,
@@ -431,10 +431,16 @@ pub fn import_hours(
                 },
                 actor,
             )?;
-            activities::review(c, &activity.id, true, Some("导入"), actor)?;
-            activities::record(c, &activity.id, volunteer, start, end, actor)?;
-            let report =
-                settle_activity(c, &activity.id, actor, None, timebank_store::now().max(end))?;
+            activities::review(c, &activity.id, true, Some("导入"), actor, &anyone)?;
+            activities::record(c, &activity.id, volunteer, start, end, actor, &anyone)?;
+            let report = settle_activity(
+                c,
+                &activity.id,
+                actor,
+                None,
+                timebank_store::now().max(end),
+                &anyone,
+            )?;
             if let Some(skipped) = report.skipped.first() {
                 return Err(DomainError::refused(
                     Code::NotSettled,

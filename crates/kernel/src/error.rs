@@ -47,6 +47,11 @@ impl DomainError {
         }
     }
 
+    /// An access check refused it (HTTP 403).
+    pub fn forbidden() -> Self {
+        Self::refused(Code::Forbidden, Code::Forbidden.en())
+    }
+
     /// The row's state does not allow the step: 409 with the state it is in.
     pub fn invalid_state(thing: &str, current: &str, wanted: &str) -> Self {
         Self::refused(

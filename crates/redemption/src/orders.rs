@@ -8,7 +8,7 @@ use chrono::{Duration, NaiveDateTime};
 use diesel::prelude::*;
 use serde::Serialize;
 use timebank_directory::{get_org, get_volunteer};
-use timebank_kernel::{Class, Code, DomainError};
+use timebank_kernel::{Check, Class, Code, DomainError, anyone};
 use timebank_ledger::{AccountKind, Amount, Asset, Transfer, TxKind, find_account, open_account};
 use timebank_policy as policy;
 use timebank_rules::quarter_of;
@@ -133,14 +133,6 @@ pub struct OrderScope {
     pub site_org_path: String,
 }
 
-/// An access decision taken on the order's scope; refusing is `forbidden`.
-pub type Check<'a> = &'a dyn Fn(&OrderScope) -> bool;
-
-/// Anyone may act (the system's own steps: expiry, the demo's history).
-pub fn anyone(_: &OrderScope) -> bool {
-    true
-}
-
 /// The order and its scope, read once; the scope decides access.
 pub fn get_scoped(
     conn: &mut DbConnection,
@@ -168,12 +160,12 @@ fn locked_for(
     conn: &mut DbConnection,
     id: &str,
     step: OrderStep,
-    allowed: Check<'_>,
+    allowed: Check<'_, OrderScope>,
 ) -> Result<(OrderRow, OrderStatus), DomainError> {
     lock_row(conn, Lockable::Order, id)?;
     let (order, scope) = get_scoped(conn, id)?;
     if !allowed(&scope) {
-        return Err(DomainError::refused(Code::Forbidden, Code::Forbidden.en()));
+        return Err(DomainError::forbidden());
     }
     let next = order.status.after(step).ok_or_else(|| {
         DomainError::invalid_state("order", order.status.as_str(), &step.wanted())
@@ -190,7 +182,7 @@ pub fn fulfil(
     code: &str,
     actor: &str,
     now: NaiveDateTime,
-    allowed: Check<'_>,
+    allowed: Check<'_, OrderScope>,
 ) -> Result<Result<OrderRow, DomainError>, DomainError> {
     let (order, next) = locked_for(conn, id, OrderStep::HandOut, allowed)?;
     if let Some(until) = order.locked_until.filter(|u| *u > now) {
@@ -248,7 +240,7 @@ pub fn cancel(
     actor: &str,
     expired: bool,
     now: NaiveDateTime,
-    allowed: Check<'_>,
+    allowed: Check<'_, OrderScope>,
 ) -> Result<OrderRow, DomainError> {
     let step = if expired {
         OrderStep::Expire

@@ -3,7 +3,7 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
-use timebank_directory as directory;
+use timebank_directory::{self as directory, Org};
 use timebank_earning::activities::{self, ActivityRow, AttendanceRow, NewActivity};
 use timebank_earning::settle;
 use timebank_kernel::Code;
@@ -16,6 +16,7 @@ use validator::Validate;
 use timebank_views::After;
 use timebank_views::calendar::{self, Listing, Phase};
 
+use crate::access;
 use crate::error::ApiError;
 use crate::idempotency;
 use crate::principal::Principal;
@@ -246,14 +247,11 @@ pub async fn review(
     };
     let activity = state
         .db(move |conn| {
-            let (_, org) = activities::get_with_org(conn, &id)?;
-            Principal::require(principal.admin_over(&org.path))?;
+            let allowed = |org: &Org| access::may_manage_activities(&principal, org);
+            let reason = body.reason.as_deref();
+            let actor = principal.actor_id();
             Ok(activities::review(
-                conn,
-                &id,
-                approve,
-                body.reason.as_deref(),
-                &principal.actor_id(),
+                conn, &id, approve, reason, &actor, &allowed,
             )?)
         })
         .await?;
@@ -360,8 +358,7 @@ pub async fn record_attendance(
     let body = valid(body)?;
     let (attendance, created) = state
         .db(move |conn| {
-            let (_, org) = activities::get_with_org(conn, &id)?;
-            Principal::require(principal.admin_over(&org.path))?;
+            let allowed = |org: &Org| access::may_manage_activities(&principal, org);
             Ok(activities::record(
                 conn,
                 &id,
@@ -369,6 +366,7 @@ pub async fn record_attendance(
                 naive(body.check_in_at),
                 naive(body.check_out_at),
                 &principal.actor_id(),
+                &allowed,
             )?)
         })
         .await?;
@@ -418,10 +416,9 @@ pub async fn settle(
     let actor = principal.actor_id();
     let outcome = keyed
         .run(&state, actor.clone(), move |c| {
-            let (_, org) = activities::get_with_org(c, &id)?;
-            Principal::require(principal.admin_over(&org.path))?;
-            let report =
-                settle::settle_activity(c, &id, &actor, Some(&request_id), timebank_store::now())?;
+            let allowed = |org: &Org| access::may_manage_activities(&principal, org);
+            let now = timebank_store::now();
+            let report = settle::settle_activity(c, &id, &actor, Some(&request_id), now, &allowed)?;
             let body = SettleResponse {
                 settled: report.settled.len(),
                 skipped: report.skipped.len(),

@@ -4,6 +4,7 @@
 //! domain functions the API calls, so the demo's ledger is a real one.
 
 use std::collections::BTreeMap;
+use timebank_kernel::anyone;
 
 use chrono::{Duration, NaiveDateTime, Timelike};
 use diesel::prelude::*;
@@ -120,7 +121,7 @@ pub fn load(
                     },
                     admin,
                 )?;
-                activities::review(conn, &activity.id, true, None, admin)?;
+                activities::review(conn, &activity.id, true, None, admin, &anyone)?;
                 Ok::<_, anyhow::Error>(activity)
             })?;
             counts.activities += 1;
@@ -158,7 +159,14 @@ pub fn load(
                         attend(conn, &activity.id, volunteer, start, end, admin)?;
                     }
                 }
-                let settled = settle_activity(conn, &activity.id, admin, None, settled_at)?;
+                let settled = settle_activity(
+                    conn,
+                    &activity.id,
+                    admin,
+                    None,
+                    settled_at,
+                    &timebank_kernel::anyone,
+                )?;
                 Ok::<_, anyhow::Error>(settled.settled.len())
             })?;
         }
@@ -243,7 +251,7 @@ fn attend(
     to: NaiveDateTime,
     admin: &str,
 ) -> anyhow::Result<()> {
-    match activities::record(conn, activity, volunteer, from, to, admin) {
+    match activities::record(conn, activity, volunteer, from, to, admin, &anyone) {
         Err(timebank_kernel::DomainError::Refused {
             code: timebank_kernel::Code::VolunteerSuspended,
             ..
@@ -377,7 +385,7 @@ fn upcoming(
             },
             admin,
         )?;
-        activities::review(conn, &activity.id, true, None, admin)?;
+        activities::review(conn, &activity.id, true, None, admin, &anyone)?;
         for volunteer in by_community
             .get(ci)
             .map(Vec::as_slice)

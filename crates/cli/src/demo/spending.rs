@@ -151,7 +151,14 @@ pub fn month(
             // order expires and is refunded by the next month's job).
             match (ci + i + month as usize) % 9 {
                 0 => {
-                    orders::cancel(conn, &order.id, volunteer, false, now, &orders::anyone)?;
+                    orders::cancel(
+                        conn,
+                        &order.id,
+                        volunteer,
+                        false,
+                        now,
+                        &timebank_kernel::anyone,
+                    )?;
                 }
                 1 => {}
                 _ => {
@@ -161,7 +168,7 @@ pub fn month(
                         &order.pickup_code,
                         admin,
                         now,
-                        &orders::anyone,
+                        &timebank_kernel::anyone,
                     )??;
                     counts.fulfilled += 1;
                 }
