@@ -4,6 +4,7 @@
 
 use timebank_directory::Org;
 use timebank_redemption::orders::OrderScope;
+use timebank_services::requests::RequestScope;
 
 use crate::principal::Principal;
 
@@ -31,4 +32,19 @@ pub fn may_cancel_order(p: &Principal, s: &OrderScope) -> bool {
 /// An admin over the organiser: review, codes, attendance, settlement.
 pub fn may_manage_activities(p: &Principal, organiser: &Org) -> bool {
     p.admin_over(&organiser.path)
+}
+
+/// An admin over the requester's community sends a volunteer.
+pub fn may_dispatch(p: &Principal, s: &RequestScope) -> bool {
+    p.admin_over(&s.community_path)
+}
+
+/// An admin over the community settles a dispute.
+pub fn may_resolve(p: &Principal, s: &RequestScope) -> bool {
+    p.admin_over(&s.community_path)
+}
+
+/// The requester, or an admin over their community.
+pub fn may_cancel_request(p: &Principal, s: &RequestScope) -> bool {
+    p.is_user(&s.requester_id) || p.admin_over(&s.community_path)
 }

@@ -13,7 +13,7 @@ use chrono::{Duration, NaiveDateTime};
 use diesel::prelude::*;
 use serde::{Deserialize, Serialize};
 use timebank_directory::{Org, district_of, get_member, get_org, get_volunteer, org_account};
-use timebank_kernel::{Class, Code, DomainError};
+use timebank_kernel::{Check, Class, Code, DomainError};
 use timebank_ledger::{AccountKind, Amount, Asset, Transfer, TxKind, find_account};
 use timebank_rules::states::{RequestStatus, RequestStep};
 use timebank_store::schema::service_requests as sr;
@@ -94,6 +94,31 @@ pub fn community_of(conn: &mut DbConnection, request: &RequestRow) -> Result<Org
 fn locked(conn: &mut DbConnection, id: &str, step: RequestStep) -> Result<RequestRow, DomainError> {
     let r = lock_request(conn, id)?;
     may_take(&r, step)?;
+    Ok(r)
+}
+
+/// Who a request concerns, which is what staff access to it is decided on.
+#[derive(Debug, Clone)]
+pub struct RequestScope {
+    pub requester_id: String,
+    pub community_path: String,
+}
+
+/// Locks the request and lets `allowed` decide on its scope, read once.
+fn locked_scoped(
+    conn: &mut DbConnection,
+    id: &str,
+    allowed: Check<'_, RequestScope>,
+) -> Result<RequestRow, DomainError> {
+    let r = lock_request(conn, id)?;
+    let community = community_of(conn, &r)?;
+    let scope = RequestScope {
+        requester_id: r.requester_id.clone(),
+        community_path: community.path,
+    };
+    if !allowed(&scope) {
+        return Err(DomainError::forbidden());
+    }
     Ok(r)
 }
 
@@ -185,9 +210,11 @@ pub fn dispatch(
     id: &str,
     volunteer_id: &str,
     actor: &str,
+    allowed: Check<'_, RequestScope>,
 ) -> Result<RequestRow, DomainError> {
     write_tx(conn, |c| {
-        let r = locked(c, id, RequestStep::Dispatch)?;
+        let r = locked_scoped(c, id, allowed)?;
+        may_take(&r, RequestStep::Dispatch)?;
         if r.requester_id == volunteer_id {
             return Err(DomainError::refused(
                 Code::VolunteerUnavailable,
@@ -379,14 +406,16 @@ pub fn resolve(
     conn: &mut DbConnection,
     id: &str,
     hours: Amount,
+    allowed: Check<'_, RequestScope>,
 ) -> Result<RequestRow, DomainError> {
+    let r = locked_scoped(conn, id, allowed)?;
     if hours.is_negative() || hours > Amount::from_units(2400) {
         return Err(
             DomainError::refused(Code::ValidationFailed, "hours must be 0 to 24")
                 .with_details(serde_json::json!({ "fields": { "hours": ["range"] } })),
         );
     }
-    let r = locked(conn, id, RequestStep::Resolve)?;
+    may_take(&r, RequestStep::Resolve)?;
     settle(
         conn,
         &r,
@@ -404,8 +433,10 @@ pub fn cancel(
     id: &str,
     actor: &str,
     reason: Option<&str>,
+    allowed: Check<'_, RequestScope>,
 ) -> Result<RequestRow, DomainError> {
-    let r = locked(conn, id, RequestStep::Cancel)?;
+    let r = locked_scoped(conn, id, allowed)?;
+    may_take(&r, RequestStep::Cancel)?;
     let release = release_hold(conn, &r, r.held_points, "服务取消，退还预付积分")?;
     let now = timebank_store::now();
     diesel::update(sr::table.find(id))

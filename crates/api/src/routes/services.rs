@@ -7,9 +7,10 @@ use timebank_directory as directory;
 use timebank_kernel::Code;
 use timebank_ledger::{AccountKind, Amount, find_account, read};
 use timebank_rules::states::{MemberStatus, RequestStatus};
-use timebank_services::requests::{self as services, Filter, NewRequest, RequestRow};
+use timebank_services::requests::{self as services, Filter, NewRequest, RequestRow, RequestScope};
 use validator::Validate;
 
+use crate::access;
 use crate::auth::hash_password;
 use crate::error::ApiError;
 use crate::idempotency::{self, Effect};
@@ -323,13 +324,14 @@ pub async fn dispatch(
     let body = valid(body)?;
     let r = state
         .db(move |conn| {
-            let (_, path) = scope(conn, &id)?;
-            Principal::require(principal.admin_over(&path))?;
+            let allowed = |s: &RequestScope| access::may_dispatch(&principal, s);
+            let actor = principal.actor_id();
             Ok(services::dispatch(
                 conn,
                 &id,
                 &body.volunteer_id,
-                &principal.actor_id(),
+                &actor,
+                &allowed,
             )?)
         })
         .await?;
@@ -459,17 +461,11 @@ pub async fn resolve(
     body: web::Json<Resolve>,
 ) -> Result<HttpResponse, ApiError> {
     let body = valid(body)?;
-    let path_id = id.clone();
-    let allowed = state
-        .db(move |conn| {
-            let (_, path) = scope(conn, &path_id)?;
-            Ok(path)
-        })
-        .await?;
-    Principal::require(principal.admin_over(&allowed))?;
     let request_body = json!(body);
-    moving(&req, &state, principal.actor_id(), request_body, move |c| {
-        Ok(services::resolve(c, &id, body.hours)?)
+    let actor = principal.actor_id();
+    moving(&req, &state, actor, request_body, move |c| {
+        let allowed = |s: &RequestScope| access::may_resolve(&principal, s);
+        Ok(services::resolve(c, &id, body.hours, &allowed)?)
     })
     .await
 }
@@ -488,19 +484,12 @@ pub async fn cancel(
     body: web::Bytes,
 ) -> Result<HttpResponse, ApiError> {
     let reason = optional_body::<Cancel>(&body)?.and_then(|c| c.reason);
-    let path_id = id.clone();
-    let (requester, path) = state
-        .db(move |conn| {
-            let (r, path) = scope(conn, &path_id)?;
-            Ok((r.requester_id, path))
-        })
-        .await?;
-    Principal::require(principal.is_user(&requester) || principal.admin_over(&path))?;
     let actor = principal.actor_id();
     let request_body = json!({ "reason": reason });
     let who = actor.clone();
     moving(&req, &state, actor, request_body, move |c| {
-        Ok(services::cancel(c, &id, &who, reason.as_deref())?)
+        let allowed = |s: &RequestScope| access::may_cancel_request(&principal, s);
+        Ok(services::cancel(c, &id, &who, reason.as_deref(), &allowed)?)
     })
     .await
 }

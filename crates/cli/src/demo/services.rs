@@ -4,6 +4,7 @@
 
 use chrono::Duration;
 use timebank_directory::{self as directory, Org};
+use timebank_kernel::anyone;
 use timebank_ledger::Amount;
 use timebank_rules::states::RequestStatus;
 use timebank_services::requests::{self as services, NewRequest};
@@ -119,16 +120,16 @@ pub fn load(
             continue;
         }
         if declined {
-            services::dispatch(conn, &r.id, other, admin)?;
+            services::dispatch(conn, &r.id, other, admin, &anyone)?;
             services::decline(conn, &r.id, other, "时间冲突，请改派他人")?;
             continue;
         }
-        services::dispatch(conn, &r.id, volunteer, admin)?;
+        services::dispatch(conn, &r.id, volunteer, admin, &anyone)?;
         if state == S::Dispatched {
             continue;
         }
         if state == S::Cancelled {
-            services::cancel(conn, &r.id, requester, Some("子女已回家处理"))?;
+            services::cancel(conn, &r.id, requester, Some("子女已回家处理"), &anyone)?;
             continue;
         }
         services::accept(conn, &r.id, volunteer)?;
