@@ -2,7 +2,7 @@
 //! the command read under its row lock (in the style of lemmy's `check_*`
 //! functions). A check answers yes or no; the command refuses `forbidden`.
 
-use timebank_directory::Org;
+use timebank_directory::{Org, Volunteer};
 use timebank_redemption::orders::OrderScope;
 use timebank_services::requests::RequestScope;
 
@@ -47,4 +47,9 @@ pub fn may_resolve(p: &Principal, s: &RequestScope) -> bool {
 /// The requester, or an admin over their community.
 pub fn may_cancel_request(p: &Principal, s: &RequestScope) -> bool {
     p.is_user(&s.requester_id) || p.admin_over(&s.community_path)
+}
+
+/// An admin over the volunteer's community approves or rejects a claim.
+pub fn may_decide_award(p: &Principal, volunteer: &Volunteer) -> bool {
+    p.admin_over(&volunteer.community_path)
 }

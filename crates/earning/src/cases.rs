@@ -5,7 +5,7 @@
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use timebank_directory::{Volunteer, get_org, get_volunteer, path_ids};
-use timebank_kernel::{Code, DomainError};
+use timebank_kernel::{Check, Code, DomainError};
 use timebank_ledger::{AccountKind, Amount, Asset, Transaction, Transfer, TxKind, open_account};
 use timebank_rules::states::{AwardStatus, AwardStep};
 use timebank_rules::{
@@ -289,14 +289,19 @@ pub fn get_award(conn: &mut DbConnection, id: &str) -> Result<CaseAwardRow, Doma
         .ok_or(DomainError::NotFound("case award"))
 }
 
-/// Locks the award and checks that `step` may be taken from its state.
+/// Locks the award, lets `allowed` decide on its volunteer, and checks that
+/// `step` may be taken from its state.
 fn locked_for(
     conn: &mut DbConnection,
     id: &str,
     step: AwardStep,
+    allowed: Check<'_, Volunteer>,
 ) -> Result<CaseAwardRow, DomainError> {
     lock_row(conn, Lockable::CaseAward, id)?;
     let award = get_award(conn, id)?;
+    if !allowed(&get_volunteer(conn, &award.volunteer_id)?) {
+        return Err(DomainError::forbidden());
+    }
     if award.status.after(step).is_none() {
         return Err(DomainError::invalid_state(
             "award",
@@ -314,8 +319,9 @@ pub fn approve(
     id: &str,
     actor: &str,
     request_id: Option<&str>,
+    allowed: Check<'_, Volunteer>,
 ) -> Result<(CaseAwardRow, Transaction), DomainError> {
-    let award = locked_for(conn, id, AwardStep::Approve)?;
+    let award = locked_for(conn, id, AwardStep::Approve, allowed)?;
     lock_row(conn, Lockable::Volunteer, &award.volunteer_id)?;
     let volunteer = get_volunteer(conn, &award.volunteer_id)?;
     let now = timebank_store::now();
@@ -373,9 +379,10 @@ pub fn reject(
     id: &str,
     actor: &str,
     reason: &str,
+    allowed: Check<'_, Volunteer>,
 ) -> Result<CaseAwardRow, DomainError> {
     write_tx(conn, |c| {
-        locked_for(c, id, AwardStep::Reject)?;
+        locked_for(c, id, AwardStep::Reject, allowed)?;
         diesel::update(case_awards::table.find(id))
             .set((
                 case_awards::status.eq(AwardStep::Reject.to()),

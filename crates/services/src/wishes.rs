@@ -5,7 +5,7 @@
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use timebank_directory::{get_member, get_org, get_volunteer};
-use timebank_kernel::{Class, Code, DomainError};
+use timebank_kernel::{Class, Code, DomainError, anyone};
 use timebank_ledger::Amount;
 use timebank_rules::states::{WishStatus, WishStep};
 use timebank_store::schema::wishes;
@@ -185,7 +185,7 @@ pub fn confirm(
             requester,
         ) {
             Ok(filed) => {
-                let (approved, _) = cases::approve(conn, &filed.id, requester, None)?;
+                let (approved, _) = cases::approve(conn, &filed.id, requester, None, &anyone)?;
                 award = Some(approved.id);
             }
             Err(DomainError::Refused { code, .. })

@@ -3,12 +3,13 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
 use serde_json::{Value, json};
-use timebank_directory as directory;
+use timebank_directory::{self as directory, Volunteer};
 use timebank_earning::cases::{self, CaseAwardRow, CaseRuleRow, NewCaseRule};
 use timebank_ledger::Amount;
 use tracing_actix_web::RequestId;
 use validator::{Validate, ValidationError};
 
+use crate::access;
 use crate::error::ApiError;
 use crate::idempotency;
 use crate::principal::Principal;
@@ -212,9 +213,8 @@ pub async fn approve(
     let actor = principal.actor_id();
     let outcome = keyed
         .run(&state, actor.clone(), move |c| {
-            let (_, path) = award_scope(c, &id)?;
-            Principal::require(principal.admin_over(&path))?;
-            let (award, tx) = cases::approve(c, &id, &actor, Some(&request_id))?;
+            let allowed = |v: &Volunteer| access::may_decide_award(&principal, v);
+            let (award, tx) = cases::approve(c, &id, &actor, Some(&request_id), &allowed)?;
             let mut body = award_json(&award);
             body["transaction"] = json!(tx);
             Ok(idempotency::Effect::new(StatusCode::OK, body))
@@ -238,13 +238,14 @@ pub async fn reject(
     let body = valid(body)?;
     let award = state
         .db(move |conn| {
-            let (_, path) = award_scope(conn, &id)?;
-            Principal::require(principal.admin_over(&path))?;
+            let allowed = |v: &Volunteer| access::may_decide_award(&principal, v);
+            let actor = principal.actor_id();
             Ok(cases::reject(
                 conn,
                 &id,
-                &principal.actor_id(),
+                &actor,
                 body.reason.trim(),
+                &allowed,
             )?)
         })
         .await?;

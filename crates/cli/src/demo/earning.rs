@@ -287,7 +287,7 @@ pub fn week_extras(
             None,
             admin,
         )?;
-        cases::approve(conn, &award.id, admin, None)?;
+        cases::approve(conn, &award.id, admin, None, &anyone)?;
     }
     if week == 26
         && let Some(id) = pick(3, 2)
@@ -301,7 +301,13 @@ pub fn week_extras(
             Some("邻居口述".to_owned()),
             admin,
         )?;
-        cases::reject(conn, &award.id, admin, "缺少派出所或社区出具的证明")?;
+        cases::reject(
+            conn,
+            &award.id,
+            admin,
+            "缺少派出所或社区出具的证明",
+            &anyone,
+        )?;
     }
     if week == 20
         && let Some(id) = pick(2, 1)
@@ -351,7 +357,7 @@ fn case_awards(
             )?;
             // The last of each community's waits for an admin's decision.
             if i < 3 {
-                cases::approve(conn, &award.id, admin, None)?;
+                cases::approve(conn, &award.id, admin, None, &anyone)?;
                 approved += 1;
             }
         }
