@@ -53,3 +53,13 @@ pub fn may_cancel_request(p: &Principal, s: &RequestScope) -> bool {
 pub fn may_decide_award(p: &Principal, volunteer: &Volunteer) -> bool {
     p.admin_over(&volunteer.community_path)
 }
+
+/// An admin over the volunteer's community records a violation.
+pub fn may_record_violation(p: &Principal, volunteer: &Volunteer) -> bool {
+    p.admin_over(&volunteer.community_path)
+}
+
+/// Granting from a district's pool is for admins of that district.
+pub fn may_grant_from_pool(p: &Principal, district: &Org) -> bool {
+    p.admin_over(&district.path)
+}

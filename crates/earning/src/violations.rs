@@ -6,7 +6,7 @@ use chrono::{Duration, NaiveDateTime};
 use diesel::prelude::*;
 use serde::{Deserialize, Serialize};
 use timebank_directory::{get_org, get_volunteer, org_account, utc_string};
-use timebank_kernel::{Code, DomainError};
+use timebank_kernel::{Check, Code, DomainError};
 use timebank_ledger::{
     AccountKind, Amount, Asset, Transfer, TxKind, find_account, read, reversal_of, reverse_in,
 };
@@ -77,10 +77,14 @@ pub fn record(
     new: &NewViolation,
     actor: &str,
     request_id: Option<&str>,
+    allowed: Check<'_, timebank_directory::Volunteer>,
 ) -> Result<Violation, DomainError> {
     let now = timebank_store::now();
     lock_row(conn, Lockable::Volunteer, &new.volunteer_id)?;
     let volunteer = get_volunteer(conn, &new.volunteer_id)?;
+    if !allowed(&volunteer) {
+        return Err(DomainError::forbidden());
+    }
     let wallet = find_account(conn, AccountKind::VolunteerWallet, &new.volunteer_id)?
         .ok_or(DomainError::NotFound("wallet"))?;
 

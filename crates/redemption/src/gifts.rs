@@ -6,7 +6,7 @@ use chrono::{Datelike, NaiveDateTime};
 use diesel::prelude::*;
 use serde::Serialize;
 use timebank_directory::{Org, get_org, get_volunteer, utc_string};
-use timebank_kernel::{Code, DomainError};
+use timebank_kernel::{Check, Code, DomainError};
 use timebank_ledger::{
     Account, AccountKind, Amount, Asset, Transaction, Transfer, TxKind, find_account, read,
 };
@@ -260,17 +260,21 @@ pub fn grant(
     reason: &str,
     actor: &str,
     now: NaiveDateTime,
+    allowed: Check<'_, Org>,
 ) -> Result<Transaction, DomainError> {
+    let person = timebank_directory::get_member(conn, recipient)?;
+    let district = district_of(conn, &person.community_id)?;
+    if !allowed(&district) {
+        return Err(DomainError::forbidden());
+    }
     if !points.is_positive() {
         return Err(
             DomainError::refused(Code::ValidationFailed, "points must be above zero")
                 .with_details(serde_json::json!({ "fields": { "points": ["range"] } })),
         );
     }
-    let person = timebank_directory::get_member(conn, recipient)?;
     person.require_active()?;
     let _ = now;
-    let district = district_of(conn, &person.community_id)?;
     let pool = pool_account(conn, &district)?;
     let wallet = find_account(conn, AccountKind::VolunteerWallet, recipient)?
         .ok_or(DomainError::NotFound("wallet"))?;
@@ -338,10 +342,4 @@ fn recipient_account(
             Ok((wallet, Some(to), false))
         }
     }
-}
-
-/// The district a volunteer or resident belongs to (for scope checks).
-pub fn district_of_member(conn: &mut DbConnection, user_id: &str) -> Result<Org, DomainError> {
-    let m = timebank_directory::get_member(conn, user_id)?;
-    district_of(conn, &m.community_id)
 }

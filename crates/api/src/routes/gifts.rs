@@ -2,12 +2,13 @@ use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
-use timebank_directory as directory;
+use timebank_directory::{self as directory, Org};
 use timebank_kernel::Code;
 use timebank_ledger::Amount;
 use timebank_redemption::gifts::{self, Recipient};
 use validator::Validate;
 
+use crate::access;
 use crate::error::ApiError;
 use crate::idempotency;
 use crate::principal::Principal;
@@ -132,9 +133,7 @@ pub async fn grant(
     let actor = principal.actor_id();
     let outcome = keyed
         .run(&state, actor.clone(), move |c| {
-            let district = gifts::district_of_member(c, &body.volunteer_or_resident_id)?;
-            // Granting from a district's pool is for admins of that district.
-            Principal::require(principal.admin_over(&district.path))?;
+            let allowed = |district: &Org| access::may_grant_from_pool(&principal, district);
             let tx = gifts::grant(
                 c,
                 &body.volunteer_or_resident_id,
@@ -142,6 +141,7 @@ pub async fn grant(
                 body.reason.trim(),
                 &actor,
                 timebank_store::now(),
+                &allowed,
             )?;
             Ok(idempotency::Effect::new(StatusCode::CREATED, json!(tx)))
         })

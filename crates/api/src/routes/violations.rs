@@ -2,13 +2,14 @@ use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
-use timebank_directory as directory;
+use timebank_directory::Volunteer;
 use timebank_earning::violations::{self, NewViolation, ViolationKind};
 use timebank_kernel::Code;
 use timebank_ledger::Amount;
 use tracing_actix_web::RequestId;
 use validator::Validate;
 
+use crate::access;
 use crate::error::ApiError;
 use crate::idempotency;
 use crate::principal::Principal;
@@ -56,9 +57,8 @@ pub async fn record(
     };
     let outcome = keyed
         .run(&state, actor.clone(), move |c| {
-            let volunteer = directory::get_volunteer(c, &new.volunteer_id)?;
-            Principal::require(principal.admin_over(&volunteer.community_path))?;
-            let violation = violations::record(c, &new, &actor, Some(&request_id))?;
+            let allowed = |v: &Volunteer| access::may_record_violation(&principal, v);
+            let violation = violations::record(c, &new, &actor, Some(&request_id), &allowed)?;
             Ok(idempotency::Effect::new(
                 StatusCode::CREATED,
                 json!(violation),

@@ -324,6 +324,7 @@ pub fn week_extras(
             },
             admin,
             None,
+            &anyone,
         )?;
     }
     Ok(())

@@ -65,6 +65,7 @@ pub fn load(
         "困难老人帮扶",
         admin,
         timebank_store::now(),
+        &timebank_kernel::anyone,
     )?;
 
     let now = timebank_store::now();

@@ -249,6 +249,7 @@ pub fn recent(
             "困难家庭帮扶",
             admin,
             now,
+            &timebank_kernel::anyone,
         )?;
     }
     Ok(())
