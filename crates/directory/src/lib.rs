@@ -92,6 +92,19 @@ pub fn district_of(conn: &mut DbConnection, org: &Org) -> Result<Org, DomainErro
     get_org(conn, id)
 }
 
+/// The volunteer's wallet, opened on first use.
+pub fn wallet_of(
+    conn: &mut DbConnection,
+    volunteer: &Volunteer,
+) -> Result<timebank_ledger::Account, DomainError> {
+    Ok(open_account(
+        conn,
+        AccountKind::VolunteerWallet,
+        &volunteer.row.user_id,
+        &volunteer.community_path,
+    )?)
+}
+
 /// The org's own ledger account of `kind` (issuance, pool, escrow, sinks),
 /// opened on first use.
 pub fn org_account(

@@ -340,12 +340,7 @@ pub fn approve(
     check_limit(&rule.as_rule(), approved).map_err(refusal)?;
     let org = get_org(conn, &rule.org_id)?;
     let issuer = open_account(conn, AccountKind::OrgIssuance, &org.id, &org.path)?;
-    let wallet = open_account(
-        conn,
-        AccountKind::VolunteerWallet,
-        &volunteer.row.user_id,
-        &volunteer.community_path,
-    )?;
+    let wallet = timebank_directory::wallet_of(conn, &volunteer)?;
     let mut transfer = Transfer::new(TxKind::CaseAward, format!("案例：{}", rule.name))
         .by(actor)
         .once(format!("case_award:{id}"))

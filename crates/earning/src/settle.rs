@@ -241,12 +241,7 @@ fn transfer_for(
     hours: Amount,
     points: Amount,
 ) -> Result<(timebank_ledger::NewTransaction, String, Amount), DomainError> {
-    let wallet = open_account(
-        conn,
-        AccountKind::VolunteerWallet,
-        &volunteer.row.user_id,
-        &volunteer.community_path,
-    )?;
+    let wallet = timebank_directory::wallet_of(conn, volunteer)?;
     let mut transfer = Transfer::new(TxKind::EarnHours, format!("活动：{}", batch.activity.title))
         .by(batch.actor)
         .once(format!("attendance:{}", attendance.id))
