@@ -99,12 +99,27 @@ pub fn export(
     to: NaiveDateTime,
 ) -> Result<Export, DomainError> {
     let paths = name_paths(conn)?;
-    let subtree = format!("{}%", org.path);
-    let mut out = Export::default();
+    let phones: HashMap<String, String> = users::table
+        .select((users::id, users::phone))
+        .load::<(String, String)>(conn)?
+        .into_iter()
+        .collect();
+    Ok(Export {
+        volunteers: volunteer_records(conn, org, &paths)?,
+        service_records: service_records(conn, org, from, to, &paths, &phones)?,
+        transactions: transaction_records(conn, org, from, to, &paths, &phones)?,
+    })
+}
+
+fn volunteer_records(
+    conn: &mut DbConnection,
+    org: &Org,
+    paths: &HashMap<String, String>,
+) -> Result<Vec<VolunteerRecord>, DomainError> {
     let people: Vec<(String, String, String, String, String, NaiveDateTime)> = volunteers::table
         .inner_join(users::table)
         .inner_join(orgs::table)
-        .filter(orgs::path.like(&subtree))
+        .filter(orgs::path.like(format!("{}%", org.path)))
         .order(users::phone.asc())
         .select((
             users::phone,
@@ -115,20 +130,31 @@ pub fn export(
             volunteers::created_at,
         ))
         .load(conn)?;
-    let mut phones: HashMap<String, String> = HashMap::new();
-    let ids: Vec<(String, String)> = users::table.select((users::id, users::phone)).load(conn)?;
-    phones.extend(ids);
-    for (phone, name, community, status, skills, at) in people {
-        let skills: Vec<String> = serde_json::from_str(&skills).unwrap_or_default();
-        out.volunteers.push(VolunteerRecord {
-            phone,
-            name,
-            community: paths.get(&community).cloned().unwrap_or_default(),
-            status,
-            skills: skills.join(";"),
-            registered_at: utc_string(&at),
-        });
-    }
+    Ok(people
+        .into_iter()
+        .map(|(phone, name, community, status, skills, at)| {
+            let skills: Vec<String> = serde_json::from_str(&skills).unwrap_or_default();
+            VolunteerRecord {
+                phone,
+                name,
+                community: paths.get(&community).cloned().unwrap_or_default(),
+                status,
+                skills: skills.join(";"),
+                registered_at: utc_string(&at),
+            }
+        })
+        .collect())
+}
+
+/// Attendance that earned, settled in the period: the paper-record format.
+fn service_records(
+    conn: &mut DbConnection,
+    org: &Org,
+    from: NaiveDateTime,
+    to: NaiveDateTime,
+    paths: &HashMap<String, String>,
+    phones: &HashMap<String, String>,
+) -> Result<Vec<ServiceRecord>, DomainError> {
     type Row = (
         String,
         String,
@@ -143,7 +169,7 @@ pub fn export(
     let records: Vec<Row> = attendances::table
         .inner_join(act::table)
         .inner_join(orgs::table.on(orgs::id.eq(act::org_id)))
-        .filter(orgs::path.like(&subtree))
+        .filter(orgs::path.like(format!("{}%", org.path)))
         .filter(attendances::outcome.eq("earned"))
         .filter(attendances::settled_at.ge(from))
         .filter(attendances::settled_at.lt(to))
@@ -160,43 +186,62 @@ pub fn export(
             act::org_id,
         ))
         .load(conn)?;
-    for (id, volunteer, from_at, to_at, hours, points, title, category, org_id) in records {
-        let (hours, points) = (hours.unwrap_or(0), points.unwrap_or(0));
-        out.service_records.push(ServiceRecord {
-            record_id: format!("attendance:{id}"),
-            phone: phones.get(&volunteer).cloned().unwrap_or_default(),
-            title,
-            category,
-            organiser: paths.get(&org_id).cloned().unwrap_or_default(),
-            started_at: from_at.map(|t| utc_string(&t)).unwrap_or_default(),
-            ended_at: to_at.map(|t| utc_string(&t)).unwrap_or_default(),
-            hours: Amount::from_units(hours).to_string(),
-            points: Amount::from_units(points).to_string(),
-            points_per_hour: Amount::from_units(if hours > 0 { points * 100 / hours } else { 0 })
-                .to_string(),
-        });
-    }
-    for p in timebank_ledger::read::subtree_postings(conn, &org.path, from, to)? {
-        let owner = match phones.get(&p.owner_id) {
-            Some(phone) => phone.clone(),
-            None => timebank_directory::path_ids(&p.org_path)
-                .last()
-                .and_then(|o| paths.get(*o))
-                .cloned()
-                .unwrap_or(p.owner_id),
-        };
-        out.transactions.push(TransactionRecord {
-            transaction_id: p.transaction_id,
-            kind: p.tx_kind,
-            created_at: utc_string(&p.created_at),
-            account_kind: p.account_kind,
-            owner,
-            asset: p.asset,
-            amount: Amount::from_units(p.amount).to_string(),
-            reason: p.reason,
-        });
-    }
-    Ok(out)
+    Ok(records
+        .into_iter()
+        .map(
+            |(id, volunteer, from_at, to_at, hours, points, title, category, org_id)| {
+                let (hours, points) = (hours.unwrap_or(0), points.unwrap_or(0));
+                let per_hour = if hours > 0 { points * 100 / hours } else { 0 };
+                ServiceRecord {
+                    record_id: format!("attendance:{id}"),
+                    phone: phones.get(&volunteer).cloned().unwrap_or_default(),
+                    title,
+                    category,
+                    organiser: paths.get(&org_id).cloned().unwrap_or_default(),
+                    started_at: from_at.map(|t| utc_string(&t)).unwrap_or_default(),
+                    ended_at: to_at.map(|t| utc_string(&t)).unwrap_or_default(),
+                    hours: Amount::from_units(hours).to_string(),
+                    points: Amount::from_units(points).to_string(),
+                    points_per_hour: Amount::from_units(per_hour).to_string(),
+                }
+            },
+        )
+        .collect())
+}
+
+/// The subtree's postings in the period, owners named by phone or org path.
+fn transaction_records(
+    conn: &mut DbConnection,
+    org: &Org,
+    from: NaiveDateTime,
+    to: NaiveDateTime,
+    paths: &HashMap<String, String>,
+    phones: &HashMap<String, String>,
+) -> Result<Vec<TransactionRecord>, DomainError> {
+    let postings = timebank_ledger::read::subtree_postings(conn, &org.path, from, to)?;
+    Ok(postings
+        .into_iter()
+        .map(|p| {
+            let owner = match phones.get(&p.owner_id) {
+                Some(phone) => phone.clone(),
+                None => timebank_directory::path_ids(&p.org_path)
+                    .last()
+                    .and_then(|o| paths.get(*o))
+                    .cloned()
+                    .unwrap_or(p.owner_id),
+            };
+            TransactionRecord {
+                transaction_id: p.transaction_id,
+                kind: p.tx_kind,
+                created_at: utc_string(&p.created_at),
+                account_kind: p.account_kind,
+                owner,
+                asset: p.asset,
+                amount: Amount::from_units(p.amount).to_string(),
+                reason: p.reason,
+            }
+        })
+        .collect())
 }
 
 /// A row that was not applied, with its line in the file and why.

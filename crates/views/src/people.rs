@@ -362,40 +362,40 @@ fn residents_in(
     let rows: Vec<ResidentTuple> = q
         .order((residents::created_at.desc(), residents::user_id.desc()))
         .load(conn)?;
-    Ok(rows
-        .into_iter()
-        .map(
-            |(
-                id,
-                name,
-                phone,
-                community_id,
-                community_name,
-                community_path,
-                status,
-                approved_at,
-                created,
-            )| Person {
-                id,
-                name,
-                phone,
-                community_id,
-                community_name,
-                community_path,
-                status: if status == MemberStatus::Pending.as_str() {
-                    MemberStatus::Pending
-                } else {
-                    MemberStatus::Active
-                },
-                star_level: None,
-                skills: None,
-                suspended_until: None,
-                approved_at: opt_utc(approved_at),
-                created_at: utc(&created),
-                created,
-            },
-        )
-        .collect())
+    Ok(rows.into_iter().map(resident_person).collect())
+}
+
+fn resident_person(row: ResidentTuple) -> Person {
+    let (
+        id,
+        name,
+        phone,
+        community_id,
+        community_name,
+        community_path,
+        status,
+        approved_at,
+        created,
+    ) = row;
+    Person {
+        id,
+        name,
+        phone,
+        community_id,
+        community_name,
+        community_path,
+        status: if status == MemberStatus::Pending.as_str() {
+            MemberStatus::Pending
+        } else {
+            MemberStatus::Active
+        },
+        star_level: None,
+        skills: None,
+        suspended_until: None,
+        approved_at: opt_utc(approved_at),
+        created_at: utc(&created),
+        created,
+    }
 }
 
 #[cfg(test)]
