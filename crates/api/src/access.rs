@@ -4,6 +4,7 @@
 
 use timebank_directory::{Org, Volunteer};
 use timebank_redemption::orders::OrderScope;
+use timebank_redemption::sites::SiteScope;
 use timebank_services::requests::RequestScope;
 
 use crate::principal::Principal;
@@ -62,4 +63,20 @@ pub fn may_record_violation(p: &Principal, volunteer: &Volunteer) -> bool {
 /// Granting from a district's pool is for admins of that district.
 pub fn may_grant_from_pool(p: &Principal, district: &Org) -> bool {
     p.admin_over(&district.path)
+}
+
+/// An operator of the site (or an admin over its org) at the counter:
+/// stock changes.
+pub fn may_operate(p: &Principal, s: &SiteScope) -> bool {
+    p.operates(&s.site_id, &s.org_path)
+}
+
+/// An admin over the site's org names its operators.
+pub fn may_manage_site(p: &Principal, s: &SiteScope) -> bool {
+    p.admin_over(&s.org_path)
+}
+
+/// An admin over the org that offers an item retires it.
+pub fn may_manage_catalog(p: &Principal, offered_by: &Org) -> bool {
+    p.admin_over(&offered_by.path)
 }

@@ -75,7 +75,16 @@ pub fn get(conn: &mut DbConnection, id: &str) -> Result<ItemRow, DomainError> {
         .ok_or(DomainError::NotFound("catalog item"))
 }
 
-pub fn retire(conn: &mut DbConnection, id: &str) -> Result<ItemRow, DomainError> {
+/// Retires an item, if `allowed` over the org that offers it.
+pub fn retire(
+    conn: &mut DbConnection,
+    id: &str,
+    allowed: timebank_kernel::Check<'_, Org>,
+) -> Result<ItemRow, DomainError> {
+    let item = get(conn, id)?;
+    if !allowed(&timebank_directory::get_org(conn, &item.org_id)?) {
+        return Err(DomainError::forbidden());
+    }
     let changed = diesel::update(
         catalog_items::table
             .find(id)

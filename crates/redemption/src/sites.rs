@@ -54,6 +54,30 @@ pub fn get(conn: &mut DbConnection, id: &str) -> Result<SiteRow, DomainError> {
 }
 
 /// The site with its org (for scope checks and district rules).
+/// Where a site is, which is what access to it is decided on.
+#[derive(Debug, Clone)]
+pub struct SiteScope {
+    pub site_id: String,
+    pub org_path: String,
+}
+
+/// The site and its org, once `allowed` agrees on its scope.
+pub fn get_allowed(
+    conn: &mut DbConnection,
+    id: &str,
+    allowed: timebank_kernel::Check<'_, SiteScope>,
+) -> Result<(SiteRow, Org), DomainError> {
+    let (site, org) = get_with_org(conn, id)?;
+    let scope = SiteScope {
+        site_id: site.id.clone(),
+        org_path: org.path.clone(),
+    };
+    if !allowed(&scope) {
+        return Err(DomainError::forbidden());
+    }
+    Ok((site, org))
+}
+
 pub fn get_with_org(conn: &mut DbConnection, id: &str) -> Result<(SiteRow, Org), DomainError> {
     let site = get(conn, id)?;
     let org = get_org(conn, &site.org_id)?;

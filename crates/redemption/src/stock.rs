@@ -91,6 +91,35 @@ fn ensure_level_row(
     }
 }
 
+/// An operator's restock (a positive delta) or correction (a negative one)
+/// of an item offered at the site.
+pub fn change(
+    conn: &mut DbConnection,
+    site_id: &str,
+    item_id: &str,
+    delta: i32,
+    reason: &str,
+    actor: &str,
+    allowed: timebank_kernel::Check<'_, crate::sites::SiteScope>,
+) -> Result<Level, DomainError> {
+    let (site, org) = crate::sites::get_allowed(conn, site_id, allowed)?;
+    let item = crate::catalog::get(conn, item_id)?;
+    if !crate::catalog::offered_at(&item, &org) {
+        return Err(DomainError::refused(
+            Code::ItemNotAvailableHere,
+            "this item is not offered at this site",
+        ));
+    }
+    let kind = if delta > 0 {
+        MovementKind::Restock
+    } else {
+        MovementKind::Correction
+    };
+    write_tx(conn, |c| {
+        apply(c, &site.id, &item.id, kind, delta, reason, None, actor)
+    })
+}
+
 /// Moves stock; refuses with `out_of_stock` rather than go below zero.
 /// Run inside the caller's write transaction.
 #[allow(clippy::too_many_arguments)]

@@ -5,11 +5,11 @@ use timebank_directory as directory;
 use timebank_kernel::Code;
 use timebank_ledger::Amount;
 use timebank_redemption::catalog::{self, ItemRow, NewItem};
-use timebank_redemption::sites::{self, SiteRow};
-use timebank_redemption::stock::{self, MovementKind};
-use timebank_store::write_tx;
+use timebank_redemption::sites::{self, SiteRow, SiteScope};
+use timebank_redemption::stock::{self};
 use validator::Validate;
 
+use crate::access;
 use crate::error::ApiError;
 use crate::principal::Principal;
 use crate::routes::{administered_org, utc_string, valid};
@@ -108,8 +108,8 @@ pub async fn add_operator(
     let body = valid(body)?;
     let (site_id, user_id, created) = state
         .db(move |conn| {
-            let (site, org) = sites::get_with_org(conn, &id)?;
-            Principal::require(principal.admin_over(&org.path))?;
+            let allowed = |s: &SiteScope| access::may_manage_site(&principal, s);
+            let (site, _) = sites::get_allowed(conn, &id, &allowed)?;
             if !directory::user_exists(conn, &body.user_id)? {
                 return Err(ApiError::new(Code::UnknownUser, "user_id is not a user"));
             }
@@ -148,36 +148,21 @@ pub async fn change_stock(
                 .with_details(json!({ "fields": { "delta": ["range"] } })),
         );
     }
-    let (site_id, item_id, level) = state
+    let (site_id, item_id) = (id.clone(), body.item_id.clone());
+    let level = state
         .db(move |conn| {
-            let (site, org) = sites::get_with_org(conn, &id)?;
-            Principal::require(principal.operates(&site.id, &org.path))?;
-            let item = catalog::get(conn, &body.item_id)?;
-            if !catalog::offered_at(&item, &org) {
-                return Err(ApiError::new(
-                    Code::ItemNotAvailableHere,
-                    "this item is not offered at this site",
-                ));
-            }
-            let kind = if body.delta > 0 {
-                MovementKind::Restock
-            } else {
-                MovementKind::Correction
-            };
+            let allowed = |s: &SiteScope| access::may_operate(&principal, s);
             let actor = principal.actor_id();
-            let level = write_tx(conn, |c| {
-                stock::apply(
-                    c,
-                    &site.id,
-                    &item.id,
-                    kind,
-                    body.delta,
-                    body.reason.trim(),
-                    None,
-                    &actor,
-                )
-            })?;
-            Ok((site.id, item.id, level))
+            let reason = body.reason.trim();
+            Ok(stock::change(
+                conn,
+                &id,
+                &body.item_id,
+                body.delta,
+                reason,
+                &actor,
+                &allowed,
+            )?)
         })
         .await?;
     Ok(HttpResponse::Ok().json(json!({ "site_id": site_id, "item_id": item_id, "quantity": level.available, "available": level.available, "reserved": level.reserved })))
@@ -227,10 +212,8 @@ pub async fn retire_item(
 ) -> Result<HttpResponse, ApiError> {
     let item = state
         .db(move |conn| {
-            let item = catalog::get(conn, &id)?;
-            let org = directory::get_org(conn, &item.org_id)?;
-            Principal::require(principal.admin_over(&org.path))?;
-            Ok(catalog::retire(conn, &id)?)
+            let allowed = |org: &directory::Org| access::may_manage_catalog(&principal, org);
+            Ok(catalog::retire(conn, &id, &allowed)?)
         })
         .await?;
     Ok(HttpResponse::Ok().json(item_json(&item)))
