@@ -6,7 +6,7 @@ use diesel::prelude::*;
 use serde::Serialize;
 use timebank_kernel::{Code, DomainError};
 use timebank_ledger::{AccountKind, open_account};
-use timebank_rules::states::MemberStatus;
+use timebank_rules::states::{MemberStatus, MemberStep};
 use timebank_store::schema::{orgs, role_grants, users, volunteers};
 use timebank_store::{DbConnection, is_unique_violation, write_tx};
 
@@ -484,10 +484,10 @@ pub fn approve_volunteer(
     let changed = diesel::update(
         volunteers::table
             .find(id)
-            .filter(volunteers::status.eq(MemberStatus::Pending)),
+            .filter(volunteers::status.eq_any(MemberStep::Approve.from_states())),
     )
     .set((
-        volunteers::status.eq(MemberStatus::Active),
+        volunteers::status.eq(MemberStep::Approve.to()),
         volunteers::approved_at.eq(timebank_store::now()),
         volunteers::approved_by.eq(approver),
     ))
@@ -573,10 +573,10 @@ pub fn approve_resident(
     let changed = diesel::update(
         residents::table
             .find(id)
-            .filter(residents::status.eq(MemberStatus::Pending)),
+            .filter(residents::status.eq_any(MemberStep::Approve.from_states())),
     )
     .set((
-        residents::status.eq(MemberStatus::Active),
+        residents::status.eq(MemberStep::Approve.to()),
         residents::approved_at.eq(timebank_store::now()),
         residents::approved_by.eq(approver),
     ))
