@@ -80,3 +80,8 @@ pub fn may_manage_site(p: &Principal, s: &SiteScope) -> bool {
 pub fn may_manage_catalog(p: &Principal, offered_by: &Org) -> bool {
     p.admin_over(&offered_by.path)
 }
+
+/// An admin over the org grants admin or auditor over it.
+pub fn may_grant_over(p: &Principal, org: &Org) -> bool {
+    p.admin_over(&org.path)
+}

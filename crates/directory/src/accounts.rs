@@ -269,6 +269,25 @@ pub fn reset_code_missed(
     })
 }
 
+/// A reset attempt: with the new password's hash when the code matched
+/// (the code is redeemed), without it when it did not (the miss is counted).
+/// Whether the password changed.
+pub fn use_reset_code(
+    conn: &mut DbConnection,
+    user_id: &str,
+    code_id: &str,
+    new_hash: Option<&str>,
+    now: NaiveDateTime,
+) -> Result<bool, DomainError> {
+    match new_hash {
+        Some(hash) => redeem_reset_code(conn, user_id, code_id, hash, now),
+        None => {
+            reset_code_missed(conn, code_id, now)?;
+            Ok(false)
+        }
+    }
+}
+
 /// Spends the code and sets the password in one transaction: a code that
 /// was spent, voided or expired meanwhile sets nothing. Every refresh token
 /// of the user is revoked.

@@ -243,6 +243,29 @@ pub fn user_exists(conn: &mut DbConnection, id: &str) -> Result<bool, DomainErro
 
 /// Grants `role` over `org_id`; granting what is already held changes
 /// nothing and returns false.
+/// Grants a role over an org to an existing user, if `allowed` over the
+/// org. Whether the grant is new (granting again changes nothing).
+pub fn grant_over(
+    conn: &mut DbConnection,
+    org_id: &str,
+    user_id: &str,
+    role: &str,
+    actor: &str,
+    allowed: timebank_kernel::Check<'_, Org>,
+) -> Result<bool, DomainError> {
+    let org = get_org(conn, org_id)?;
+    if !allowed(&org) {
+        return Err(DomainError::forbidden());
+    }
+    if !user_exists(conn, user_id)? {
+        return Err(DomainError::refused(
+            Code::UnknownUser,
+            "user_id is not a user",
+        ));
+    }
+    grant_org_role(conn, user_id, role, &org.id, Some(actor))
+}
+
 pub fn grant_org_role(
     conn: &mut DbConnection,
     user_id: &str,

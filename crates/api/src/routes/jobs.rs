@@ -37,6 +37,29 @@ enum UntilText {
 
 /// Runs a batch job for a script holding a system token; the run is
 /// recorded and its summary returned.
+/// A batch job that changes the ledger, from its name and body.
+fn job_of(name: &str, body: JobBody) -> Result<Job, ApiError> {
+    Ok(match name {
+        "settle" => Job::Settle {
+            until: match body.until {
+                None => timebank_jobs::Until::At(timebank_store::now()),
+                Some(UntilText::At(at)) => timebank_jobs::Until::At(naive(at)),
+                Some(UntilText::Day(day)) => timebank_jobs::Until::EndOfLocalDay(day),
+            },
+            org_id: body.org_id,
+        },
+        "expire" => Job::Expire {
+            as_of: body.as_of.ok_or_else(|| {
+                ApiError::new(Code::ValidationFailed, "as_of is required")
+                    .with_details(json!({ "fields": { "as_of": ["required"] } }))
+            })?,
+        },
+        "stars" => Job::Stars,
+        "orders-expire" => Job::OrdersExpire,
+        _ => return Err(ApiError::not_found("job")),
+    })
+}
+
 pub async fn run(
     state: web::Data<AppState>,
     principal: Principal,
@@ -60,26 +83,7 @@ pub async fn run(
         }
         _ => {}
     }
-    let body: JobBody = optional_body(&body)?.unwrap_or_default();
-    let job = match name.as_str() {
-        "settle" => Job::Settle {
-            until: match body.until {
-                None => timebank_jobs::Until::At(timebank_store::now()),
-                Some(UntilText::At(at)) => timebank_jobs::Until::At(naive(at)),
-                Some(UntilText::Day(day)) => timebank_jobs::Until::EndOfLocalDay(day),
-            },
-            org_id: body.org_id,
-        },
-        "expire" => Job::Expire {
-            as_of: body.as_of.ok_or_else(|| {
-                ApiError::new(Code::ValidationFailed, "as_of is required")
-                    .with_details(json!({ "fields": { "as_of": ["required"] } }))
-            })?,
-        },
-        "stars" => Job::Stars,
-        "orders-expire" => Job::OrdersExpire,
-        _ => return Err(ApiError::not_found("job")),
-    };
+    let job = job_of(name.as_str(), optional_body(&body)?.unwrap_or_default())?;
     let done = state
         .db(move |conn| Ok(timebank_jobs::run(conn, &job, "system", &Silent)?))
         .await?;

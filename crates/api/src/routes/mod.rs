@@ -344,6 +344,16 @@ impl PageQuery {
             .transpose()
     }
 
+    /// The position a list's keyset cursor names, and the page size.
+    pub fn keyset(&self, list: &str) -> Result<(Option<timebank_views::After>, i64), ApiError> {
+        let limit = self.limit()?;
+        let after = self
+            .cursor()?
+            .map(|c| timebank_views::After::parse(list, &c).ok_or_else(invalid_cursor))
+            .transpose()?;
+        Ok((after, limit))
+    }
+
     /// A cursor that holds the last row's id: anything else was not given
     /// out by this server.
     pub fn id_cursor(&self) -> Result<Option<String>, ApiError> {

@@ -4,6 +4,7 @@ use serde_json::json;
 use timebank_kernel::Code;
 use validator::Validate;
 
+use crate::access;
 use crate::error::ApiError;
 use crate::principal::Principal;
 use crate::routes::{PageQuery, encode_cursor, valid};
@@ -86,6 +87,17 @@ pub async fn children(
     Ok(HttpResponse::Ok().json(json!({ "items": items, "next_cursor": next_cursor })))
 }
 
+fn admin_role(text: Option<&str>) -> Result<&'static str, ApiError> {
+    match text {
+        None | Some("org_admin") => Ok("org_admin"),
+        Some("auditor") => Ok("auditor"),
+        Some(_) => Err(
+            ApiError::new(Code::ValidationFailed, "role must be org_admin or auditor")
+                .with_details(json!({ "fields": { "role": ["enum"] } })),
+        ),
+    }
+}
+
 pub async fn add_admin(
     state: web::Data<AppState>,
     principal: Principal,
@@ -93,31 +105,20 @@ pub async fn add_admin(
     body: web::Json<AddAdmin>,
 ) -> Result<HttpResponse, ApiError> {
     let body = valid(body)?;
-    let role = match body.role.as_deref() {
-        None | Some("org_admin") => "org_admin",
-        Some("auditor") => "auditor",
-        Some(_) => {
-            return Err(
-                ApiError::new(Code::ValidationFailed, "role must be org_admin or auditor")
-                    .with_details(json!({ "fields": { "role": ["enum"] } })),
-            );
-        }
-    };
-    let (org_id, user_id, created) = state
+    let role = admin_role(body.role.as_deref())?;
+    let (org_id, user_id) = (id.clone(), body.user_id.clone());
+    let created = state
         .db(move |conn| {
-            let org = directory::get_org(conn, &id)?;
-            Principal::require(principal.admin_over(&org.path))?;
-            if !directory::user_exists(conn, &body.user_id)? {
-                return Err(ApiError::new(Code::UnknownUser, "user_id is not a user"));
-            }
-            let created = directory::grant_org_role(
+            let allowed = |org: &directory::Org| access::may_grant_over(&principal, org);
+            let actor = principal.actor_id();
+            Ok(directory::grant_over(
                 conn,
+                &id,
                 &body.user_id,
                 role,
-                &org.id,
-                Some(&principal.actor_id()),
-            )?;
-            Ok((org.id, body.user_id, created))
+                &actor,
+                &allowed,
+            )?)
         })
         .await?;
     let mut response = if created {

@@ -13,7 +13,7 @@ use timebank_views::{After, Page, Scope};
 
 use crate::error::ApiError;
 use crate::principal::Principal;
-use crate::routes::{PageQuery, encode_cursor, invalid_cursor, naive};
+use crate::routes::{PageQuery, encode_cursor, naive};
 use crate::state::AppState;
 
 #[derive(Debug, Deserialize)]
@@ -32,16 +32,11 @@ impl ListQuery {
     /// The page a request asks for; `list` names the list its cursor must
     /// come from.
     fn page(&self, list: &str) -> Result<(Option<After>, i64), ApiError> {
-        let page = PageQuery {
+        PageQuery {
             cursor: self.cursor.clone(),
             limit: self.limit,
-        };
-        let limit = page.limit()?;
-        let after = page
-            .cursor()?
-            .map(|c| After::parse(list, &c).ok_or_else(invalid_cursor))
-            .transpose()?;
-        Ok((after, limit))
+        }
+        .keyset(list)
     }
 
     /// One of `allowed`, or 400 naming them.

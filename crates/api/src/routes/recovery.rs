@@ -113,14 +113,9 @@ pub async fn reset(
         .check(Door::Login, req.peer_addr().map(|a| a.ip()), &body.phone)?;
     accounts::check_password(&body.new_password, &body.phone, "new_password")?;
     let phone = body.phone.clone();
+    let now = timebank_store::now();
     let live = state
-        .db(move |conn| {
-            Ok(accounts::live_reset_code(
-                conn,
-                &phone,
-                timebank_store::now(),
-            )?)
-        })
+        .db(move |conn| Ok(accounts::live_reset_code(conn, &phone, now)?))
         .await?;
     let code = body.code.trim().to_owned();
     let new_password = body.new_password.clone();
@@ -134,12 +129,13 @@ pub async fn reset(
     let changed = state
         .db(move |conn| {
             let now = timebank_store::now();
-            if !matches {
-                accounts::reset_code_missed(conn, &code_id, now)?;
-                return Ok(false);
-            }
-            Ok(accounts::redeem_reset_code(
-                conn, &user_id, &code_id, &new_hash, now,
+            let attempt = if matches {
+                Some(new_hash.as_str())
+            } else {
+                None
+            };
+            Ok(accounts::use_reset_code(
+                conn, &user_id, &code_id, attempt, now,
             )?)
         })
         .await?;
@@ -160,6 +156,17 @@ pub struct ChangeBody {
 
 /// Changes the caller's password; every other session is signed out and
 /// this one gets a fresh pair of tokens.
+/// The new password's hash, once the current one is proven.
+fn rehash(current: &str, stored: &str, new_password: &str) -> Result<String, ApiError> {
+    if !verify_password(current, stored) {
+        return Err(
+            ApiError::new(Code::WrongPassword, "current_password is not your password")
+                .with_details(json!({ "fields": { "current_password": ["wrong"] } })),
+        );
+    }
+    Ok(hash_password(new_password)?)
+}
+
 pub async fn change(
     req: HttpRequest,
     state: web::Data<AppState>,
@@ -184,19 +191,8 @@ pub async fn change(
         .limits
         .check(Door::Login, req.peer_addr().map(|a| a.ip()), &phone)?;
     accounts::check_password(&body.new_password, &phone, "new_password")?;
-    let current = body.current_password.clone();
-    let new_password = body.new_password.clone();
-    let new_hash = web::block(move || {
-        if !verify_password(&current, &stored) {
-            return Err(ApiError::new(
-                Code::WrongPassword,
-                "current_password is not your password",
-            )
-            .with_details(json!({ "fields": { "current_password": ["wrong"] } })));
-        }
-        Ok(hash_password(&new_password)?)
-    })
-    .await??;
+    let (current, new_password) = (body.current_password.clone(), body.new_password.clone());
+    let new_hash = web::block(move || rehash(&current, &stored, &new_password)).await??;
     let uid = me.clone();
     let refresh = state
         .db(move |conn| {

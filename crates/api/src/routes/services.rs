@@ -204,33 +204,22 @@ pub async fn list(
     query: web::Query<ListQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let q = query.into_inner();
-    let page = PageQuery {
+    let (after, limit) = PageQuery {
         cursor: q.cursor.clone(),
         limit: q.limit,
-    };
-    let limit = page.limit()?;
-    let before = page
-        .cursor()?
-        .map(|c| {
-            timebank_views::After::parse("service-requests", &c)
-                .map(|a| (a.at, a.id))
-                .ok_or_else(crate::routes::invalid_cursor)
-        })
-        .transpose()?;
+    }
+    .keyset("service-requests")?;
     let status = crate::routes::state_query::<RequestStatus>(q.status.as_deref())?;
     let (items, next) = state
         .db(move |conn| {
             let named = q.org_id.as_deref().or(q.community_id.as_deref());
             let (org, _) = crate::routes::queues::readable_scope(conn, &principal, named)?;
-            let rows = services::list(
-                conn,
-                Filter::Community {
-                    path: &org.path,
-                    status,
-                },
-                before,
-                limit + 1,
-            )?;
+            let filter = Filter::Community {
+                path: &org.path,
+                status,
+            };
+            let before = after.map(|a| (a.at, a.id));
+            let rows = services::list(conn, filter, before, limit + 1)?;
             let timebank_views::Page { items: rows, next } =
                 timebank_views::Page::from_rows(rows, limit, |r| {
                     timebank_views::After::new(r.created_at, &r.id)
