@@ -53,6 +53,19 @@ pub struct RevokeQuery {
     role: Option<String>,
 }
 
+/// The roles a revocation takes away: both unless one is named.
+fn revoked_roles(text: Option<&str>) -> Result<&'static [&'static str], ApiError> {
+    match text {
+        None => Ok(&["org_admin", "auditor"]),
+        Some("org_admin") => Ok(&["org_admin"]),
+        Some("auditor") => Ok(&["auditor"]),
+        Some(_) => Err(
+            ApiError::new(Code::InvalidQuery, "role must be org_admin or auditor")
+                .with_details(json!({ "fields": { "role": ["enum"] } })),
+        ),
+    }
+}
+
 pub async fn revoke_admin(
     state: web::Data<AppState>,
     principal: Principal,
@@ -60,17 +73,7 @@ pub async fn revoke_admin(
     query: web::Query<RevokeQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let (org_id, user_id) = path.into_inner();
-    let roles: &'static [&'static str] = match query.role.as_deref() {
-        None => &["org_admin", "auditor"],
-        Some("org_admin") => &["org_admin"],
-        Some("auditor") => &["auditor"],
-        Some(_) => {
-            return Err(
-                ApiError::new(Code::InvalidQuery, "role must be org_admin or auditor")
-                    .with_details(json!({ "fields": { "role": ["enum"] } })),
-            );
-        }
-    };
+    let roles = revoked_roles(query.role.as_deref())?;
     state
         .db(move |conn| {
             let org = directory::get_org(conn, &org_id)?;
