@@ -221,6 +221,22 @@ pub struct Review {
     reason: Option<String>,
 }
 
+/// Approve, or reject with a reason.
+fn approves(body: &Review) -> Result<bool, ApiError> {
+    match body.decision.as_str() {
+        "approve" => Ok(true),
+        "reject" if body.reason.is_some() => Ok(false),
+        "reject" => Err(ApiError::new(
+            Code::ReasonRequired,
+            "a rejection needs a reason",
+        )),
+        _ => Err(
+            ApiError::new(Code::ValidationFailed, "decision must be approve or reject")
+                .with_details(json!({ "fields": { "decision": ["enum"] } })),
+        ),
+    }
+}
+
 pub async fn review(
     state: web::Data<AppState>,
     principal: Principal,
@@ -228,23 +244,7 @@ pub async fn review(
     body: web::Json<Review>,
 ) -> Result<HttpResponse, ApiError> {
     let body = valid(body)?;
-    let approve = match body.decision.as_str() {
-        "approve" => true,
-        "reject" if body.reason.is_some() => false,
-        "reject" => {
-            return Err(ApiError::new(
-                Code::ReasonRequired,
-                "a rejection needs a reason",
-            ));
-        }
-        _ => {
-            return Err(ApiError::new(
-                Code::ValidationFailed,
-                "decision must be approve or reject",
-            )
-            .with_details(json!({ "fields": { "decision": ["enum"] } })));
-        }
-    };
+    let approve = approves(&body)?;
     let activity = state
         .db(move |conn| {
             let allowed = |org: &Org| access::may_manage_activities(&principal, org);

@@ -148,23 +148,26 @@ pub struct CreateRequest {
     max_hours: Option<Amount>,
 }
 
+/// Who pays: the platform (new points) or the requester (held in escrow).
+fn requester_pays(payment: &str) -> Result<bool, ApiError> {
+    match payment {
+        "platform" => Ok(false),
+        "requester" => Ok(true),
+        _ => Err(ApiError::new(
+            Code::ValidationFailed,
+            "payment must be platform or requester",
+        )
+        .with_details(json!({ "fields": { "payment": ["enum"] } }))),
+    }
+}
+
 pub async fn create(
     state: web::Data<AppState>,
     principal: Principal,
     body: web::Json<CreateRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let body = valid(body)?;
-    let requester_pays = match body.payment.as_str() {
-        "platform" => false,
-        "requester" => true,
-        _ => {
-            return Err(ApiError::new(
-                Code::ValidationFailed,
-                "payment must be platform or requester",
-            )
-            .with_details(json!({ "fields": { "payment": ["enum"] } })));
-        }
-    };
+    let requester_pays = requester_pays(&body.payment)?;
     let me = principal.user_id()?;
     let request = state
         .db(move |conn| {

@@ -30,6 +30,19 @@ pub struct RecordViolation {
     kind: Option<ViolationKind>,
 }
 
+impl RecordViolation {
+    fn violation(&self) -> NewViolation {
+        NewViolation {
+            volunteer_id: self.volunteer_id.clone(),
+            kind: self.kind.unwrap_or(ViolationKind::Other),
+            transaction_ids: self.transaction_ids.clone(),
+            penalty_points: self.penalty_points,
+            suspend_days: self.suspend_days,
+            reason: self.reason.trim().to_owned(),
+        }
+    }
+}
+
 pub async fn record(
     req: HttpRequest,
     state: web::Data<AppState>,
@@ -47,14 +60,7 @@ pub async fn record(
     let keyed = idempotency::Keyed::from_request(&req, &json!(body))?;
     let request_id = request_id.to_string();
     let actor = principal.actor_id();
-    let new = NewViolation {
-        volunteer_id: body.volunteer_id.clone(),
-        kind: body.kind.unwrap_or(ViolationKind::Other),
-        transaction_ids: body.transaction_ids.clone(),
-        penalty_points: body.penalty_points,
-        suspend_days: body.suspend_days,
-        reason: body.reason.trim().to_owned(),
-    };
+    let new = body.violation();
     let outcome = keyed
         .run(&state, actor.clone(), move |c| {
             let allowed = |v: &Volunteer| access::may_record_violation(&principal, v);
