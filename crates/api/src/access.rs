@@ -85,3 +85,8 @@ pub fn may_manage_catalog(p: &Principal, offered_by: &Org) -> bool {
 pub fn may_grant_over(p: &Principal, org: &Org) -> bool {
     p.admin_over(&org.path)
 }
+
+/// The site's operators and staff who read its org see its orders.
+pub fn may_read_site_orders(p: &Principal, s: &SiteScope) -> bool {
+    p.operates(&s.site_id, &s.org_path) || p.reads(&s.org_path)
+}

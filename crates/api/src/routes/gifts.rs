@@ -77,6 +77,21 @@ pub struct GiveBody {
     note: Option<String>,
 }
 
+impl GiveBody {
+    /// A confirmed family member, or the district's pool: one of the two.
+    fn recipient(&self) -> Result<Recipient, ApiError> {
+        match (self.to.as_deref(), &self.to_user_id) {
+            (Some("pool"), None) => Ok(Recipient::Pool),
+            (None, Some(to)) => Ok(Recipient::Person(to.clone())),
+            _ => Err(ApiError::new(
+                Code::ValidationFailed,
+                "give either to_user_id or to: \"pool\"",
+            )
+            .with_details(json!({ "fields": { "to_user_id": ["required"], "to": ["enum"] } }))),
+        }
+    }
+}
+
 pub async fn give(
     req: HttpRequest,
     state: web::Data<AppState>,
@@ -85,17 +100,7 @@ pub async fn give(
 ) -> Result<HttpResponse, ApiError> {
     let body = valid(body)?;
     let from = principal.volunteer_id()?;
-    let recipient = match (body.to.as_deref(), &body.to_user_id) {
-        (Some("pool"), None) => Recipient::Pool,
-        (None, Some(to)) => Recipient::Person(to.clone()),
-        _ => {
-            return Err(ApiError::new(
-                Code::ValidationFailed,
-                "give either to_user_id or to: \"pool\"",
-            )
-            .with_details(json!({ "fields": { "to_user_id": ["required"], "to": ["enum"] } })));
-        }
-    };
+    let recipient = body.recipient()?;
     let keyed = idempotency::Keyed::from_request(&req, &json!(body))?;
     let outcome = keyed
         .run(&state, from.clone(), move |c| {

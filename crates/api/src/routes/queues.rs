@@ -6,6 +6,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 use timebank_directory::{self as directory, Org};
 use timebank_kernel::Code;
+use timebank_redemption::sites::SiteScope;
 use timebank_rules::states::{AwardStatus, MemberStatus, OrderStatus, State, WishStatus};
 use timebank_store::DbConnection;
 use timebank_views::people::{PeopleFilter, Search};
@@ -217,6 +218,25 @@ fn wish_scope(
     Ok((scope, Some(WishStatus::Open)))
 }
 
+/// Wishes with the names of who made, holds and claimed them.
+fn named_wishes(
+    conn: &mut DbConnection,
+    rows: &[timebank_services::wishes::WishRow],
+) -> Result<Vec<Value>, ApiError> {
+    let mut items: Vec<Value> = rows.iter().map(crate::routes::wishes::wish_json).collect();
+    crate::routes::with_names(
+        conn,
+        &mut items,
+        &[
+            ("requester_id", "requester_name"),
+            ("community_id", "community_name"),
+            ("claimed_by_volunteer", "claimed_by_volunteer_name"),
+            ("claimed_by_org", "claimed_by_org_name"),
+        ],
+    )?;
+    Ok(items)
+}
+
 pub async fn wishes(
     state: web::Data<AppState>,
     principal: Principal,
@@ -234,21 +254,7 @@ pub async fn wishes(
                 after.as_ref(),
                 limit,
             )?;
-            let mut items: Vec<Value> = page
-                .items
-                .iter()
-                .map(crate::routes::wishes::wish_json)
-                .collect();
-            crate::routes::with_names(
-                conn,
-                &mut items,
-                &[
-                    ("requester_id", "requester_name"),
-                    ("community_id", "community_name"),
-                    ("claimed_by_volunteer", "claimed_by_volunteer_name"),
-                    ("claimed_by_org", "claimed_by_org_name"),
-                ],
-            )?;
+            let items = named_wishes(conn, &page.items)?;
             Ok(page_json(items, page.next, "wishes"))
         })
         .await
@@ -279,6 +285,16 @@ fn volunteer_district(
     Ok(Scope::of(conn, &org)?)
 }
 
+/// The pickup code proves the volunteer is at the counter: never shown to
+/// the site; nor is their whole phone number.
+fn site_order_json(o: &timebank_views::work::SiteOrder) -> Value {
+    let mut v = crate::routes::redemptions::order_json(&o.row, false);
+    v["volunteer_name"] = json!(o.volunteer_name);
+    v["volunteer_phone"] = json!(directory::mask_phone(&o.volunteer_phone));
+    v["item_name"] = json!(o.item_name);
+    v
+}
+
 pub async fn site_redemptions(
     state: web::Data<AppState>,
     principal: Principal,
@@ -289,29 +305,30 @@ pub async fn site_redemptions(
     let status = query.status::<OrderStatus>()?;
     state
         .db(move |conn| {
-            let (site, org) = timebank_redemption::sites::get_with_org(conn, &id)?;
-            Principal::require(
-                principal.operates(&site.id, &org.path) || principal.reads(&org.path),
-            )?;
+            let allowed = |s: &SiteScope| crate::access::may_read_site_orders(&principal, s);
+            let (site, _) = timebank_redemption::sites::get_allowed(conn, &id, &allowed)?;
             let page =
                 timebank_views::work::site_orders(conn, &site.id, status, after.as_ref(), limit)?;
-            let items = page
-                .items
-                .iter()
-                .map(|o| {
-                    // The pickup code proves the volunteer is at the counter:
-                    // never shown to the site.
-                    let mut v = crate::routes::redemptions::order_json(&o.row, false);
-                    v["volunteer_name"] = json!(o.volunteer_name);
-                    v["volunteer_phone"] = json!(directory::mask_phone(&o.volunteer_phone));
-                    v["item_name"] = json!(o.item_name);
-                    v
-                })
-                .collect();
+            let items = page.items.iter().map(site_order_json).collect();
             Ok(page_json(items, page.next, "site-orders"))
         })
         .await
         .map(ok)
+}
+
+fn named_violations(
+    conn: &mut DbConnection,
+    rows: &[timebank_earning::violations::Violation],
+) -> Result<Vec<Value>, ApiError> {
+    let names = timebank_views::audit::names(conn, rows.iter().map(|v| v.volunteer_id.as_str()))?;
+    Ok(rows
+        .iter()
+        .map(|v| {
+            let mut item = json!(v);
+            item["volunteer_name"] = json!(names.get(&v.volunteer_id));
+            item
+        })
+        .collect())
 }
 
 pub async fn violations(
@@ -333,16 +350,7 @@ pub async fn violations(
             )?;
             let Page { items: rows, next } =
                 Page::from_rows(rows, limit, |v| After::new(v.created, &v.id));
-            let names =
-                timebank_views::audit::names(conn, rows.iter().map(|v| v.volunteer_id.as_str()))?;
-            let items = rows
-                .iter()
-                .map(|v| {
-                    let mut item = json!(v);
-                    item["volunteer_name"] = json!(names.get(&v.volunteer_id));
-                    item
-                })
-                .collect();
+            let items = named_violations(conn, &rows)?;
             Ok(page_json(items, next, "violations"))
         })
         .await
