@@ -49,6 +49,17 @@ fn skill_names(skills: &[String]) -> Result<(), ValidationError> {
     }
 }
 
+/// A name that is not only blanks.
+pub(crate) fn trimmed_name(name: &str) -> Result<String, ApiError> {
+    let name = name.trim();
+    if name.is_empty() {
+        let mut e = validator::ValidationErrors::new();
+        e.add("name", ValidationError::new("length"));
+        return Err(ApiError::validation(&e));
+    }
+    Ok(name.to_owned())
+}
+
 pub async fn register(
     req: actix_web::HttpRequest,
     state: web::Data<AppState>,
@@ -58,14 +69,7 @@ pub async fn register(
     state
         .limits
         .check(Door::Register, req.peer_addr().map(|a| a.ip()), &body.phone)?;
-    let name = body.name.trim().to_owned();
-    if name.is_empty() {
-        return Err(ApiError::validation(&{
-            let mut e = validator::ValidationErrors::new();
-            e.add("name", ValidationError::new("length"));
-            e
-        }));
-    }
+    let name = trimmed_name(&body.name)?;
     // Hashing is slow on purpose; do it off the async workers too.
     let password = body.password.clone();
     let hash = web::block(move || hash_password(&password)).await??;
@@ -73,8 +77,8 @@ pub async fn register(
         .db(move |conn| {
             let skills: Vec<String> = body
                 .skills
-                .unwrap_or_default()
                 .iter()
+                .flatten()
                 .map(|s| s.trim().to_owned())
                 .collect();
             Ok(directory::register_volunteer(
