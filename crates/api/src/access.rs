@@ -2,7 +2,7 @@
 //! the command read under its row lock (in the style of lemmy's `check_*`
 //! functions). A check answers yes or no; the command refuses `forbidden`.
 
-use timebank_directory::{Org, Volunteer};
+use timebank_directory::{Member, Org, Volunteer};
 use timebank_redemption::orders::OrderScope;
 use timebank_redemption::sites::SiteScope;
 use timebank_services::requests::RequestScope;
@@ -89,4 +89,27 @@ pub fn may_grant_over(p: &Principal, org: &Org) -> bool {
 /// The site's operators and staff who read its org see its orders.
 pub fn may_read_site_orders(p: &Principal, s: &SiteScope) -> bool {
     p.operates(&s.site_id, &s.org_path) || p.reads(&s.org_path)
+}
+
+/// An admin over the person's community, who has checked them at the office.
+pub fn may_issue_reset_code(p: &Principal, m: &Member) -> bool {
+    p.admin_over(&m.community_path)
+}
+
+/// To reverse, an admin must hold every volunteer wallet the transaction
+/// touches (or, with none, every account).
+pub fn may_reverse(
+    principal: &Principal,
+    paths: &[(timebank_ledger::AccountKind, String)],
+) -> bool {
+    let wallets: Vec<&String> = paths
+        .iter()
+        .filter(|(k, _)| *k == timebank_ledger::AccountKind::VolunteerWallet)
+        .map(|(_, p)| p)
+        .collect();
+    if wallets.is_empty() {
+        !paths.is_empty() && paths.iter().all(|(_, p)| principal.admin_over(p))
+    } else {
+        wallets.iter().all(|p| principal.admin_over(p))
+    }
 }

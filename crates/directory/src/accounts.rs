@@ -193,6 +193,32 @@ pub fn check_password(password: &str, phone: &str, field: &str) -> Result<(), Do
     )
 }
 
+/// A new code for a volunteer (or a resident, as `volunteer` says), if
+/// `allowed` over them: every earlier live code of theirs is void. Returns
+/// when it expires.
+pub fn issue_member_reset_code(
+    conn: &mut DbConnection,
+    member_id: &str,
+    volunteer: bool,
+    code_hash: &str,
+    issued_by: &str,
+    allowed: timebank_kernel::Check<'_, crate::Member>,
+) -> Result<NaiveDateTime, DomainError> {
+    let member = crate::get_member(conn, member_id)?;
+    if member.is_volunteer != volunteer {
+        return Err(DomainError::NotFound(if volunteer {
+            "volunteer"
+        } else {
+            "resident"
+        }));
+    }
+    if !allowed(&member) {
+        return Err(DomainError::forbidden());
+    }
+    let now = timebank_store::now();
+    issue_reset_code(conn, &member.user_id, code_hash, issued_by, now)
+}
+
 /// A new code for `user_id`: every earlier live code of theirs is void.
 /// Returns when it expires.
 pub fn issue_reset_code(

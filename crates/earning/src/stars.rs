@@ -5,7 +5,7 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use serde::Serialize;
 use timebank_directory::{Volunteer, get_volunteer, utc_string};
-use timebank_kernel::DomainError;
+use timebank_kernel::{Check, DomainError};
 use timebank_ledger::{AccountKind, Amount, Asset, Transaction, find_account, read};
 use timebank_store::DbConnection;
 use timebank_store::schema::{star_events, volunteers};
@@ -161,4 +161,36 @@ pub fn history(conn: &mut DbConnection, volunteer_id: &str) -> Result<Vec<StarEv
             },
         )
         .collect())
+}
+
+/// Where a transaction's accounts are: (kind, org path) per account.
+pub type TransactionScope = Vec<(AccountKind, String)>;
+
+/// A staff reversal of one transaction, if `allowed` over where its
+/// accounts are; the owners' rows are locked before the accounts. Run inside
+/// the caller's write transaction.
+pub fn reverse_transaction(
+    conn: &mut DbConnection,
+    id: &str,
+    actor: &str,
+    reason: &str,
+    request_id: Option<&str>,
+    allowed: Check<'_, TransactionScope>,
+) -> Result<Transaction, DomainError> {
+    let scope = read::transaction_scope(conn, id)?;
+    if scope.is_empty() {
+        return Err(DomainError::NotFound("transaction"));
+    }
+    if !allowed(&scope) {
+        return Err(DomainError::forbidden());
+    }
+    let original = read::transaction(conn, id)?;
+    lock_owners(conn, &original)?;
+    Ok(timebank_ledger::reverse_in(
+        conn,
+        id,
+        Some(actor),
+        reason,
+        request_id,
+    )?)
 }

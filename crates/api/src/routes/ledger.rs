@@ -2,11 +2,13 @@ use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
+use timebank_earning::stars::{self, TransactionScope};
 use timebank_kernel::Code;
 use timebank_ledger::{AccountKind, find_account, read};
 use tracing_actix_web::RequestId;
 use validator::Validate;
 
+use crate::access;
 use crate::error::ApiError;
 use crate::idempotency;
 use crate::principal::Principal;
@@ -96,21 +98,6 @@ fn may_read_transaction(
     own || paths.iter().any(|(_, path)| principal.reads(path))
 }
 
-/// To reverse, an admin must hold every volunteer wallet the transaction
-/// touches (or, with none, every account).
-fn may_reverse(principal: &Principal, paths: &[(AccountKind, String)]) -> bool {
-    let wallets: Vec<&String> = paths
-        .iter()
-        .filter(|(k, _)| *k == AccountKind::VolunteerWallet)
-        .map(|(_, p)| p)
-        .collect();
-    if wallets.is_empty() {
-        !paths.is_empty() && paths.iter().all(|(_, p)| principal.admin_over(p))
-    } else {
-        wallets.iter().all(|p| principal.admin_over(p))
-    }
-}
-
 pub async fn transaction(
     state: web::Data<AppState>,
     principal: Principal,
@@ -147,21 +134,10 @@ pub async fn reverse(
     let actor = principal.actor_id();
     let outcome = keyed
         .run(&state, actor.clone(), move |c| {
-            let paths = read::transaction_scope(c, &id)?;
-            if paths.is_empty() {
-                return Err(ApiError::not_found("transaction"));
-            }
-            Principal::require(may_reverse(&principal, &paths))?;
-            // Rows before accounts, as every writer does.
-            let original = read::transaction(c, &id)?;
-            timebank_earning::stars::lock_owners(c, &original)?;
-            let tx = timebank_ledger::reverse_in(
-                c,
-                &id,
-                Some(&actor),
-                body.reason.trim(),
-                Some(&request_id),
-            )?;
+            let allowed = |scope: &TransactionScope| access::may_reverse(&principal, scope);
+            let reason = body.reason.trim();
+            let tx =
+                stars::reverse_transaction(c, &id, &actor, reason, Some(&request_id), &allowed)?;
             Ok(idempotency::Effect::new(StatusCode::CREATED, json!(tx)))
         })
         .await?;

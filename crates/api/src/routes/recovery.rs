@@ -5,10 +5,12 @@
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde::Deserialize;
 use serde_json::json;
+use timebank_directory::Member;
 use timebank_directory::accounts;
 use timebank_kernel::Code;
 use validator::Validate;
 
+use crate::access;
 use crate::auth::{dummy_hash, hash_password, random_bytes, sha256_hex, verify_password};
 use crate::error::ApiError;
 use crate::limits::Door;
@@ -37,21 +39,10 @@ pub async fn issue_code(
     let code_hash = web::block(move || hash_password(&plain)).await??;
     let expires_at = state
         .db(move |conn| {
-            let member = timebank_directory::get_member(conn, &id)?;
-            if member.is_volunteer != volunteers {
-                return Err(ApiError::not_found(if volunteers {
-                    "volunteer"
-                } else {
-                    "resident"
-                }));
-            }
-            Principal::require(principal.admin_over(&member.community_path))?;
-            Ok(accounts::issue_reset_code(
-                conn,
-                &member.user_id,
-                &code_hash,
-                &principal.actor_id(),
-                timebank_store::now(),
+            let allowed = |m: &Member| access::may_issue_reset_code(&principal, m);
+            let actor = principal.actor_id();
+            Ok(accounts::issue_member_reset_code(
+                conn, &id, volunteers, &code_hash, &actor, &allowed,
             )?)
         })
         .await?;
