@@ -6,6 +6,7 @@ use timebank_directory::{Member, Org, Volunteer};
 use timebank_redemption::orders::OrderScope;
 use timebank_redemption::sites::SiteScope;
 use timebank_services::requests::RequestScope;
+use timebank_services::wishes::Claimant;
 
 use crate::principal::Principal;
 
@@ -30,6 +31,12 @@ pub fn may_cancel_order(p: &Principal, s: &OrderScope) -> bool {
         || p.admin_over(&s.site_org_path)
 }
 
+/// An admin over an org sets up what it runs: child orgs, sites, catalog
+/// items, case rules, activities.
+pub fn may_administer(p: &Principal, org: &Org) -> bool {
+    p.admin_over(&org.path)
+}
+
 /// An admin over the organiser: review, codes, attendance, settlement.
 pub fn may_manage_activities(p: &Principal, organiser: &Org) -> bool {
     p.admin_over(&organiser.path)
@@ -48,6 +55,18 @@ pub fn may_resolve(p: &Principal, s: &RequestScope) -> bool {
 /// The requester, or an admin over their community.
 pub fn may_cancel_request(p: &Principal, s: &RequestScope) -> bool {
     p.is_user(&s.requester_id) || p.admin_over(&s.community_path)
+}
+
+/// An admin over the person's community, who has met them, approves a
+/// volunteer's or a resident's registration.
+pub fn may_approve(p: &Principal, community_path: &str) -> bool {
+    p.admin_over(community_path)
+}
+
+/// The volunteer for themselves, or an admin over their community on
+/// their behalf, files a case award.
+pub fn may_file_award(p: &Principal, volunteer: &Volunteer) -> bool {
+    p.is_user(&volunteer.row.user_id) || p.admin_over(&volunteer.community_path)
 }
 
 /// An admin over the volunteer's community approves or rejects a claim.
@@ -84,6 +103,25 @@ pub fn may_manage_catalog(p: &Principal, offered_by: &Org) -> bool {
 /// An admin over the org grants admin or auditor over it.
 pub fn may_grant_over(p: &Principal, org: &Org) -> bool {
     p.admin_over(&org.path)
+}
+
+/// An admin over the org publishes its policies (for its whole subtree).
+pub fn may_publish_policy(p: &Principal, org: &Org) -> bool {
+    p.admin_over(&org.path)
+}
+
+/// An admin over a partner org claims a wish for it.
+pub fn may_claim_for(p: &Principal, org: &Org) -> bool {
+    p.admin_over(&org.path)
+}
+
+/// Who claimed the wish: the volunteer, or an admin over the org.
+pub fn may_fulfil_wish(p: &Principal, c: &Claimant) -> bool {
+    match c {
+        Claimant::Volunteer(v) => p.is_user(v),
+        Claimant::Org(org) => p.admin_over(&org.path),
+        Claimant::Nobody => false,
+    }
 }
 
 /// The site's operators and staff who read its org see its orders.

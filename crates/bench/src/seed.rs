@@ -97,7 +97,8 @@ pub fn district(
                 &[],
             )
             .map_err(domain)?;
-            directory::approve_volunteer(conn, &id, &admin_id).map_err(domain)?;
+            directory::approve_volunteer(conn, &id, &admin_id, &timebank_kernel::anyone)
+                .map_err(domain)?;
             let wallet = timebank_ledger::find_account(conn, AccountKind::VolunteerWallet, &id)
                 .map_err(domain)?
                 .context("no wallet")?;

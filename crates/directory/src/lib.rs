@@ -241,8 +241,6 @@ pub fn user_exists(conn: &mut DbConnection, id: &str) -> Result<bool, DomainErro
         .is_some())
 }
 
-/// Grants `role` over `org_id`; granting what is already held changes
-/// nothing and returns false.
 /// Grants a role over an org to an existing user, if `allowed` over the
 /// org. Whether the grant is new (granting again changes nothing).
 pub fn grant_over(
@@ -322,7 +320,46 @@ pub fn grant_role(
 /// Revokes `user_id`'s grants of these roles at exactly this org or site:
 /// the rows are kept with who revoked them and when. Returns the roles
 /// revoked (empty: there was none to revoke).
-pub fn revoke_grants(
+/// Revokes `roles` held over an org, if `allowed` over it: the org and
+/// the roles that were held (none is not an error: revoking is idempotent).
+pub fn revoke_over(
+    conn: &mut DbConnection,
+    org_id: &str,
+    user_id: &str,
+    roles: &[&str],
+    actor: &str,
+    allowed: timebank_kernel::Check<'_, Org>,
+) -> Result<(Org, Vec<String>), DomainError> {
+    let org = get_org(conn, org_id)?;
+    if !allowed(&org) {
+        return Err(DomainError::forbidden());
+    }
+    let revoked = revoke_held(conn, user_id, GrantPlace::Org(&org.id), roles, actor)?;
+    Ok((org, revoked))
+}
+
+/// Revokes another user's grants at one place. Nobody revokes their own:
+/// an admin does not lock themselves out by mistake.
+pub fn revoke_held(
+    conn: &mut DbConnection,
+    user_id: &str,
+    at: GrantPlace<'_>,
+    roles: &[&str],
+    actor: &str,
+) -> Result<Vec<String>, DomainError> {
+    if actor == user_id {
+        return Err(DomainError::refused(
+            Code::OwnGrant,
+            "you cannot revoke your own grant; ask another admin over this organisation",
+        ));
+    }
+    if !user_exists(conn, user_id)? {
+        return Err(DomainError::NotFound("user"));
+    }
+    revoke_grants(conn, user_id, at, roles, actor)
+}
+
+fn revoke_grants(
     conn: &mut DbConnection,
     user_id: &str,
     at: GrantPlace<'_>,
@@ -499,11 +536,19 @@ fn new_member(
 }
 
 /// pending → active; anything else is a 409 naming the current state.
+/// Approves a pending volunteer, if `allowed` on them (a compare-and-set
+/// on the status: two admins approving at once approve once); the
+/// volunteer as approved.
 pub fn approve_volunteer(
     conn: &mut DbConnection,
     id: &str,
     approver: &str,
-) -> Result<(), DomainError> {
+    allowed: timebank_kernel::Check<'_, Volunteer>,
+) -> Result<Volunteer, DomainError> {
+    let volunteer = get_volunteer(conn, id)?;
+    if !allowed(&volunteer) {
+        return Err(DomainError::forbidden());
+    }
     let changed = diesel::update(
         volunteers::table
             .find(id)
@@ -515,15 +560,16 @@ pub fn approve_volunteer(
         volunteers::approved_by.eq(approver),
     ))
     .execute(conn)?;
+    let approved = get_volunteer(conn, id)?;
     if changed == 1 {
-        return Ok(());
+        return Ok(approved);
     }
-    let current = get_volunteer(conn, id)?.row.status;
-    Err(DomainError::refused(
-        Code::InvalidState,
-        format!("the volunteer is {current}, not pending"),
-    )
-    .with_details(serde_json::json!({ "status": current })))
+    let current = approved.row.status;
+    Err(DomainError::invalid_state(
+        "volunteer",
+        current.as_str(),
+        "pending",
+    ))
 }
 
 fn utc<S: serde::Serializer>(value: &NaiveDateTime, s: S) -> Result<S::Ok, S::Error> {
@@ -587,12 +633,21 @@ pub fn register_resident(
 }
 
 /// pending → active for a resident.
+/// Approves a pending resident, if `allowed` on them (a compare-and-set
+/// on the status, as for volunteers).
 pub fn approve_resident(
     conn: &mut DbConnection,
     id: &str,
     approver: &str,
+    allowed: timebank_kernel::Check<'_, Member>,
 ) -> Result<(), DomainError> {
     use timebank_store::schema::residents;
+    let member = find_member(conn, id)?
+        .filter(|m| !m.is_volunteer)
+        .ok_or(DomainError::NotFound("resident"))?;
+    if !allowed(&member) {
+        return Err(DomainError::forbidden());
+    }
     let changed = diesel::update(
         residents::table
             .find(id)
@@ -607,14 +662,12 @@ pub fn approve_resident(
     if changed == 1 {
         return Ok(());
     }
-    let member = find_member(conn, id)?
-        .filter(|m| !m.is_volunteer)
-        .ok_or(DomainError::NotFound("resident"))?;
-    Err(DomainError::refused(
-        Code::InvalidState,
-        format!("the resident is {}, not pending", member.status),
-    )
-    .with_details(serde_json::json!({ "status": member.status })))
+    let current = get_member(conn, id)?.status;
+    Err(DomainError::invalid_state(
+        "resident",
+        current.as_str(),
+        "pending",
+    ))
 }
 
 /// Anyone who holds a wallet in a community: a volunteer, or a resident.

@@ -241,6 +241,24 @@ fn refusal(r: CaseRefusal) -> DomainError {
     }
 }
 
+/// Files an award for a volunteer, if `allowed` on them (the volunteer
+/// themselves, or an admin on their behalf).
+pub fn file_allowed(
+    conn: &mut DbConnection,
+    volunteer_id: &str,
+    code: &str,
+    occurred_at: NaiveDateTime,
+    evidence: Option<String>,
+    filed_by: &str,
+    allowed: Check<'_, Volunteer>,
+) -> Result<CaseAwardRow, DomainError> {
+    let volunteer = get_volunteer(conn, volunteer_id)?;
+    if !allowed(&volunteer) {
+        return Err(DomainError::forbidden());
+    }
+    file(conn, &volunteer, code, occurred_at, evidence, filed_by)
+}
+
 /// Files an award as pending. Refuses early what approval would refuse.
 pub fn file(
     conn: &mut DbConnection,

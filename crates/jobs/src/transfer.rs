@@ -398,7 +398,7 @@ pub fn import_volunteers(
                 &skills,
             )?;
             if MemberStatus::parse(&r.status) != Some(MemberStatus::Pending) {
-                timebank_directory::approve_volunteer(c, &id, actor)?;
+                timebank_directory::approve_volunteer(c, &id, actor, &anyone)?;
             }
             Ok(())
         },

@@ -1,6 +1,10 @@
 //! Policies are data: each publication is a new version for one org, and
 //! the nearest ancestor's latest version applies to a subtree.
 
+mod publication;
+
+pub use publication::{parse, publish_over};
+
 use diesel::prelude::*;
 use serde::Serialize;
 use serde::de::DeserializeOwned;

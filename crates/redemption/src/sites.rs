@@ -110,3 +110,23 @@ pub fn add_operator(
         Some(actor),
     )
 }
+
+/// Revokes site_operator at this site from another user, if `allowed` on
+/// the site's scope: the site and the roles that were held.
+pub fn revoke_operator(
+    conn: &mut DbConnection,
+    site_id: &str,
+    user_id: &str,
+    actor: &str,
+    allowed: timebank_kernel::Check<'_, SiteScope>,
+) -> Result<(SiteRow, Vec<String>), DomainError> {
+    let (site, _) = get_allowed(conn, site_id, allowed)?;
+    let revoked = timebank_directory::revoke_held(
+        conn,
+        user_id,
+        timebank_directory::GrantPlace::Site(&site.id),
+        &["site_operator"],
+        actor,
+    )?;
+    Ok((site, revoked))
+}

@@ -4,8 +4,8 @@
 
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
-use timebank_directory::{get_member, get_org, get_volunteer};
-use timebank_kernel::{Class, Code, DomainError, anyone};
+use timebank_directory::{Org, get_member, get_org, get_volunteer};
+use timebank_kernel::{Check, Class, Code, DomainError, anyone};
 use timebank_ledger::Amount;
 use timebank_rules::states::{WishStatus, WishStep};
 use timebank_store::schema::wishes;
@@ -36,9 +36,17 @@ pub struct WishRow {
     pub created_at: NaiveDateTime,
 }
 
-pub enum Claimer {
+pub enum Claimer<'a> {
     Volunteer(String),
-    Org(String),
+    /// A partner organisation, by someone `allowed` over it.
+    Org(String, Check<'a, Org>),
+}
+
+/// Who claimed a wish, as the check of who may fulfil it sees them.
+pub enum Claimant {
+    Volunteer(String),
+    Org(Org),
+    Nobody,
 }
 
 pub fn get(conn: &mut DbConnection, id: &str) -> Result<WishRow, DomainError> {
@@ -105,10 +113,22 @@ pub fn create(
     get(conn, &id)
 }
 
-pub fn claim(conn: &mut DbConnection, id: &str, by: Claimer) -> Result<WishRow, DomainError> {
+/// Claims an open wish, for oneself or for an org. The org's check comes
+/// first, so who may not claim for it learns nothing of the wish.
+pub fn claim(conn: &mut DbConnection, id: &str, by: Claimer<'_>) -> Result<WishRow, DomainError> {
     write_tx(conn, |c| {
+        let org = match &by {
+            Claimer::Org(o, allowed) => {
+                let org = get_org(c, o)?;
+                if !allowed(&org) {
+                    return Err(DomainError::forbidden());
+                }
+                Some(org.id)
+            }
+            Claimer::Volunteer(_) => None,
+        };
         let w = locked(c, id, WishStep::Claim)?;
-        let (volunteer, org) = match &by {
+        let volunteer = match &by {
             Claimer::Volunteer(v) => {
                 if *v == w.requester_id {
                     return Err(DomainError::refused(
@@ -119,9 +139,9 @@ pub fn claim(conn: &mut DbConnection, id: &str, by: Claimer) -> Result<WishRow, 
                 get_volunteer(c, v)?
                     .row
                     .require_active(timebank_store::now())?;
-                (Some(v.clone()), None)
+                Some(v.clone())
             }
-            Claimer::Org(o) => (None, Some(get_org(c, o)?.id)),
+            Claimer::Org(..) => None,
         };
         diesel::update(wishes::table.find(id))
             .set((
@@ -135,10 +155,28 @@ pub fn claim(conn: &mut DbConnection, id: &str, by: Claimer) -> Result<WishRow, 
     })
 }
 
-/// The claimer marks it fulfilled; `is_claimer` was checked by the caller.
-pub fn fulfil(conn: &mut DbConnection, id: &str, note: &str) -> Result<WishRow, DomainError> {
+/// Who claimed it marks it fulfilled, if `is_claimer` agrees on the
+/// claimant read under the lock.
+pub fn fulfil(
+    conn: &mut DbConnection,
+    id: &str,
+    note: &str,
+    is_claimer: Check<'_, Claimant>,
+) -> Result<WishRow, DomainError> {
     write_tx(conn, |c| {
-        locked(c, id, WishStep::Fulfil)?;
+        let w = lock_wish(c, id)?;
+        let claimant = match (&w.claimed_by_volunteer, &w.claimed_by_org) {
+            (Some(v), _) => Claimant::Volunteer(v.clone()),
+            (None, Some(org)) => Claimant::Org(get_org(c, org)?),
+            (None, None) => Claimant::Nobody,
+        };
+        if !is_claimer(&claimant) {
+            return Err(DomainError::refused(
+                Code::NotClaimer,
+                "only who claimed the wish fulfils it",
+            ));
+        }
+        may_take(&w, WishStep::Fulfil)?;
         diesel::update(wishes::table.find(id))
             .set((
                 wishes::status.eq(WishStep::Fulfil.to()),

@@ -145,13 +145,18 @@ pub async fn list(
     let calendar_view = calendar::is_calendar(status, q.from.map(naive), q.to.map(naive));
     let from = Phase::resume(calendar_view, page.cursor()?.as_deref())
         .ok_or_else(crate::routes::invalid_cursor)?;
-    let mut rows = state
+    let rows = state
         .db(move |conn| {
             let listing = listing(conn, &principal, &q, status)?;
             let now = timebank_store::now();
             Ok(calendar::page(conn, &listing, from, limit + 1, now)?)
         })
         .await?;
+    Ok(HttpResponse::Ok().json(calendar_page_json(rows, limit)))
+}
+
+/// A page of the calendar; the cursor names the phase it stopped in.
+fn calendar_page_json(mut rows: Vec<(Phase, ActivityRow)>, limit: i64) -> Value {
     let more = rows.len() as i64 > limit;
     rows.truncate(usize::try_from(limit).unwrap_or(0));
     let next_cursor = more
@@ -159,7 +164,7 @@ pub async fn list(
         .flatten()
         .map(|(phase, a)| encode_cursor(&After::new(a.starts_at, &a.id).render(phase.tag())));
     let items: Vec<Value> = rows.iter().map(|(_, a)| activity_json(a)).collect();
-    Ok(HttpResponse::Ok().json(json!({ "items": items, "next_cursor": next_cursor })))
+    json!({ "items": items, "next_cursor": next_cursor })
 }
 
 /// Published activities are for everyone; the others are the review queue,
@@ -300,7 +305,7 @@ pub async fn code(
     let (code, valid_until) = state
         .db(move |conn| {
             let (activity, org) = activities::get_with_org(conn, &id)?;
-            Principal::require(principal.admin_over(&org.path))?;
+            Principal::require(access::may_manage_activities(&principal, &org))?;
             Ok(activities::current_code(&activity, timebank_store::now()))
         })
         .await?;

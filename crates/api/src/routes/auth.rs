@@ -37,26 +37,33 @@ pub async fn login(
         .limits
         .check(Door::Login, req.peer_addr().map(|a| a.ip()), &body.phone)?;
     let st = state.clone();
-    let pair = state
-        .db(move |conn| {
-            let user = sessions::user_by_phone(conn, &body.phone)?;
-            let hash = user
-                .as_ref()
-                .map(|u| u.2.as_str())
-                .unwrap_or_else(|| dummy_hash());
-            let ok = verify_password(&body.password, hash);
-            let Some((id, name, _)) = user.filter(|_| ok) else {
-                return Err(ApiError::new(
-                    Code::InvalidCredentials,
-                    "wrong phone or password",
-                ));
-            };
-            let refresh = store_refresh_token(conn, &id, &timebank_store::new_id())?;
-            Ok((id, name, refresh))
-        })
+    let (id, name, refresh) = state
+        .db(move |conn| sign_in(conn, &body.phone, &body.password))
         .await?;
-    let (id, name, refresh) = pair;
     respond_with_tokens(&st, &id, &name, refresh).await
+}
+
+/// The user, their name and a new session's refresh token, if the password
+/// is theirs; the same work for an unknown phone.
+fn sign_in(
+    conn: &mut DbConnection,
+    phone: &str,
+    password: &str,
+) -> Result<(String, String, String), ApiError> {
+    let user = sessions::user_by_phone(conn, phone)?;
+    let hash = user
+        .as_ref()
+        .map(|u| u.2.as_str())
+        .unwrap_or_else(|| dummy_hash());
+    let ok = verify_password(password, hash);
+    let Some((id, name, _)) = user.filter(|_| ok) else {
+        return Err(ApiError::new(
+            Code::InvalidCredentials,
+            "wrong phone or password",
+        ));
+    };
+    let refresh = store_refresh_token(conn, &id, &timebank_store::new_id())?;
+    Ok((id, name, refresh))
 }
 
 pub async fn refresh(

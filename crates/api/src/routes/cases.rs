@@ -158,19 +158,15 @@ pub async fn file_award(
     let body = valid(body)?;
     let award = state
         .db(move |conn| {
-            let volunteer = directory::get_volunteer(conn, &body.volunteer_id)?;
-            // The volunteer for themselves, or an admin on their behalf.
-            Principal::require(
-                principal.is_user(&body.volunteer_id)
-                    || principal.admin_over(&volunteer.community_path),
-            )?;
-            Ok(cases::file(
+            let allowed = |v: &Volunteer| access::may_file_award(&principal, v);
+            Ok(cases::file_allowed(
                 conn,
-                &volunteer,
+                &body.volunteer_id,
                 &body.rule_code,
                 naive(body.occurred_at),
                 body.evidence,
                 &principal.actor_id(),
+                &allowed,
             )?)
         })
         .await?;

@@ -6,9 +6,11 @@
 use actix_web::{HttpResponse, web};
 use serde::Deserialize;
 use serde_json::json;
-use timebank_directory::{self as directory, GrantPlace};
+use timebank_directory::{self as directory, Org};
 use timebank_kernel::Code;
+use timebank_redemption::sites::{self, SiteScope};
 
+use crate::access;
 use crate::error::ApiError;
 use crate::principal::Principal;
 use crate::routes::queues::readable_scope;
@@ -30,22 +32,25 @@ pub async fn list(
         .db(move |conn| {
             let (org, scope) = readable_scope(conn, &principal, Some(&id))?;
             let page = timebank_views::grants::in_scope(conn, &scope, after.as_ref(), limit)?;
-            let full_phone = principal.admin_over(&org.path);
-            let items: Vec<_> = page
-                .items
-                .into_iter()
-                .map(|mut g| {
-                    if !full_phone {
-                        g.phone = directory::mask_phone(&g.phone);
-                    }
-                    g
-                })
-                .collect();
+            let items = phones_as_seen(page.items, principal.admin_over(&org.path));
             let next_cursor = page.next.map(|a| encode_cursor(&a.render("grants")));
             Ok(json!({ "items": items, "next_cursor": next_cursor }))
         })
         .await
         .map(|body| HttpResponse::Ok().json(body))
+}
+
+/// Admins over the org see their colleagues' numbers; auditors masked.
+fn phones_as_seen(
+    mut grants: Vec<timebank_views::grants::GrantItem>,
+    full_phone: bool,
+) -> Vec<timebank_views::grants::GrantItem> {
+    if !full_phone {
+        for g in &mut grants {
+            g.phone = directory::mask_phone(&g.phone);
+        }
+    }
+    grants
 }
 
 #[derive(Debug, Deserialize)]
@@ -76,19 +81,10 @@ pub async fn revoke_admin(
     let roles = revoked_roles(query.role.as_deref())?;
     state
         .db(move |conn| {
-            let org = directory::get_org(conn, &org_id)?;
-            Principal::require(principal.admin_over(&org.path))?;
-            refuse_own(&principal, &user_id)?;
-            if !directory::user_exists(conn, &user_id)? {
-                return Err(ApiError::not_found("user"));
-            }
-            let revoked = directory::revoke_grants(
-                conn,
-                &user_id,
-                GrantPlace::Org(&org.id),
-                roles,
-                &principal.actor_id(),
-            )?;
+            let allowed = |org: &Org| access::may_grant_over(&principal, org);
+            let actor = principal.actor_id();
+            let (org, revoked) =
+                directory::revoke_over(conn, &org_id, &user_id, roles, &actor, &allowed)?;
             Ok(json!({ "org_id": org.id, "user_id": user_id, "revoked": revoked }))
         })
         .await
@@ -103,32 +99,12 @@ pub async fn revoke_operator(
     let (site_id, user_id) = path.into_inner();
     state
         .db(move |conn| {
-            let (site, org) = timebank_redemption::sites::get_with_org(conn, &site_id)?;
-            Principal::require(principal.admin_over(&org.path))?;
-            refuse_own(&principal, &user_id)?;
-            if !directory::user_exists(conn, &user_id)? {
-                return Err(ApiError::not_found("user"));
-            }
-            let revoked = directory::revoke_grants(
-                conn,
-                &user_id,
-                GrantPlace::Site(&site.id),
-                &["site_operator"],
-                &principal.actor_id(),
-            )?;
+            let allowed = |s: &SiteScope| access::may_manage_site(&principal, s);
+            let actor = principal.actor_id();
+            let (site, revoked) =
+                sites::revoke_operator(conn, &site_id, &user_id, &actor, &allowed)?;
             Ok(json!({ "site_id": site.id, "user_id": user_id, "revoked": revoked }))
         })
         .await
         .map(|body| HttpResponse::Ok().json(body))
-}
-
-/// Another admin revokes a grant: nobody locks themselves out by mistake.
-fn refuse_own(principal: &Principal, user_id: &str) -> Result<(), ApiError> {
-    if principal.is_user(user_id) {
-        return Err(ApiError::new(
-            Code::OwnGrant,
-            "you cannot revoke your own grant; ask another admin over this organisation",
-        ));
-    }
-    Ok(())
 }

@@ -428,6 +428,11 @@ pub fn optional_body<T: serde::de::DeserializeOwned + Validate>(
     Ok(Some(value))
 }
 
+/// Hashes a password off the async workers: it is slow on purpose.
+pub async fn hash_off_workers(password: String) -> Result<String, ApiError> {
+    Ok(actix_web::web::block(move || crate::auth::hash_password(&password)).await??)
+}
+
 /// The org a body names for the caller to act on: 422 `invalid_org` when it
 /// does not exist, 403 unless the caller administers it.
 pub fn administered_org(
@@ -437,6 +442,6 @@ pub fn administered_org(
 ) -> Result<timebank_directory::Org, ApiError> {
     let org = timebank_directory::get_org(conn, org_id)
         .map_err(|_| ApiError::new(Code::InvalidOrg, "org_id is not an organisation"))?;
-    crate::principal::Principal::require(principal.admin_over(&org.path))?;
+    crate::principal::Principal::require(crate::access::may_administer(principal, &org))?;
     Ok(org)
 }

@@ -46,7 +46,7 @@ pub async fn create(
             let parent = directory::find_org(conn, &body.parent_id)?.ok_or_else(|| {
                 ApiError::new(Code::InvalidParent, "parent_id is not an organisation")
             })?;
-            Principal::require(principal.admin_over(&parent.path))?;
+            Principal::require(access::may_administer(&principal, &parent))?;
             Ok(directory::create_org(
                 conn,
                 body.name.trim(),
@@ -121,11 +121,15 @@ pub async fn add_admin(
             )?)
         })
         .await?;
-    let mut response = if created {
+    let body = json!({ "org_id": org_id, "user_id": user_id, "role": role, "granted": created });
+    Ok(created_or_ok(created).json(body))
+}
+
+/// 201 for a grant made now, 200 for one already held.
+fn created_or_ok(created: bool) -> actix_web::HttpResponseBuilder {
+    if created {
         HttpResponse::Created()
     } else {
         HttpResponse::Ok()
-    };
-    Ok(response
-        .json(json!({ "org_id": org_id, "user_id": user_id, "role": role, "granted": created })))
+    }
 }

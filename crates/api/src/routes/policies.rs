@@ -1,11 +1,10 @@
 use actix_web::{HttpResponse, web};
 use serde::Deserialize;
 use serde_json::{Value, json};
-use timebank_directory as directory;
-use timebank_kernel::Code;
+use timebank_directory::{self as directory, Org};
 use timebank_policy::{self as policy, PolicyKind};
-use timebank_rules::{EarningPolicy, SpendingPolicy, StarPolicy};
 
+use crate::access;
 use crate::error::ApiError;
 use crate::principal::Principal;
 use crate::state::AppState;
@@ -55,52 +54,6 @@ pub async fn get(
     Ok(HttpResponse::Ok().json(body))
 }
 
-fn invalid(field: &str, message: &str) -> ApiError {
-    ApiError::new(Code::InvalidPolicy, format!("{field}: {message}"))
-        .with_details(json!({ "fields": { field: [message] } }))
-}
-
-fn star_error(e: timebank_rules::StarPolicyError) -> ApiError {
-    use timebank_rules::StarPolicyError as E;
-    match e {
-        E::Empty => invalid("thresholds_hours", "must name at least one level"),
-        E::TooMany => invalid("thresholds_hours", "at most 10 levels"),
-        E::NotIncreasing => invalid("thresholds_hours", "must be strictly increasing"),
-        E::NotPositive => invalid("thresholds_hours", "must be above zero"),
-        E::TooPrecise => invalid("thresholds_hours", "at most two decimal places"),
-        E::TenureLength => invalid(
-            "min_tenure_days",
-            "must be empty or have one entry per level",
-        ),
-        E::BarTooLong => invalid("falsification_bar_days", "at most 3650"),
-    }
-}
-
-/// Parsed per kind so each keeps its own strict shape (unknown fields and
-/// numbers-for-amounts are refused).
-fn parse_policy(kind: PolicyKind, body: Value) -> Result<Value, ApiError> {
-    Ok(match kind {
-        PolicyKind::Earning => {
-            let p: EarningPolicy = serde_json::from_value(body)
-                .map_err(|e| ApiError::new(Code::InvalidPolicy, e.to_string()))?;
-            p.validate().map_err(|e| invalid(e.field, e.message))?;
-            json!(p)
-        }
-        PolicyKind::Stars => {
-            let p: StarPolicy = serde_json::from_value(body)
-                .map_err(|e| ApiError::new(Code::InvalidPolicy, e.to_string()))?;
-            p.validate().map_err(star_error)?;
-            json!(p)
-        }
-        PolicyKind::Spending => {
-            let p: SpendingPolicy = serde_json::from_value(body)
-                .map_err(|e| ApiError::new(Code::InvalidPolicy, e.to_string()))?;
-            p.validate().map_err(|e| invalid(e.field, e.message))?;
-            json!(p)
-        }
-    })
-}
-
 pub async fn put(
     state: web::Data<AppState>,
     principal: Principal,
@@ -112,12 +65,15 @@ pub async fn put(
     let body = body.into_inner();
     let out = state
         .db(move |conn| {
-            // Who may publish comes before what is published: a caller
-            // without the right learns nothing about the policy's shape.
-            let org = directory::get_org(conn, &query.org_id)?;
-            Principal::require(principal.admin_over(&org.path))?;
-            let stored = parse_policy(kind, body)?;
-            policy::publish(conn, kind, &org.id, &stored, &principal.actor_id())?;
+            let allowed = |org: &Org| access::may_publish_policy(&principal, org);
+            let org = policy::publish_over(
+                conn,
+                kind,
+                &query.org_id,
+                body,
+                &principal.actor_id(),
+                &allowed,
+            )?;
             effective_view(conn, kind, &org.id)
         })
         .await?;

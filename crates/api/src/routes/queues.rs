@@ -2,6 +2,7 @@
 //! the caller may read, newest first, paged by an opaque cursor.
 
 use actix_web::{HttpResponse, web};
+use chrono::NaiveDateTime;
 use serde::Deserialize;
 use serde_json::{Value, json};
 use timebank_directory::{self as directory, Org};
@@ -357,13 +358,8 @@ pub async fn violations(
         .map(ok)
 }
 
-pub async fn transactions(
-    state: web::Data<AppState>,
-    principal: Principal,
-    query: web::Query<ListQuery>,
-) -> Result<HttpResponse, ApiError> {
-    let (after, limit) = query.page("transactions")?;
-    let kind = tx_kind(query.kind.as_deref())?;
+/// The `from`..`to` window of a list, in order.
+fn period(query: &ListQuery) -> Result<(Option<NaiveDateTime>, Option<NaiveDateTime>), ApiError> {
     let (from, to) = (query.from.map(naive), query.to.map(naive));
     if let (Some(f), Some(t)) = (from, to)
         && f > t
@@ -373,6 +369,17 @@ pub async fn transactions(
             "from must not be after to",
         ));
     }
+    Ok((from, to))
+}
+
+pub async fn transactions(
+    state: web::Data<AppState>,
+    principal: Principal,
+    query: web::Query<ListQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let (after, limit) = query.page("transactions")?;
+    let kind = tx_kind(query.kind.as_deref())?;
+    let (from, to) = period(&query)?;
     state
         .db(move |conn| {
             let (org, _) = readable_scope(conn, &principal, query.org_id.as_deref())?;

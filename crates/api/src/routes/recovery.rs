@@ -103,37 +103,43 @@ pub async fn reset(
         .limits
         .check(Door::Login, req.peer_addr().map(|a| a.ip()), &body.phone)?;
     accounts::check_password(&body.new_password, &body.phone, "new_password")?;
+    spend_code(&state, body).await?;
+    Ok(HttpResponse::Ok().json(json!({ "password_changed": true })))
+}
+
+/// Sets the new password if the code is the phone's live one; any other
+/// code counts as a wrong try.
+async fn spend_code(state: &AppState, body: ResetBody) -> Result<(), ApiError> {
     let phone = body.phone.clone();
     let now = timebank_store::now();
     let live = state
         .db(move |conn| Ok(accounts::live_reset_code(conn, &phone, now)?))
         .await?;
     let code = body.code.trim().to_owned();
-    let new_password = body.new_password.clone();
     // Both hashes are slow on purpose: off the async workers, and before the
     // write transaction so it holds no lock while hashing.
     let (user_id, code_id, matches, new_hash) =
-        web::block(move || check_code(live.unwrap_or_default(), &code, &new_password)).await??;
+        web::block(move || check_code(live.unwrap_or_default(), &code, &body.new_password))
+            .await??;
     if code_id.is_empty() {
         return Err(invalid_code());
     }
     let changed = state
         .db(move |conn| {
-            let now = timebank_store::now();
-            let attempt = if matches {
-                Some(new_hash.as_str())
-            } else {
-                None
-            };
+            let attempt = matches.then_some(new_hash.as_str());
             Ok(accounts::use_reset_code(
-                conn, &user_id, &code_id, attempt, now,
+                conn,
+                &user_id,
+                &code_id,
+                attempt,
+                timebank_store::now(),
             )?)
         })
         .await?;
     if !changed {
         return Err(invalid_code());
     }
-    Ok(HttpResponse::Ok().json(json!({ "password_changed": true })))
+    Ok(())
 }
 
 #[derive(Debug, Deserialize, Validate)]
@@ -173,25 +179,36 @@ pub async fn change(
         )
         .with_details(json!({ "fields": { "new_password": ["same_password"] } })));
     }
-    let uid = me.clone();
+    let ip = req.peer_addr().map(|a| a.ip());
+    let (name, refresh) = replace_password(&state, &me, body, ip).await?;
+    respond_with_tokens(&state, &me, &name, refresh).await
+}
+
+/// Checks the current password (as a login: rate limited) and stores the
+/// new one, signing out every other session; the name and a new refresh
+/// token for this one.
+async fn replace_password(
+    state: &AppState,
+    me: &str,
+    body: ChangeBody,
+    ip: Option<std::net::IpAddr>,
+) -> Result<(String, String), ApiError> {
+    let uid = me.to_owned();
     let (phone, stored, name) = state
         .db(move |conn| Ok(accounts::credentials(conn, &uid)?))
         .await?;
-    // Guessing the current password is guessing a login.
-    state
-        .limits
-        .check(Door::Login, req.peer_addr().map(|a| a.ip()), &phone)?;
+    state.limits.check(Door::Login, ip, &phone)?;
     accounts::check_password(&body.new_password, &phone, "new_password")?;
-    let (current, new_password) = (body.current_password.clone(), body.new_password.clone());
-    let new_hash = web::block(move || rehash(&current, &stored, &new_password)).await??;
-    let uid = me.clone();
+    let new_hash =
+        web::block(move || rehash(&body.current_password, &stored, &body.new_password)).await??;
+    let uid = me.to_owned();
     let refresh = state
         .db(move |conn| {
             accounts::set_password(conn, &uid, &new_hash, timebank_store::now())?;
             store_refresh_token(conn, &uid, &timebank_store::new_id())
         })
         .await?;
-    respond_with_tokens(&state, &me, &name, refresh).await
+    Ok((name, refresh))
 }
 
 #[derive(Debug, Deserialize, Validate)]

@@ -3,20 +3,22 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
-use timebank_directory as directory;
+use timebank_directory::{self as directory, Member};
 use timebank_kernel::Code;
 use timebank_ledger::{AccountKind, Amount, find_account, read};
 use timebank_rules::states::{MemberStatus, RequestStatus};
 use timebank_services::requests::{self as services, Filter, NewRequest, RequestRow, RequestScope};
+use timebank_views::{After, Page};
 use validator::Validate;
 
 use crate::access;
-use crate::auth::hash_password;
 use crate::error::ApiError;
 use crate::idempotency::{self, Effect};
 use crate::limits::Door;
 use crate::principal::Principal;
-use crate::routes::{PageQuery, encode_cursor, naive, opt_utc, optional_body, utc_string, valid};
+use crate::routes::{
+    PageQuery, encode_cursor, hash_off_workers, naive, opt_utc, optional_body, utc_string, valid,
+};
 use crate::state::AppState;
 
 fn request_json(r: &RequestRow) -> Value {
@@ -62,15 +64,7 @@ pub struct RegisterResident {
     community_id: String,
 }
 
-pub async fn register_resident(
-    req: actix_web::HttpRequest,
-    state: web::Data<AppState>,
-    body: web::Json<RegisterResident>,
-) -> Result<HttpResponse, ApiError> {
-    let body = crate::routes::valid_with_password(body, |b| (&b.password, &b.phone))?;
-    state
-        .limits
-        .check(Door::Register, req.peer_addr().map(|a| a.ip()), &body.phone)?;
+fn check_phone_and_name(body: &RegisterResident) -> Result<(), ApiError> {
     if !body.phone.starts_with('1')
         || !body.phone.bytes().all(|b| b.is_ascii_digit())
         || body.name.trim().is_empty()
@@ -80,8 +74,20 @@ pub async fn register_resident(
                 .with_details(json!({ "fields": { "phone": ["phone"] } })),
         );
     }
-    let password = body.password.clone();
-    let hash = web::block(move || hash_password(&password)).await??;
+    Ok(())
+}
+
+pub async fn register_resident(
+    req: actix_web::HttpRequest,
+    state: web::Data<AppState>,
+    body: web::Json<RegisterResident>,
+) -> Result<HttpResponse, ApiError> {
+    let body = crate::routes::valid_with_password(body, |b| (&b.password, &b.phone))?;
+    state
+        .limits
+        .check(Door::Register, req.peer_addr().map(|a| a.ip()), &body.phone)?;
+    check_phone_and_name(&body)?;
+    let hash = hash_off_workers(body.password.clone()).await?;
     let id = state
         .db(move |conn| {
             Ok(directory::register_resident(
@@ -103,12 +109,8 @@ pub async fn approve_resident(
 ) -> Result<HttpResponse, ApiError> {
     let id = state
         .db(move |conn| {
-            let member = directory::get_member(conn, &id)?;
-            if member.is_volunteer {
-                return Err(ApiError::not_found("resident"));
-            }
-            Principal::require(principal.admin_over(&member.community_path))?;
-            directory::approve_resident(conn, &id, &principal.actor_id())?;
+            let allowed = |m: &Member| access::may_approve(&principal, &m.community_path);
+            directory::approve_resident(conn, &id, &principal.actor_id(), &allowed)?;
             Ok(id.into_inner())
         })
         .await?;
@@ -201,17 +203,23 @@ pub struct ListQuery {
 
 /// Requests of a subtree the caller reads, newest first, paged: the
 /// dispatch queue (`open`) and the disputes (`disputed`).
+impl ListQuery {
+    fn page(&self) -> Result<(Option<After>, i64), ApiError> {
+        PageQuery {
+            cursor: self.cursor.clone(),
+            limit: self.limit,
+        }
+        .keyset("service-requests")
+    }
+}
+
 pub async fn list(
     state: web::Data<AppState>,
     principal: Principal,
     query: web::Query<ListQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let q = query.into_inner();
-    let (after, limit) = PageQuery {
-        cursor: q.cursor.clone(),
-        limit: q.limit,
-    }
-    .keyset("service-requests")?;
+    let (after, limit) = q.page()?;
     let status = crate::routes::state_query::<RequestStatus>(q.status.as_deref())?;
     let (items, next) = state
         .db(move |conn| {
@@ -223,11 +231,8 @@ pub async fn list(
             };
             let before = after.map(|a| (a.at, a.id));
             let rows = services::list(conn, filter, before, limit + 1)?;
-            let timebank_views::Page { items: rows, next } =
-                timebank_views::Page::from_rows(rows, limit, |r| {
-                    timebank_views::After::new(r.created_at, &r.id)
-                });
-            Ok((named_requests(conn, &rows)?, next))
+            let page = Page::from_rows(rows, limit, |r| After::new(r.created_at, &r.id));
+            Ok((named_requests(conn, &page.items)?, page.next))
         })
         .await?;
     let next_cursor = next.map(|a| encode_cursor(&a.render("service-requests")));

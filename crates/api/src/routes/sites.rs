@@ -142,30 +142,35 @@ pub async fn change_stock(
     body: web::Json<StockChange>,
 ) -> Result<HttpResponse, ApiError> {
     let body = valid(body)?;
-    if body.delta == 0 {
+    nonzero_delta(body.delta)?;
+    let (site_id, item_id) = (id.clone(), body.item_id.clone());
+    let level = state
+        .db(move |conn| {
+            let allowed = |s: &SiteScope| access::may_operate(&principal, s);
+            let (item, delta, reason) = (&body.item_id, body.delta, body.reason.trim());
+            let actor = principal.actor_id();
+            Ok(stock::change(
+                conn, &id, item, delta, reason, &actor, &allowed,
+            )?)
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(json!({
+        "site_id": site_id,
+        "item_id": item_id,
+        "quantity": level.available,
+        "available": level.available,
+        "reserved": level.reserved,
+    })))
+}
+
+fn nonzero_delta(delta: i32) -> Result<(), ApiError> {
+    if delta == 0 {
         return Err(
             ApiError::new(Code::ValidationFailed, "delta must not be zero")
                 .with_details(json!({ "fields": { "delta": ["range"] } })),
         );
     }
-    let (site_id, item_id) = (id.clone(), body.item_id.clone());
-    let level = state
-        .db(move |conn| {
-            let allowed = |s: &SiteScope| access::may_operate(&principal, s);
-            let actor = principal.actor_id();
-            let reason = body.reason.trim();
-            Ok(stock::change(
-                conn,
-                &id,
-                &body.item_id,
-                body.delta,
-                reason,
-                &actor,
-                &allowed,
-            )?)
-        })
-        .await?;
-    Ok(HttpResponse::Ok().json(json!({ "site_id": site_id, "item_id": item_id, "quantity": level.available, "available": level.available, "reserved": level.reserved })))
+    Ok(())
 }
 
 #[derive(Debug, Deserialize, Validate)]

@@ -4,11 +4,11 @@ use serde_json::{Value, json};
 use timebank_store::DbConnection;
 use validator::{Validate, ValidationError};
 
-use crate::auth::hash_password;
+use crate::access;
 use crate::error::ApiError;
 use crate::limits::Door;
 use crate::principal::Principal;
-use crate::routes::{utc_string, valid_with_password};
+use crate::routes::{hash_off_workers, utc_string, valid_with_password};
 use crate::state::AppState;
 use timebank_directory::{self as directory, Volunteer};
 
@@ -60,6 +60,16 @@ pub(crate) fn trimmed_name(name: &str) -> Result<String, ApiError> {
     Ok(name.to_owned())
 }
 
+impl Register {
+    fn trimmed_skills(&self) -> Vec<String> {
+        self.skills
+            .iter()
+            .flatten()
+            .map(|s| s.trim().to_owned())
+            .collect()
+    }
+}
+
 pub async fn register(
     req: actix_web::HttpRequest,
     state: web::Data<AppState>,
@@ -70,17 +80,10 @@ pub async fn register(
         .limits
         .check(Door::Register, req.peer_addr().map(|a| a.ip()), &body.phone)?;
     let name = trimmed_name(&body.name)?;
-    // Hashing is slow on purpose; do it off the async workers too.
-    let password = body.password.clone();
-    let hash = web::block(move || hash_password(&password)).await??;
+    let hash = hash_off_workers(body.password.clone()).await?;
+    let skills = body.trimmed_skills();
     let id = state
         .db(move |conn| {
-            let skills: Vec<String> = body
-                .skills
-                .iter()
-                .flatten()
-                .map(|s| s.trim().to_owned())
-                .collect();
             Ok(directory::register_volunteer(
                 conn,
                 &name,
@@ -102,10 +105,9 @@ pub async fn approve(
 ) -> Result<HttpResponse, ApiError> {
     let view = state
         .db(move |conn| {
-            let volunteer = directory::get_volunteer(conn, &id)?;
-            Principal::require(principal.admin_over(&volunteer.community_path))?;
-            directory::approve_volunteer(conn, &id, &principal.actor_id())?;
-            let approved = directory::get_volunteer(conn, &id)?;
+            let allowed = |v: &Volunteer| access::may_approve(&principal, &v.community_path);
+            let approved =
+                directory::approve_volunteer(conn, &id, &principal.actor_id(), &allowed)?;
             profile(conn, &approved, true)
         })
         .await?;

@@ -2,12 +2,12 @@ use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde::Deserialize;
 use serde_json::{Value, json};
-use timebank_directory as directory;
-use timebank_kernel::Code;
+use timebank_directory::Org;
 use timebank_ledger::Amount;
-use timebank_services::wishes::{self, Claimer, WishRow};
+use timebank_services::wishes::{self, Claimant, Claimer, WishRow};
 use validator::Validate;
 
+use crate::access;
 use crate::error::ApiError;
 use crate::idempotency::{self, Effect};
 use crate::principal::Principal;
@@ -64,13 +64,6 @@ pub async fn create(
     Ok(HttpResponse::Created().json(wish_json(&wish)))
 }
 
-fn community_path(
-    conn: &mut timebank_store::DbConnection,
-    w: &WishRow,
-) -> Result<String, ApiError> {
-    Ok(directory::get_org(conn, &w.community_id)?.path)
-}
-
 pub async fn get(
     state: web::Data<AppState>,
     _principal: Principal,
@@ -94,16 +87,13 @@ pub async fn claim(
     body: web::Bytes,
 ) -> Result<HttpResponse, ApiError> {
     let org_id = optional_body::<Claim>(&body)?.and_then(|c| c.org_id);
-    let claimer = match &org_id {
-        Some(org) => Claimer::Org(org.clone()),
-        None => Claimer::Volunteer(principal.volunteer_id()?),
-    };
     let wish = state
         .db(move |conn| {
-            if let Some(org) = &org_id {
-                let org = directory::get_org(conn, org)?;
-                Principal::require(principal.admin_over(&org.path))?;
-            }
+            let allowed = |org: &Org| access::may_claim_for(&principal, org);
+            let claimer = match org_id {
+                Some(org) => Claimer::Org(org, &allowed),
+                None => Claimer::Volunteer(principal.volunteer_id()?),
+            };
             Ok(wishes::claim(conn, &id, claimer)?)
         })
         .await?;
@@ -125,23 +115,8 @@ pub async fn fulfil(
     let body = valid(body)?;
     let wish = state
         .db(move |conn| {
-            let w = wishes::get(conn, &id)?;
-            let claimer = match (&w.claimed_by_volunteer, &w.claimed_by_org) {
-                (Some(v), _) => principal.is_user(v),
-                (None, Some(org)) => {
-                    let org = directory::get_org(conn, org)?;
-                    principal.admin_over(&org.path)
-                }
-                (None, None) => false,
-            };
-            if !claimer {
-                let _ = community_path(conn, &w)?;
-                return Err(ApiError::new(
-                    Code::NotClaimer,
-                    "only who claimed the wish fulfils it",
-                ));
-            }
-            Ok(wishes::fulfil(conn, &id, body.note.trim())?)
+            let is_claimer = |c: &Claimant| access::may_fulfil_wish(&principal, c);
+            Ok(wishes::fulfil(conn, &id, body.note.trim(), &is_claimer)?)
         })
         .await?;
     Ok(HttpResponse::Ok().json(wish_json(&wish)))

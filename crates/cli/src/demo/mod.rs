@@ -252,7 +252,8 @@ fn found(conn: &mut DbConnection) -> anyhow::Result<Town> {
             &volunteer_skills(i),
         )
         .map_err(api)?;
-        directory::approve_volunteer(conn, &id, &admin_id).map_err(api)?;
+        directory::approve_volunteer(conn, &id, &admin_id, &timebank_kernel::anyone)
+            .map_err(api)?;
         volunteer_ids.push(id.clone());
         by_community[ci].push(id);
     }
