@@ -75,3 +75,42 @@ fn operations_endpoints() {
         ));
     });
 }
+
+/// An operator can keep `/metrics` off the public address: it answers on
+/// the internal one, with the SQL statement count the benchmark reads.
+#[test]
+fn metrics_can_be_served_on_an_internal_address_only() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let internal = format!("127.0.0.1:{port}");
+    let app = spawn_with(
+        timebank_store::testing::TestDb::sqlite(),
+        &[("TIMEBANK_METRICS_BIND", &internal)],
+    );
+    assert_eq!(app.get("/readyz", None).status, 200);
+    app.get("/metrics", None).assert_error(404, "not_found");
+    let mut text = String::new();
+    for _ in 0..50 {
+        if let Ok(r) = ureq::get(&format!("http://{internal}/metrics")).call() {
+            text = r.into_body().read_to_string().unwrap();
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    assert!(
+        text.contains(
+            "timebank_http_requests_total{method=\"GET\",route=\"/readyz\",status=\"200\"} 1"
+        ),
+        "{text}"
+    );
+    let statements: u64 = text
+        .lines()
+        .find_map(|l| l.strip_prefix("timebank_sql_statements_total "))
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(statements > 0, "{text}");
+}

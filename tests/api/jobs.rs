@@ -389,7 +389,9 @@ fn export_then_import_into_a_fresh_database_gives_identical_balances() {
         }
         let expected = balances_by_phone(&source, &phones);
         let dir = std::env::temp_dir().join(format!("timebank-export-{}", uuid::Uuid::new_v4()));
-        let today = chrono::Utc::now().date_naive();
+        // Export periods are the district's local days (+08:00 by default):
+        // after 16:00 UTC its today is tomorrow in UTC.
+        let today = (chrono::Utc::now() + chrono::Duration::hours(8)).date_naive();
         let out = job(
             &source,
             &[

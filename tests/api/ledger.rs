@@ -248,3 +248,47 @@ fn reversal_with_idempotency_and_refusals() {
         );
     });
 }
+
+/// Balance reads keep the star policy in memory: a policy published is the
+/// one the very next read applies, and a grant revoked is refused at once.
+#[test]
+fn what_reads_keep_in_memory_changes_with_the_next_write() {
+    each_backend(|app| {
+        let t = tree(app);
+        let (v, vt) = app.active_volunteer("周敏", "13500000071", &t.community_a);
+        let mine = app.get(&format!("/api/v1/volunteers/{v}/balance"), Some(&vt));
+        assert_eq!(mine.status, 200, "{}", mine.body);
+        assert_eq!(mine.body["next_star_hours"], "100.00", "{}", mine.body);
+        let r = app.send(
+            "PUT",
+            &format!("/api/v1/policies/stars?org_id={}", t.district),
+            Some(&app.admin),
+            Some(json!({ "thresholds_hours": ["10", "20"], "falsification_bar_days": 365 })),
+            &[],
+        );
+        assert_eq!(r.status, 200, "{}", r.body);
+        let mine = app.get(&format!("/api/v1/volunteers/{v}/balance"), Some(&vt));
+        assert_eq!(mine.body["next_star_hours"], "10.00", "{}", mine.body);
+
+        // An auditor reads the balance until the grant goes, then not.
+        let auditor = app.register("审计", "13500000072", &t.community_a);
+        let r = app.post(
+            &format!("/api/v1/orgs/{}/admins", t.community_a),
+            Some(&app.admin),
+            json!({ "user_id": auditor, "role": "auditor" }),
+        );
+        assert!(r.status < 300, "{}", r.body);
+        let at = app.login("13500000072", "volunteer-pass");
+        let path = format!("/api/v1/volunteers/{v}/balance");
+        assert_eq!(app.get(&path, Some(&at)).status, 200);
+        let r = app.send(
+            "DELETE",
+            &format!("/api/v1/orgs/{}/admins/{auditor}", t.community_a),
+            Some(&app.admin),
+            None,
+            &[],
+        );
+        assert_eq!(r.body["revoked"], json!(["auditor"]), "{}", r.body);
+        app.get(&path, Some(&at)).assert_error(403, "forbidden");
+    });
+}

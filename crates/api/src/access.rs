@@ -10,6 +10,12 @@ use timebank_services::wishes::Claimant;
 
 use crate::principal::Principal;
 
+/// The volunteer themselves, and admins or auditors over their community,
+/// read their private data (profile, balance, statement).
+pub fn may_read_volunteer(p: &Principal, volunteer_id: &str, community_path: &str) -> bool {
+    p.is_user(volunteer_id) || p.reads(community_path)
+}
+
 /// The volunteer who ordered, an operator of the site, or staff who read
 /// the volunteer's community.
 pub fn may_read_order(p: &Principal, s: &OrderScope) -> bool {

@@ -8,6 +8,7 @@ mod error;
 mod i18n;
 mod idempotency;
 pub mod limits;
+mod memo;
 pub mod metrics;
 mod principal;
 pub mod routes;
@@ -40,6 +41,8 @@ pub fn app_state(
         keys: Arc::new(keys),
         metrics: Arc::new(metrics::Metrics::new()?),
         limits: Arc::new(limits),
+        memos: Arc::new(memo::Memos::default()),
+        metrics_elsewhere: false,
         writer: None,
     })
 }
@@ -126,6 +129,20 @@ pub fn bind(
         server = server.workers(n);
     }
     let server = server.bind(addr)?;
+    let addrs = server.addrs();
+    Ok((server.run(), addrs))
+}
+
+/// Binds an internal listener that serves `/metrics` only.
+pub fn bind_metrics(state: &AppState, addr: &str) -> std::io::Result<(Server, Vec<SocketAddr>)> {
+    let data = web::Data::new(state.clone());
+    let server = HttpServer::new(move || {
+        App::new()
+            .app_data(data.clone())
+            .route("/metrics", web::get().to(routes::health::metrics_here))
+    })
+    .workers(1)
+    .bind(addr)?;
     let addrs = server.addrs();
     Ok((server.run(), addrs))
 }

@@ -1,7 +1,8 @@
 //! Prometheus metrics: requests and latency by route pattern, and the
 //! ledger's own counters.
 
-use std::time::Instant;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
 
 use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceRequest, ServiceResponse};
@@ -15,7 +16,13 @@ pub struct Metrics {
     registry: Registry,
     requests: IntCounterVec,
     latency: HistogramVec,
+    /// The ledger's posting count and when it was counted.
+    postings: Mutex<Option<(Instant, i64)>>,
 }
+
+/// How long a posting count is served before it is counted again: a
+/// scrape costs nothing in between, however often it comes.
+const POSTINGS_FRESH_FOR: Duration = Duration::from_secs(10);
 
 impl Metrics {
     pub fn new() -> Result<Self, prometheus::Error> {
@@ -43,7 +50,22 @@ impl Metrics {
             registry,
             requests,
             latency,
+            postings: Mutex::new(None),
         })
+    }
+
+    /// The posting count if it was counted recently.
+    pub fn recent_postings(&self) -> Option<i64> {
+        let counted = *self.postings.lock().ok()?;
+        counted
+            .filter(|(at, _)| at.elapsed() < POSTINGS_FRESH_FOR)
+            .map(|(_, n)| n)
+    }
+
+    pub fn counted_postings(&self, n: i64) {
+        if let Ok(mut p) = self.postings.lock() {
+            *p = Some((Instant::now(), n));
+        }
     }
 
     fn observe(&self, method: &str, route: &str, status: u16, seconds: f64) {
@@ -64,6 +86,12 @@ impl Metrics {
             tracing::error!(error = %e, "metrics encoding");
         }
         let mut text = String::from_utf8(out).unwrap_or_default();
+        text.push_str(&format!(
+            "# HELP timebank_sql_statements_total SQL statements this process sent\n\
+             # TYPE timebank_sql_statements_total counter\n\
+             timebank_sql_statements_total {}\n",
+            timebank_store::statements::sent()
+        ));
         if let Some(postings) = postings {
             text.push_str(&format!(
                 "# HELP timebank_ledger_postings Postings in the ledger\n\

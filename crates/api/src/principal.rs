@@ -3,6 +3,7 @@
 
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::Arc;
 use timebank_kernel::Code;
 
 use actix_web::http::header::AUTHORIZATION;
@@ -19,7 +20,7 @@ pub use timebank_directory::identity::Identity as UserPrincipal;
 pub enum Principal {
     /// A batch script with a system token.
     System,
-    User(UserPrincipal),
+    User(Arc<UserPrincipal>),
 }
 
 impl Principal {
@@ -204,10 +205,18 @@ impl FromRequest for Principal {
                     )),
                 };
             }
-            let user = state.db(move |conn| load(conn, &claims.sub)).await?;
-            user.map(Principal::User).ok_or_else(|| {
+            let memo = &state.memos.identities;
+            if let Some(user) = memo.get(&claims.sub) {
+                return Ok(Principal::User(user));
+            }
+            let ticket = memo.ticket();
+            let sub = claims.sub.clone();
+            let user = state.db(move |conn| load(conn, &sub)).await?;
+            let user = Arc::new(user.ok_or_else(|| {
                 ApiError::new(Code::InvalidToken, "the access token is invalid or expired")
-            })
+            })?);
+            memo.put(ticket, claims.sub, user.clone());
+            Ok(Principal::User(user))
         })
     }
 }

@@ -12,6 +12,10 @@ pub struct AppState {
     pub keys: Arc<TokenKeys>,
     pub metrics: Arc<crate::metrics::Metrics>,
     pub limits: Arc<crate::limits::RateLimits>,
+    /// What authentication and balance reads keep in memory.
+    pub memos: Arc<crate::memo::Memos>,
+    /// `/metrics` is served on an internal address of its own, not here.
+    pub metrics_elsewhere: bool,
     /// Commit grouping for writes; `None`: each write commits on its own.
     pub writer: Option<GroupWriter>,
 }
@@ -26,7 +30,7 @@ impl AppState {
     {
         let pool = self.pool.clone();
         actix_web::web::block(move || {
-            let mut conn = pool.get().map_err(timebank_store::StoreError::from)?;
+            let mut conn = timebank_store::checked_out(&pool)?;
             work(&mut conn)
         })
         .await?

@@ -200,6 +200,10 @@ pub fn run(opts: &Options) -> anyhow::Result<Report> {
         opts.backend,
     );
     report.push_service(
+        measure(&server, &clients, Mix::MeRead, top, duration, "read /me")?,
+        opts.backend,
+    );
+    report.push_service(
         measure(&server, &clients, Mix::Mixed, top, duration, "mixed")?,
         opts.backend,
     );
@@ -291,7 +295,9 @@ fn measure(
     );
     let rss = RssPeak::watch(server.pid());
     let ticks = cpu_ticks();
+    let statements_before = load::statements_sent(server.addr)?;
     let result = load::run(server.addr, clients.clone(), mix, concurrency, duration)?;
+    let statements = load::statements_sent(server.addr)?.saturating_sub(statements_before);
     let peak = rss.finish();
     let after = cpu_ticks();
     let steal_percent = 100.0 * after.0.saturating_sub(ticks.0) as f64
@@ -304,6 +310,7 @@ fn measure(
             result.error_samples
         );
     }
+    let statements_per_request = statements as f64 / result.requests.max(1) as f64;
     Ok(Row {
         scenario: label.to_owned(),
         mix,
@@ -311,6 +318,7 @@ fn measure(
         result,
         rss_mib: peak,
         steal_percent,
+        statements_per_request,
     })
 }
 

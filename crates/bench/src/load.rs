@@ -24,6 +24,8 @@ pub enum Mix {
     Write,
     /// `GET /volunteers/{id}/balance` by the volunteer.
     Read,
+    /// `GET /me/balance`.
+    MeRead,
     /// 90 % reads, 10 % writes.
     Mixed,
 }
@@ -46,7 +48,7 @@ impl Clients {
         Ok(Self { fixture, tokens })
     }
 
-    fn request(&self, write: bool) -> anyhow::Result<Request<Full<Bytes>>> {
+    fn request(&self, mix: Mix, write: bool) -> anyhow::Result<Request<Full<Bytes>>> {
         let v = fastrand::usize(0..self.tokens.len());
         let builder = Request::builder()
             .header(HOST, "localhost")
@@ -64,6 +66,11 @@ impl Clients {
                 .header(CONTENT_TYPE, "application/json")
                 .header("Idempotency-Key", uuid::Uuid::new_v4().to_string())
                 .body(Full::new(Bytes::from(body.to_string())))?
+        } else if mix == Mix::MeRead {
+            builder
+                .method("GET")
+                .uri("/api/v1/me/balance")
+                .body(Full::new(Bytes::new()))?
         } else {
             builder
                 .method("GET")
@@ -94,6 +101,19 @@ struct Worker {
     latencies_us: Vec<u32>,
     errors: u64,
     error_samples: Vec<String>,
+}
+
+/// The SQL statements the server has sent so far, from its `/metrics`.
+pub fn statements_sent(addr: SocketAddr) -> anyhow::Result<u64> {
+    use std::io::{Read, Write};
+    let mut stream = std::net::TcpStream::connect(addr)?;
+    stream.write_all(b"GET /metrics HTTP/1.0\r\nHost: localhost\r\n\r\n")?;
+    let mut text = String::new();
+    stream.read_to_string(&mut text)?;
+    text.lines()
+        .find_map(|l| l.strip_prefix("timebank_sql_statements_total "))
+        .and_then(|n| n.trim().parse().ok())
+        .context("no timebank_sql_statements_total in /metrics")
 }
 
 pub fn run(
@@ -175,11 +195,11 @@ async fn connection(
     while Instant::now() < deadline {
         let write = match mix {
             Mix::Write => true,
-            Mix::Read => false,
+            Mix::Read | Mix::MeRead => false,
             Mix::Mixed => i.is_multiple_of(10),
         };
         i += 1;
-        let request = clients.request(write)?;
+        let request = clients.request(mix, write)?;
         let sent = Instant::now();
         let response = sender.send_request(request).await?;
         let status = response.status();

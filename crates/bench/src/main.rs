@@ -14,7 +14,7 @@ struct Args {
     /// profiling one scenario.
     #[arg(long)]
     load_only: Option<std::net::SocketAddr>,
-    /// With --load-only: write, read or mixed.
+    /// With --load-only: write, read, read-me or mixed.
     #[arg(long, default_value = "write")]
     mix: String,
     /// With --load-only.
@@ -109,8 +109,9 @@ fn load_only(addr: std::net::SocketAddr, args: &Args) -> anyhow::Result<()> {
     let mix = match args.mix.as_str() {
         "write" => Mix::Write,
         "read" => Mix::Read,
+        "read-me" => Mix::MeRead,
         "mixed" => Mix::Mixed,
-        other => anyhow::bail!("--mix {other:?}: use write, read or mixed"),
+        other => anyhow::bail!("--mix {other:?}: use write, read, read-me or mixed"),
     };
     let fixture = serde_json::from_str(&std::fs::read_to_string(
         args.work_dir.join("fixture.json"),

@@ -36,6 +36,10 @@ enum Command {
         /// HTTP worker threads (default: one per core).
         #[arg(long, env = "TIMEBANK_WORKERS")]
         workers: Option<usize>,
+        /// Serve /metrics on this address only (an internal one), not on
+        /// --bind.
+        #[arg(long, env = "TIMEBANK_METRICS_BIND")]
+        metrics_bind: Option<String>,
         #[command(flatten)]
         group: GroupArgs,
     },
@@ -184,12 +188,18 @@ pub fn main() -> ExitCode {
     }
     let cli = Cli::parse();
     let log_level = cli.config.log.clone();
+    // A request never waits on the terminal or the pipe behind stderr: a
+    // thread writes the lines. Not lossy: a full buffer slows requests
+    // rather than drop operators' lines. Flushed when `_log` drops.
+    let (stderr, _log) = tracing_appender::non_blocking::NonBlockingBuilder::default()
+        .lossy(false)
+        .finish(std::io::stderr());
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_new(&log_level)
                 .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
         )
-        .with_writer(std::io::stderr)
+        .with_writer(stderr)
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         // One line per finished request span: method, route, status, latency.
         .with_span_events(tracing_subscriber::fmt::format::FmtSpan::CLOSE)
@@ -212,11 +222,17 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Serve {
             bind,
             workers,
+            metrics_bind,
             group,
         } => {
             let config = Config::load(&cli.config, None)?;
             let pool = config.connect()?;
-            serve(config, pool, &bind, workers, &group, None)
+            let listen = Listen {
+                bind: &bind,
+                workers,
+                metrics_bind: metrics_bind.as_deref(),
+            };
+            serve(config, pool, &listen, &group, None)
         }
         Command::Migrate => {
             let config = Config::load(&cli.config, None)?;
@@ -338,26 +354,31 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let config = Config::load(&cli.config, Some(&db))?;
             let pool = config.connect()?;
             let summary = demo::load(&pool)?;
-            serve(
-                config,
-                pool,
-                &bind,
-                None,
-                &GroupArgs::default(),
-                Some(summary),
-            )
+            let listen = Listen {
+                bind: &bind,
+                workers: None,
+                metrics_bind: None,
+            };
+            serve(config, pool, &listen, &GroupArgs::default(), Some(summary))
         }
     }
+}
+
+/// Where the server listens.
+struct Listen<'a> {
+    bind: &'a str,
+    workers: Option<usize>,
+    metrics_bind: Option<&'a str>,
 }
 
 fn serve(
     config: Config,
     pool: timebank_store::Pool,
-    bind: &str,
-    workers: Option<usize>,
+    listen: &Listen<'_>,
     group: &GroupArgs,
     demo: Option<demo::Summary>,
 ) -> anyhow::Result<ExitCode> {
+    let bind = listen.bind;
     let limits = timebank_api::limits::RateLimits::parse(&config.rate_limits)
         .map_err(|e| ConfigError(format!("--rate-limits: {e}")))?;
     let mut state = timebank_api::app_state(pool, config.token_keys(), limits)?;
@@ -377,9 +398,18 @@ fn serve(
             },
         )?);
     }
+    state.metrics_elsewhere = listen.metrics_bind.is_some();
     let system = actix_web::rt::System::new();
     system.block_on(async move {
-        let (server, addrs) = timebank_api::bind(state, bind, workers)
+        if let Some(at) = listen.metrics_bind {
+            let (metrics, addrs) = timebank_api::bind_metrics(&state, at)
+                .map_err(|e| ConfigError(format!("cannot listen on {at}: {e}")))?;
+            for a in addrs {
+                println!("metrics on http://{a}/metrics");
+            }
+            actix_web::rt::spawn(metrics);
+        }
+        let (server, addrs) = timebank_api::bind(state, bind, listen.workers)
             .map_err(|e| ConfigError(format!("cannot listen on {bind}: {e}")))?;
         let url = addrs
             .first()

@@ -313,6 +313,7 @@ pub fn grant_role(
                 role_grants::created_at.eq(timebank_store::now()),
             ))
             .execute(c)?;
+        timebank_store::generation::IDENTITIES.touch();
         Ok(true)
     })
 }
@@ -385,6 +386,7 @@ fn revoke_grants(
                 role_grants::revoked_by.eq(revoked_by),
             ))
             .execute(c)?;
+        timebank_store::generation::IDENTITIES.touch();
         let mut revoked: Vec<String> = rows.into_iter().map(|(_, role)| role).collect();
         revoked.sort();
         revoked.dedup();
@@ -487,6 +489,18 @@ pub fn find_volunteer(conn: &mut DbConnection, id: &str) -> Result<Option<Volunt
     }))
 }
 
+/// A volunteer's star level and community path, in one statement: what a
+/// balance read needs beside the wallet.
+pub fn star_level_of(conn: &mut DbConnection, id: &str) -> Result<(i32, String), DomainError> {
+    volunteers::table
+        .inner_join(orgs::table)
+        .filter(volunteers::user_id.eq(id))
+        .select((volunteers::star_level, orgs::path))
+        .first(conn)
+        .optional()?
+        .ok_or(DomainError::NotFound("volunteer"))
+}
+
 pub fn get_volunteer(conn: &mut DbConnection, id: &str) -> Result<Volunteer, DomainError> {
     find_volunteer(conn, id)?.ok_or_else(|| DomainError::NotFound("volunteer"))
 }
@@ -512,6 +526,7 @@ pub fn register_volunteer(
                 volunteers::created_at.eq(timebank_store::now()),
             ))
             .execute(c)?;
+        timebank_store::generation::IDENTITIES.touch();
         Ok(id)
     })
 }
@@ -560,6 +575,7 @@ pub fn approve_volunteer(
         volunteers::approved_by.eq(approver),
     ))
     .execute(conn)?;
+    timebank_store::generation::IDENTITIES.touch();
     let approved = get_volunteer(conn, id)?;
     if changed == 1 {
         return Ok(approved);
@@ -568,7 +584,7 @@ pub fn approve_volunteer(
     Err(DomainError::invalid_state(
         "volunteer",
         current.as_str(),
-        "pending",
+        &MemberStep::Approve.wanted(),
     ))
 }
 
@@ -628,6 +644,7 @@ pub fn register_resident(
                 residents::created_at.eq(timebank_store::now()),
             ))
             .execute(c)?;
+        timebank_store::generation::IDENTITIES.touch();
         Ok(id)
     })
 }
@@ -659,6 +676,7 @@ pub fn approve_resident(
         residents::approved_by.eq(approver),
     ))
     .execute(conn)?;
+    timebank_store::generation::IDENTITIES.touch();
     if changed == 1 {
         return Ok(());
     }
@@ -666,7 +684,7 @@ pub fn approve_resident(
     Err(DomainError::invalid_state(
         "resident",
         current.as_str(),
-        "pending",
+        &MemberStep::Approve.wanted(),
     ))
 }
 

@@ -18,6 +18,40 @@ pub fn balances_of(
         .filter(balances::account_id.eq(account_id))
         .select((balances::asset, balances::amount, balances::earned))
         .load(conn)?;
+    balances_from(rows)
+}
+
+/// org path, then asset, amount and earned of one balance (if any).
+type WalletRow = (String, Option<String>, Option<i64>, Option<i64>);
+
+/// A person's wallet: the org path it is kept under (their community's)
+/// and its balances, in one statement.
+pub fn wallet_of_owner(
+    conn: &mut DbConnection,
+    owner_id: &str,
+) -> Result<Option<(String, AccountBalances)>, LedgerError> {
+    let rows: Vec<WalletRow> = accounts::table
+        .left_join(balances::table.on(balances::account_id.eq(accounts::id)))
+        .filter(accounts::kind.eq(crate::AccountKind::VolunteerWallet.as_str()))
+        .filter(accounts::owner_id.eq(owner_id))
+        .select((
+            accounts::org_path,
+            balances::asset.nullable(),
+            balances::amount.nullable(),
+            balances::earned.nullable(),
+        ))
+        .load(conn)?;
+    let Some(path) = rows.first().map(|r| r.0.clone()) else {
+        return Ok(None);
+    };
+    let held = rows
+        .into_iter()
+        .filter_map(|(_, asset, amount, earned)| Some((asset?, amount?, earned?)))
+        .collect();
+    Ok(Some((path, balances_from(held)?)))
+}
+
+fn balances_from(rows: Vec<(String, i64, i64)>) -> Result<AccountBalances, LedgerError> {
     let mut out = AccountBalances {
         points: Amount::ZERO,
         lifetime_points: Amount::ZERO,

@@ -151,6 +151,7 @@ pub fn publish<T: Serialize>(
                 policies::created_at.eq(timebank_store::now()),
             ))
             .execute(c)?;
+        timebank_store::generation::REFERENCE.touch();
         Ok((version_label(kind, Some(org_id), number), number))
     })
 }

@@ -1,6 +1,7 @@
 use diesel::connection::{AnsiTransactionManager, SimpleConnection, TransactionManager};
 use diesel::prelude::*;
 use diesel::r2d2::ManageConnection;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use crate::{Backend, DatabaseUrl, StoreError};
 
@@ -40,12 +41,16 @@ impl ManageConnection for DbManager {
 
     fn connect(&self) -> Result<DbConnection, Self::Error> {
         match self.url.backend() {
-            Backend::Postgres => diesel::PgConnection::establish(self.url.target())
-                .map(DbConnection::Pg)
-                .map_err(diesel::r2d2::Error::ConnectionError),
+            Backend::Postgres => {
+                let mut conn = diesel::PgConnection::establish(self.url.target())
+                    .map_err(diesel::r2d2::Error::ConnectionError)?;
+                conn.set_instrumentation(crate::statements::Counter);
+                Ok(DbConnection::Pg(conn))
+            }
             Backend::Sqlite => {
                 let mut conn = diesel::SqliteConnection::establish(self.url.target())
                     .map_err(diesel::r2d2::Error::ConnectionError)?;
+                conn.set_instrumentation(crate::statements::Counter);
                 conn.batch_execute(SQLITE_SETUP)
                     .map_err(diesel::r2d2::Error::QueryError)?;
                 Ok(DbConnection::Sqlite(conn))
@@ -59,8 +64,47 @@ impl ManageConnection for DbManager {
     }
 
     fn has_broken(&self, conn: &mut DbConnection) -> bool {
-        diesel::r2d2::R2D2Connection::is_broken(conn)
+        let broken = diesel::r2d2::R2D2Connection::is_broken(conn);
+        if broken {
+            connection_broke();
+        }
+        broken
     }
+}
+
+/// When a connection was last found broken (ms since the Unix epoch).
+static BROKE_AT_MS: AtomicU64 = AtomicU64::new(0);
+/// How long after a broken connection pooled ones are checked before use.
+const TROUBLE_MS: u64 = 30_000;
+
+fn unix_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+}
+
+/// A connection broke (the database restarted or went away): the pool's
+/// idle ones are likely dead too.
+pub fn connection_broke() {
+    BROKE_AT_MS.store(unix_ms(), Ordering::Relaxed);
+}
+
+/// A pooled connection to use now. Checking each one costs a round trip,
+/// so that is done only for a while after a connection broke: then the
+/// dead idle ones are dropped here instead of failing a request each.
+pub fn checked_out(pool: &Pool) -> Result<PooledConn, StoreError> {
+    let mut conn = pool.get()?;
+    if unix_ms().saturating_sub(BROKE_AT_MS.load(Ordering::Relaxed)) > TROUBLE_MS {
+        return Ok(conn);
+    }
+    for _ in 0..pool.max_size() {
+        if conn.batch_execute("SELECT 1").is_ok() {
+            return Ok(conn);
+        }
+        drop(conn);
+        conn = pool.get()?;
+    }
+    Ok(conn)
 }
 
 pub(crate) fn build_pool(url: &DatabaseUrl, max_size: u32) -> Result<Pool, StoreError> {
@@ -112,18 +156,19 @@ where
         }
         DbConnection::Pg(_) => DbConnection::begin_transaction(conn)?,
     }
-    match f(conn) {
-        Ok(value) => {
-            DbConnection::commit_transaction(conn)?;
-            Ok(value)
-        }
+    let outcome = match f(conn) {
+        Ok(value) => DbConnection::commit_transaction(conn)
+            .map(|()| value)
+            .map_err(E::from),
         Err(err) => {
             if let Err(rollback) = DbConnection::rollback_transaction(conn) {
                 tracing::error!(error = %rollback, "rollback failed");
             }
             Err(err)
         }
-    }
+    };
+    crate::generation::transaction_ended();
+    outcome
 }
 
 /// Locks the `accounts` rows with these ids, in sorted order so that two

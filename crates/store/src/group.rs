@@ -187,6 +187,7 @@ fn writer_loop(manager: &DbManager, receiver: &Mutex<Receiver<Box<dyn Job>>>, wi
             match manager.connect() {
                 Ok(c) => conn = Some(c),
                 Err(e) => {
+                    crate::connection_broke();
                     let err = GroupError::Connect(e.to_string());
                     tracing::error!(error = %err, "write group");
                     for job in group {
@@ -214,6 +215,7 @@ fn writer_loop(manager: &DbManager, receiver: &Mutex<Receiver<Box<dyn Job>>>, wi
             .as_mut()
             .is_some_and(diesel::r2d2::R2D2Connection::is_broken)
         {
+            crate::connection_broke();
             conn = None;
         }
         let committed_ref = outcome.as_ref().map(|_| ());

@@ -6,16 +6,18 @@
 mod connection;
 mod error;
 pub mod failpoint;
+pub mod generation;
 mod group;
 pub mod idempotency;
 mod migrate;
 pub mod schema;
+pub mod statements;
 pub mod testing;
 mod url;
 
 pub use connection::{
-    DbConnection, DbManager, Lockable, Pool, PooledConn, SQLITE_SETUP, lock_row,
-    lock_rows_for_update, write_tx,
+    DbConnection, DbManager, Lockable, Pool, PooledConn, SQLITE_SETUP, checked_out,
+    connection_broke, lock_row, lock_rows_for_update, write_tx,
 };
 pub use error::{StoreError, is_unique_violation};
 pub use group::{GroupConfig, GroupError, GroupWriter, MAX_GROUP};

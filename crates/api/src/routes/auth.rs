@@ -98,7 +98,7 @@ pub(crate) async fn respond_with_tokens(
             "refresh_token": refresh_token,
             "token_type": "Bearer",
             "expires_in": ACCESS_TTL_SECS,
-            "user": { "id": user_id, "name": name, "roles": Principal::User(principal).roles() },
+            "user": { "id": user_id, "name": name, "roles": Principal::User(principal.into()).roles() },
         })))
 }
 

@@ -30,13 +30,17 @@ pub async fn balance(
     principal: Principal,
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
+    let memos = state.memos.clone();
     let (balances, level, next) = state
         .db(move |conn| {
-            let volunteer = load_readable(conn, &principal, &id)?;
-            let wallet = wallet_of(conn, &id)?;
-            let balances = read::balances_of(conn, &wallet)?;
-            let policy = timebank_policy::stars(conn, &volunteer.community_path)?;
-            let level = u8::try_from(volunteer.row.star_level).unwrap_or(0);
+            let (level, community) = timebank_directory::star_level_of(conn, &id)?;
+            Principal::require(access::may_read_volunteer(&principal, &id, &community))?;
+            let (_, balances) =
+                read::wallet_of_owner(conn, &id)?.ok_or_else(|| ApiError::not_found("wallet"))?;
+            let policy = memos
+                .star_policies
+                .get_or_load(&community, || timebank_policy::stars(conn, &community))?;
+            let level = u8::try_from(level).unwrap_or(0);
             let next = policy
                 .policy
                 .hours_to_next(level, balances.hours.to_decimal());

@@ -17,7 +17,7 @@ mod cases;
 mod console;
 mod gifts;
 mod grants;
-mod health;
+pub mod health;
 mod jobs;
 mod ledger;
 mod lists;

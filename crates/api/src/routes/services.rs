@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use timebank_directory::{self as directory, Member};
 use timebank_kernel::Code;
-use timebank_ledger::{AccountKind, Amount, find_account, read};
+use timebank_ledger::{Amount, read};
 use timebank_rules::states::{MemberStatus, RequestStatus};
 use timebank_services::requests::{self as services, Filter, NewRequest, RequestRow, RequestScope};
 use timebank_views::{After, Page};
@@ -125,9 +125,9 @@ pub async fn my_balance(
     let me = principal.user_id()?;
     let b = state
         .db(move |conn| {
-            let wallet = find_account(conn, AccountKind::VolunteerWallet, &me)?
-                .ok_or_else(|| ApiError::not_found("wallet"))?;
-            Ok(read::balances_of(conn, &wallet.id)?)
+            let (_, balances) =
+                read::wallet_of_owner(conn, &me)?.ok_or_else(|| ApiError::not_found("wallet"))?;
+            Ok(balances)
         })
         .await?;
     Ok(HttpResponse::Ok().json(

@@ -140,7 +140,11 @@ pub fn load_readable(
     id: &str,
 ) -> Result<Volunteer, ApiError> {
     let volunteer = directory::get_volunteer(conn, id)?;
-    Principal::require(principal.is_user(id) || principal.reads(&volunteer.community_path))?;
+    Principal::require(access::may_read_volunteer(
+        principal,
+        id,
+        &volunteer.community_path,
+    ))?;
     Ok(volunteer)
 }
 
