@@ -629,3 +629,35 @@ fn verify_finds_stock_changed_behind_its_back() {
         let _ = s.rice;
     });
 }
+
+/// Orders read the site, its org and the item from memory: an item retired
+/// is refused by the very next order.
+#[test]
+fn a_retired_item_is_refused_by_the_next_order() {
+    each_backend(|app| {
+        let t = tree(app);
+        let (site, item) = oil_shop(app, &t, 10);
+        let (v, vt) = app.active_volunteer("申领", "13700000031", &t.community_a);
+        earn(app, &v, &t.community_a, "10.00");
+        let order = || {
+            app.post(
+                "/api/v1/redemptions",
+                Some(&vt),
+                json!({ "item_id": item, "site_id": site, "quantity": 1 }),
+            )
+        };
+        assert_eq!(order().status, 201);
+        assert_eq!(order().status, 201);
+        let retired = app.send(
+            "POST",
+            &format!("/api/v1/catalog/items/{item}/retire"),
+            Some(&app.admin),
+            None,
+            &[],
+        );
+        assert_eq!(retired.body["status"], "retired", "{}", retired.body);
+        let refused = order();
+        refused.assert_error(422, "item_not_available_here");
+        assert_eq!(refused.body["error"]["details"]["reason"], "retired");
+    });
+}

@@ -97,14 +97,20 @@ fn keyed_once(
     if let Some(found) = lookup(c, caller, key, request_hash)? {
         return Ok(found);
     }
-    stored::reserve(c, caller, key, request_hash, timebank_store::now())?;
+    // The key row is written after the effect, in its transaction: a
+    // concurrent taker of the same key fails on the primary key and its
+    // effect rolls back with it.
     let outcome = Outcome::fresh(effect(c)?);
-    stored::record(
+    stored::keep(
         c,
-        caller,
-        key,
-        i32::from(outcome.status.as_u16()),
-        &outcome.body,
+        &stored::Answer {
+            caller,
+            key,
+            request_hash,
+            status: i32::from(outcome.status.as_u16()),
+            body: &outcome.body,
+        },
+        timebank_store::now(),
     )?;
     Ok(outcome)
 }

@@ -2,11 +2,15 @@
 //! grants. Used by the HTTP handlers, the other domain crates and the CLI.
 
 use chrono::NaiveDateTime;
+use std::sync::LazyLock;
+
 use diesel::prelude::*;
 use serde::Serialize;
 use timebank_kernel::{Code, DomainError};
 use timebank_ledger::{AccountKind, open_account};
 use timebank_rules::states::{MemberStatus, MemberStep};
+use timebank_store::generation::REFERENCE;
+use timebank_store::memo::Memo;
 use timebank_store::schema::{orgs, role_grants, users, volunteers};
 use timebank_store::{DbConnection, is_unique_violation, write_tx};
 
@@ -71,12 +75,17 @@ pub struct Org {
     pub created_at: NaiveDateTime,
 }
 
+/// Orgs are never changed once created, so they are kept in memory.
 pub fn find_org(conn: &mut DbConnection, id: &str) -> Result<Option<Org>, DomainError> {
-    Ok(orgs::table
-        .find(id)
-        .select(Org::as_select())
-        .first(conn)
-        .optional()?)
+    static MEMO: LazyLock<Memo<Org>> = LazyLock::new(|| Memo::new(&REFERENCE));
+    let found = MEMO.find_or_load(id, || {
+        orgs::table
+            .find(id)
+            .select(Org::as_select())
+            .first(conn)
+            .optional()
+    })?;
+    Ok(found.map(|org| (*org).clone()))
 }
 
 pub fn get_org(conn: &mut DbConnection, id: &str) -> Result<Org, DomainError> {
@@ -176,6 +185,8 @@ pub fn create_org(
                 orgs::created_at.eq(org.created_at),
             ))
             .execute(c)?;
+        // A created org that rolls back must not stay in memory.
+        REFERENCE.touch();
         open_account(c, AccountKind::OrgIssuance, &org.id, &org.path)?;
         if kind == OrgKind::District {
             open_account(c, AccountKind::DistrictPool, &org.id, &org.path)?;

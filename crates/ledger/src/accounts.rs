@@ -1,4 +1,8 @@
+use std::sync::LazyLock;
+
 use diesel::prelude::*;
+use timebank_store::generation::ACCOUNTS;
+use timebank_store::memo::Memo;
 use timebank_store::schema::{accounts, balances};
 use timebank_store::{DbConnection, is_unique_violation};
 
@@ -32,6 +36,9 @@ pub fn open_account(
         diesel::insert_into(accounts::table)
             .values(&row)
             .execute(c)?;
+        // An account opened in a transaction that rolls back must not stay
+        // in memory.
+        ACCOUNTS.touch();
         let zero: Vec<BalanceRow> = Asset::ALL
             .iter()
             .map(|asset| BalanceRow {
@@ -58,19 +65,26 @@ pub fn open_account(
     }
 }
 
+/// Which account an owner has of a kind never changes once it is opened,
+/// so the answer is kept in memory.
 pub fn find_account(
     conn: &mut DbConnection,
     kind: AccountKind,
     owner_id: &str,
 ) -> Result<Option<Account>, LedgerError> {
-    accounts::table
-        .filter(accounts::kind.eq(kind.as_str()))
-        .filter(accounts::owner_id.eq(owner_id))
-        .select(AccountRow::as_select())
-        .first(conn)
-        .optional()?
-        .map(account_from_row)
-        .transpose()
+    static MEMO: LazyLock<Memo<Account>> = LazyLock::new(|| Memo::new(&ACCOUNTS));
+    let key = format!("{}:{owner_id}", kind.as_str());
+    let found = MEMO.find_or_load(&key, || {
+        accounts::table
+            .filter(accounts::kind.eq(kind.as_str()))
+            .filter(accounts::owner_id.eq(owner_id))
+            .select(AccountRow::as_select())
+            .first(conn)
+            .optional()?
+            .map(account_from_row)
+            .transpose()
+    })?;
+    Ok(found.map(|a| (*a).clone()))
 }
 
 pub fn get_account(conn: &mut DbConnection, account_id: &str) -> Result<Account, LedgerError> {

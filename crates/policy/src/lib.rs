@@ -5,12 +5,16 @@ mod publication;
 
 pub use publication::{parse, publish_over};
 
+use std::sync::LazyLock;
+
 use diesel::prelude::*;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use timebank_directory::path_ids;
 use timebank_kernel::{Code, DomainError};
 use timebank_rules::{EarningPolicy, SpendingPolicy, StarPolicy};
+use timebank_store::generation::REFERENCE;
+use timebank_store::memo::Memo;
 use timebank_store::schema::policies;
 use timebank_store::{DbConnection, write_tx};
 
@@ -57,7 +61,8 @@ fn version_label(kind: PolicyKind, org_id: Option<&str>, number: i32) -> String 
     }
 }
 
-/// The policy in force for the org at `org_path`.
+/// The policy in force for the org at `org_path`, read now (the functions
+/// per kind below keep it in memory until a policy is published).
 pub fn effective<T: DeserializeOwned + Default>(
     conn: &mut DbConnection,
     kind: PolicyKind,
@@ -95,7 +100,9 @@ pub fn earning(
     conn: &mut DbConnection,
     org_path: &str,
 ) -> Result<Effective<EarningPolicy>, DomainError> {
-    effective(conn, PolicyKind::Earning, org_path)
+    static MEMO: LazyLock<Memo<Effective<EarningPolicy>>> = LazyLock::new(|| Memo::new(&REFERENCE));
+    let found = MEMO.get_or_load(org_path, || effective(conn, PolicyKind::Earning, org_path))?;
+    Ok((*found).clone())
 }
 
 /// The local days of the org at `org_path`: its earning policy's offset.
@@ -113,14 +120,19 @@ pub fn stars(
     conn: &mut DbConnection,
     org_path: &str,
 ) -> Result<Effective<StarPolicy>, DomainError> {
-    effective(conn, PolicyKind::Stars, org_path)
+    static MEMO: LazyLock<Memo<Effective<StarPolicy>>> = LazyLock::new(|| Memo::new(&REFERENCE));
+    let found = MEMO.get_or_load(org_path, || effective(conn, PolicyKind::Stars, org_path))?;
+    Ok((*found).clone())
 }
 
 pub fn spending(
     conn: &mut DbConnection,
     org_path: &str,
 ) -> Result<Effective<SpendingPolicy>, DomainError> {
-    effective(conn, PolicyKind::Spending, org_path)
+    static MEMO: LazyLock<Memo<Effective<SpendingPolicy>>> =
+        LazyLock::new(|| Memo::new(&REFERENCE));
+    let found = MEMO.get_or_load(org_path, || effective(conn, PolicyKind::Spending, org_path))?;
+    Ok((*found).clone())
 }
 
 /// Publishes a new version for `org_id` (already validated by the caller).

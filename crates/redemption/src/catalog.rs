@@ -2,6 +2,8 @@
 //! in its subtree, with an optional minimum star level and a per-person
 //! limit per quarter.
 
+use std::sync::LazyLock;
+
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use timebank_directory::{Org, path_ids};
@@ -9,6 +11,8 @@ use timebank_kernel::{Code, DomainError};
 use timebank_ledger::Amount;
 use timebank_rules::states::{ItemStatus, ItemStep};
 use timebank_store::DbConnection;
+use timebank_store::generation::REFERENCE;
+use timebank_store::memo::Memo;
 use timebank_store::schema::{catalog_items, stock_levels};
 
 #[derive(Debug, Clone, Queryable, Selectable)]
@@ -63,15 +67,23 @@ pub fn create(
             catalog_items::created_at.eq(timebank_store::now()),
         ))
         .execute(conn)?;
+    REFERENCE.touch();
     get(conn, &id)
 }
 
+/// Items change only when retired (which moves the reference generation),
+/// so they are kept in memory.
 pub fn get(conn: &mut DbConnection, id: &str) -> Result<ItemRow, DomainError> {
-    catalog_items::table
-        .find(id)
-        .select(ItemRow::as_select())
-        .first(conn)
-        .optional()?
+    static MEMO: LazyLock<Memo<ItemRow>> = LazyLock::new(|| Memo::new(&REFERENCE));
+    let found = MEMO.find_or_load(id, || {
+        catalog_items::table
+            .find(id)
+            .select(ItemRow::as_select())
+            .first(conn)
+            .optional()
+    })?;
+    found
+        .map(|item| (*item).clone())
         .ok_or(DomainError::NotFound("catalog item"))
 }
 
@@ -92,6 +104,7 @@ pub fn retire(
     )
     .set(catalog_items::status.eq(ItemStep::Retire.to()))
     .execute(conn)?;
+    REFERENCE.touch();
     let item = get(conn, id)?;
     if changed == 0 {
         return Err(DomainError::refused(

@@ -102,25 +102,44 @@ pub fn place(
         .moving(Asset::Point, points, wallet.id, sink.id)
         .post_in(conn)?;
     let spending = policy::spending(conn, &volunteer.community_path)?;
+    // The row as stored, built here rather than read back.
+    let order = OrderRow {
+        id,
+        volunteer_id: volunteer_id.to_owned(),
+        site_id: site.id,
+        item_id: item.id,
+        quantity,
+        points: points.units(),
+        quarter,
+        status: OrderStatus::Reserved,
+        pickup_code: six_digits()?,
+        wrong_attempts: 0,
+        locked_until: None,
+        expires_at: now + Duration::days(i64::from(spending.policy.order_pickup_days)),
+        transaction_id: posted.transaction.id,
+        refund_transaction_id: None,
+        created_at: now,
+        closed_at: None,
+        closed_by: None,
+    };
     diesel::insert_into(orders::table)
         .values((
-            orders::id.eq(&id),
-            orders::volunteer_id.eq(volunteer_id),
-            orders::site_id.eq(&site.id),
-            orders::item_id.eq(&item.id),
-            orders::quantity.eq(quantity),
-            orders::points.eq(points.units()),
-            orders::quarter.eq(&quarter),
-            orders::status.eq(OrderStatus::Reserved),
-            orders::pickup_code.eq(six_digits()?),
-            orders::wrong_attempts.eq(0),
-            orders::expires_at
-                .eq(now + Duration::days(i64::from(spending.policy.order_pickup_days))),
-            orders::transaction_id.eq(&posted.transaction.id),
-            orders::created_at.eq(now),
+            orders::id.eq(&order.id),
+            orders::volunteer_id.eq(&order.volunteer_id),
+            orders::site_id.eq(&order.site_id),
+            orders::item_id.eq(&order.item_id),
+            orders::quantity.eq(order.quantity),
+            orders::points.eq(order.points),
+            orders::quarter.eq(&order.quarter),
+            orders::status.eq(order.status),
+            orders::pickup_code.eq(&order.pickup_code),
+            orders::wrong_attempts.eq(order.wrong_attempts),
+            orders::expires_at.eq(order.expires_at),
+            orders::transaction_id.eq(&order.transaction_id),
+            orders::created_at.eq(order.created_at),
         ))
         .execute(conn)?;
-    get(conn, &id)
+    Ok(order)
 }
 
 /// Who an order concerns, which is what access to it is decided on: the

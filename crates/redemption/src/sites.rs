@@ -1,11 +1,15 @@
 //! Sites (兑换点/服务站): places that hand out goods, each with a sink
 //! account that receives the points spent there.
 
+use std::sync::LazyLock;
+
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use timebank_directory::{Org, get_org};
 use timebank_kernel::DomainError;
 use timebank_ledger::{AccountKind, open_account};
+use timebank_store::generation::REFERENCE;
+use timebank_store::memo::Memo;
 use timebank_store::schema::sites;
 use timebank_store::{DbConnection, write_tx};
 
@@ -39,17 +43,25 @@ pub fn create(
                 sites::created_at.eq(timebank_store::now()),
             ))
             .execute(c)?;
+        // A created site that rolls back must not stay in memory.
+        REFERENCE.touch();
         open_account(c, AccountKind::SiteSink, &id, &org.path)?;
         get(c, &id)
     })
 }
 
+/// Sites are never changed once created, so they are kept in memory.
 pub fn get(conn: &mut DbConnection, id: &str) -> Result<SiteRow, DomainError> {
-    sites::table
-        .find(id)
-        .select(SiteRow::as_select())
-        .first(conn)
-        .optional()?
+    static MEMO: LazyLock<Memo<SiteRow>> = LazyLock::new(|| Memo::new(&REFERENCE));
+    let found = MEMO.find_or_load(id, || {
+        sites::table
+            .find(id)
+            .select(SiteRow::as_select())
+            .first(conn)
+            .optional()
+    })?;
+    found
+        .map(|site| (*site).clone())
         .ok_or(DomainError::NotFound("site"))
 }
 

@@ -14,6 +14,8 @@ pub struct Generation(AtomicU64);
 pub static IDENTITIES: Generation = Generation::new();
 /// Orgs, sites, catalog items and policies.
 pub static REFERENCE: Generation = Generation::new();
+/// Ledger accounts (which id an owner's account of a kind has).
+pub static ACCOUNTS: Generation = Generation::new();
 
 thread_local! {
     /// Generations touched by the transaction open on this thread.

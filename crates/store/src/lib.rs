@@ -9,6 +9,7 @@ pub mod failpoint;
 pub mod generation;
 mod group;
 pub mod idempotency;
+pub mod memo;
 mod migrate;
 pub mod schema;
 pub mod statements;

@@ -30,16 +30,13 @@ pub async fn balance(
     principal: Principal,
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    let memos = state.memos.clone();
     let (balances, level, next) = state
         .db(move |conn| {
             let (level, community) = timebank_directory::star_level_of(conn, &id)?;
             Principal::require(access::may_read_volunteer(&principal, &id, &community))?;
             let (_, balances) =
                 read::wallet_of_owner(conn, &id)?.ok_or_else(|| ApiError::not_found("wallet"))?;
-            let policy = memos
-                .star_policies
-                .get_or_load(&community, || timebank_policy::stars(conn, &community))?;
+            let policy = timebank_policy::stars(conn, &community)?;
             let level = u8::try_from(level).unwrap_or(0);
             let next = policy
                 .policy

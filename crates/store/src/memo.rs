@@ -1,0 +1,103 @@
+//! What a process keeps in memory instead of reading on every use: who a
+//! signed-in user is, orgs, sites, catalog items, policies and account ids.
+//! An entry is believed while its data's [`Generation`] has not moved since
+//! it was loaded (every write that changes the data moves it) and for a few
+//! seconds at most, which bounds what a change made by another process (the
+//! CLI) takes to show. A process serves one database, and ids are UUIDs, so
+//! entries are keyed by id alone.
+
+use std::collections::HashMap;
+use std::sync::{Arc, RwLock};
+use std::time::{Duration, Instant};
+
+use crate::generation::Generation;
+
+const FRESH_FOR: Duration = Duration::from_secs(2);
+/// Beyond this many keys a map starts again empty (one reload each).
+const MOST: usize = 100_000;
+
+struct Entry<V> {
+    generation: u64,
+    loaded: Instant,
+    value: Arc<V>,
+}
+
+pub struct Memo<V> {
+    generation: &'static Generation,
+    entries: RwLock<HashMap<String, Entry<V>>>,
+}
+
+/// Taken before a load: the generation the loaded rows are at least as new as.
+#[derive(Clone, Copy)]
+pub struct Ticket(u64);
+
+impl<V> Memo<V> {
+    pub fn new(generation: &'static Generation) -> Self {
+        Self {
+            generation,
+            entries: RwLock::new(HashMap::new()),
+        }
+    }
+
+    pub fn get(&self, key: &str) -> Option<Arc<V>> {
+        let entries = self.entries.read().ok()?;
+        let e = entries.get(key)?;
+        (e.generation == self.generation.current() && e.loaded.elapsed() < FRESH_FOR)
+            .then(|| e.value.clone())
+    }
+
+    pub fn ticket(&self) -> Ticket {
+        Ticket(self.generation.current())
+    }
+
+    pub fn put(&self, ticket: Ticket, key: String, value: Arc<V>) {
+        let Ok(mut entries) = self.entries.write() else {
+            return;
+        };
+        if entries.len() >= MOST {
+            entries.clear();
+        }
+        entries.insert(
+            key,
+            Entry {
+                generation: ticket.0,
+                loaded: Instant::now(),
+                value,
+            },
+        );
+    }
+
+    /// The value for `key`, loaded by `load` when there is none believable.
+    pub fn get_or_load<E>(
+        &self,
+        key: &str,
+        load: impl FnOnce() -> Result<V, E>,
+    ) -> Result<Arc<V>, E> {
+        if let Some(v) = self.get(key) {
+            return Ok(v);
+        }
+        let ticket = self.ticket();
+        let value = Arc::new(load()?);
+        self.put(ticket, key.to_owned(), value.clone());
+        Ok(value)
+    }
+
+    /// Like [`Memo::get_or_load`] for a lookup that may find nothing;
+    /// nothing found is not kept.
+    pub fn find_or_load<E>(
+        &self,
+        key: &str,
+        load: impl FnOnce() -> Result<Option<V>, E>,
+    ) -> Result<Option<Arc<V>>, E> {
+        if let Some(v) = self.get(key) {
+            return Ok(Some(v));
+        }
+        let ticket = self.ticket();
+        let Some(value) = load()? else {
+            return Ok(None);
+        };
+        let value = Arc::new(value);
+        self.put(ticket, key.to_owned(), value.clone());
+        Ok(Some(value))
+    }
+}
