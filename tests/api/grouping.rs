@@ -14,7 +14,14 @@ fn server_killed_inside_a_group_loses_nothing_answered_and_doubles_nothing() {
     for db in TestDb::all() {
         eprintln!("backend {:?}", db.backend());
         // Groups 1 and 2 commit; the server aborts before committing group 3.
-        let mut app = spawn_with(db, &[("TIMEBANK_FAILPOINT", "group:3")]);
+        // Grouping is asked for: Postgres does not group by default.
+        let mut app = spawn_with(
+            db,
+            &[
+                ("TIMEBANK_FAILPOINT", "group:3"),
+                ("TIMEBANK_GROUP_COMMIT", "on"),
+            ],
+        );
         let t = tree(&app);
         let (v, vt) = app.active_volunteer("组提交", "13500000031", &t.community_a);
         earn(&app, &v, &t.community_a, "100.00");
@@ -59,7 +66,7 @@ fn server_killed_inside_a_group_loses_nothing_answered_and_doubles_nothing() {
         std::thread::sleep(std::time::Duration::from_millis(200));
         assert!(app.exited(), "the failpoint should have stopped the server");
 
-        app.restart(&[]);
+        app.restart(&[("TIMEBANK_GROUP_COMMIT", "on")]);
         let second: Vec<Resp> = keys.iter().map(|k| send(&app, k).unwrap()).collect();
         for (i, r) in second.iter().enumerate() {
             assert_eq!(r.status, 201, "key {i}: {}", r.body);

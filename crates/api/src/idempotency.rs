@@ -97,20 +97,17 @@ fn keyed_once(
     if let Some(found) = lookup(c, caller, key, request_hash)? {
         return Ok(found);
     }
-    // The key row is written after the effect, in its transaction: a
-    // concurrent taker of the same key fails on the primary key and its
-    // effect rolls back with it.
+    // Taken before the effect: a concurrent request with the same key then
+    // waits on this row (ungrouped writers on Postgres) and replays the
+    // answer, instead of running the effect and being refused by it.
+    stored::reserve(c, caller, key, request_hash, timebank_store::now())?;
     let outcome = Outcome::fresh(effect(c)?);
-    stored::keep(
+    stored::record(
         c,
-        &stored::Answer {
-            caller,
-            key,
-            request_hash,
-            status: i32::from(outcome.status.as_u16()),
-            body: &outcome.body,
-        },
-        timebank_store::now(),
+        caller,
+        key,
+        i32::from(outcome.status.as_u16()),
+        &outcome.body,
     )?;
     Ok(outcome)
 }

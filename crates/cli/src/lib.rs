@@ -123,8 +123,10 @@ enum Command {
 #[derive(Debug, Clone, clap::Args)]
 struct GroupArgs {
     /// on: writes that move points are committed in groups; off: each write
-    /// commits on its own.
-    #[arg(long, env = "TIMEBANK_GROUP_COMMIT", default_value = "on", value_parser = ["on", "off"])]
+    /// commits on its own; auto: on for SQLite, off for Postgres (where one
+    /// grouping writer is slower than concurrent writers, as measured by
+    /// `scripts/bench/run`).
+    #[arg(long, env = "TIMEBANK_GROUP_COMMIT", default_value = "auto", value_parser = ["auto", "on", "off"])]
     group_commit: String,
     /// Microseconds a writer waits for more writes before committing a group
     /// (0: group only what is already waiting).
@@ -138,7 +140,7 @@ struct GroupArgs {
 impl Default for GroupArgs {
     fn default() -> Self {
         Self {
-            group_commit: "on".to_owned(),
+            group_commit: "auto".to_owned(),
             group_window_us: 0,
             group_writers: 1,
         }
@@ -382,7 +384,12 @@ fn serve(
     let limits = timebank_api::limits::RateLimits::parse(&config.rate_limits)
         .map_err(|e| ConfigError(format!("--rate-limits: {e}")))?;
     let mut state = timebank_api::app_state(pool, config.token_keys(), limits)?;
-    if group.group_commit == "on" {
+    let grouped = match group.group_commit.as_str() {
+        "on" => true,
+        "off" => false,
+        _ => config.database.backend() == timebank_store::Backend::Sqlite,
+    };
+    if grouped {
         if group.group_writers == 0 {
             return Err(ConfigError("--group-writers must be at least 1".into()).into());
         }

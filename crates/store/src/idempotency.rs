@@ -1,6 +1,6 @@
-//! The rows behind `Idempotency-Key`: one per (caller, key), with the
-//! request's hash and the answer, written in the transaction of the effect,
-//! so a key never answers two different effects.
+//! The rows behind `Idempotency-Key`: one per (caller, key), reserved with
+//! the request's hash before the effect runs and completed with its answer
+//! in the same transaction, so a key never answers two different effects.
 
 use diesel::prelude::*;
 
@@ -29,31 +29,37 @@ pub fn find(conn: &mut DbConnection, caller: &str, key: &str) -> QueryResult<Opt
         }))
 }
 
-/// A key's answer as it is kept.
-pub struct Answer<'a> {
-    pub caller: &'a str,
-    pub key: &'a str,
-    pub request_hash: &'a str,
-    pub status: i32,
-    pub body: &'a str,
-}
-
-/// Keeps the answer given for the key, in the transaction of its effect; a
-/// second taker of the key fails on the primary key.
-pub fn keep(
+/// Takes the key for this request; a second taker fails on the primary key.
+pub fn reserve(
     conn: &mut DbConnection,
-    a: &Answer<'_>,
+    caller: &str,
+    key: &str,
+    request_hash: &str,
     now: chrono::NaiveDateTime,
 ) -> QueryResult<()> {
     diesel::insert_into(keys::table)
         .values((
-            keys::caller_id.eq(a.caller),
-            keys::idem_key.eq(a.key),
-            keys::request_hash.eq(a.request_hash),
-            keys::status_code.eq(a.status),
-            keys::response_body.eq(a.body),
+            keys::caller_id.eq(caller),
+            keys::idem_key.eq(key),
+            keys::request_hash.eq(request_hash),
+            keys::status_code.eq(0),
+            keys::response_body.eq(""),
             keys::created_at.eq(now),
         ))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// Keeps the answer given for the key.
+pub fn record(
+    conn: &mut DbConnection,
+    caller: &str,
+    key: &str,
+    status: i32,
+    body: &str,
+) -> QueryResult<()> {
+    diesel::update(keys::table.find((caller, key)))
+        .set((keys::status_code.eq(status), keys::response_body.eq(body)))
         .execute(conn)?;
     Ok(())
 }
