@@ -31,7 +31,10 @@ impl AppState {
         let pool = self.pool.clone();
         actix_web::web::block(move || {
             let mut conn = timebank_store::checked_out(&pool)?;
-            work(&mut conn)
+            let done = work(&mut conn);
+            // Statements run outside a transaction have committed by now.
+            timebank_store::generation::transaction_ended();
+            done
         })
         .await?
     }

@@ -406,6 +406,7 @@ fn serve(
         )?);
     }
     state.metrics_elsewhere = listen.metrics_bind.is_some();
+    timebank_store::memo::enable();
     let system = actix_web::rt::System::new();
     system.block_on(async move {
         if let Some(at) = listen.metrics_bind {

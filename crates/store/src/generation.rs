@@ -44,9 +44,16 @@ impl Generation {
     }
 }
 
+/// Whether this thread's open transaction has touched `generation`: what it
+/// reads now is not committed yet, so it is not kept.
+pub fn touched_here(generation: &'static Generation) -> bool {
+    PENDING.with(|p| p.borrow().iter().any(|g| std::ptr::eq(*g, generation)))
+}
+
 /// Called when the outermost transaction on this thread committed or
-/// rolled back (and after a statement outside any transaction).
-pub(crate) fn transaction_ended() {
+/// rolled back, and when work on a connection outside any transaction is
+/// done (its statements committed one by one).
+pub fn transaction_ended() {
     PENDING.with(|p| {
         for g in p.borrow_mut().drain(..) {
             g.0.fetch_add(1, Ordering::AcqRel);

@@ -3,14 +3,27 @@
 //! An entry is believed while its data's [`Generation`] has not moved since
 //! it was loaded (every write that changes the data moves it) and for a few
 //! seconds at most, which bounds what a change made by another process (the
-//! CLI) takes to show. A process serves one database, and ids are UUIDs, so
-//! entries are keyed by id alone.
+//! CLI, another server on the same database) takes to show. Only a server
+//! keeps entries ([`enable`]): it serves one database, so entries are keyed
+//! by id alone.
 
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
-use crate::generation::Generation;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use crate::generation::{Generation, touched_here};
+
+/// Off unless the process serves one database (`timebank serve`): batch
+/// jobs and tests may open several databases in one process, whose ids
+/// need not differ.
+static ENABLED: AtomicBool = AtomicBool::new(false);
+
+/// Keeps entries from now on; called by a server, which serves one database.
+pub fn enable() {
+    ENABLED.store(true, Ordering::Relaxed);
+}
 
 const FRESH_FOR: Duration = Duration::from_secs(2);
 /// Beyond this many keys a map starts again empty (one reload each).
@@ -40,6 +53,9 @@ impl<V> Memo<V> {
     }
 
     pub fn get(&self, key: &str) -> Option<Arc<V>> {
+        if !ENABLED.load(Ordering::Relaxed) {
+            return None;
+        }
         let entries = self.entries.read().ok()?;
         let e = entries.get(key)?;
         (e.generation == self.generation.current() && e.loaded.elapsed() < FRESH_FOR)
@@ -51,6 +67,10 @@ impl<V> Memo<V> {
     }
 
     pub fn put(&self, ticket: Ticket, key: String, value: Arc<V>) {
+        // Rows read by a transaction that changed them are not committed.
+        if !ENABLED.load(Ordering::Relaxed) || touched_here(self.generation) {
+            return;
+        }
         let Ok(mut entries) = self.entries.write() else {
             return;
         };
