@@ -295,9 +295,16 @@ fn measure(
     );
     let rss = RssPeak::watch(server.pid());
     let ticks = cpu_ticks();
-    let statements_before = load::statements_sent(server.addr)?;
+    // None when /metrics is not on the public address (--metrics-bind).
+    let statements_before = load::statements_sent(server.addr).ok();
     let result = load::run(server.addr, clients.clone(), mix, concurrency, duration)?;
-    let statements = load::statements_sent(server.addr)?.saturating_sub(statements_before);
+    let statements = statements_before.and_then(|before| {
+        Some(
+            load::statements_sent(server.addr)
+                .ok()?
+                .saturating_sub(before),
+        )
+    });
     let peak = rss.finish();
     let after = cpu_ticks();
     let steal_percent = 100.0 * after.0.saturating_sub(ticks.0) as f64
@@ -310,7 +317,7 @@ fn measure(
             result.error_samples
         );
     }
-    let statements_per_request = statements as f64 / result.requests.max(1) as f64;
+    let statements_per_request = statements.map(|n| n as f64 / result.requests.max(1) as f64);
     Ok(Row {
         scenario: label.to_owned(),
         mix,

@@ -15,8 +15,9 @@ pub struct Row {
     pub rss_mib: f64,
     /// CPU steal on the machine while this load ran.
     pub steal_percent: f64,
-    /// SQL statements the server sent per request answered.
-    pub statements_per_request: f64,
+    /// SQL statements the server sent per request answered (None when its
+    /// `/metrics` is not on the public address).
+    pub statements_per_request: Option<f64>,
 }
 
 pub struct Report {
@@ -211,14 +212,16 @@ impl Report {
             let r = &row.result;
             let _ = writeln!(
                 out,
-                "| {} | {} | {:.0} | {:.2} | {:.2} | {:.2} | {:.1} | {:.0} | {} | {:.0} |",
+                "| {} | {} | {:.0} | {:.2} | {:.2} | {:.2} | {} | {:.0} | {} | {:.0} |",
                 row.scenario,
                 row.concurrency,
                 r.throughput,
                 r.p50_ms,
                 r.p99_ms,
                 r.p999_ms,
-                row.statements_per_request,
+                row.statements_per_request
+                    .map(|x| format!("{x:.1}"))
+                    .unwrap_or_else(|| "—".into()),
                 row.rss_mib,
                 ratio
                     .map(|x| format!("{x:.2}"))

@@ -150,13 +150,16 @@ where
     if nested {
         return conn.transaction(f);
     }
+    // However this ends (commit, rollback, a panic), the generations it
+    // touched move again afterwards.
+    let _ended = TransactionEnd;
     match conn {
         DbConnection::Sqlite(inner) => {
             AnsiTransactionManager::begin_transaction_sql(inner, "BEGIN IMMEDIATE")?
         }
         DbConnection::Pg(_) => DbConnection::begin_transaction(conn)?,
     }
-    let outcome = match f(conn) {
+    match f(conn) {
         Ok(value) => DbConnection::commit_transaction(conn)
             .map(|()| value)
             .map_err(E::from),
@@ -166,9 +169,15 @@ where
             }
             Err(err)
         }
-    };
-    crate::generation::transaction_ended();
-    outcome
+    }
+}
+
+struct TransactionEnd;
+
+impl Drop for TransactionEnd {
+    fn drop(&mut self) {
+        crate::generation::transaction_ended();
+    }
 }
 
 /// Locks the `accounts` rows with these ids, in sorted order so that two
