@@ -237,7 +237,6 @@ fn restrict(
         diesel::update(volunteers::table.find(&new.volunteer_id))
             .set(volunteers::suspended_until.eq(until))
             .execute(conn)?;
-        timebank_store::generation::IDENTITIES.touch();
     }
     if let Some(until) = barred_until
         && longer(volunteer.row.star_barred_until, until)

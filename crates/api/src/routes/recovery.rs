@@ -16,7 +16,7 @@ use crate::error::ApiError;
 use crate::limits::Door;
 use crate::principal::Principal;
 use crate::routes::auth::{respond_with_tokens, store_refresh_token};
-use crate::routes::{utc_string, valid};
+use crate::routes::{hash_off_workers, utc_string, valid};
 use crate::state::AppState;
 
 /// Eight digits: read out at the counter, typed on a phone.
@@ -35,8 +35,7 @@ pub async fn issue_code(
 ) -> Result<HttpResponse, ApiError> {
     let volunteers = req.path().contains("/volunteers/");
     let code = new_reset_code()?;
-    let plain = code.clone();
-    let code_hash = web::block(move || hash_password(&plain)).await??;
+    let code_hash = hash_off_workers(code.clone()).await?;
     let expires_at = state
         .db(move |conn| {
             let allowed = |m: &Member| access::may_issue_reset_code(&principal, m);
