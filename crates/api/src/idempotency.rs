@@ -94,13 +94,13 @@ fn keyed_once(
     request_hash: &str,
     effect: &dyn Fn(&mut DbConnection) -> Result<Effect, ApiError>,
 ) -> Result<Outcome, ApiError> {
-    if let Some(found) = lookup(c, caller, key, request_hash)? {
-        return Ok(found);
-    }
     // Taken before the effect: a concurrent request with the same key then
     // waits on this row (ungrouped writers on Postgres) and replays the
     // answer, instead of running the effect and being refused by it.
-    stored::reserve(c, caller, key, request_hash, timebank_store::now())?;
+    if !stored::reserve(c, caller, key, request_hash, timebank_store::now())? {
+        // Taken, so there to replay; were it not, the conflict is retried.
+        return lookup(c, caller, key, request_hash)?.ok_or_else(|| ApiError::of(Code::Conflict));
+    }
     let outcome = Outcome::fresh(effect(c)?);
     stored::record(
         c,

@@ -490,14 +490,40 @@ pub fn find_volunteer(conn: &mut DbConnection, id: &str) -> Result<Option<Volunt
             users::phone,
             orgs::path,
         ))
-        .first::<(VolunteerRow, String, String, String)>(conn)
+        .first::<VolunteerColumns>(conn)
         .optional()?;
-    Ok(found.map(|(row, name, phone, community_path)| Volunteer {
+    Ok(found.map(volunteer_from))
+}
+
+/// The volunteers with these ids, in one statement (unknown ids are absent).
+pub fn volunteers_by_id(
+    conn: &mut DbConnection,
+    ids: &[&str],
+) -> Result<Vec<Volunteer>, DomainError> {
+    let found = volunteers::table
+        .inner_join(users::table)
+        .inner_join(orgs::table)
+        .filter(volunteers::user_id.eq_any(ids))
+        .select((
+            VolunteerRow::as_select(),
+            users::name,
+            users::phone,
+            orgs::path,
+        ))
+        .load::<VolunteerColumns>(conn)?;
+    Ok(found.into_iter().map(volunteer_from).collect())
+}
+
+/// A volunteer row, the user's name and phone, and the community's path.
+type VolunteerColumns = (VolunteerRow, String, String, String);
+
+fn volunteer_from((row, name, phone, community_path): VolunteerColumns) -> Volunteer {
+    Volunteer {
         row,
         name,
         phone,
         community_path,
-    }))
+    }
 }
 
 /// A volunteer's star level and community path, in one statement: what a

@@ -40,8 +40,9 @@ pub struct ActivityRow {
     pub created_at: NaiveDateTime,
 }
 
-#[derive(Debug, Clone, Queryable, Selectable)]
-#[diesel(table_name = attendances)]
+// None is NULL, not DEFAULT: a batch is then one statement on SQLite too.
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = attendances, treat_none_as_default_value = false)]
 pub struct AttendanceRow {
     pub id: String,
     pub activity_id: String,

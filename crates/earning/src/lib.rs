@@ -40,29 +40,40 @@ pub fn credit_points(
     points: Amount,
 ) -> Result<(Transfer, Amount), DomainError> {
     let spending = policy::spending(conn, &volunteer.community_path)?;
+    let wallet = Wallet {
+        id: wallet_id,
+        points: read::balances_of(conn, wallet_id)?.points,
+    };
     credit_points_under(
         conn,
         transfer,
         volunteer,
         issuer_id,
-        wallet_id,
+        wallet,
         points,
         &spending.policy,
     )
 }
 
-/// [`credit_points`] under a spending policy the caller already holds.
+/// A wallet and the points it holds before the credit.
+pub(crate) struct Wallet<'a> {
+    pub id: &'a str,
+    pub points: Amount,
+}
+
+/// [`credit_points`] under a spending policy the caller already holds, with
+/// the wallet's balance already read.
 pub(crate) fn credit_points_under(
     conn: &mut DbConnection,
     transfer: Transfer,
     volunteer: &Volunteer,
     issuer_id: &str,
-    wallet_id: &str,
+    wallet: Wallet<'_>,
     points: Amount,
     spending: &timebank_rules::SpendingPolicy,
 ) -> Result<(Transfer, Amount), DomainError> {
     let mut transfer = transfer.debit(issuer_id, Asset::Point, points);
-    let balance = read::balances_of(conn, wallet_id)?.points;
+    let (wallet_id, balance) = (wallet.id, wallet.points);
     let (to_wallet, to_pool) = spending.split_earning(balance.to_decimal(), points.to_decimal());
     let (to_wallet, to_pool) = (amount(to_wallet)?, amount(to_pool)?);
     if to_wallet.is_positive() {

@@ -1,22 +1,25 @@
 //! Settling an activity: each attendance becomes at most one `earn_hours`
 //! transaction (`external_id = attendance:<id>`), computed by the hourly
-//! rule of the earning policy in force for the organising org.
+//! rule of the earning policy in force for the organising org. What the
+//! rule needs of the volunteers (their rows, wallets and earlier credits)
+//! is read for the whole activity at once, the transactions are posted as
+//! one batch and the attendances marked with one statement.
 
 use std::collections::HashMap;
 
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use serde::Serialize;
-use timebank_directory::{Org, Standing, Volunteer, get_org, get_volunteer};
+use timebank_directory::{Org, Standing, Volunteer, get_org, volunteers_by_id};
 use timebank_kernel::{Check, Code, DomainError};
 use timebank_ledger::{AccountKind, Amount, Asset, Transfer, TxKind, open_account, post_many_in};
 use timebank_rules::states::ActivityStatus;
 use timebank_rules::{HourlyInput, Interval, settle_hours};
 use timebank_store::schema::attendances;
-use timebank_store::{DbConnection, Lockable, lock_row};
+use timebank_store::{DbConnection, Lockable, lock_row, lock_volunteers};
 
 use crate::activities::{self, AttendanceRow};
-use crate::{amount, credit_points_under, policy, stars};
+use crate::{Wallet, amount, credit_points_under, policy, stars};
 
 /// An attendance that earns, waiting for the activity's batch to post.
 struct Earned {
@@ -85,10 +88,31 @@ struct Batch<'a> {
     spending_by_path: HashMap<String, timebank_rules::SpendingPolicy>,
 }
 
-/// One attendance's fate: it earns (a transfer to post) or is skipped.
+/// One attendance's fate: it earns (a transfer to post), the rule refuses
+/// it for good (it is marked so), or it stays as it is for now.
 enum Assessed {
     Earns(Box<Earned>, timebank_ledger::NewTransaction),
-    Skipped(&'static str),
+    Refused(Box<AttendanceRow>, &'static str),
+    Unmarked(&'static str),
+}
+
+/// What was known of the activity's volunteers before any was settled.
+struct Known {
+    volunteers: HashMap<String, Volunteer>,
+    /// By volunteer: their wallet and the points it held.
+    wallets: HashMap<String, (String, Amount)>,
+    credits: Vec<EarlierCredit>,
+}
+
+/// An attendance of one of the volunteers, elsewhere, that was credited
+/// time overlapping this activity or hours on one of its days.
+struct EarlierCredit {
+    volunteer_id: String,
+    attendance_id: String,
+    earned: bool,
+    span: Option<Interval>,
+    day: Option<String>,
+    hours: i64,
 }
 
 /// Settles every attendance of a finished, published activity. Run inside
@@ -102,26 +126,115 @@ pub fn settle_activity(
     allowed: Check<'_, Org>,
 ) -> Result<SettleReport, DomainError> {
     let mut batch = open_batch(conn, activity_id, actor, request_id, now, allowed)?;
+    let attendance = activities::list_attendance(conn, activity_id)?;
+    let known = Known::load(conn, &batch, &attendance)?;
     let mut report = SettleReport::default();
     let mut transactions = Vec::new();
     let mut earned = Vec::new();
-    for attendance in activities::list_attendance(conn, activity_id)? {
+    let mut marks = Vec::new();
+    for attendance in attendance {
         let (attendance_id, volunteer_id) =
             (attendance.id.clone(), attendance.volunteer_id.clone());
-        match assess(conn, &mut batch, attendance)? {
+        let reason = match assess(conn, &mut batch, &known, attendance)? {
             Assessed::Earns(e, tx) => {
                 earned.push(*e);
                 transactions.push(tx);
+                continue;
             }
-            Assessed::Skipped(reason) => report.skipped.push(Skipped {
-                attendance_id,
-                volunteer_id,
-                reason,
-            }),
-        }
+            Assessed::Refused(mark, reason) => {
+                marks.push(*mark);
+                reason
+            }
+            Assessed::Unmarked(reason) => reason,
+        };
+        report.skipped.push(Skipped {
+            attendance_id,
+            volunteer_id,
+            reason,
+        });
     }
-    report.settled = post_earned(conn, &batch, earned, &transactions)?;
+    report.settled = post_earned(conn, &batch, earned, &transactions, marks)?;
     Ok(report)
+}
+
+impl Known {
+    /// Locks the volunteers whose attendance may earn (in id order) and
+    /// reads them, their wallets and their earlier credits: three reads for
+    /// the whole activity.
+    fn load(
+        conn: &mut DbConnection,
+        batch: &Batch<'_>,
+        attendance: &[AttendanceRow],
+    ) -> Result<Self, DomainError> {
+        let due: Vec<&AttendanceRow> = attendance
+            .iter()
+            .filter(|a| a.settled_at.is_none() && a.check_out_at.is_some())
+            .collect();
+        let mut ids: Vec<&str> = due.iter().map(|a| a.volunteer_id.as_str()).collect();
+        ids.sort_unstable();
+        ids.dedup();
+        if ids.is_empty() {
+            return Ok(Known {
+                volunteers: HashMap::new(),
+                wallets: HashMap::new(),
+                credits: Vec::new(),
+            });
+        }
+        lock_volunteers(conn, &ids)?;
+        let volunteers = volunteers_by_id(conn, &ids)?
+            .into_iter()
+            .map(|v| (v.row.user_id.clone(), v))
+            .collect();
+        let wallets = timebank_ledger::read::wallets_of_owners(conn, &ids)?
+            .into_iter()
+            .map(|(owner, (wallet, balances))| (owner, (wallet, balances.points)))
+            .collect();
+        let mut days: Vec<String> = due.iter().map(|a| day_of(batch, a)).collect();
+        days.sort_unstable();
+        days.dedup();
+        let credits = earlier_credits(conn, &ids, &days, &batch.window)?;
+        Ok(Known {
+            volunteers,
+            wallets,
+            credits,
+        })
+    }
+
+    /// What the volunteer was already credited elsewhere: time overlapping
+    /// this activity (which counts once) and hours on the same local day
+    /// (for the daily cap).
+    fn credited_before(
+        &self,
+        attendance: &AttendanceRow,
+        day: &str,
+    ) -> (Vec<Interval>, rust_decimal::Decimal) {
+        let theirs = self.credits.iter().filter(|c| {
+            c.volunteer_id == attendance.volunteer_id && c.attendance_id != attendance.id
+        });
+        let mut overlapping = Vec::new();
+        let mut today = 0i64;
+        for credit in theirs {
+            if credit.earned
+                && let Some(span) = credit.span
+            {
+                overlapping.push(span);
+            }
+            if credit.day.as_deref() == Some(day) {
+                today += credit.hours;
+            }
+        }
+        (overlapping, Amount::from_units(today).to_decimal())
+    }
+}
+
+/// The local day an attendance is credited on: that of its start within
+/// the activity.
+fn day_of(batch: &Batch<'_>, attendance: &AttendanceRow) -> String {
+    batch
+        .earning
+        .policy
+        .local_day(attendance.check_in_at.max(batch.window.start))
+        .to_string()
 }
 
 /// Locks the activity, lets `allowed` decide on its organiser, and checks
@@ -168,36 +281,36 @@ fn open_batch<'a>(
 }
 
 /// Runs the hourly rule for one attendance; a skip that is final (the rule
-/// said no) is marked at once, one that may pass (a suspension) is not.
+/// said no) is marked, one that may pass (a suspension) is not.
 fn assess(
     conn: &mut DbConnection,
     batch: &mut Batch<'_>,
+    known: &Known,
     attendance: AttendanceRow,
 ) -> Result<Assessed, DomainError> {
     if attendance.settled_at.is_some() {
-        return Ok(Assessed::Skipped("already_settled"));
+        return Ok(Assessed::Unmarked("already_settled"));
     }
     let Some(check_out) = attendance.check_out_at else {
-        return Ok(Assessed::Skipped("no_check_out"));
+        return Ok(Assessed::Unmarked("no_check_out"));
     };
-    lock_row(conn, Lockable::Volunteer, &attendance.volunteer_id)?;
-    let volunteer = get_volunteer(conn, &attendance.volunteer_id)?;
+    let volunteer = known
+        .volunteers
+        .get(&attendance.volunteer_id)
+        .ok_or(DomainError::NotFound("volunteer"))?;
     match volunteer.row.standing(batch.now) {
         Standing::Active => {}
         // Left unsettled: it can be settled once the suspension ends.
-        Standing::Suspended { .. } => return Ok(Assessed::Skipped("volunteer_suspended")),
-        Standing::Pending => return Ok(Assessed::Skipped("volunteer_not_active")),
+        Standing::Suspended { .. } => return Ok(Assessed::Unmarked("volunteer_suspended")),
+        Standing::Pending => return Ok(Assessed::Unmarked("volunteer_not_active")),
     }
+    let day = day_of(batch, &attendance);
     let Some(attended) = Interval::new(attendance.check_in_at, check_out) else {
-        return Ok(Assessed::Skipped("below_coverage"));
+        return Ok(Assessed::Unmarked("below_coverage"));
     };
-    let policy = &batch.earning.policy;
-    let day = policy
-        .local_day(attended.start.max(batch.window.start))
-        .to_string();
-    let (credited, today) = earlier_credits(conn, &attendance, &day, &batch.window)?;
+    let (credited, today) = known.credited_before(&attendance, &day);
     let result = settle_hours(
-        policy,
+        &batch.earning.policy,
         &HourlyInput {
             window: batch.window,
             attended,
@@ -207,14 +320,14 @@ fn assess(
         },
     );
     if let Some(reason) = result.outcome.skip_reason() {
-        let nothing = Credit::nothing(&day);
-        mark(conn, &attendance.id, batch, reason, None, &nothing)?;
-        return Ok(Assessed::Skipped(reason));
+        let mark = marked(batch, attendance, reason, None, &Credit::nothing(&day));
+        return Ok(Assessed::Refused(Box::new(mark), reason));
     }
     let hours = amount(result.hours)?;
     let points = amount(result.points)?;
+    let volunteer = volunteer.clone();
     let (tx, wallet_id, to_pool) =
-        transfer_for(conn, batch, &attendance, &volunteer, hours, points)?;
+        transfer_for(conn, batch, known, &attendance, &volunteer, hours, points)?;
     let credit = Credit {
         day,
         hull: result.credited_hull(),
@@ -236,18 +349,26 @@ fn assess(
 fn transfer_for(
     conn: &mut DbConnection,
     batch: &mut Batch<'_>,
+    known: &Known,
     attendance: &AttendanceRow,
     volunteer: &Volunteer,
     hours: Amount,
     points: Amount,
 ) -> Result<(timebank_ledger::NewTransaction, String, Amount), DomainError> {
-    let wallet = timebank_directory::wallet_of(conn, volunteer)?;
+    let (wallet_id, held) = match known.wallets.get(&volunteer.row.user_id) {
+        Some((id, held)) => (id.clone(), *held),
+        // A volunteer registered before wallets were opened on registration.
+        None => (
+            timebank_directory::wallet_of(conn, volunteer)?.id,
+            Amount::ZERO,
+        ),
+    };
     let mut transfer = Transfer::new(TxKind::EarnHours, format!("活动：{}", batch.activity.title))
         .by(batch.actor)
         .once(format!("attendance:{}", attendance.id))
         .under(batch.earning.version.clone())
         .in_request(batch.request_id)
-        .moving(Asset::Hour, hours, &batch.issuer_id, &wallet.id);
+        .moving(Asset::Hour, hours, &batch.issuer_id, &wallet_id);
     let mut to_pool = Amount::ZERO;
     if points.is_positive() {
         let path = &volunteer.community_path;
@@ -260,37 +381,43 @@ fn transfer_for(
             }
         };
         let issuer = batch.issuer_id.clone();
+        let wallet = Wallet {
+            id: &wallet_id,
+            points: held,
+        };
         let (credited, pooled) = credit_points_under(
-            conn, transfer, volunteer, &issuer, &wallet.id, points, &spending,
+            conn, transfer, volunteer, &issuer, wallet, points, &spending,
         )?;
         transfer = credited;
         to_pool = pooled;
     }
-    Ok((transfer.into_new(), wallet.id, to_pool))
+    Ok((transfer.into_new(), wallet_id, to_pool))
 }
 
 /// One batch for the whole activity: the issuer's balance and chain head
-/// are written once, not once per volunteer. Then each attendance is marked
-/// and its volunteer's stars refreshed.
+/// are written once, not once per volunteer. Then every attendance settled
+/// (earned or refused) is marked, and each earner's stars refreshed.
 fn post_earned(
     conn: &mut DbConnection,
     batch: &Batch<'_>,
     earned: Vec<Earned>,
     transactions: &[timebank_ledger::NewTransaction],
+    mut marks: Vec<AttendanceRow>,
 ) -> Result<Vec<Settled>, DomainError> {
     let posted = post_many_in(conn, transactions)?;
+    let earned: Vec<(Earned, timebank_ledger::Transaction, bool)> = earned
+        .into_iter()
+        .zip(posted)
+        .map(|(e, p)| (e, p.transaction, p.created))
+        .collect();
+    for (e, tx, _) in &earned {
+        let attendance = e.attendance.clone();
+        marks.push(marked(batch, attendance, "earned", Some(&tx.id), &e.credit));
+    }
+    mark_all(conn, &marks)?;
     let mut stars_by_path = HashMap::new();
     let mut settled = Vec::new();
-    for (e, posted) in earned.into_iter().zip(posted) {
-        let tx = posted.transaction;
-        mark(
-            conn,
-            &e.attendance.id,
-            batch,
-            "earned",
-            Some(&tx.id),
-            &e.credit,
-        )?;
+    for (e, tx, created) in earned {
         let hours = tx
             .postings
             .iter()
@@ -305,7 +432,7 @@ fn post_earned(
             }
         };
         match hours {
-            Some(hours) if posted.created => {
+            Some(hours) if created => {
                 stars::refresh_with(conn, &e.volunteer, hours, policy, Some(&tx.id), batch.now)?;
             }
             _ => {
@@ -324,62 +451,120 @@ fn post_earned(
     Ok(settled)
 }
 
-/// What the volunteer was already credited: time overlapping this activity
-/// (which counts once) and hours on the same local day (for the daily cap).
+/// The credits of these volunteers that overlap `window` or fall on one
+/// of `days`, in one statement.
 fn earlier_credits(
     conn: &mut DbConnection,
-    attendance: &AttendanceRow,
-    day: &str,
+    volunteer_ids: &[&str],
+    days: &[String],
     window: &Interval,
-) -> Result<(Vec<Interval>, rust_decimal::Decimal), DomainError> {
-    let overlapping: Vec<(Option<NaiveDateTime>, Option<NaiveDateTime>)> = attendances::table
-        .filter(attendances::volunteer_id.eq(&attendance.volunteer_id))
-        .filter(attendances::id.ne(&attendance.id))
-        .filter(attendances::outcome.eq("earned"))
-        .filter(attendances::credited_from.lt(window.end))
-        .filter(attendances::credited_to.gt(window.start))
-        .select((attendances::credited_from, attendances::credited_to))
+) -> Result<Vec<EarlierCredit>, DomainError> {
+    type Row = (
+        String,
+        String,
+        Option<String>,
+        Option<NaiveDateTime>,
+        Option<NaiveDateTime>,
+        Option<String>,
+        Option<i64>,
+    );
+    let rows: Vec<Row> = attendances::table
+        .filter(attendances::volunteer_id.eq_any(volunteer_ids))
+        .filter(
+            attendances::credited_day
+                .eq_any(days)
+                .or(attendances::outcome
+                    .eq("earned")
+                    .and(attendances::credited_from.lt(window.end))
+                    .and(attendances::credited_to.gt(window.start))),
+        )
+        .select((
+            attendances::volunteer_id,
+            attendances::id,
+            attendances::outcome,
+            attendances::credited_from,
+            attendances::credited_to,
+            attendances::credited_day,
+            attendances::hours,
+        ))
         .load(conn)?;
-    let intervals = overlapping
+    Ok(rows
         .into_iter()
-        .filter_map(|(a, b)| Interval::new(a?, b?))
-        .collect();
-    let today: Vec<Option<i64>> = attendances::table
-        .filter(attendances::volunteer_id.eq(&attendance.volunteer_id))
-        .filter(attendances::id.ne(&attendance.id))
-        .filter(attendances::credited_day.eq(day))
-        .select(attendances::hours)
-        .load(conn)?;
-    let units: i64 = today.into_iter().flatten().sum();
-    Ok((intervals, Amount::from_units(units).to_decimal()))
+        .map(
+            |(volunteer_id, attendance_id, outcome, from, to, day, hours)| {
+                let span = from
+                    .zip(to)
+                    .and_then(|(from, to)| Interval::new(from, to))
+                    .filter(|s| s.start < window.end && s.end > window.start);
+                EarlierCredit {
+                    volunteer_id,
+                    attendance_id,
+                    earned: outcome.as_deref() == Some("earned"),
+                    span,
+                    day,
+                    hours: hours.unwrap_or(0),
+                }
+            },
+        )
+        .collect())
 }
 
-fn mark(
-    conn: &mut DbConnection,
-    attendance_id: &str,
+/// The attendance as it is marked settled: with its outcome, its credit
+/// and the rule version.
+fn marked(
     batch: &Batch<'_>,
+    mut row: AttendanceRow,
     outcome: &str,
     transaction_id: Option<&str>,
     credit: &Credit,
-) -> Result<(), DomainError> {
-    let changed = diesel::update(
-        attendances::table
-            .find(attendance_id)
-            .filter(attendances::settled_at.is_null()),
-    )
-    .set((
-        attendances::settled_at.eq(batch.now),
-        attendances::outcome.eq(outcome),
-        attendances::transaction_id.eq(transaction_id),
-        attendances::credited_from.eq(credit.hull.map(|c| c.0)),
-        attendances::credited_to.eq(credit.hull.map(|c| c.1)),
-        attendances::credited_day.eq(&credit.day),
-        attendances::hours.eq(credit.hours.units()),
-        attendances::points.eq(credit.points.units()),
-        attendances::rule_version.eq(&batch.earning.version),
-    ))
-    .execute(conn)?;
-    if changed == 1 {
+) -> AttendanceRow {
+    row.settled_at = Some(batch.now);
+    row.outcome = Some(outcome.to_owned());
+    row.transaction_id = transaction_id.map(str::to_owned);
+    row.credited_from = credit.hull.map(|c| c.0);
+    row.credited_to = credit.hull.map(|c| c.1);
+    row.credited_day = Some(credit.day.clone());
+    row.hours = Some(credit.hours.units());
+    row.points = Some(credit.points.units());
+    row.rule_version = Some(batch.earning.version.clone());
+    row
+}
+
+/// Rows per marking statement, well under both backends' bind limits.
+const MARKS_PER_STATEMENT: usize = 1_000;
+
+/// Writes the settlement columns of every marked attendance; only those
+/// still unsettled change, and one settled meanwhile refuses the whole
+/// activity. On Postgres as multi-row upserts of rows that all exist (one
+/// round trip, not one per attendance); on SQLite one update each.
+fn mark_all(conn: &mut DbConnection, marks: &[AttendanceRow]) -> Result<(), DomainError> {
+    let changed = match conn {
+        DbConnection::Pg(pg) => upsert_marks(pg, marks)?,
+        DbConnection::Sqlite(_) => {
+            let mut changed = 0;
+            for row in marks {
+                changed += diesel::update(
+                    attendances::table
+                        .find(&row.id)
+                        .filter(attendances::settled_at.is_null()),
+                )
+                .set((
+                    attendances::settled_at.eq(row.settled_at),
+                    attendances::outcome.eq(&row.outcome),
+                    attendances::transaction_id.eq(&row.transaction_id),
+                    attendances::credited_from.eq(row.credited_from),
+                    attendances::credited_to.eq(row.credited_to),
+                    attendances::credited_day.eq(&row.credited_day),
+                    attendances::hours.eq(row.hours),
+                    attendances::points.eq(row.points),
+                    attendances::rule_version.eq(&row.rule_version),
+                ))
+                .execute(conn)?;
+            }
+            changed
+        }
+    };
+    if changed == marks.len() {
         Ok(())
     } else {
         Err(DomainError::refused(
@@ -387,4 +572,30 @@ fn mark(
             "the attendance was settled concurrently",
         ))
     }
+}
+
+fn upsert_marks(pg: &mut diesel::PgConnection, marks: &[AttendanceRow]) -> QueryResult<usize> {
+    use diesel::query_dsl::methods::FilterDsl;
+    use diesel::upsert::excluded;
+    let mut changed = 0;
+    for chunk in marks.chunks(MARKS_PER_STATEMENT) {
+        changed += diesel::insert_into(attendances::table)
+            .values(chunk)
+            .on_conflict(attendances::id)
+            .do_update()
+            .set((
+                attendances::settled_at.eq(excluded(attendances::settled_at)),
+                attendances::outcome.eq(excluded(attendances::outcome)),
+                attendances::transaction_id.eq(excluded(attendances::transaction_id)),
+                attendances::credited_from.eq(excluded(attendances::credited_from)),
+                attendances::credited_to.eq(excluded(attendances::credited_to)),
+                attendances::credited_day.eq(excluded(attendances::credited_day)),
+                attendances::hours.eq(excluded(attendances::hours)),
+                attendances::points.eq(excluded(attendances::points)),
+                attendances::rule_version.eq(excluded(attendances::rule_version)),
+            ))
+            .filter(attendances::settled_at.is_null())
+            .execute(pg)?;
+    }
+    Ok(changed)
 }

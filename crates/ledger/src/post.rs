@@ -79,6 +79,17 @@ pub fn post_in(conn: &mut DbConnection, new: &NewTransaction) -> Result<Posted, 
     })
 }
 
+/// [`post_in`] for a transaction whose external id is new by construction
+/// (it names a row this same write transaction creates): no earlier one is
+/// looked for, and the unique index still refuses a duplicate.
+pub fn post_fresh_in(conn: &mut DbConnection, new: &NewTransaction) -> Result<Posted, LedgerError> {
+    validate(new)?;
+    Ok(Posted {
+        transaction: apply(conn, Header::of(new), &new.postings)?,
+        created: true,
+    })
+}
+
 /// Reverses `original_id` with a new transaction that negates every posting.
 pub fn reverse(
     conn: &mut DbConnection,
@@ -224,30 +235,16 @@ fn apply_many(
         .collect::<BTreeSet<_>>()
         .into_iter()
         .collect();
-    lock_rows_for_update(conn, &ids)?;
-    let account_rows: Vec<AccountRow> = accounts::table
-        .filter(accounts::id.eq_any(&ids))
-        .select(AccountRow::as_select())
-        .load(conn)?;
-    let mut heads: HashMap<String, AccountRow> = account_rows
-        .into_iter()
-        .map(|a| (a.id.clone(), a))
-        .collect();
+    let (mut heads, mut sums) = lock_and_read(conn, &ids)?;
     if let Some(missing) = ids.iter().find(|id| !heads.contains_key(*id)) {
         return Err(LedgerError::UnknownAccount(missing.clone()));
     }
-    let balance_rows: Vec<BalanceRow> = balances::table
-        .filter(balances::account_id.eq_any(&ids))
-        .select(BalanceRow::as_select())
-        .load(conn)?;
-    let mut sums: HashMap<(String, String), BalanceRow> = balance_rows
-        .into_iter()
-        .map(|b| ((b.account_id.clone(), b.asset.clone()), b))
-        .collect();
     let mut touched: BTreeSet<(String, String)> = BTreeSet::new();
 
     let created_at = timebank_store::now();
     let mut out = Vec::with_capacity(items.len());
+    let mut tx_rows = Vec::with_capacity(items.len());
+    let mut posting_rows = Vec::new();
     for (header, list) in items {
         let (reverses_id, original_kind) = match header.reverses {
             Some((id, kind)) => (Some(id), Some(kind)),
@@ -266,7 +263,6 @@ fn apply_many(
         };
         let digest = transaction_digest(&tx_row.fields());
 
-        let mut posting_rows = Vec::with_capacity(list.len());
         let mut views = Vec::with_capacity(list.len());
         for p in list {
             let key = (p.account_id.clone(), p.asset.as_str().to_owned());
@@ -334,47 +330,140 @@ fn apply_many(
             head.last_seq = seq;
         }
 
-        diesel::insert_into(transactions::table)
-            .values(&tx_row)
-            .execute(conn)?;
-        for row in &posting_rows {
-            diesel::insert_into(postings::table)
-                .values(row)
-                .execute(conn)?;
-        }
         out.push(Transaction {
             kind: header.kind,
-            id: tx_row.id,
-            actor_id: tx_row.actor_id,
-            reason: tx_row.reason,
-            external_id: tx_row.external_id,
-            rule_version: tx_row.rule_version,
-            reverses_id: tx_row.reverses_id,
+            id: tx_row.id.clone(),
+            actor_id: tx_row.actor_id.clone(),
+            reason: tx_row.reason.clone(),
+            external_id: tx_row.external_id.clone(),
+            rule_version: tx_row.rule_version.clone(),
+            reverses_id: tx_row.reverses_id.clone(),
             reversed_by: None,
-            request_id: tx_row.request_id,
+            request_id: tx_row.request_id.clone(),
             created_at: created_at.and_utc(),
             postings: views,
         });
+        tx_rows.push(tx_row);
     }
 
-    for key in &touched {
-        let Some(sum) = sums.get(key) else { continue };
-        diesel::update(balances::table.find((&key.0, &key.1)))
-            .set((
-                balances::amount.eq(sum.amount),
-                balances::earned.eq(sum.earned),
-            ))
-            .execute(conn)?;
-    }
-    for head in heads.values() {
-        diesel::update(accounts::table.find(&head.id))
-            .set((
-                accounts::last_seq.eq(head.last_seq),
-                accounts::head_hash.eq(&head.head_hash),
-            ))
-            .execute(conn)?;
-    }
+    let balance_rows: Vec<BalanceRow> = touched.iter().filter_map(|key| sums.remove(key)).collect();
+    let mut head_rows: Vec<AccountRow> = heads.into_values().collect();
+    head_rows.sort_by(|a, b| a.id.cmp(&b.id));
+    write_rows(conn, &tx_rows, &posting_rows, &balance_rows, &head_rows)?;
     Ok(out)
+}
+
+/// Accounts by id, and their balances by (account, asset).
+type Heads = (
+    HashMap<String, AccountRow>,
+    HashMap<(String, String), BalanceRow>,
+);
+
+/// Rows per multi-row statement: well under both backends' bind limits
+/// (SQLite 32,766, Postgres 65,535) at ten columns a row.
+const ROWS_PER_STATEMENT: usize = 1_000;
+
+/// Locks the accounts (Postgres: in id order, so that two writers never
+/// wait on each other in a cycle; SQLite's `BEGIN IMMEDIATE` already made
+/// this the only writer) and reads their chain heads and balances, in one
+/// statement.
+fn lock_and_read(conn: &mut DbConnection, ids: &[String]) -> Result<Heads, LedgerError> {
+    let rows: Vec<(AccountRow, BalanceRow)> = match conn {
+        DbConnection::Pg(pg) => accounts::table
+            .inner_join(balances::table)
+            .filter(accounts::id.eq_any(ids))
+            .order((accounts::id.asc(), balances::asset.asc()))
+            .select((AccountRow::as_select(), BalanceRow::as_select()))
+            .for_update()
+            .load(pg)?,
+        DbConnection::Sqlite(lite) => accounts::table
+            .inner_join(balances::table)
+            .filter(accounts::id.eq_any(ids))
+            .select((AccountRow::as_select(), BalanceRow::as_select()))
+            .load(lite)?,
+    };
+    let mut heads = HashMap::with_capacity(ids.len());
+    let mut sums = HashMap::with_capacity(rows.len());
+    for (account, balance) in rows {
+        sums.insert((balance.account_id.clone(), balance.asset.clone()), balance);
+        heads.entry(account.id.clone()).or_insert(account);
+    }
+    Ok((heads, sums))
+}
+
+/// Writes a batch's transactions and postings with multi-row inserts, and
+/// each touched balance and chain head once: on Postgres as multi-row
+/// upserts of rows that all exist and are locked (the insert half never
+/// happens), saving round trips; on SQLite, which has none to save and no
+/// multi-row upsert in diesel, as one update each.
+fn write_rows(
+    conn: &mut DbConnection,
+    tx_rows: &[TransactionRow],
+    posting_rows: &[PostingRow],
+    balance_rows: &[BalanceRow],
+    head_rows: &[AccountRow],
+) -> QueryResult<()> {
+    for chunk in tx_rows.chunks(ROWS_PER_STATEMENT) {
+        let insert = diesel::insert_into(transactions::table).values(chunk);
+        timebank_store::on_backend!(&mut *conn, c => insert.execute(c))?;
+    }
+    for chunk in posting_rows.chunks(ROWS_PER_STATEMENT) {
+        let insert = diesel::insert_into(postings::table).values(chunk);
+        timebank_store::on_backend!(&mut *conn, c => insert.execute(c))?;
+    }
+    match conn {
+        DbConnection::Pg(pg) => upsert_heads(pg, balance_rows, head_rows),
+        DbConnection::Sqlite(_) => {
+            for sum in balance_rows {
+                diesel::update(balances::table.find((&sum.account_id, &sum.asset)))
+                    .set((
+                        balances::amount.eq(sum.amount),
+                        balances::earned.eq(sum.earned),
+                    ))
+                    .execute(conn)?;
+            }
+            for head in head_rows {
+                diesel::update(accounts::table.find(&head.id))
+                    .set((
+                        accounts::last_seq.eq(head.last_seq),
+                        accounts::head_hash.eq(&head.head_hash),
+                    ))
+                    .execute(conn)?;
+            }
+            Ok(())
+        }
+    }
+}
+
+fn upsert_heads(
+    pg: &mut diesel::PgConnection,
+    balance_rows: &[BalanceRow],
+    head_rows: &[AccountRow],
+) -> QueryResult<()> {
+    use diesel::upsert::excluded;
+    for chunk in balance_rows.chunks(ROWS_PER_STATEMENT) {
+        diesel::insert_into(balances::table)
+            .values(chunk)
+            .on_conflict((balances::account_id, balances::asset))
+            .do_update()
+            .set((
+                balances::amount.eq(excluded(balances::amount)),
+                balances::earned.eq(excluded(balances::earned)),
+            ))
+            .execute(pg)?;
+    }
+    for chunk in head_rows.chunks(ROWS_PER_STATEMENT) {
+        diesel::insert_into(accounts::table)
+            .values(chunk)
+            .on_conflict(accounts::id)
+            .do_update()
+            .set((
+                accounts::last_seq.eq(excluded(accounts::last_seq)),
+                accounts::head_hash.eq(excluded(accounts::head_hash)),
+            ))
+            .execute(pg)?;
+    }
+    Ok(())
 }
 
 /// Posts several transactions inside the caller's write transaction, in

@@ -51,6 +51,38 @@ pub fn wallet_of_owner(
     Ok(Some((path, balances_from(held)?)))
 }
 
+/// The wallets of several owners with their balances, in one statement,
+/// by owner id (owners without a wallet are absent).
+pub fn wallets_of_owners(
+    conn: &mut DbConnection,
+    owner_ids: &[&str],
+) -> Result<HashMap<String, (String, AccountBalances)>, LedgerError> {
+    let rows: Vec<(String, String, String, i64, i64)> = accounts::table
+        .inner_join(balances::table.on(balances::account_id.eq(accounts::id)))
+        .filter(accounts::kind.eq(crate::AccountKind::VolunteerWallet.as_str()))
+        .filter(accounts::owner_id.eq_any(owner_ids))
+        .select((
+            accounts::owner_id,
+            accounts::id,
+            balances::asset,
+            balances::amount,
+            balances::earned,
+        ))
+        .load(conn)?;
+    // owner → (wallet, its (asset, amount, earned) rows)
+    type Held = HashMap<String, (String, Vec<(String, i64, i64)>)>;
+    let mut held: Held = HashMap::new();
+    for (owner, account, asset, amount, earned) in rows {
+        held.entry(owner)
+            .or_insert_with(|| (account, Vec::new()))
+            .1
+            .push((asset, amount, earned));
+    }
+    held.into_iter()
+        .map(|(owner, (account, rows))| Ok((owner, (account, balances_from(rows)?))))
+        .collect()
+}
+
 fn balances_from(rows: Vec<(String, i64, i64)>) -> Result<AccountBalances, LedgerError> {
     let mut out = AccountBalances {
         points: Amount::ZERO,

@@ -95,6 +95,12 @@ impl Transfer {
         crate::post_in(conn, &self.0)
     }
 
+    /// Posts it inside the caller's write transaction, its external id being
+    /// new by construction (see [`crate::post_fresh_in`]).
+    pub fn post_fresh_in(&self, conn: &mut DbConnection) -> Result<Posted, LedgerError> {
+        crate::post_fresh_in(conn, &self.0)
+    }
+
     pub fn into_new(self) -> NewTransaction {
         self.0
     }

@@ -100,7 +100,7 @@ pub fn place(
         .by(volunteer_id)
         .once(format!("order:{id}"))
         .moving(Asset::Point, points, wallet.id, sink.id)
-        .post_in(conn)?;
+        .post_fresh_in(conn)?;
     let spending = policy::spending(conn, &volunteer.community_path)?;
     // The row as stored, built here rather than read back.
     let order = OrderRow {

@@ -137,7 +137,7 @@ pub fn apply(
     if matches!(kind, MovementKind::Restock | MovementKind::Correction) {
         ensure_level_row(conn, site_id, item_id)?;
     }
-    let changed = diesel::update(
+    let moved = diesel::update(
         stock_levels::table
             .find((site_id, item_id))
             .filter((stock_levels::available + d_available).ge(0))
@@ -147,15 +147,17 @@ pub fn apply(
         stock_levels::available.eq(stock_levels::available + d_available),
         stock_levels::reserved.eq(stock_levels::reserved + d_reserved),
     ))
-    .execute(conn)?;
-    if changed == 0 {
+    .returning((stock_levels::available, stock_levels::reserved));
+    let after: Option<(i32, i32)> =
+        timebank_store::on_backend!(&mut *conn, c => moved.get_result(c).optional())?;
+    let Some((available, reserved)) = after else {
         let now = level(conn, site_id, item_id)?;
         return Err(
             DomainError::refused(Code::OutOfStock, "not enough stock at this site").with_details(
                 serde_json::json!({ "available": now.available, "requested": quantity.abs() }),
             ),
         );
-    }
+    };
     diesel::insert_into(stock_movements::table)
         .values((
             stock_movements::id.eq(timebank_store::new_id()),
@@ -170,7 +172,10 @@ pub fn apply(
             stock_movements::created_at.eq(timebank_store::now()),
         ))
         .execute(conn)?;
-    level(conn, site_id, item_id)
+    Ok(Level {
+        available,
+        reserved,
+    })
 }
 
 /// Every stock level must equal the sum of its movements.

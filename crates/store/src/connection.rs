@@ -232,3 +232,19 @@ pub fn lock_row(conn: &mut DbConnection, what: Lockable, id: &str) -> QueryResul
         DbConnection::Sqlite(_) => Ok(()),
     }
 }
+
+/// Locks the `volunteers` rows with these user ids (Postgres), in sorted
+/// order like [`lock_rows_for_update`], in one statement.
+pub fn lock_volunteers(conn: &mut DbConnection, user_ids: &[&str]) -> QueryResult<()> {
+    use crate::schema::volunteers::dsl::*;
+    match conn {
+        DbConnection::Pg(pg) => volunteers
+            .filter(user_id.eq_any(user_ids))
+            .order(user_id.asc())
+            .select(user_id)
+            .for_update()
+            .load::<String>(pg)
+            .map(|_| ()),
+        DbConnection::Sqlite(_) => Ok(()),
+    }
+}

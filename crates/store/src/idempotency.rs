@@ -29,15 +29,17 @@ pub fn find(conn: &mut DbConnection, caller: &str, key: &str) -> QueryResult<Opt
         }))
 }
 
-/// Takes the key for this request; a second taker fails on the primary key.
+/// Takes the key for this request, or answers `false` if it is taken. On
+/// Postgres a twin's reservation not yet committed is waited for first
+/// (then it is taken, or, rolled back, free again).
 pub fn reserve(
     conn: &mut DbConnection,
     caller: &str,
     key: &str,
     request_hash: &str,
     now: chrono::NaiveDateTime,
-) -> QueryResult<()> {
-    diesel::insert_into(keys::table)
+) -> QueryResult<bool> {
+    let insert = diesel::insert_into(keys::table)
         .values((
             keys::caller_id.eq(caller),
             keys::idem_key.eq(key),
@@ -46,8 +48,9 @@ pub fn reserve(
             keys::response_body.eq(""),
             keys::created_at.eq(now),
         ))
-        .execute(conn)?;
-    Ok(())
+        .on_conflict_do_nothing();
+    let taken = crate::on_backend!(conn, c => insert.execute(c))?;
+    Ok(taken == 1)
 }
 
 /// Keeps the answer given for the key.

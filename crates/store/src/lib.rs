@@ -3,6 +3,18 @@
 //! embedded migrations, and the few places where the two backends' SQL
 //! differs (write transactions and row locks).
 
+/// Runs `$body` with `$c` bound to the backend's own connection: for the
+/// statements diesel builds per backend only (multi-row `INSERT`).
+#[macro_export]
+macro_rules! on_backend {
+    ($conn:expr, $c:ident => $body:expr) => {
+        match $conn {
+            $crate::DbConnection::Pg($c) => $body,
+            $crate::DbConnection::Sqlite($c) => $body,
+        }
+    };
+}
+
 mod connection;
 mod error;
 pub mod failpoint;
@@ -18,7 +30,7 @@ mod url;
 
 pub use connection::{
     DbConnection, DbManager, Lockable, Pool, PooledConn, SQLITE_SETUP, checked_out,
-    connection_broke, lock_row, lock_rows_for_update, write_tx,
+    connection_broke, lock_row, lock_rows_for_update, lock_volunteers, write_tx,
 };
 pub use error::{StoreError, is_unique_violation};
 pub use group::{GroupConfig, GroupError, GroupWriter, MAX_GROUP};
