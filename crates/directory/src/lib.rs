@@ -526,16 +526,43 @@ fn volunteer_from((row, name, phone, community_path): VolunteerColumns) -> Volun
     }
 }
 
-/// A volunteer's star level and community path, in one statement: what a
-/// balance read needs beside the wallet.
-pub fn star_level_of(conn: &mut DbConnection, id: &str) -> Result<(i32, String), DomainError> {
-    volunteers::table
+/// A volunteer's star level, community path and wallet balances (if they
+/// have a wallet), in one statement: all a balance read needs.
+pub fn volunteer_balances(
+    conn: &mut DbConnection,
+    id: &str,
+) -> Result<(i32, String, Option<timebank_ledger::AccountBalances>), DomainError> {
+    use timebank_store::schema::{accounts, balances};
+    let rows: Vec<(i32, String, Option<String>, Option<i64>, Option<i64>)> = volunteers::table
         .inner_join(orgs::table)
+        .left_join(
+            accounts::table.on(accounts::owner_id
+                .eq(volunteers::user_id)
+                .and(accounts::kind.eq(AccountKind::VolunteerWallet.as_str()))),
+        )
+        .left_join(balances::table.on(balances::account_id.eq(accounts::id)))
         .filter(volunteers::user_id.eq(id))
-        .select((volunteers::star_level, orgs::path))
-        .first(conn)
-        .optional()?
-        .ok_or(DomainError::NotFound("volunteer"))
+        .select((
+            volunteers::star_level,
+            orgs::path,
+            balances::asset.nullable(),
+            balances::amount.nullable(),
+            balances::earned.nullable(),
+        ))
+        .load(conn)?;
+    let Some((level, path)) = rows.first().map(|r| (r.0, r.1.clone())) else {
+        return Err(DomainError::NotFound("volunteer"));
+    };
+    let held: Vec<(String, i64, i64)> = rows
+        .into_iter()
+        .filter_map(|(_, _, asset, amount, earned)| Some((asset?, amount?, earned?)))
+        .collect();
+    let balances = if held.is_empty() {
+        None
+    } else {
+        Some(timebank_ledger::read::balances_from(held)?)
+    };
+    Ok((level, path, balances))
 }
 
 pub fn get_volunteer(conn: &mut DbConnection, id: &str) -> Result<Volunteer, DomainError> {

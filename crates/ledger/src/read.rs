@@ -83,7 +83,8 @@ pub fn wallets_of_owners(
         .collect()
 }
 
-fn balances_from(rows: Vec<(String, i64, i64)>) -> Result<AccountBalances, LedgerError> {
+/// An account's balances from its (asset, amount, earned) rows.
+pub fn balances_from(rows: Vec<(String, i64, i64)>) -> Result<AccountBalances, LedgerError> {
     let mut out = AccountBalances {
         points: Amount::ZERO,
         lifetime_points: Amount::ZERO,

@@ -30,10 +30,14 @@ impl DbManager {
 
 // busy_timeout first: switching to WAL takes a lock, and without a timeout
 // a connection opened while another one writes would fail at once.
+// temp_store = MEMORY keeps savepoint journals (a commit group's job each
+// runs in one) in memory: past 64 KiB SQLite would spill them to a temp
+// file, a write per page changed. It holds no committed data.
 pub const SQLITE_SETUP: &str = "PRAGMA busy_timeout = 10000;
 PRAGMA journal_mode = WAL;
 PRAGMA synchronous = FULL;
-PRAGMA foreign_keys = ON;";
+PRAGMA foreign_keys = ON;
+PRAGMA temp_store = MEMORY;";
 
 impl ManageConnection for DbManager {
     type Connection = DbConnection;

@@ -32,10 +32,9 @@ pub async fn balance(
 ) -> Result<HttpResponse, ApiError> {
     let (balances, level, next) = state
         .db(move |conn| {
-            let (level, community) = timebank_directory::star_level_of(conn, &id)?;
+            let (level, community, balances) = timebank_directory::volunteer_balances(conn, &id)?;
             Principal::require(access::may_read_volunteer(&principal, &id, &community))?;
-            let (_, balances) =
-                read::wallet_of_owner(conn, &id)?.ok_or_else(|| ApiError::not_found("wallet"))?;
+            let balances = balances.ok_or_else(|| ApiError::not_found("wallet"))?;
             let policy = timebank_policy::stars(conn, &community)?;
             let level = u8::try_from(level).unwrap_or(0);
             let next = policy
