@@ -533,7 +533,9 @@ pub fn volunteer_balances(
     id: &str,
 ) -> Result<(i32, String, Option<timebank_ledger::AccountBalances>), DomainError> {
     use timebank_store::schema::{accounts, balances};
-    let rows: Vec<(i32, String, Option<String>, Option<i64>, Option<i64>)> = volunteers::table
+    /// star level, community path, then asset, amount and earned (if any)
+    type Row = (i32, String, Option<String>, Option<i64>, Option<i64>);
+    let rows: Vec<Row> = volunteers::table
         .inner_join(orgs::table)
         .left_join(
             accounts::table.on(accounts::owner_id
