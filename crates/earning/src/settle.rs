@@ -533,36 +533,15 @@ fn marked(
 /// Rows per marking statement, well under both backends' bind limits.
 const MARKS_PER_STATEMENT: usize = 1_000;
 
-/// Writes the settlement columns of every marked attendance; only those
-/// still unsettled change, and one settled meanwhile refuses the whole
-/// activity. On Postgres as multi-row upserts of rows that all exist (one
-/// round trip, not one per attendance); on SQLite one update each.
+/// Writes the settlement columns of every marked attendance, in one
+/// statement: only those still unsettled change, and one settled meanwhile
+/// refuses the whole activity. On Postgres a multi-row upsert of rows that
+/// all exist; on SQLite, where diesel has no multi-row upsert, an
+/// `UPDATE … FROM` the rows passed as one JSON array.
 fn mark_all(conn: &mut DbConnection, marks: &[AttendanceRow]) -> Result<(), DomainError> {
     let changed = match conn {
         DbConnection::Pg(pg) => upsert_marks(pg, marks)?,
-        DbConnection::Sqlite(_) => {
-            let mut changed = 0;
-            for row in marks {
-                changed += diesel::update(
-                    attendances::table
-                        .find(&row.id)
-                        .filter(attendances::settled_at.is_null()),
-                )
-                .set((
-                    attendances::settled_at.eq(row.settled_at),
-                    attendances::outcome.eq(&row.outcome),
-                    attendances::transaction_id.eq(&row.transaction_id),
-                    attendances::credited_from.eq(row.credited_from),
-                    attendances::credited_to.eq(row.credited_to),
-                    attendances::credited_day.eq(&row.credited_day),
-                    attendances::hours.eq(row.hours),
-                    attendances::points.eq(row.points),
-                    attendances::rule_version.eq(&row.rule_version),
-                ))
-                .execute(conn)?;
-            }
-            changed
-        }
+        DbConnection::Sqlite(lite) => update_marks_sqlite(lite, marks)?,
     };
     if changed == marks.len() {
         Ok(())
@@ -572,6 +551,49 @@ fn mark_all(conn: &mut DbConnection, marks: &[AttendanceRow]) -> Result<(), Doma
             "the attendance was settled concurrently",
         ))
     }
+}
+
+const SQLITE_MARK: &str = "UPDATE attendances SET settled_at = j.settled_at, outcome = j.outcome, \
+     transaction_id = j.transaction_id, credited_from = j.credited_from, \
+     credited_to = j.credited_to, credited_day = j.credited_day, hours = j.hours, \
+     points = j.points, rule_version = j.rule_version \
+     FROM (SELECT value ->> 0 AS id, value ->> 1 AS settled_at, value ->> 2 AS outcome, \
+     value ->> 3 AS transaction_id, value ->> 4 AS credited_from, value ->> 5 AS credited_to, \
+     value ->> 6 AS credited_day, value ->> 7 AS hours, value ->> 8 AS points, \
+     value ->> 9 AS rule_version FROM json_each(?)) AS j \
+     WHERE attendances.id = j.id AND attendances.settled_at IS NULL";
+
+fn update_marks_sqlite(
+    lite: &mut diesel::SqliteConnection,
+    marks: &[AttendanceRow],
+) -> QueryResult<usize> {
+    // Timestamps as diesel writes them to SQLite, so that they compare
+    // (as text) with every other.
+    let stamp = |t: Option<NaiveDateTime>| t.map(|t| t.format("%F %T%.f").to_string());
+    let mut changed = 0;
+    for chunk in marks.chunks(MARKS_PER_STATEMENT) {
+        let rows: Vec<serde_json::Value> = chunk
+            .iter()
+            .map(|m| {
+                serde_json::json!([
+                    m.id,
+                    stamp(m.settled_at),
+                    m.outcome,
+                    m.transaction_id,
+                    stamp(m.credited_from),
+                    stamp(m.credited_to),
+                    m.credited_day,
+                    m.hours,
+                    m.points,
+                    m.rule_version,
+                ])
+            })
+            .collect();
+        changed += diesel::sql_query(SQLITE_MARK)
+            .bind::<diesel::sql_types::Text, _>(serde_json::Value::Array(rows).to_string())
+            .execute(lite)?;
+    }
+    Ok(changed)
 }
 
 fn upsert_marks(pg: &mut diesel::PgConnection, marks: &[AttendanceRow]) -> QueryResult<usize> {

@@ -392,10 +392,10 @@ fn lock_and_read(conn: &mut DbConnection, ids: &[String]) -> Result<Heads, Ledge
 }
 
 /// Writes a batch's transactions and postings with multi-row inserts, and
-/// each touched balance and chain head once: on Postgres as multi-row
-/// upserts of rows that all exist and are locked (the insert half never
-/// happens), saving round trips; on SQLite, which has none to save and no
-/// multi-row upsert in diesel, as one update each.
+/// each touched balance and chain head once, with one statement per table:
+/// on Postgres multi-row upserts of rows that all exist and are locked (the
+/// insert half never happens); on SQLite, where diesel has no multi-row
+/// upsert, an `UPDATE … FROM` the rows passed as one JSON array.
 fn write_rows(
     conn: &mut DbConnection,
     tx_rows: &[TransactionRow],
@@ -413,25 +413,52 @@ fn write_rows(
     }
     match conn {
         DbConnection::Pg(pg) => upsert_heads(pg, balance_rows, head_rows),
-        DbConnection::Sqlite(_) => {
-            for sum in balance_rows {
-                diesel::update(balances::table.find((&sum.account_id, &sum.asset)))
-                    .set((
-                        balances::amount.eq(sum.amount),
-                        balances::earned.eq(sum.earned),
-                    ))
-                    .execute(conn)?;
-            }
-            for head in head_rows {
-                diesel::update(accounts::table.find(&head.id))
-                    .set((
-                        accounts::last_seq.eq(head.last_seq),
-                        accounts::head_hash.eq(&head.head_hash),
-                    ))
-                    .execute(conn)?;
-            }
-            Ok(())
-        }
+        DbConnection::Sqlite(lite) => update_heads_sqlite(lite, balance_rows, head_rows),
+    }
+}
+
+const SQLITE_UPDATE_BALANCES: &str = "UPDATE balances SET amount = j.amount, earned = j.earned \
+     FROM (SELECT value ->> 0 AS account_id, value ->> 1 AS asset, value ->> 2 AS amount, \
+     value ->> 3 AS earned FROM json_each(?)) AS j \
+     WHERE balances.account_id = j.account_id AND balances.asset = j.asset";
+
+const SQLITE_UPDATE_HEADS: &str = "UPDATE accounts SET last_seq = j.last_seq, head_hash = j.head_hash \
+     FROM (SELECT value ->> 0 AS id, value ->> 1 AS last_seq, value ->> 2 AS head_hash \
+     FROM json_each(?)) AS j WHERE accounts.id = j.id";
+
+fn update_heads_sqlite(
+    lite: &mut diesel::SqliteConnection,
+    balance_rows: &[BalanceRow],
+    head_rows: &[AccountRow],
+) -> QueryResult<()> {
+    use diesel::sql_types::Text;
+    use serde_json::{Value, json};
+    let sums: Vec<Value> = balance_rows
+        .iter()
+        .map(|b| json!([b.account_id, b.asset, b.amount, b.earned]))
+        .collect();
+    let heads: Vec<Value> = head_rows
+        .iter()
+        .map(|h| json!([h.id, h.last_seq, h.head_hash]))
+        .collect();
+    let updated = diesel::sql_query(SQLITE_UPDATE_BALANCES)
+        .bind::<Text, _>(Value::Array(sums).to_string())
+        .execute(lite)?;
+    check_updated(updated, balance_rows.len())?;
+    let updated = diesel::sql_query(SQLITE_UPDATE_HEADS)
+        .bind::<Text, _>(Value::Array(heads).to_string())
+        .execute(lite)?;
+    check_updated(updated, head_rows.len())
+}
+
+/// Every row was read under this transaction's lock, so each must change.
+fn check_updated(updated: usize, expected: usize) -> QueryResult<()> {
+    if updated == expected {
+        Ok(())
+    } else {
+        Err(diesel::result::Error::QueryBuilderError(
+            format!("{updated} of {expected} ledger rows updated").into(),
+        ))
     }
 }
 
