@@ -40,7 +40,7 @@ pub struct ActivityRow {
     pub created_at: NaiveDateTime,
 }
 
-// None is NULL, not DEFAULT: a batch is then one statement on SQLite too.
+// None is NULL, not DEFAULT: a Postgres multi-row upsert writes NULL.
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = attendances, treat_none_as_default_value = false)]
 pub struct AttendanceRow {

@@ -403,12 +403,47 @@ fn write_rows(
     balance_rows: &[BalanceRow],
     head_rows: &[AccountRow],
 ) -> QueryResult<()> {
+    // Rows as tuples of `column.eq(value)`: diesel sends those to SQLite as
+    // one multi-row INSERT, a derived `Insertable` as one INSERT per row.
     for chunk in tx_rows.chunks(ROWS_PER_STATEMENT) {
-        let insert = diesel::insert_into(transactions::table).values(chunk);
+        let values: Vec<_> = chunk
+            .iter()
+            .map(|t| {
+                (
+                    transactions::id.eq(&t.id),
+                    transactions::kind.eq(&t.kind),
+                    transactions::actor_id.eq(&t.actor_id),
+                    transactions::reason.eq(&t.reason),
+                    transactions::external_id.eq(&t.external_id),
+                    transactions::rule_version.eq(&t.rule_version),
+                    transactions::reverses_id.eq(&t.reverses_id),
+                    transactions::request_id.eq(&t.request_id),
+                    transactions::created_at.eq(t.created_at),
+                )
+            })
+            .collect();
+        let insert = diesel::insert_into(transactions::table).values(&values);
         timebank_store::on_backend!(&mut *conn, c => insert.execute(c))?;
     }
     for chunk in posting_rows.chunks(ROWS_PER_STATEMENT) {
-        let insert = diesel::insert_into(postings::table).values(chunk);
+        let values: Vec<_> = chunk
+            .iter()
+            .map(|p| {
+                (
+                    postings::id.eq(&p.id),
+                    postings::transaction_id.eq(&p.transaction_id),
+                    postings::account_id.eq(&p.account_id),
+                    postings::seq.eq(p.seq),
+                    postings::asset.eq(&p.asset),
+                    postings::amount.eq(p.amount),
+                    postings::balance_after.eq(p.balance_after),
+                    postings::prev_hash.eq(&p.prev_hash),
+                    postings::hash.eq(&p.hash),
+                    postings::created_at.eq(p.created_at),
+                )
+            })
+            .collect();
+        let insert = diesel::insert_into(postings::table).values(&values);
         timebank_store::on_backend!(&mut *conn, c => insert.execute(c))?;
     }
     match conn {

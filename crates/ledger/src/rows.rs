@@ -27,9 +27,8 @@ pub struct BalanceRow {
     pub may_go_negative: bool,
 }
 
-// None is NULL, not DEFAULT: SQLite then takes a batch as one statement.
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
-#[diesel(table_name = transactions, treat_none_as_default_value = false)]
+#[diesel(table_name = transactions)]
 pub struct TransactionRow {
     pub id: String,
     pub kind: String,
