@@ -4,6 +4,7 @@
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
+use actix_web::HttpMessage;
 use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::middleware::Next;
@@ -114,9 +115,14 @@ pub async fn record(
     let metrics = req.app_data::<web::Data<Metrics>>().cloned();
     let res = next.call(req).await?;
     if let Some(metrics) = metrics {
-        let route = res
+        let known = res
             .request()
-            .match_pattern()
+            .extensions()
+            .get::<crate::telemetry::RoutePattern>()
+            .map(|r| r.0.clone());
+        let route = known
+            .filter(|r| r != "default")
+            .or_else(|| res.request().match_pattern())
             .unwrap_or_else(|| "unmatched".to_owned());
         metrics.observe(
             &method,

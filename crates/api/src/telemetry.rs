@@ -12,6 +12,10 @@ const PRIVATE_PARAMS: [&str; 2] = ["q", "phone"];
 
 pub struct RequestSpan;
 
+/// The route pattern a request matched (`default` if none).
+#[derive(Clone)]
+pub struct RoutePattern(pub String);
+
 /// The path and query, with private parameters' values replaced.
 pub fn loggable_target(path: &str, query: &str) -> String {
     if query.is_empty() {
@@ -35,6 +39,9 @@ impl RootSpanBuilder for RequestSpan {
             .map(ToString::to_string)
             .unwrap_or_default();
         let route = request.match_pattern().unwrap_or_else(|| "default".into());
+        // Kept for the metrics middleware: matching the pattern walks the
+        // routes, once per request is enough.
+        request.extensions_mut().insert(RoutePattern(route.clone()));
         let user_agent = request
             .headers()
             .get("User-Agent")

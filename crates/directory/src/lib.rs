@@ -535,7 +535,7 @@ pub fn volunteer_balances(
     use timebank_store::schema::{accounts, balances};
     /// star level, community path, then asset, amount and earned (if any)
     type Row = (i32, String, Option<String>, Option<i64>, Option<i64>);
-    let rows: Vec<Row> = volunteers::table
+    let query = volunteers::table
         .inner_join(orgs::table)
         .left_join(
             accounts::table.on(accounts::owner_id
@@ -550,8 +550,10 @@ pub fn volunteer_balances(
             balances::asset.nullable(),
             balances::amount.nullable(),
             balances::earned.nullable(),
-        ))
-        .load(conn)?;
+        ));
+    // On the backend's own connection: its statement cache keys on the
+    // query's type, the multi-backend one on its SQL text, built each time.
+    let rows: Vec<Row> = timebank_store::on_backend!(conn, c => query.load(c))?;
     let Some((level, path)) = rows.first().map(|r| (r.0, r.1.clone())) else {
         return Err(DomainError::NotFound("volunteer"));
     };

@@ -30,7 +30,7 @@ pub fn wallet_of_owner(
     conn: &mut DbConnection,
     owner_id: &str,
 ) -> Result<Option<(String, AccountBalances)>, LedgerError> {
-    let rows: Vec<WalletRow> = accounts::table
+    let query = accounts::table
         .left_join(balances::table.on(balances::account_id.eq(accounts::id)))
         .filter(accounts::kind.eq(crate::AccountKind::VolunteerWallet.as_str()))
         .filter(accounts::owner_id.eq(owner_id))
@@ -39,8 +39,9 @@ pub fn wallet_of_owner(
             balances::asset.nullable(),
             balances::amount.nullable(),
             balances::earned.nullable(),
-        ))
-        .load(conn)?;
+        ));
+    // The backend's own statement cache: see `directory::volunteer_balances`.
+    let rows: Vec<WalletRow> = timebank_store::on_backend!(conn, c => query.load(c))?;
     let Some(path) = rows.first().map(|r| r.0.clone()) else {
         return Ok(None);
     };
