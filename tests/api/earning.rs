@@ -364,6 +364,33 @@ fn overlapping_time_counts_once_and_the_day_is_capped() {
 }
 
 #[test]
+fn credited_times_are_stored_as_every_other_timestamp() {
+    use diesel::prelude::*;
+    use timebank_store::schema::attendances;
+    each_backend(|app| {
+        let t = tree(app);
+        let (v, _) = app.active_volunteer("周敏", "13500000002", &t.community_a);
+        let a = app.published_activity(&t.community_a, &day_at(3, 0, 0), &day_at(3, 6, 0), 5, None);
+        app.attend(&a, &v, &day_at(3, 0, 0), &day_at(3, 6, 0));
+        assert_eq!(app.settle(&a).body["transactions"][0]["hours"], "6.00");
+        // Settlement writes many attendances with one statement of its own
+        // making; its timestamps must compare, in SQL, with those written
+        // by every other statement (on SQLite they compare as text).
+        let pool = app.db.pool(1).unwrap();
+        let conn = &mut pool.get().unwrap();
+        let same: i64 = attendances::table
+            .filter(attendances::activity_id.eq(&a))
+            .filter(attendances::credited_from.eq(attendances::check_in_at.nullable()))
+            .filter(attendances::credited_to.eq(attendances::check_out_at))
+            .filter(attendances::settled_at.ge(attendances::check_out_at))
+            .count()
+            .get_result(conn)
+            .unwrap();
+        assert_eq!(same, 1);
+    });
+}
+
+#[test]
 fn policies_are_versioned_and_inherited() {
     each_backend(|app| {
         let t = tree(app);
