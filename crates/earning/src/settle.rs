@@ -357,7 +357,7 @@ fn transfer_for(
 ) -> Result<(timebank_ledger::NewTransaction, String, Amount), DomainError> {
     let (wallet_id, held) = match known.wallets.get(&volunteer.row.user_id) {
         Some((id, held)) => (id.clone(), *held),
-        // A volunteer registered before wallets were opened on registration.
+        // No wallet yet: it is opened on the first credit.
         None => (
             timebank_directory::wallet_of(conn, volunteer)?.id,
             Amount::ZERO,
