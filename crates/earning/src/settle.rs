@@ -530,9 +530,6 @@ fn marked(
     row
 }
 
-/// Rows per marking statement, well under both backends' bind limits.
-const MARKS_PER_STATEMENT: usize = 1_000;
-
 /// Writes the settlement columns of every marked attendance, in one
 /// statement: only those still unsettled change, and one settled meanwhile
 /// refuses the whole activity. On Postgres a multi-row upsert of rows that
@@ -571,7 +568,7 @@ fn update_marks_sqlite(
     // (as text) with every other.
     let stamp = |t: Option<NaiveDateTime>| t.map(|t| t.format("%F %T%.f").to_string());
     let mut changed = 0;
-    for chunk in marks.chunks(MARKS_PER_STATEMENT) {
+    for chunk in marks.chunks(timebank_store::ROWS_PER_STATEMENT) {
         let rows: Vec<serde_json::Value> = chunk
             .iter()
             .map(|m| {
@@ -600,7 +597,7 @@ fn upsert_marks(pg: &mut diesel::PgConnection, marks: &[AttendanceRow]) -> Query
     use diesel::query_dsl::methods::FilterDsl;
     use diesel::upsert::excluded;
     let mut changed = 0;
-    for chunk in marks.chunks(MARKS_PER_STATEMENT) {
+    for chunk in marks.chunks(timebank_store::ROWS_PER_STATEMENT) {
         changed += diesel::insert_into(attendances::table)
             .values(chunk)
             .on_conflict(attendances::id)

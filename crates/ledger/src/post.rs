@@ -359,10 +359,6 @@ type Heads = (
     HashMap<(String, String), BalanceRow>,
 );
 
-/// Rows per multi-row statement: well under both backends' bind limits
-/// (SQLite 32,766, Postgres 65,535) at ten columns a row.
-const ROWS_PER_STATEMENT: usize = 1_000;
-
 /// Locks the accounts (Postgres: in id order, so that two writers never
 /// wait on each other in a cycle; SQLite's `BEGIN IMMEDIATE` already made
 /// this the only writer) and reads their chain heads and balances, in one
@@ -405,7 +401,7 @@ fn write_rows(
 ) -> QueryResult<()> {
     // Rows as tuples of `column.eq(value)`: diesel sends those to SQLite as
     // one multi-row INSERT, a derived `Insertable` as one INSERT per row.
-    for chunk in tx_rows.chunks(ROWS_PER_STATEMENT) {
+    for chunk in tx_rows.chunks(timebank_store::ROWS_PER_STATEMENT) {
         let values: Vec<_> = chunk
             .iter()
             .map(|t| {
@@ -425,7 +421,7 @@ fn write_rows(
         let insert = diesel::insert_into(transactions::table).values(&values);
         timebank_store::on_backend!(&mut *conn, c => insert.execute(c))?;
     }
-    for chunk in posting_rows.chunks(ROWS_PER_STATEMENT) {
+    for chunk in posting_rows.chunks(timebank_store::ROWS_PER_STATEMENT) {
         let values: Vec<_> = chunk
             .iter()
             .map(|p| {
@@ -503,7 +499,7 @@ fn upsert_heads(
     head_rows: &[AccountRow],
 ) -> QueryResult<()> {
     use diesel::upsert::excluded;
-    for chunk in balance_rows.chunks(ROWS_PER_STATEMENT) {
+    for chunk in balance_rows.chunks(timebank_store::ROWS_PER_STATEMENT) {
         diesel::insert_into(balances::table)
             .values(chunk)
             .on_conflict((balances::account_id, balances::asset))
@@ -514,7 +510,7 @@ fn upsert_heads(
             ))
             .execute(pg)?;
     }
-    for chunk in head_rows.chunks(ROWS_PER_STATEMENT) {
+    for chunk in head_rows.chunks(timebank_store::ROWS_PER_STATEMENT) {
         diesel::insert_into(accounts::table)
             .values(chunk)
             .on_conflict(accounts::id)

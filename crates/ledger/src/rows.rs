@@ -27,7 +27,7 @@ pub struct BalanceRow {
     pub may_go_negative: bool,
 }
 
-#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = transactions)]
 pub struct TransactionRow {
     pub id: String,
@@ -57,7 +57,7 @@ impl TransactionRow {
     }
 }
 
-#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = postings)]
 pub struct PostingRow {
     pub id: String,

@@ -15,6 +15,10 @@ macro_rules! on_backend {
     };
 }
 
+/// Rows per multi-row statement: well under both backends' bind limits
+/// (SQLite 32,766, Postgres 65,535) at up to thirty columns a row.
+pub const ROWS_PER_STATEMENT: usize = 1_000;
+
 mod connection;
 mod error;
 pub mod failpoint;
