@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 use diesel::Connection;
 use diesel::r2d2::ManageConnection;
 
-use crate::{DatabaseUrl, DbConnection, DbManager, StoreError, write_tx};
+use crate::{Backend, DatabaseUrl, DbConnection, DbManager, StoreError, write_tx};
 
 /// Most jobs in one transaction: bounds how much one failed commit undoes.
 pub const MAX_GROUP: usize = 256;
@@ -144,12 +144,16 @@ impl GroupWriter {
     pub fn start(url: &DatabaseUrl, config: GroupConfig) -> Result<Self, StoreError> {
         let (sender, receiver) = sync_channel::<Box<dyn Job>>(QUEUE);
         let receiver = Arc::new(Mutex::new(receiver));
+        let own_checkpoints = url.backend() == Backend::Sqlite;
+        if own_checkpoints {
+            crate::checkpoint::start(url, Arc::downgrade(&receiver))?;
+        }
         for n in 0..config.writers.max(1) {
             let manager = DbManager::new(url.clone());
             let receiver = receiver.clone();
             std::thread::Builder::new()
                 .name(format!("group-writer-{n}"))
-                .spawn(move || writer_loop(&manager, &receiver, config.window))
+                .spawn(move || writer_loop(&manager, &receiver, config.window, own_checkpoints))
                 .map_err(|e| StoreError::Config(format!("cannot start a writer thread: {e}")))?;
         }
         Ok(Self { sender })
@@ -176,7 +180,12 @@ impl GroupWriter {
     }
 }
 
-fn writer_loop(manager: &DbManager, receiver: &Mutex<Receiver<Box<dyn Job>>>, window: Duration) {
+fn writer_loop(
+    manager: &DbManager,
+    receiver: &Mutex<Receiver<Box<dyn Job>>>,
+    window: Duration,
+    backstop_checkpoints: bool,
+) {
     let mut conn: Option<DbConnection> = None;
     let mut groups: u64 = 0;
     loop {
@@ -184,7 +193,7 @@ fn writer_loop(manager: &DbManager, receiver: &Mutex<Receiver<Box<dyn Job>>>, wi
             return; // every sender is gone: the server stopped
         };
         if conn.is_none() {
-            match manager.connect() {
+            match connect_writer(manager, backstop_checkpoints) {
                 Ok(c) => conn = Some(c),
                 Err(e) => {
                     crate::connection_broke();
@@ -223,6 +232,25 @@ fn writer_loop(manager: &DbManager, receiver: &Mutex<Receiver<Box<dyn Job>>>, wi
             job.finish(committed_ref);
         }
     }
+}
+
+/// The writer's connection; with `backstop_checkpoints` (SQLite, where the
+/// checkpointer thread does that work) its own WAL checkpoint only fires
+/// far past the usual threshold.
+fn connect_writer(
+    manager: &DbManager,
+    backstop_checkpoints: bool,
+) -> Result<DbConnection, diesel::r2d2::Error> {
+    use diesel::connection::SimpleConnection;
+    let mut conn = manager.connect()?;
+    if backstop_checkpoints {
+        conn.batch_execute(&format!(
+            "PRAGMA wal_autocheckpoint = {}",
+            crate::checkpoint::WRITER_BACKSTOP_PAGES
+        ))
+        .map_err(diesel::r2d2::Error::QueryError)?;
+    }
+    Ok(conn)
 }
 
 /// The first waiting job (blocking), then whatever else is queued, then

@@ -19,6 +19,7 @@ macro_rules! on_backend {
 /// (SQLite 32,766, Postgres 65,535) at up to thirty columns a row.
 pub const ROWS_PER_STATEMENT: usize = 1_000;
 
+pub mod checkpoint;
 mod connection;
 mod error;
 pub mod failpoint;

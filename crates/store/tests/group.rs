@@ -172,3 +172,30 @@ fn a_failed_commit_fails_every_job_and_keeps_nothing() {
         assert_eq!(stored(&db), vec![7]);
     }
 }
+
+/// SQLite: the writer leaves WAL checkpoints to a thread of their own, so a
+/// group's pages reach the database file although the writer's own
+/// threshold is far from reached.
+#[test]
+fn sqlite_commits_are_checkpointed_beside_the_writer() {
+    let db = TestDb::sqlite();
+    let writer = setup(&db);
+    let file = DatabaseUrl::parse(db.url()).unwrap().sqlite_path().unwrap();
+    let before = std::fs::metadata(&file).unwrap().len();
+    let answer = submit(&writer, |c| {
+        c.batch_execute(
+            "CREATE TABLE grp_pages (k BIGINT PRIMARY KEY, v TEXT NOT NULL);
+             WITH RECURSIVE n(k) AS (SELECT 1 UNION ALL SELECT k + 1 FROM n WHERE k < 1000)
+             INSERT INTO grp_pages SELECT k, hex(randomblob(200)) FROM n;",
+        )?;
+        Ok(0)
+    });
+    assert!(matches!(answer.recv().unwrap(), Ok(Ok(0))));
+    // 1,000 rows of 400 characters: about 100 pages, far below the 1,000
+    // at which a connection checkpoints on its own.
+    let grown = (0..100).any(|_| {
+        std::thread::sleep(Duration::from_millis(50));
+        std::fs::metadata(&file).unwrap().len() > before + 300_000
+    });
+    assert!(grown, "the database file stayed at {before} bytes");
+}
