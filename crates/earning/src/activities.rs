@@ -40,9 +40,8 @@ pub struct ActivityRow {
     pub created_at: NaiveDateTime,
 }
 
-// None is NULL, not DEFAULT: a Postgres multi-row upsert writes NULL.
-#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
-#[diesel(table_name = attendances, treat_none_as_default_value = false)]
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = attendances)]
 pub struct AttendanceRow {
     pub id: String,
     pub activity_id: String,

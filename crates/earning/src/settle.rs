@@ -531,15 +531,36 @@ fn marked(
 }
 
 /// Writes the settlement columns of every marked attendance, in one
-/// statement: only those still unsettled change, and one settled meanwhile
-/// refuses the whole activity. On Postgres a multi-row upsert of rows that
-/// all exist; on SQLite, where diesel has no multi-row upsert, an
-/// `UPDATE … FROM` the rows passed as one JSON array.
+/// statement (the rows passed as one JSON array): only those still
+/// unsettled change, and one settled meanwhile refuses the whole activity.
 fn mark_all(conn: &mut DbConnection, marks: &[AttendanceRow]) -> Result<(), DomainError> {
-    let changed = match conn {
-        DbConnection::Pg(pg) => upsert_marks(pg, marks)?,
-        DbConnection::Sqlite(lite) => update_marks_sqlite(lite, marks)?,
+    use timebank_store::fixed::{Fixed, sqlite_timestamp};
+    let sql = match conn {
+        DbConnection::Pg(_) => PG_MARK,
+        DbConnection::Sqlite(_) => SQLITE_MARK,
     };
+    let stamp = |t: Option<NaiveDateTime>| t.map(sqlite_timestamp);
+    let mut changed = 0;
+    for chunk in marks.chunks(timebank_store::ROWS_PER_STATEMENT) {
+        let rows: Vec<serde_json::Value> = chunk
+            .iter()
+            .map(|m| {
+                serde_json::json!([
+                    m.id,
+                    stamp(m.settled_at),
+                    m.outcome,
+                    m.transaction_id,
+                    stamp(m.credited_from),
+                    stamp(m.credited_to),
+                    m.credited_day,
+                    m.hours,
+                    m.points,
+                    m.rule_version,
+                ])
+            })
+            .collect();
+        changed += Fixed::rows(sql, serde_json::Value::Array(rows).to_string()).execute(conn)?;
+    }
     if changed == marks.len() {
         Ok(())
     } else {
@@ -560,61 +581,9 @@ const SQLITE_MARK: &str = "UPDATE attendances SET settled_at = j.settled_at, out
      value ->> 9 AS rule_version FROM json_each(?)) AS j \
      WHERE attendances.id = j.id AND attendances.settled_at IS NULL";
 
-fn update_marks_sqlite(
-    lite: &mut diesel::SqliteConnection,
-    marks: &[AttendanceRow],
-) -> QueryResult<usize> {
-    // Timestamps as diesel writes them to SQLite, so that they compare
-    // (as text) with every other.
-    let stamp = |t: Option<NaiveDateTime>| t.map(|t| t.format("%F %T%.f").to_string());
-    let mut changed = 0;
-    for chunk in marks.chunks(timebank_store::ROWS_PER_STATEMENT) {
-        let rows: Vec<serde_json::Value> = chunk
-            .iter()
-            .map(|m| {
-                serde_json::json!([
-                    m.id,
-                    stamp(m.settled_at),
-                    m.outcome,
-                    m.transaction_id,
-                    stamp(m.credited_from),
-                    stamp(m.credited_to),
-                    m.credited_day,
-                    m.hours,
-                    m.points,
-                    m.rule_version,
-                ])
-            })
-            .collect();
-        changed += diesel::sql_query(SQLITE_MARK)
-            .bind::<diesel::sql_types::Text, _>(serde_json::Value::Array(rows).to_string())
-            .execute(lite)?;
-    }
-    Ok(changed)
-}
-
-fn upsert_marks(pg: &mut diesel::PgConnection, marks: &[AttendanceRow]) -> QueryResult<usize> {
-    use diesel::query_dsl::methods::FilterDsl;
-    use diesel::upsert::excluded;
-    let mut changed = 0;
-    for chunk in marks.chunks(timebank_store::ROWS_PER_STATEMENT) {
-        changed += diesel::insert_into(attendances::table)
-            .values(chunk)
-            .on_conflict(attendances::id)
-            .do_update()
-            .set((
-                attendances::settled_at.eq(excluded(attendances::settled_at)),
-                attendances::outcome.eq(excluded(attendances::outcome)),
-                attendances::transaction_id.eq(excluded(attendances::transaction_id)),
-                attendances::credited_from.eq(excluded(attendances::credited_from)),
-                attendances::credited_to.eq(excluded(attendances::credited_to)),
-                attendances::credited_day.eq(excluded(attendances::credited_day)),
-                attendances::hours.eq(excluded(attendances::hours)),
-                attendances::points.eq(excluded(attendances::points)),
-                attendances::rule_version.eq(excluded(attendances::rule_version)),
-            ))
-            .filter(attendances::settled_at.is_null())
-            .execute(pg)?;
-    }
-    Ok(changed)
-}
+const PG_MARK: &str = "UPDATE attendances SET settled_at = (j ->> 1)::timestamp, \
+     outcome = j ->> 2, transaction_id = j ->> 3, credited_from = (j ->> 4)::timestamp, \
+     credited_to = (j ->> 5)::timestamp, credited_day = j ->> 6, hours = (j ->> 7)::bigint, \
+     points = (j ->> 8)::bigint, rule_version = j ->> 9 \
+     FROM json_array_elements(?::json) AS j \
+     WHERE attendances.id = j ->> 0 AND attendances.settled_at IS NULL";

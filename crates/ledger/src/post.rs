@@ -3,6 +3,7 @@
 use std::collections::{BTreeSet, HashMap};
 
 use diesel::prelude::*;
+use timebank_store::fixed::Fixed;
 use timebank_store::schema::{accounts, balances, postings, transactions};
 use timebank_store::{DbConnection, is_unique_violation, lock_rows_for_update, write_tx};
 
@@ -359,6 +360,24 @@ type Heads = (
     HashMap<(String, String), BalanceRow>,
 );
 
+/// An account with one of its balances, as SQLite's lock-free read returns it.
+#[derive(QueryableByName)]
+struct AccountBalance {
+    #[diesel(embed)]
+    account: AccountRow,
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    asset: String,
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    amount: i64,
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    earned: i64,
+}
+
+const SQLITE_READ_HEADS: &str = "SELECT a.id, a.kind, a.owner_id, a.org_path, a.may_go_negative, \
+     a.last_seq, a.head_hash, a.created_at, b.asset, b.amount, b.earned \
+     FROM accounts AS a JOIN balances AS b ON b.account_id = a.id \
+     WHERE a.id IN (SELECT value FROM json_each(?))";
+
 /// Locks the accounts (Postgres: in id order, so that two writers never
 /// wait on each other in a cycle; SQLite's `BEGIN IMMEDIATE` already made
 /// this the only writer) and reads their chain heads and balances, in one
@@ -372,11 +391,22 @@ fn lock_and_read(conn: &mut DbConnection, ids: &[String]) -> Result<Heads, Ledge
             .select((AccountRow::as_select(), BalanceRow::as_select()))
             .for_update()
             .load(pg)?,
-        DbConnection::Sqlite(lite) => accounts::table
-            .inner_join(balances::table)
-            .filter(accounts::id.eq_any(ids))
-            .select((AccountRow::as_select(), BalanceRow::as_select()))
-            .load(lite)?,
+        DbConnection::Sqlite(_) => {
+            Fixed::rows(SQLITE_READ_HEADS, serde_json::json!(ids).to_string())
+                .load::<AccountBalance>(conn)?
+                .into_iter()
+                .map(|r| {
+                    let balance = BalanceRow {
+                        account_id: r.account.id.clone(),
+                        asset: r.asset,
+                        amount: r.amount,
+                        earned: r.earned,
+                        may_go_negative: r.account.may_go_negative,
+                    };
+                    (r.account, balance)
+                })
+                .collect()
+        }
     };
     let mut heads = HashMap::with_capacity(ids.len());
     let mut sums = HashMap::with_capacity(rows.len());
@@ -387,11 +417,54 @@ fn lock_and_read(conn: &mut DbConnection, ids: &[String]) -> Result<Heads, Ledge
     Ok((heads, sums))
 }
 
-/// Writes a batch's transactions and postings with multi-row inserts, and
-/// each touched balance and chain head once, with one statement per table:
-/// on Postgres multi-row upserts of rows that all exist and are locked (the
-/// insert half never happens); on SQLite, where diesel has no multi-row
-/// upsert, an `UPDATE … FROM` the rows passed as one JSON array.
+/// The statements that write a batch, per backend. Each takes its rows as
+/// one JSON array of arrays (timestamps in SQLite's text form, which
+/// Postgres reads too), so that the text never varies and stays prepared.
+struct WriteSql {
+    transactions: &'static str,
+    postings: &'static str,
+    balances: &'static str,
+    heads: &'static str,
+}
+
+const SQLITE_WRITE: WriteSql = WriteSql {
+    transactions: "INSERT INTO transactions (id, kind, actor_id, reason, external_id, \
+         rule_version, reverses_id, request_id, created_at) \
+         SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3, value ->> 4, value ->> 5, \
+         value ->> 6, value ->> 7, value ->> 8 FROM json_each(?)",
+    postings: "INSERT INTO postings (id, transaction_id, account_id, seq, asset, amount, \
+         balance_after, prev_hash, hash, created_at) \
+         SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3, value ->> 4, value ->> 5, \
+         value ->> 6, value ->> 7, value ->> 8, value ->> 9 FROM json_each(?)",
+    balances: "UPDATE balances SET amount = j.amount, earned = j.earned \
+         FROM (SELECT value ->> 0 AS account_id, value ->> 1 AS asset, value ->> 2 AS amount, \
+         value ->> 3 AS earned FROM json_each(?)) AS j \
+         WHERE balances.account_id = j.account_id AND balances.asset = j.asset",
+    heads: "UPDATE accounts SET last_seq = j.last_seq, head_hash = j.head_hash \
+         FROM (SELECT value ->> 0 AS id, value ->> 1 AS last_seq, value ->> 2 AS head_hash \
+         FROM json_each(?)) AS j WHERE accounts.id = j.id",
+};
+
+const PG_WRITE: WriteSql = WriteSql {
+    transactions: "INSERT INTO transactions (id, kind, actor_id, reason, external_id, \
+         rule_version, reverses_id, request_id, created_at) \
+         SELECT j ->> 0, j ->> 1, j ->> 2, j ->> 3, j ->> 4, j ->> 5, j ->> 6, j ->> 7, \
+         (j ->> 8)::timestamp FROM json_array_elements(?::json) AS j",
+    postings: "INSERT INTO postings (id, transaction_id, account_id, seq, asset, amount, \
+         balance_after, prev_hash, hash, created_at) \
+         SELECT j ->> 0, j ->> 1, j ->> 2, (j ->> 3)::bigint, j ->> 4, (j ->> 5)::bigint, \
+         (j ->> 6)::bigint, j ->> 7, j ->> 8, (j ->> 9)::timestamp \
+         FROM json_array_elements(?::json) AS j",
+    balances: "UPDATE balances SET amount = (j ->> 2)::bigint, earned = (j ->> 3)::bigint \
+         FROM json_array_elements(?::json) AS j \
+         WHERE balances.account_id = j ->> 0 AND balances.asset = j ->> 1",
+    heads: "UPDATE accounts SET last_seq = (j ->> 1)::bigint, head_hash = j ->> 2 \
+         FROM json_array_elements(?::json) AS j WHERE accounts.id = j ->> 0",
+};
+
+/// Writes a batch's transactions and postings, and each touched balance
+/// and chain head once, with one statement per table (per
+/// [`timebank_store::ROWS_PER_STATEMENT`] rows).
 fn write_rows(
     conn: &mut DbConnection,
     tx_rows: &[TransactionRow],
@@ -399,90 +472,66 @@ fn write_rows(
     balance_rows: &[BalanceRow],
     head_rows: &[AccountRow],
 ) -> QueryResult<()> {
-    // Rows as tuples of `column.eq(value)`: diesel sends those to SQLite as
-    // one multi-row INSERT, a derived `Insertable` as one INSERT per row.
-    for chunk in tx_rows.chunks(timebank_store::ROWS_PER_STATEMENT) {
-        let values: Vec<_> = chunk
-            .iter()
-            .map(|t| {
-                (
-                    transactions::id.eq(&t.id),
-                    transactions::kind.eq(&t.kind),
-                    transactions::actor_id.eq(&t.actor_id),
-                    transactions::reason.eq(&t.reason),
-                    transactions::external_id.eq(&t.external_id),
-                    transactions::rule_version.eq(&t.rule_version),
-                    transactions::reverses_id.eq(&t.reverses_id),
-                    transactions::request_id.eq(&t.request_id),
-                    transactions::created_at.eq(t.created_at),
-                )
-            })
-            .collect();
-        let insert = diesel::insert_into(transactions::table).values(&values);
-        timebank_store::on_backend!(&mut *conn, c => insert.execute(c))?;
-    }
-    for chunk in posting_rows.chunks(timebank_store::ROWS_PER_STATEMENT) {
-        let values: Vec<_> = chunk
-            .iter()
-            .map(|p| {
-                (
-                    postings::id.eq(&p.id),
-                    postings::transaction_id.eq(&p.transaction_id),
-                    postings::account_id.eq(&p.account_id),
-                    postings::seq.eq(p.seq),
-                    postings::asset.eq(&p.asset),
-                    postings::amount.eq(p.amount),
-                    postings::balance_after.eq(p.balance_after),
-                    postings::prev_hash.eq(&p.prev_hash),
-                    postings::hash.eq(&p.hash),
-                    postings::created_at.eq(p.created_at),
-                )
-            })
-            .collect();
-        let insert = diesel::insert_into(postings::table).values(&values);
-        timebank_store::on_backend!(&mut *conn, c => insert.execute(c))?;
-    }
-    match conn {
-        DbConnection::Pg(pg) => upsert_heads(pg, balance_rows, head_rows),
-        DbConnection::Sqlite(lite) => update_heads_sqlite(lite, balance_rows, head_rows),
-    }
-}
-
-const SQLITE_UPDATE_BALANCES: &str = "UPDATE balances SET amount = j.amount, earned = j.earned \
-     FROM (SELECT value ->> 0 AS account_id, value ->> 1 AS asset, value ->> 2 AS amount, \
-     value ->> 3 AS earned FROM json_each(?)) AS j \
-     WHERE balances.account_id = j.account_id AND balances.asset = j.asset";
-
-const SQLITE_UPDATE_HEADS: &str = "UPDATE accounts SET last_seq = j.last_seq, head_hash = j.head_hash \
-     FROM (SELECT value ->> 0 AS id, value ->> 1 AS last_seq, value ->> 2 AS head_hash \
-     FROM json_each(?)) AS j WHERE accounts.id = j.id";
-
-fn update_heads_sqlite(
-    lite: &mut diesel::SqliteConnection,
-    balance_rows: &[BalanceRow],
-    head_rows: &[AccountRow],
-) -> QueryResult<()> {
-    use diesel::sql_types::Text;
-    use serde_json::{Value, json};
-    let sums: Vec<Value> = balance_rows
-        .iter()
-        .map(|b| json!([b.account_id, b.asset, b.amount, b.earned]))
-        .collect();
-    let heads: Vec<Value> = head_rows
-        .iter()
-        .map(|h| json!([h.id, h.last_seq, h.head_hash]))
-        .collect();
-    let updated = diesel::sql_query(SQLITE_UPDATE_BALANCES)
-        .bind::<Text, _>(Value::Array(sums).to_string())
-        .execute(lite)?;
+    use serde_json::json;
+    use timebank_store::fixed::sqlite_timestamp as stamp;
+    let sql = match conn {
+        DbConnection::Pg(_) => &PG_WRITE,
+        DbConnection::Sqlite(_) => &SQLITE_WRITE,
+    };
+    write_chunks(conn, sql.transactions, tx_rows, |t| {
+        json!([
+            t.id,
+            t.kind,
+            t.actor_id,
+            t.reason,
+            t.external_id,
+            t.rule_version,
+            t.reverses_id,
+            t.request_id,
+            stamp(t.created_at)
+        ])
+    })?;
+    write_chunks(conn, sql.postings, posting_rows, |p| {
+        json!([
+            p.id,
+            p.transaction_id,
+            p.account_id,
+            p.seq,
+            p.asset,
+            p.amount,
+            p.balance_after,
+            p.prev_hash,
+            p.hash,
+            stamp(p.created_at)
+        ])
+    })?;
+    // Every row was read under this transaction's lock, so each must change.
+    let updated = write_chunks(conn, sql.balances, balance_rows, |b| {
+        json!([b.account_id, b.asset, b.amount, b.earned])
+    })?;
     check_updated(updated, balance_rows.len())?;
-    let updated = diesel::sql_query(SQLITE_UPDATE_HEADS)
-        .bind::<Text, _>(Value::Array(heads).to_string())
-        .execute(lite)?;
+    let updated = write_chunks(conn, sql.heads, head_rows, |h| {
+        json!([h.id, h.last_seq, h.head_hash])
+    })?;
     check_updated(updated, head_rows.len())
 }
 
-/// Every row was read under this transaction's lock, so each must change.
+/// Runs `sql` over `rows` as JSON arrays, a bounded number per statement;
+/// answers the rows changed.
+fn write_chunks<T>(
+    conn: &mut DbConnection,
+    sql: &'static str,
+    rows: &[T],
+    row: impl Fn(&T) -> serde_json::Value,
+) -> QueryResult<usize> {
+    let mut changed = 0;
+    for chunk in rows.chunks(timebank_store::ROWS_PER_STATEMENT) {
+        let json = serde_json::Value::Array(chunk.iter().map(&row).collect()).to_string();
+        changed += Fixed::rows(sql, json).execute(conn)?;
+    }
+    Ok(changed)
+}
+
 fn check_updated(updated: usize, expected: usize) -> QueryResult<()> {
     if updated == expected {
         Ok(())
@@ -491,37 +540,6 @@ fn check_updated(updated: usize, expected: usize) -> QueryResult<()> {
             format!("{updated} of {expected} ledger rows updated").into(),
         ))
     }
-}
-
-fn upsert_heads(
-    pg: &mut diesel::PgConnection,
-    balance_rows: &[BalanceRow],
-    head_rows: &[AccountRow],
-) -> QueryResult<()> {
-    use diesel::upsert::excluded;
-    for chunk in balance_rows.chunks(timebank_store::ROWS_PER_STATEMENT) {
-        diesel::insert_into(balances::table)
-            .values(chunk)
-            .on_conflict((balances::account_id, balances::asset))
-            .do_update()
-            .set((
-                balances::amount.eq(excluded(balances::amount)),
-                balances::earned.eq(excluded(balances::earned)),
-            ))
-            .execute(pg)?;
-    }
-    for chunk in head_rows.chunks(timebank_store::ROWS_PER_STATEMENT) {
-        diesel::insert_into(accounts::table)
-            .values(chunk)
-            .on_conflict(accounts::id)
-            .do_update()
-            .set((
-                accounts::last_seq.eq(excluded(accounts::last_seq)),
-                accounts::head_hash.eq(excluded(accounts::head_hash)),
-            ))
-            .execute(pg)?;
-    }
-    Ok(())
 }
 
 /// Posts several transactions inside the caller's write transaction, in

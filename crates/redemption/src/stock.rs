@@ -6,6 +6,7 @@
 use diesel::prelude::*;
 use timebank_kernel::{Code, DomainError};
 use timebank_ledger::Problem;
+use timebank_store::fixed::{Fixed, Param};
 use timebank_store::schema::{stock_levels, stock_movements};
 use timebank_store::{DbConnection, is_unique_violation, write_tx};
 
@@ -120,6 +121,19 @@ pub fn change(
     })
 }
 
+/// The level after a movement, unless it would go below zero.
+const MOVE_LEVEL: &str = "UPDATE stock_levels SET available = available + ?, reserved = reserved + ? \
+     WHERE site_id = ? AND item_id = ? AND available + ? >= 0 AND reserved + ? >= 0 \
+     RETURNING available, reserved";
+
+#[derive(QueryableByName)]
+struct LevelRow {
+    #[diesel(sql_type = diesel::sql_types::Integer)]
+    available: i32,
+    #[diesel(sql_type = diesel::sql_types::Integer)]
+    reserved: i32,
+}
+
 /// Moves stock; refuses with `out_of_stock` rather than go below zero.
 /// Run inside the caller's write transaction.
 #[allow(clippy::too_many_arguments)]
@@ -137,19 +151,21 @@ pub fn apply(
     if matches!(kind, MovementKind::Restock | MovementKind::Correction) {
         ensure_level_row(conn, site_id, item_id)?;
     }
-    let moved = diesel::update(
-        stock_levels::table
-            .find((site_id, item_id))
-            .filter((stock_levels::available + d_available).ge(0))
-            .filter((stock_levels::reserved + d_reserved).ge(0)),
-    )
-    .set((
-        stock_levels::available.eq(stock_levels::available + d_available),
-        stock_levels::reserved.eq(stock_levels::reserved + d_reserved),
-    ))
-    .returning((stock_levels::available, stock_levels::reserved));
-    let after: Option<(i32, i32)> =
-        timebank_store::on_backend!(&mut *conn, c => moved.get_result(c).optional())?;
+    let moved = Fixed::new(
+        MOVE_LEVEL,
+        vec![
+            Param::Integer(d_available),
+            Param::Integer(d_reserved),
+            Param::Text(site_id.to_owned()),
+            Param::Text(item_id.to_owned()),
+            Param::Integer(d_available),
+            Param::Integer(d_reserved),
+        ],
+    );
+    let after = moved
+        .load::<LevelRow>(conn)?
+        .pop()
+        .map(|l| (l.available, l.reserved));
     let Some((available, reserved)) = after else {
         let now = level(conn, site_id, item_id)?;
         return Err(

@@ -5,6 +5,7 @@
 use diesel::prelude::*;
 
 use crate::DbConnection;
+use crate::fixed::{Fixed, Param};
 use crate::schema::idempotency_keys as keys;
 
 /// What a key holds: the request it was first used with and its answer
@@ -61,8 +62,16 @@ pub fn record(
     status: i32,
     body: &str,
 ) -> QueryResult<()> {
-    diesel::update(keys::table.find((caller, key)))
-        .set((keys::status_code.eq(status), keys::response_body.eq(body)))
-        .execute(conn)?;
+    Fixed::new(
+        "UPDATE idempotency_keys SET status_code = ?, response_body = ? \
+         WHERE caller_id = ? AND idem_key = ?",
+        vec![
+            Param::Integer(status),
+            Param::Text(body.to_owned()),
+            Param::Text(caller.to_owned()),
+            Param::Text(key.to_owned()),
+        ],
+    )
+    .execute(conn)?;
     Ok(())
 }

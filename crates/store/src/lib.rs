@@ -23,6 +23,7 @@ pub mod checkpoint;
 mod connection;
 mod error;
 pub mod failpoint;
+pub mod fixed;
 pub mod generation;
 mod group;
 pub mod idempotency;
