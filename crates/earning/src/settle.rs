@@ -534,32 +534,54 @@ fn marked(
 /// statement (the rows passed as one JSON array): only those still
 /// unsettled change, and one settled meanwhile refuses the whole activity.
 fn mark_all(conn: &mut DbConnection, marks: &[AttendanceRow]) -> Result<(), DomainError> {
-    use timebank_store::fixed::{Fixed, sqlite_timestamp};
-    let sql = match conn {
-        DbConnection::Pg(_) => PG_MARK,
-        DbConnection::Sqlite(_) => SQLITE_MARK,
-    };
+    use timebank_store::fixed::{Fixed, Param, sqlite_timestamp};
     let stamp = |t: Option<NaiveDateTime>| t.map(sqlite_timestamp);
+    let pg = matches!(conn, DbConnection::Pg(_));
     let mut changed = 0;
     for chunk in marks.chunks(timebank_store::ROWS_PER_STATEMENT) {
-        let rows: Vec<serde_json::Value> = chunk
-            .iter()
-            .map(|m| {
-                serde_json::json!([
-                    m.id,
-                    stamp(m.settled_at),
-                    m.outcome,
-                    m.transaction_id,
-                    stamp(m.credited_from),
-                    stamp(m.credited_to),
-                    m.credited_day,
-                    m.hours,
-                    m.points,
-                    m.rule_version,
-                ])
-            })
-            .collect();
-        changed += Fixed::rows(sql, serde_json::Value::Array(rows).to_string()).execute(conn)?;
+        let statement = if pg {
+            // One array per column, each as text (see `PG_MARK`).
+            let rows: Vec<[Option<String>; 10]> = chunk
+                .iter()
+                .map(|m| {
+                    [
+                        Some(m.id.clone()),
+                        stamp(m.settled_at),
+                        m.outcome.clone(),
+                        m.transaction_id.clone(),
+                        stamp(m.credited_from),
+                        stamp(m.credited_to),
+                        m.credited_day.clone(),
+                        m.hours.map(|h| h.to_string()),
+                        m.points.map(|p| p.to_string()),
+                        m.rule_version.clone(),
+                    ]
+                })
+                .collect();
+            let column =
+                |i: usize| Param::NullableTexts(rows.iter().map(|r| r[i].clone()).collect());
+            Fixed::new(PG_MARK, (0..10).map(column).collect())
+        } else {
+            let rows: Vec<serde_json::Value> = chunk
+                .iter()
+                .map(|m| {
+                    serde_json::json!([
+                        m.id,
+                        stamp(m.settled_at),
+                        m.outcome,
+                        m.transaction_id,
+                        stamp(m.credited_from),
+                        stamp(m.credited_to),
+                        m.credited_day,
+                        m.hours,
+                        m.points,
+                        m.rule_version,
+                    ])
+                })
+                .collect();
+            Fixed::rows(SQLITE_MARK, serde_json::Value::Array(rows).to_string())
+        };
+        changed += statement.execute(conn)?;
     }
     if changed == marks.len() {
         Ok(())
@@ -581,9 +603,14 @@ const SQLITE_MARK: &str = "UPDATE attendances SET settled_at = j.settled_at, out
      value ->> 9 AS rule_version FROM json_each(?)) AS j \
      WHERE attendances.id = j.id AND attendances.settled_at IS NULL";
 
-const PG_MARK: &str = "UPDATE attendances SET settled_at = (j ->> 1)::timestamp, \
-     outcome = j ->> 2, transaction_id = j ->> 3, credited_from = (j ->> 4)::timestamp, \
-     credited_to = (j ->> 5)::timestamp, credited_day = j ->> 6, hours = (j ->> 7)::bigint, \
-     points = (j ->> 8)::bigint, rule_version = j ->> 9 \
-     FROM json_array_elements(?::json) AS j \
-     WHERE attendances.id = j ->> 0 AND attendances.settled_at IS NULL";
+// Arrays rather than JSON on Postgres: a JSON array is planned as 100 rows,
+// joined by scanning the whole table.
+const PG_MARK: &str = "UPDATE attendances SET settled_at = j.settled_at::timestamp, \
+     outcome = j.outcome, transaction_id = j.transaction_id, \
+     credited_from = j.credited_from::timestamp, credited_to = j.credited_to::timestamp, \
+     credited_day = j.credited_day, hours = j.hours::bigint, points = j.points::bigint, \
+     rule_version = j.rule_version \
+     FROM unnest(?::text[], ?::text[], ?::text[], ?::text[], ?::text[], ?::text[], ?::text[], \
+     ?::text[], ?::text[], ?::text[]) AS j(id, settled_at, outcome, transaction_id, \
+     credited_from, credited_to, credited_day, hours, points, rule_version) \
+     WHERE attendances.id = j.id AND attendances.settled_at IS NULL";

@@ -3,7 +3,7 @@
 use std::collections::{BTreeSet, HashMap};
 
 use diesel::prelude::*;
-use timebank_store::fixed::Fixed;
+use timebank_store::fixed::{Fixed, Param};
 use timebank_store::schema::{accounts, balances, postings, transactions};
 use timebank_store::{DbConnection, is_unique_violation, lock_rows_for_update, write_tx};
 
@@ -417,54 +417,61 @@ fn lock_and_read(conn: &mut DbConnection, ids: &[String]) -> Result<Heads, Ledge
     Ok((heads, sums))
 }
 
-/// The statements that write a batch, per backend. Each takes its rows as
-/// one JSON array of arrays (timestamps in SQLite's text form, which
-/// Postgres reads too), so that the text never varies and stays prepared.
-struct WriteSql {
-    transactions: &'static str,
-    postings: &'static str,
-    balances: &'static str,
-    heads: &'static str,
+// SQLite: one statement per table, each taking its rows as one JSON array
+// of arrays (timestamps in the text form diesel writes), so that the text
+// never varies and stays prepared. Postgres reads the same JSON rows.
+const SQLITE_INSERT_TRANSACTIONS: &str = "INSERT INTO transactions (id, kind, actor_id, reason, \
+     external_id, rule_version, reverses_id, request_id, created_at) \
+     SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3, value ->> 4, value ->> 5, \
+     value ->> 6, value ->> 7, value ->> 8 FROM json_each(?)";
+
+const SQLITE_INSERT_POSTINGS: &str = "INSERT INTO postings (id, transaction_id, account_id, seq, \
+     asset, amount, balance_after, prev_hash, hash, created_at) \
+     SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3, value ->> 4, value ->> 5, \
+     value ->> 6, value ->> 7, value ->> 8, value ->> 9 FROM json_each(?)";
+
+const SQLITE_UPDATE_BALANCES: &str = "UPDATE balances SET amount = j.amount, earned = j.earned \
+     FROM (SELECT value ->> 0 AS account_id, value ->> 1 AS asset, value ->> 2 AS amount, \
+     value ->> 3 AS earned FROM json_each(?)) AS j \
+     WHERE balances.account_id = j.account_id AND balances.asset = j.asset";
+
+const SQLITE_UPDATE_HEADS: &str = "UPDATE accounts SET last_seq = j.last_seq, head_hash = j.head_hash \
+     FROM (SELECT value ->> 0 AS id, value ->> 1 AS last_seq, value ->> 2 AS head_hash \
+     FROM json_each(?)) AS j WHERE accounts.id = j.id";
+
+// Postgres: the whole batch in one statement, one round trip. Rows to
+// insert come as JSON; rows to update, joined by key, as arrays, which the
+// planner takes for the few rows they are (a JSON array it plans as 100
+// rows, and joins them by scanning the whole table).
+const PG_WRITE: &str = "WITH t AS (INSERT INTO transactions (id, kind, actor_id, reason, \
+     external_id, rule_version, reverses_id, request_id, created_at) \
+     SELECT j ->> 0, j ->> 1, j ->> 2, j ->> 3, j ->> 4, j ->> 5, j ->> 6, j ->> 7, \
+     (j ->> 8)::timestamp FROM json_array_elements(?::json) AS j), \
+     p AS (INSERT INTO postings (id, transaction_id, account_id, seq, asset, amount, \
+     balance_after, prev_hash, hash, created_at) \
+     SELECT j ->> 0, j ->> 1, j ->> 2, (j ->> 3)::bigint, j ->> 4, (j ->> 5)::bigint, \
+     (j ->> 6)::bigint, j ->> 7, j ->> 8, (j ->> 9)::timestamp \
+     FROM json_array_elements(?::json) AS j), \
+     b AS (UPDATE balances SET amount = j.amount, earned = j.earned \
+     FROM unnest(?::text[], ?::text[], ?::bigint[], ?::bigint[]) AS j(account_id, asset, amount, earned) \
+     WHERE balances.account_id = j.account_id AND balances.asset = j.asset RETURNING 1), \
+     h AS (UPDATE accounts SET last_seq = j.last_seq, head_hash = j.head_hash \
+     FROM unnest(?::text[], ?::bigint[], ?::text[]) AS j(id, last_seq, head_hash) \
+     WHERE accounts.id = j.id RETURNING 1) \
+     SELECT (SELECT count(*) FROM b) AS balances, (SELECT count(*) FROM h) AS heads";
+
+#[derive(QueryableByName)]
+struct Updated {
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    balances: i64,
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    heads: i64,
 }
 
-const SQLITE_WRITE: WriteSql = WriteSql {
-    transactions: "INSERT INTO transactions (id, kind, actor_id, reason, external_id, \
-         rule_version, reverses_id, request_id, created_at) \
-         SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3, value ->> 4, value ->> 5, \
-         value ->> 6, value ->> 7, value ->> 8 FROM json_each(?)",
-    postings: "INSERT INTO postings (id, transaction_id, account_id, seq, asset, amount, \
-         balance_after, prev_hash, hash, created_at) \
-         SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3, value ->> 4, value ->> 5, \
-         value ->> 6, value ->> 7, value ->> 8, value ->> 9 FROM json_each(?)",
-    balances: "UPDATE balances SET amount = j.amount, earned = j.earned \
-         FROM (SELECT value ->> 0 AS account_id, value ->> 1 AS asset, value ->> 2 AS amount, \
-         value ->> 3 AS earned FROM json_each(?)) AS j \
-         WHERE balances.account_id = j.account_id AND balances.asset = j.asset",
-    heads: "UPDATE accounts SET last_seq = j.last_seq, head_hash = j.head_hash \
-         FROM (SELECT value ->> 0 AS id, value ->> 1 AS last_seq, value ->> 2 AS head_hash \
-         FROM json_each(?)) AS j WHERE accounts.id = j.id",
-};
-
-const PG_WRITE: WriteSql = WriteSql {
-    transactions: "INSERT INTO transactions (id, kind, actor_id, reason, external_id, \
-         rule_version, reverses_id, request_id, created_at) \
-         SELECT j ->> 0, j ->> 1, j ->> 2, j ->> 3, j ->> 4, j ->> 5, j ->> 6, j ->> 7, \
-         (j ->> 8)::timestamp FROM json_array_elements(?::json) AS j",
-    postings: "INSERT INTO postings (id, transaction_id, account_id, seq, asset, amount, \
-         balance_after, prev_hash, hash, created_at) \
-         SELECT j ->> 0, j ->> 1, j ->> 2, (j ->> 3)::bigint, j ->> 4, (j ->> 5)::bigint, \
-         (j ->> 6)::bigint, j ->> 7, j ->> 8, (j ->> 9)::timestamp \
-         FROM json_array_elements(?::json) AS j",
-    balances: "UPDATE balances SET amount = (j ->> 2)::bigint, earned = (j ->> 3)::bigint \
-         FROM json_array_elements(?::json) AS j \
-         WHERE balances.account_id = j ->> 0 AND balances.asset = j ->> 1",
-    heads: "UPDATE accounts SET last_seq = (j ->> 1)::bigint, head_hash = j ->> 2 \
-         FROM json_array_elements(?::json) AS j WHERE accounts.id = j ->> 0",
-};
-
 /// Writes a batch's transactions and postings, and each touched balance
-/// and chain head once, with one statement per table (per
-/// [`timebank_store::ROWS_PER_STATEMENT`] rows).
+/// and chain head once: on SQLite one statement per table, on Postgres one
+/// in all. Rows travel in one parameter per column or table, so a batch of
+/// any size fits in a statement.
 fn write_rows(
     conn: &mut DbConnection,
     tx_rows: &[TransactionRow],
@@ -474,11 +481,7 @@ fn write_rows(
 ) -> QueryResult<()> {
     use serde_json::json;
     use timebank_store::fixed::sqlite_timestamp as stamp;
-    let sql = match conn {
-        DbConnection::Pg(_) => &PG_WRITE,
-        DbConnection::Sqlite(_) => &SQLITE_WRITE,
-    };
-    write_chunks(conn, sql.transactions, tx_rows, |t| {
+    let transaction = |t: &TransactionRow| {
         json!([
             t.id,
             t.kind,
@@ -490,8 +493,8 @@ fn write_rows(
             t.request_id,
             stamp(t.created_at)
         ])
-    })?;
-    write_chunks(conn, sql.postings, posting_rows, |p| {
+    };
+    let posting = |p: &PostingRow| {
         json!([
             p.id,
             p.transaction_id,
@@ -504,32 +507,42 @@ fn write_rows(
             p.hash,
             stamp(p.created_at)
         ])
-    })?;
+    };
     // Every row was read under this transaction's lock, so each must change.
-    let updated = write_chunks(conn, sql.balances, balance_rows, |b| {
+    if let DbConnection::Pg(_) = conn {
+        let written = Fixed::new(
+            PG_WRITE,
+            vec![
+                Param::Text(json_rows(tx_rows, transaction)),
+                Param::Text(json_rows(posting_rows, posting)),
+                Param::Texts(balance_rows.iter().map(|b| b.account_id.clone()).collect()),
+                Param::Texts(balance_rows.iter().map(|b| b.asset.clone()).collect()),
+                Param::BigInts(balance_rows.iter().map(|b| b.amount).collect()),
+                Param::BigInts(balance_rows.iter().map(|b| b.earned).collect()),
+                Param::Texts(head_rows.iter().map(|h| h.id.clone()).collect()),
+                Param::BigInts(head_rows.iter().map(|h| h.last_seq).collect()),
+                Param::Texts(head_rows.iter().map(|h| h.head_hash.clone()).collect()),
+            ],
+        )
+        .load::<Updated>(conn)?;
+        let (balances, heads) = written.first().map_or((0, 0), |u| (u.balances, u.heads));
+        check_updated(usize::try_from(balances).unwrap_or(0), balance_rows.len())?;
+        return check_updated(usize::try_from(heads).unwrap_or(0), head_rows.len());
+    }
+    Fixed::rows(SQLITE_INSERT_TRANSACTIONS, json_rows(tx_rows, transaction)).execute(conn)?;
+    Fixed::rows(SQLITE_INSERT_POSTINGS, json_rows(posting_rows, posting)).execute(conn)?;
+    let balances = json_rows(balance_rows, |b| {
         json!([b.account_id, b.asset, b.amount, b.earned])
-    })?;
+    });
+    let updated = Fixed::rows(SQLITE_UPDATE_BALANCES, balances).execute(conn)?;
     check_updated(updated, balance_rows.len())?;
-    let updated = write_chunks(conn, sql.heads, head_rows, |h| {
-        json!([h.id, h.last_seq, h.head_hash])
-    })?;
+    let heads = json_rows(head_rows, |h| json!([h.id, h.last_seq, h.head_hash]));
+    let updated = Fixed::rows(SQLITE_UPDATE_HEADS, heads).execute(conn)?;
     check_updated(updated, head_rows.len())
 }
 
-/// Runs `sql` over `rows` as JSON arrays, a bounded number per statement;
-/// answers the rows changed.
-fn write_chunks<T>(
-    conn: &mut DbConnection,
-    sql: &'static str,
-    rows: &[T],
-    row: impl Fn(&T) -> serde_json::Value,
-) -> QueryResult<usize> {
-    let mut changed = 0;
-    for chunk in rows.chunks(timebank_store::ROWS_PER_STATEMENT) {
-        let json = serde_json::Value::Array(chunk.iter().map(&row).collect()).to_string();
-        changed += Fixed::rows(sql, json).execute(conn)?;
-    }
-    Ok(changed)
+fn json_rows<T>(rows: &[T], row: impl Fn(&T) -> serde_json::Value) -> String {
+    serde_json::Value::Array(rows.iter().map(row).collect()).to_string()
 }
 
 fn check_updated(updated: usize, expected: usize) -> QueryResult<()> {

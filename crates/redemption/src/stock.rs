@@ -6,7 +6,7 @@
 use diesel::prelude::*;
 use timebank_kernel::{Code, DomainError};
 use timebank_ledger::Problem;
-use timebank_store::fixed::{Fixed, Param};
+use timebank_store::fixed::{Fixed, Param, sqlite_timestamp};
 use timebank_store::schema::{stock_levels, stock_movements};
 use timebank_store::{DbConnection, is_unique_violation, write_tx};
 
@@ -126,6 +126,21 @@ const MOVE_LEVEL: &str = "UPDATE stock_levels SET available = available + ?, res
      WHERE site_id = ? AND item_id = ? AND available + ? >= 0 AND reserved + ? >= 0 \
      RETURNING available, reserved";
 
+const LOG_MOVEMENT: &str = "INSERT INTO stock_movements (id, site_id, item_id, kind, \
+     delta_available, delta_reserved, reason, order_id, actor_id, created_at) \
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
+
+/// Postgres: the level moved and the movement logged in one round trip
+/// (nothing is logged if the level would go below zero).
+const PG_MOVE: &str = "WITH moved AS (UPDATE stock_levels \
+     SET available = available + ?, reserved = reserved + ? \
+     WHERE site_id = ? AND item_id = ? AND available + ? >= 0 AND reserved + ? >= 0 \
+     RETURNING available, reserved), \
+     logged AS (INSERT INTO stock_movements (id, site_id, item_id, kind, delta_available, \
+     delta_reserved, reason, order_id, actor_id, created_at) \
+     SELECT ?, ?, ?, ?, ?, ?, ?, ?, ?, ?::timestamp FROM moved) \
+     SELECT available, reserved FROM moved";
+
 #[derive(QueryableByName)]
 struct LevelRow {
     #[diesel(sql_type = diesel::sql_types::Integer)]
@@ -151,22 +166,38 @@ pub fn apply(
     if matches!(kind, MovementKind::Restock | MovementKind::Correction) {
         ensure_level_row(conn, site_id, item_id)?;
     }
-    let moved = Fixed::new(
-        MOVE_LEVEL,
-        vec![
-            Param::Integer(d_available),
-            Param::Integer(d_reserved),
-            Param::Text(site_id.to_owned()),
-            Param::Text(item_id.to_owned()),
-            Param::Integer(d_available),
-            Param::Integer(d_reserved),
-        ],
-    );
-    let after = moved
+    let mut params = vec![
+        Param::Integer(d_available),
+        Param::Integer(d_reserved),
+        Param::Text(site_id.to_owned()),
+        Param::Text(item_id.to_owned()),
+        Param::Integer(d_available),
+        Param::Integer(d_reserved),
+    ];
+    let movement = [
+        Param::Text(timebank_store::new_id()),
+        Param::Text(site_id.to_owned()),
+        Param::Text(item_id.to_owned()),
+        Param::Text(kind.as_str().to_owned()),
+        Param::Integer(d_available),
+        Param::Integer(d_reserved),
+        Param::Text(reason.to_owned()),
+        Param::NullableText(order_id.map(str::to_owned)),
+        Param::Text(actor.to_owned()),
+        Param::Text(sqlite_timestamp(timebank_store::now())),
+    ];
+    let pg = matches!(conn, DbConnection::Pg(_));
+    if pg {
+        params.extend(movement.iter().cloned());
+    }
+    let after = Fixed::new(if pg { PG_MOVE } else { MOVE_LEVEL }, params)
         .load::<LevelRow>(conn)?
-        .pop()
-        .map(|l| (l.available, l.reserved));
-    let Some((available, reserved)) = after else {
+        .pop();
+    let Some(LevelRow {
+        available,
+        reserved,
+    }) = after
+    else {
         let now = level(conn, site_id, item_id)?;
         return Err(
             DomainError::refused(Code::OutOfStock, "not enough stock at this site").with_details(
@@ -174,20 +205,9 @@ pub fn apply(
             ),
         );
     };
-    diesel::insert_into(stock_movements::table)
-        .values((
-            stock_movements::id.eq(timebank_store::new_id()),
-            stock_movements::site_id.eq(site_id),
-            stock_movements::item_id.eq(item_id),
-            stock_movements::kind.eq(kind.as_str()),
-            stock_movements::delta_available.eq(d_available),
-            stock_movements::delta_reserved.eq(d_reserved),
-            stock_movements::reason.eq(reason),
-            stock_movements::order_id.eq(order_id),
-            stock_movements::actor_id.eq(actor),
-            stock_movements::created_at.eq(timebank_store::now()),
-        ))
-        .execute(conn)?;
+    if !pg {
+        Fixed::new(LOG_MOVEMENT, movement.into()).execute(conn)?;
+    }
     Ok(Level {
         available,
         reserved,

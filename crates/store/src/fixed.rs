@@ -20,6 +20,15 @@ pub enum Param {
     NullableText(Option<String>),
     BigInt(i64),
     Integer(i32),
+    /// Postgres only, for `unnest(?::text[], …)`: unlike a JSON array, whose
+    /// length the planner guesses at 100 rows (and then scans the table to
+    /// join them), an array parameter is planned as the few rows it is.
+    Texts(Vec<String>),
+    /// Postgres only, as [`Param::Texts`].
+    BigInts(Vec<i64>),
+    /// Postgres only, as [`Param::Texts`]; cast in the statement to what
+    /// the column holds.
+    NullableTexts(Vec<Option<String>>),
 }
 
 /// SQL text where each `?` is a parameter (written `?` or `$n` as the
@@ -51,30 +60,21 @@ impl Fixed {
         crate::on_backend!(conn, c => RunQueryDsl::load(self, c))
     }
 
-    fn walk<'b, DB>(&'b self, mut out: AstPass<'_, 'b, DB>) -> QueryResult<()>
-    where
-        DB: diesel::backend::Backend,
-        String: diesel::serialize::ToSql<Text, DB>,
-        Option<String>: diesel::serialize::ToSql<Nullable<Text>, DB>,
-        i64: diesel::serialize::ToSql<BigInt, DB>,
-        i32: diesel::serialize::ToSql<Integer, DB>,
-        DB: diesel::sql_types::HasSqlType<Text>
-            + diesel::sql_types::HasSqlType<BigInt>
-            + diesel::sql_types::HasSqlType<Integer>,
-    {
+    /// Writes the text with a placeholder for each parameter, which `bind`
+    /// binds (or refuses, for a type the backend lacks).
+    fn walk<'b, DB: diesel::backend::Backend>(
+        &'b self,
+        mut out: AstPass<'_, 'b, DB>,
+        bind: impl Fn(&mut AstPass<'_, 'b, DB>, &'b Param) -> QueryResult<()>,
+    ) -> QueryResult<()> {
         let mut pieces = self.text.split('?');
         if let Some(first) = pieces.next() {
             out.push_sql(first);
         }
         let mut params = self.params.iter();
         for piece in pieces {
-            match params.next() {
-                Some(Param::Text(v)) => out.push_bind_param::<Text, _>(v)?,
-                Some(Param::NullableText(v)) => out.push_bind_param::<Nullable<Text>, _>(v)?,
-                Some(Param::BigInt(v)) => out.push_bind_param::<BigInt, _>(v)?,
-                Some(Param::Integer(v)) => out.push_bind_param::<Integer, _>(v)?,
-                None => return Err(mismatch(self.text)),
-            }
+            let param = params.next().ok_or_else(|| mismatch(self.text))?;
+            bind(&mut out, param)?;
             out.push_sql(piece);
         }
         if params.next().is_some() {
@@ -92,13 +92,30 @@ fn mismatch(text: &str) -> diesel::result::Error {
 
 impl QueryFragment<Sqlite> for Fixed {
     fn walk_ast<'b>(&'b self, out: AstPass<'_, 'b, Sqlite>) -> QueryResult<()> {
-        self.walk(out)
+        self.walk(out, |out, param| match param {
+            Param::Text(v) => out.push_bind_param::<Text, _>(v),
+            Param::NullableText(v) => out.push_bind_param::<Nullable<Text>, _>(v),
+            Param::BigInt(v) => out.push_bind_param::<BigInt, _>(v),
+            Param::Integer(v) => out.push_bind_param::<Integer, _>(v),
+            Param::Texts(_) | Param::BigInts(_) | Param::NullableTexts(_) => Err(
+                diesel::result::Error::QueryBuilderError("SQLite has no array parameters".into()),
+            ),
+        })
     }
 }
 
 impl QueryFragment<Pg> for Fixed {
     fn walk_ast<'b>(&'b self, out: AstPass<'_, 'b, Pg>) -> QueryResult<()> {
-        self.walk(out)
+        use diesel::sql_types::Array;
+        self.walk(out, |out, param| match param {
+            Param::Text(v) => out.push_bind_param::<Text, _>(v),
+            Param::NullableText(v) => out.push_bind_param::<Nullable<Text>, _>(v),
+            Param::BigInt(v) => out.push_bind_param::<BigInt, _>(v),
+            Param::Integer(v) => out.push_bind_param::<Integer, _>(v),
+            Param::Texts(v) => out.push_bind_param::<Array<Text>, _>(v),
+            Param::BigInts(v) => out.push_bind_param::<Array<BigInt>, _>(v),
+            Param::NullableTexts(v) => out.push_bind_param::<Array<Nullable<Text>>, _>(v),
+        })
     }
 }
 
