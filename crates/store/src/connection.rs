@@ -230,18 +230,19 @@ pub enum Lockable {
 /// `BEGIN IMMEDIATE` already serialises writers.
 pub fn lock_row(conn: &mut DbConnection, what: Lockable, id: &str) -> QueryResult<()> {
     let sql = match what {
-        Lockable::Activity => "SELECT 1 FROM activities WHERE id = $1 FOR UPDATE",
-        Lockable::Volunteer => "SELECT 1 FROM volunteers WHERE user_id = $1 FOR UPDATE",
-        Lockable::CaseAward => "SELECT 1 FROM case_awards WHERE id = $1 FOR UPDATE",
-        Lockable::Order => "SELECT 1 FROM orders WHERE id = $1 FOR UPDATE",
-        Lockable::ServiceRequest => "SELECT 1 FROM service_requests WHERE id = $1 FOR UPDATE",
-        Lockable::Wish => "SELECT 1 FROM wishes WHERE id = $1 FOR UPDATE",
+        Lockable::Activity => "SELECT 1 FROM activities WHERE id = ? FOR UPDATE",
+        Lockable::Volunteer => "SELECT 1 FROM volunteers WHERE user_id = ? FOR UPDATE",
+        Lockable::CaseAward => "SELECT 1 FROM case_awards WHERE id = ? FOR UPDATE",
+        Lockable::Order => "SELECT 1 FROM orders WHERE id = ? FOR UPDATE",
+        Lockable::ServiceRequest => "SELECT 1 FROM service_requests WHERE id = ? FOR UPDATE",
+        Lockable::Wish => "SELECT 1 FROM wishes WHERE id = ? FOR UPDATE",
     };
     match conn {
-        DbConnection::Pg(pg) => diesel::sql_query(sql)
-            .bind::<diesel::sql_types::Text, _>(id)
-            .execute(pg)
-            .map(|_| ()),
+        DbConnection::Pg(_) => {
+            crate::fixed::Fixed::new(sql, vec![crate::fixed::Param::Text(id.to_owned())])
+                .execute(conn)
+                .map(|_| ())
+        }
         DbConnection::Sqlite(_) => Ok(()),
     }
 }
