@@ -573,6 +573,72 @@ pub fn get_volunteer(conn: &mut DbConnection, id: &str) -> Result<Volunteer, Dom
     find_volunteer(conn, id)?.ok_or_else(|| DomainError::NotFound("volunteer"))
 }
 
+/// A volunteer as [`PG_LOCK_VOLUNTEER`] returns them.
+#[derive(QueryableByName)]
+#[diesel(table_name = volunteers)]
+struct LockedVolunteer {
+    user_id: String,
+    community_id: String,
+    status: String,
+    skills: String,
+    approved_at: Option<NaiveDateTime>,
+    approved_by: Option<String>,
+    suspended_until: Option<NaiveDateTime>,
+    created_at: NaiveDateTime,
+    star_level: i32,
+    star_barred_until: Option<NaiveDateTime>,
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    name: String,
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    phone: String,
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    community_path: String,
+}
+
+// `FOR UPDATE OF v`: the volunteer's row only, not their user or community.
+const PG_LOCK_VOLUNTEER: &str = "SELECT v.user_id, v.community_id, v.status, v.skills, \
+     v.approved_at, v.approved_by, v.suspended_until, v.created_at, v.star_level, \
+     v.star_barred_until, u.name, u.phone, o.path AS community_path \
+     FROM volunteers AS v JOIN users AS u ON u.id = v.user_id \
+     JOIN orgs AS o ON o.id = v.community_id WHERE v.user_id = ? FOR UPDATE OF v";
+
+/// The volunteer, their row locked for the rest of the write transaction
+/// (Postgres; SQLite's `BEGIN IMMEDIATE` already serialises writers): one
+/// statement for what `lock_row` and [`get_volunteer`] do in two.
+pub fn lock_volunteer(conn: &mut DbConnection, id: &str) -> Result<Volunteer, DomainError> {
+    use timebank_store::fixed::{Fixed, Param};
+    if let DbConnection::Sqlite(_) = conn {
+        return get_volunteer(conn, id);
+    }
+    let Some(l) = Fixed::new(PG_LOCK_VOLUNTEER, vec![Param::Text(id.to_owned())])
+        .load::<LockedVolunteer>(conn)?
+        .pop()
+    else {
+        return Err(DomainError::NotFound("volunteer"));
+    };
+    let status = l
+        .status
+        .parse()
+        .map_err(|e| diesel::result::Error::DeserializationError(Box::new(e)))?;
+    Ok(Volunteer {
+        row: VolunteerRow {
+            user_id: l.user_id,
+            community_id: l.community_id,
+            status,
+            skills: l.skills,
+            approved_at: l.approved_at,
+            approved_by: l.approved_by,
+            suspended_until: l.suspended_until,
+            created_at: l.created_at,
+            star_level: l.star_level,
+            star_barred_until: l.star_barred_until,
+        },
+        name: l.name,
+        phone: l.phone,
+        community_path: l.community_path,
+    })
+}
+
 /// Registers a volunteer (pending approval) with a wallet, atomically.
 pub fn register_volunteer(
     conn: &mut DbConnection,

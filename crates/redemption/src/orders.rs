@@ -7,7 +7,7 @@
 use chrono::{Duration, NaiveDateTime};
 use diesel::prelude::*;
 use serde::Serialize;
-use timebank_directory::{get_org, get_volunteer};
+use timebank_directory::{get_org, get_volunteer, lock_volunteer};
 use timebank_kernel::{Check, Class, Code, DomainError, anyone};
 use timebank_ledger::{AccountKind, Amount, Asset, Transfer, TxKind, find_account, open_account};
 use timebank_policy as policy;
@@ -69,8 +69,7 @@ pub fn place(
     quantity: i32,
     now: NaiveDateTime,
 ) -> Result<OrderRow, DomainError> {
-    lock_row(conn, Lockable::Volunteer, volunteer_id)?;
-    let volunteer = get_volunteer(conn, volunteer_id)?;
+    let volunteer = lock_volunteer(conn, volunteer_id)?;
     volunteer.row.require_active(now)?;
     let (site, site_org) = sites::get_with_org(conn, site_id)?;
     let item = catalog::get(conn, item_id)?;
