@@ -539,46 +539,34 @@ fn mark_all(conn: &mut DbConnection, marks: &[AttendanceRow]) -> Result<(), Doma
     let pg = matches!(conn, DbConnection::Pg(_));
     let mut changed = 0;
     for chunk in marks.chunks(timebank_store::ROWS_PER_STATEMENT) {
+        let rows: Vec<serde_json::Value> = chunk
+            .iter()
+            .map(|m| {
+                serde_json::json!([
+                    m.id,
+                    stamp(m.settled_at),
+                    m.outcome,
+                    m.transaction_id,
+                    stamp(m.credited_from),
+                    stamp(m.credited_to),
+                    m.credited_day,
+                    m.hours,
+                    m.points,
+                    m.rule_version,
+                ])
+            })
+            .collect();
         let statement = if pg {
             // One array per column, each as text (see `PG_MARK`).
-            let rows: Vec<[Option<String>; 10]> = chunk
-                .iter()
-                .map(|m| {
-                    [
-                        Some(m.id.clone()),
-                        stamp(m.settled_at),
-                        m.outcome.clone(),
-                        m.transaction_id.clone(),
-                        stamp(m.credited_from),
-                        stamp(m.credited_to),
-                        m.credited_day.clone(),
-                        m.hours.map(|h| h.to_string()),
-                        m.points.map(|p| p.to_string()),
-                        m.rule_version.clone(),
-                    ]
-                })
-                .collect();
+            let text = |v: &serde_json::Value| match v {
+                serde_json::Value::Null => None,
+                serde_json::Value::String(s) => Some(s.clone()),
+                other => Some(other.to_string()),
+            };
             let column =
-                |i: usize| Param::NullableTexts(rows.iter().map(|r| r[i].clone()).collect());
+                |i: usize| Param::NullableTexts(rows.iter().map(|r| text(&r[i])).collect());
             Fixed::new(PG_MARK, (0..10).map(column).collect())
         } else {
-            let rows: Vec<serde_json::Value> = chunk
-                .iter()
-                .map(|m| {
-                    serde_json::json!([
-                        m.id,
-                        stamp(m.settled_at),
-                        m.outcome,
-                        m.transaction_id,
-                        stamp(m.credited_from),
-                        stamp(m.credited_to),
-                        m.credited_day,
-                        m.hours,
-                        m.points,
-                        m.rule_version,
-                    ])
-                })
-                .collect();
             Fixed::rows(SQLITE_MARK, serde_json::Value::Array(rows).to_string())
         };
         changed += statement.execute(conn)?;
