@@ -814,3 +814,44 @@ fn normalise(path: &str) -> String {
     }
     format!("/{}", parts.join("/"))
 }
+
+/// What the server keeps in memory of who a user is learns of a change made
+/// by another process on the same database (another server, an operator's
+/// SQL): nothing is believed for ever.
+#[test]
+fn a_grant_revoked_by_another_process_is_refused_soon_after() {
+    use diesel::RunQueryDsl;
+    each_backend(|app| {
+        let t = tree(app);
+        let c_a = app.admin_of(&t.community_a, "13200000021", &t.community_a);
+        let admin_id = app.get("/api/v1/me", Some(&c_a)).body["id"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        let queues = format!("/api/v1/orgs/{}/queues", t.community_a);
+        assert_eq!(app.get(&queues, Some(&c_a)).status, 200);
+
+        let pool = app.db.pool(1).unwrap();
+        let mut conn = pool.get().unwrap();
+        diesel::sql_query(format!(
+            "UPDATE role_grants SET revoked_at = CURRENT_TIMESTAMP \
+             WHERE user_id = '{admin_id}' AND revoked_at IS NULL"
+        ))
+        .execute(&mut conn)
+        .unwrap();
+
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        loop {
+            let r = app.get(&queues, Some(&c_a));
+            if r.status != 200 {
+                r.assert_error(403, "forbidden");
+                break;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the grant revoked elsewhere still works 10 s later"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+    });
+}

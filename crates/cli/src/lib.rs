@@ -407,6 +407,7 @@ fn serve(
     }
     state.metrics_elsewhere = listen.metrics_bind.is_some();
     timebank_store::memo::enable();
+    timebank_store::watch::start(&config.database)?;
     let system = actix_web::rt::System::new();
     system.block_on(async move {
         if let Some(at) = listen.metrics_bind {

@@ -31,6 +31,12 @@ impl Generation {
         self.0.load(Ordering::Acquire)
     }
 
+    /// Another process changed the data (seen by [`crate::watch`]): entries
+    /// loaded before now are stale.
+    pub fn moved_elsewhere(&self) {
+        self.0.fetch_add(1, Ordering::AcqRel);
+    }
+
     /// This write changed the data: entries loaded before now are stale,
     /// and so are those loaded before the transaction ends.
     pub fn touch(&'static self) {

@@ -33,6 +33,7 @@ pub mod schema;
 pub mod statements;
 pub mod testing;
 mod url;
+pub mod watch;
 
 pub use connection::{
     DbConnection, DbManager, Lockable, Pool, PooledConn, SQLITE_SETUP, checked_out,

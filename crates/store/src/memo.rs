@@ -1,15 +1,14 @@
 //! What a process keeps in memory instead of reading on every use: who a
 //! signed-in user is, orgs, sites, catalog items, policies and account ids.
 //! An entry is believed while its data's [`Generation`] has not moved since
-//! it was loaded (every write that changes the data moves it) and for a few
-//! seconds at most, which bounds what a change made by another process (the
-//! CLI, another server on the same database) takes to show. Only a server
+//! it was loaded: every write this process makes to the data moves it, and
+//! so does [`crate::watch`] when another process (the CLI, another server on
+//! the same database) changed it. Only a server
 //! keeps entries ([`enable`]): it serves one database, so entries are keyed
 //! by id alone.
 
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
-use std::time::{Duration, Instant};
 
 use std::sync::atomic::{AtomicBool, Ordering};
 
@@ -25,13 +24,11 @@ pub fn enable() {
     ENABLED.store(true, Ordering::Relaxed);
 }
 
-const FRESH_FOR: Duration = Duration::from_secs(2);
 /// Beyond this many keys a map starts again empty (one reload each).
 const MOST: usize = 100_000;
 
 struct Entry<V> {
     generation: u64,
-    loaded: Instant,
     value: Arc<V>,
 }
 
@@ -58,8 +55,7 @@ impl<V> Memo<V> {
         }
         let entries = self.entries.read().ok()?;
         let e = entries.get(key)?;
-        (e.generation == self.generation.current() && e.loaded.elapsed() < FRESH_FOR)
-            .then(|| e.value.clone())
+        (e.generation == self.generation.current()).then(|| e.value.clone())
     }
 
     pub fn ticket(&self) -> Ticket {
@@ -81,7 +77,6 @@ impl<V> Memo<V> {
             key,
             Entry {
                 generation: ticket.0,
-                loaded: Instant::now(),
                 value,
             },
         );

@@ -1,0 +1,62 @@
+-- What a server keeps in memory (who a user is; orgs, sites, catalog items
+-- and policies) it believes until one of these counters moves. Triggers move
+-- them with every change to the rows such entries are made of, whichever
+-- process makes it (another server, the CLI, an operator's SQL), and every
+-- server polls this table: that is how a change made elsewhere reaches it.
+CREATE TABLE memo_generations (
+    name  TEXT PRIMARY KEY NOT NULL,
+    value BIGINT NOT NULL
+);
+INSERT INTO memo_generations (name, value) VALUES ('identities', 0), ('reference', 0);
+
+
+-- Run at commit (a deferred constraint trigger): the counter's row is the last
+-- lock a transaction takes and is held only while it commits, so writers
+-- never wait on it mid-transaction nor deadlock over it.
+CREATE FUNCTION memo_generations_move() RETURNS trigger AS $$
+BEGIN
+    UPDATE memo_generations SET value = value + 1 WHERE name = ANY (TG_ARGV);
+    RETURN NULL;
+END;
+$$ LANGUAGE plpgsql;
+
+CREATE CONSTRAINT TRIGGER users_update_moves_memos AFTER UPDATE OF name ON users
+    DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION memo_generations_move('identities');
+CREATE CONSTRAINT TRIGGER users_delete_moves_memos AFTER DELETE ON users
+    DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION memo_generations_move('identities');
+CREATE CONSTRAINT TRIGGER role_grants_insert_moves_memos AFTER INSERT ON role_grants
+    DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION memo_generations_move('identities');
+CREATE CONSTRAINT TRIGGER role_grants_update_moves_memos AFTER UPDATE ON role_grants
+    DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION memo_generations_move('identities');
+CREATE CONSTRAINT TRIGGER role_grants_delete_moves_memos AFTER DELETE ON role_grants
+    DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION memo_generations_move('identities');
+CREATE CONSTRAINT TRIGGER volunteers_insert_moves_memos AFTER INSERT ON volunteers
+    DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION memo_generations_move('identities');
+CREATE CONSTRAINT TRIGGER volunteers_update_moves_memos AFTER UPDATE OF community_id, status ON volunteers
+    DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION memo_generations_move('identities');
+CREATE CONSTRAINT TRIGGER volunteers_delete_moves_memos AFTER DELETE ON volunteers
+    DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION memo_generations_move('identities');
+CREATE CONSTRAINT TRIGGER residents_insert_moves_memos AFTER INSERT ON residents
+    DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION memo_generations_move('identities');
+CREATE CONSTRAINT TRIGGER residents_update_moves_memos AFTER UPDATE OF community_id, status ON residents
+    DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION memo_generations_move('identities');
+CREATE CONSTRAINT TRIGGER residents_delete_moves_memos AFTER DELETE ON residents
+    DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION memo_generations_move('identities');
+CREATE CONSTRAINT TRIGGER orgs_update_moves_memos AFTER UPDATE ON orgs
+    DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION memo_generations_move('identities', 'reference');
+CREATE CONSTRAINT TRIGGER orgs_delete_moves_memos AFTER DELETE ON orgs
+    DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION memo_generations_move('identities', 'reference');
+CREATE CONSTRAINT TRIGGER sites_update_moves_memos AFTER UPDATE ON sites
+    DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION memo_generations_move('identities', 'reference');
+CREATE CONSTRAINT TRIGGER sites_delete_moves_memos AFTER DELETE ON sites
+    DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION memo_generations_move('identities', 'reference');
+CREATE CONSTRAINT TRIGGER catalog_items_update_moves_memos AFTER UPDATE ON catalog_items
+    DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION memo_generations_move('reference');
+CREATE CONSTRAINT TRIGGER catalog_items_delete_moves_memos AFTER DELETE ON catalog_items
+    DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION memo_generations_move('reference');
+CREATE CONSTRAINT TRIGGER policies_insert_moves_memos AFTER INSERT ON policies
+    DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION memo_generations_move('reference');
+CREATE CONSTRAINT TRIGGER policies_update_moves_memos AFTER UPDATE ON policies
+    DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION memo_generations_move('reference');
+CREATE CONSTRAINT TRIGGER policies_delete_moves_memos AFTER DELETE ON policies
+    DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION memo_generations_move('reference');
