@@ -76,6 +76,38 @@ fn operations_endpoints() {
     });
 }
 
+/// Each request's log line names the route it matched (the pattern, not
+/// the ids in its path), as the metrics do.
+#[test]
+fn a_request_is_logged_under_its_route_pattern() {
+    let app = spawn(timebank_store::testing::TestDb::sqlite());
+    let path = format!("/api/v1/orgs/{}/queues", app.root_id);
+    assert_eq!(app.get(&path, Some(&app.admin)).status, 200);
+    let wanted = "http.route=/api/v1/orgs/{id}/queues";
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    let line = loop {
+        // Lines reach the log from a writer thread of their own.
+        if let Some(line) = app
+            .log_lines()
+            .into_iter()
+            .find(|l| l.contains("HTTP request") && l.contains(&path))
+        {
+            break line;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no log line for {path}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    };
+    assert!(line.contains(wanted), "{line}");
+    assert!(
+        line.contains("otel.name=GET /api/v1/orgs/{id}/queues"),
+        "{line}"
+    );
+    assert!(line.contains("http.status_code=200"), "{line}");
+}
+
 /// An operator can keep `/metrics` off the public address: it answers on
 /// the internal one, with the SQL statement count the benchmark reads.
 #[test]

@@ -265,6 +265,11 @@ impl App {
     }
 
     /// The server's process id.
+    /// Every line the server has logged so far.
+    pub fn log_lines(&self) -> Vec<String> {
+        self.log.lock().unwrap().clone()
+    }
+
     pub fn pid(&self) -> u32 {
         self.child.id()
     }

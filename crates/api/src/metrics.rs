@@ -4,7 +4,6 @@
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use actix_web::HttpMessage;
 use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::middleware::Next;
@@ -115,15 +114,10 @@ pub async fn record(
     let metrics = req.app_data::<web::Data<Metrics>>().cloned();
     let res = next.call(req).await?;
     if let Some(metrics) = metrics {
-        let known = res
-            .request()
-            .extensions()
-            .get::<crate::telemetry::RoutePattern>()
-            .map(|r| r.0.clone());
-        let route = known
-            .filter(|r| r != "default")
-            .or_else(|| res.request().match_pattern())
-            .unwrap_or_else(|| "unmatched".to_owned());
+        let route = match crate::telemetry::route_of(res.request()) {
+            r if r == "default" => "unmatched".to_owned(),
+            r => r,
+        };
         metrics.observe(
             &method,
             &route,

@@ -12,9 +12,11 @@ const PRIVATE_PARAMS: [&str; 2] = ["q", "phone"];
 
 pub struct RequestSpan;
 
-/// The route pattern a request matched (`default` if none).
-#[derive(Clone)]
-pub struct RoutePattern(pub String);
+/// The route pattern a routed request matched (`default` if none). After
+/// routing actix keeps where the request matched, so this walks no regex.
+pub fn route_of(request: &actix_web::HttpRequest) -> String {
+    request.match_pattern().unwrap_or_else(|| "default".into())
+}
 
 /// The path and query, with private parameters' values replaced.
 pub fn loggable_target(path: &str, query: &str) -> String {
@@ -38,10 +40,6 @@ impl RootSpanBuilder for RequestSpan {
             .get::<RequestId>()
             .map(ToString::to_string)
             .unwrap_or_default();
-        let route = request.match_pattern().unwrap_or_else(|| "default".into());
-        // Kept for the metrics middleware: matching the pattern walks the
-        // routes, once per request is enough.
-        request.extensions_mut().insert(RoutePattern(route.clone()));
         let user_agent = request
             .headers()
             .get("User-Agent")
@@ -55,12 +53,14 @@ impl RootSpanBuilder for RequestSpan {
         tracing::info_span!(
             "HTTP request",
             http.method = %request.method(),
-            http.route = %route,
+            // Known once routed (see on_request_end): matched before routing,
+            // the pattern would be found by trying each route's regex in turn.
+            http.route = tracing::field::Empty,
             http.target = %loggable_target(request.path(), request.query_string()),
             http.client_ip = %client_ip,
             http.user_agent = %user_agent,
             http.status_code = tracing::field::Empty,
-            otel.name = %format!("{} {}", request.method(), route),
+            otel.name = tracing::field::Empty,
             otel.kind = "server",
             otel.status_code = tracing::field::Empty,
             request_id = %request_id,
@@ -73,6 +73,13 @@ impl RootSpanBuilder for RequestSpan {
         span: Span,
         outcome: &Result<ServiceResponse<B>, actix_web::Error>,
     ) {
+        if let Ok(res) = outcome {
+            let request = res.request();
+            let route = route_of(request);
+            let name = format!("{} {route}", request.method());
+            span.record("http.route", tracing::field::display(&route));
+            span.record("otel.name", tracing::field::display(&name));
+        }
         DefaultRootSpanBuilder::on_request_end(span, outcome);
     }
 }
