@@ -264,12 +264,12 @@ impl App {
         self.url = url;
     }
 
-    /// The server's process id.
     /// Every line the server has logged so far.
     pub fn log_lines(&self) -> Vec<String> {
         self.log.lock().unwrap().clone()
     }
 
+    /// The server's process id.
     pub fn pid(&self) -> u32 {
         self.child.id()
     }

@@ -23,7 +23,7 @@ thread_local! {
 }
 
 impl Generation {
-    const fn new() -> Self {
+    pub(crate) const fn new() -> Self {
         Self(AtomicU64::new(0))
     }
 

@@ -3,14 +3,16 @@
 //! An entry is believed while its data's [`Generation`] has not moved since
 //! it was loaded: every write this process makes to the data moves it, and
 //! so does [`crate::watch`] when another process (the CLI, another server on
-//! the same database) changed it. Only a server
+//! the same database) changed it, and only while the watcher has read the
+//! counters within [`WATCH_LAPSE`]: should it stall, nothing is believed
+//! rather than believed for ever. Only a server
 //! keeps entries ([`enable`]): it serves one database, so entries are keyed
 //! by id alone.
 
 use std::collections::HashMap;
-use std::sync::{Arc, RwLock};
-
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, LazyLock, RwLock};
+use std::time::{Duration, Instant};
 
 use crate::generation::{Generation, touched_here};
 
@@ -22,6 +24,32 @@ static ENABLED: AtomicBool = AtomicBool::new(false);
 /// Keeps entries from now on; called by a server, which serves one database.
 pub fn enable() {
     ENABLED.store(true, Ordering::Relaxed);
+}
+
+/// How long after the watcher's last read of the counters entries are still
+/// believed: the longest a change made elsewhere can go unseen.
+pub const WATCH_LAPSE: Duration = Duration::from_secs(2);
+
+static STARTED: LazyLock<Instant> = LazyLock::new(Instant::now);
+/// When the watcher last read the counters, in ms since [`STARTED`] (0: never).
+static WATCHED_AT_MS: AtomicU64 = AtomicU64::new(0);
+
+fn ms_since_start() -> u64 {
+    u64::try_from(STARTED.elapsed().as_millis()).unwrap_or(u64::MAX)
+}
+
+/// Called by the watcher after each read of the counters that succeeded.
+pub fn watched() {
+    WATCHED_AT_MS.store(ms_since_start().max(1), Ordering::Release);
+}
+
+fn watch_is_recent() -> bool {
+    recent(WATCHED_AT_MS.load(Ordering::Acquire), ms_since_start())
+}
+
+/// Whether a read of the counters at `at` (0: none yet) still holds at `now`.
+fn recent(at: u64, now: u64) -> bool {
+    at != 0 && now.saturating_sub(at) < WATCH_LAPSE.as_millis() as u64
 }
 
 /// Beyond this many keys a map starts again empty (one reload each).
@@ -50,7 +78,7 @@ impl<V> Memo<V> {
     }
 
     pub fn get(&self, key: &str) -> Option<Arc<V>> {
-        if !ENABLED.load(Ordering::Relaxed) {
+        if !ENABLED.load(Ordering::Relaxed) || !watch_is_recent() {
             return None;
         }
         let entries = self.entries.read().ok()?;
@@ -114,5 +142,36 @@ impl<V> Memo<V> {
         let value = Arc::new(value);
         self.put(ticket, key.to_owned(), value.clone());
         Ok(Some(value))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    static DATA: Generation = Generation::new();
+
+    #[test]
+    fn entries_are_believed_only_while_the_watcher_reads_the_counters() {
+        enable();
+        let memo: Memo<u32> = Memo::new(&DATA);
+        memo.put(memo.ticket(), "k".into(), Arc::new(7));
+        WATCHED_AT_MS.store(0, Ordering::Release);
+        assert!(memo.get("k").is_none(), "never watched");
+        watched();
+        assert_eq!(memo.get("k").as_deref(), Some(&7));
+        DATA.moved_elsewhere();
+        assert!(memo.get("k").is_none(), "its data changed");
+        memo.put(memo.ticket(), "k".into(), Arc::new(8));
+        assert_eq!(memo.get("k").as_deref(), Some(&8));
+    }
+
+    #[test]
+    fn a_read_of_the_counters_holds_for_the_lapse_only() {
+        let lapse = WATCH_LAPSE.as_millis() as u64;
+        assert!(!recent(0, 10), "no read yet");
+        assert!(recent(5, 5));
+        assert!(recent(5, 5 + lapse - 1));
+        assert!(!recent(5, 5 + lapse), "the watcher stalled");
     }
 }

@@ -3,6 +3,8 @@
 //! rows memos are made of, whoever makes it; this thread reads the counters
 //! a few times a second and moves the matching [`Generation`] when one of
 //! them moved, so an entry loaded before that change is no longer believed.
+//! Which account id an owner has never changes once the account exists, so
+//! that memo needs no counter.
 
 use std::collections::HashMap;
 use std::time::Duration;
@@ -79,6 +81,7 @@ impl Watcher {
             }
         }
         self.seen = Some(now);
+        crate::memo::watched();
         true
     }
 }

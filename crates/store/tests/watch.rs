@@ -4,13 +4,32 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use diesel::prelude::*;
-use timebank_store::DbConnection;
 use timebank_store::generation::{IDENTITIES, REFERENCE};
 use timebank_store::testing::TestDb;
 use timebank_store::watch::Watcher;
+use timebank_store::{Backend, DbConnection};
 
 fn run(conn: &mut DbConnection, sql: &str) {
     diesel::sql_query(sql).execute(conn).unwrap();
+}
+
+#[derive(QueryableByName)]
+struct Counter {
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    value: i64,
+}
+
+/// The counters (identities, reference) as the database holds them.
+fn counters(conn: &mut DbConnection) -> (i64, i64) {
+    let read = |name: &str, conn: &mut DbConnection| {
+        diesel::sql_query(format!(
+            "SELECT value FROM memo_generations WHERE name = '{name}'"
+        ))
+        .get_result::<Counter>(conn)
+        .unwrap()
+        .value
+    };
+    (read("identities", conn), read("reference", conn))
 }
 
 /// Which generations one poll moved: (identities, reference).
@@ -113,6 +132,18 @@ fn changes_made_on_another_connection_move_the_generations_they_concern() {
         assert_eq!(moved_by_poll(&mut watcher, &mut watching), (false, false));
         run(&mut other, "COMMIT");
         assert_eq!(moved_by_poll(&mut watcher, &mut watching), (true, false));
+
+        if db.backend() == Backend::Postgres {
+            // However many rows a transaction changes, each counter moves once.
+            let before = counters(&mut other);
+            run(&mut other, "BEGIN");
+            run(&mut other, "UPDATE volunteers SET status = 'active'");
+            run(&mut other, "UPDATE volunteers SET status = 'suspended'");
+            run(&mut other, "UPDATE orgs SET name = '荷塘区'");
+            run(&mut other, "COMMIT");
+            assert_eq!(counters(&mut other), (before.0 + 1, before.1 + 1));
+            assert_eq!(moved_by_poll(&mut watcher, &mut watching), (true, true));
+        }
 
         // While the counters cannot be read, every memo is doubted.
         let before = (IDENTITIES.current(), REFERENCE.current());

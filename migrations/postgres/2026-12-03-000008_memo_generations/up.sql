@@ -10,12 +10,24 @@ CREATE TABLE memo_generations (
 INSERT INTO memo_generations (name, value) VALUES ('identities', 0), ('reference', 0);
 
 
--- Run at commit (a deferred constraint trigger): the counter's row is the last
--- lock a transaction takes and is held only while it commits, so writers
--- never wait on it mid-transaction nor deadlock over it.
+-- Run at commit (deferred constraint triggers): the counters are the last
+-- locks a transaction takes, held only while it commits, so no writer waits
+-- on them mid-transaction. Both are locked in one order, whichever moves,
+-- so two commits never wait on each other crosswise; and each moves once a
+-- transaction, however many rows it changed.
 CREATE FUNCTION memo_generations_move() RETURNS trigger AS $$
+DECLARE
+    moved text := coalesce(current_setting('timebank.memo_moved', true), '');
+    due text[] := ARRAY(SELECT g FROM unnest(TG_ARGV) AS g
+                        WHERE position('|' || g || '|' IN moved) = 0);
 BEGIN
-    UPDATE memo_generations SET value = value + 1 WHERE name = ANY (TG_ARGV);
+    IF cardinality(due) = 0 THEN
+        RETURN NULL;
+    END IF;
+    PERFORM 1 FROM memo_generations ORDER BY name FOR UPDATE;
+    UPDATE memo_generations SET value = value + 1 WHERE name = ANY (due);
+    PERFORM set_config('timebank.memo_moved',
+                       moved || '|' || array_to_string(due, '||') || '|', true);
     RETURN NULL;
 END;
 $$ LANGUAGE plpgsql;
