@@ -28,13 +28,8 @@ struct Counter {
     value: i64,
 }
 
-fn generation(name: &str) -> Option<&'static Generation> {
-    match name {
-        "identities" => Some(&IDENTITIES),
-        "reference" => Some(&REFERENCE),
-        _ => None,
-    }
-}
+/// Each counter and the generation it moves.
+const WATCHED: [(&str, &Generation); 2] = [("identities", &IDENTITIES), ("reference", &REFERENCE)];
 
 fn read(conn: &mut DbConnection) -> QueryResult<HashMap<String, i64>> {
     Ok(
@@ -71,10 +66,8 @@ impl Watcher {
         match &self.seen {
             None => move_all(),
             Some(seen) => {
-                for (name, value) in &now {
-                    if seen.get(name) != Some(value)
-                        && let Some(g) = generation(name)
-                    {
+                for (name, g) in WATCHED {
+                    if seen.get(name) != now.get(name) {
                         g.moved_elsewhere();
                     }
                 }
@@ -87,8 +80,9 @@ impl Watcher {
 }
 
 fn move_all() {
-    IDENTITIES.moved_elsewhere();
-    REFERENCE.moved_elsewhere();
+    for (_, g) in WATCHED {
+        g.moved_elsewhere();
+    }
 }
 
 /// Starts the thread that watches the database at `url` for as long as the
