@@ -661,3 +661,203 @@ fn a_retired_item_is_refused_by_the_next_order() {
         assert_eq!(refused.body["error"]["details"]["reason"], "retired");
     });
 }
+
+/// What an order's placing answered, without what differs between two runs
+/// (ids, pickup codes).
+fn answered(
+    r: &Result<timebank_redemption::orders::OrderRow, timebank_kernel::DomainError>,
+) -> String {
+    use timebank_kernel::DomainError;
+    match r {
+        Ok(o) => format!("placed {} ×{} for {}", o.volunteer_id, o.quantity, o.points),
+        Err(DomainError::Refused { code, details, .. }) => format!("{code:?} {details:?}"),
+        Err(other) => format!("{other}"),
+    }
+}
+
+#[test]
+fn orders_placed_together_answer_as_if_placed_one_after_another() {
+    use diesel::Connection;
+    use timebank_kernel::DomainError;
+    use timebank_redemption::orders::{self, OrderRequest};
+
+    each_backend(|app| {
+        let t = tree(app);
+        let s = shop(app, &t); // rice at 30.00, 10 in stock
+        let oil = item(
+            app,
+            &t.district,
+            "油",
+            "2.00",
+            json!({ "limit_per_person_per_quarter": 2 }),
+        );
+        stock(app, &s.site, &s.operator, &oil, 3);
+        let (a, _) = app.active_volunteer("甲", "13500000011", &t.community_a);
+        let (b, _) = app.active_volunteer("乙", "13500000012", &t.community_a);
+        earn(app, &a, &t.community_a, "64.00");
+        earn(app, &b, &t.community_a, "5.00");
+        let order = |v: &str, item: &str, site: &str, quantity: i32| OrderRequest {
+            volunteer_id: v.to_owned(),
+            item_id: item.to_owned(),
+            site_id: site.to_owned(),
+            quantity,
+        };
+        let requests = vec![
+            order(&a, &oil, &s.site, 1),
+            order(&a, &oil, &s.site, 1),
+            order(&a, &oil, &s.site, 1), // past the limit of 2 a quarter
+            order(&b, &oil, &s.site, 2), // one left in stock
+            order(&b, &oil, &s.site, 1),
+            order(&b, &s.rice, &s.site, 1), // 3.00 left, rice costs 30.00
+            order(&a, &s.rice, &s.site, 2),
+            order(&a, &s.rice, &s.site, 1), // nothing left
+            order("no-such-volunteer", &s.rice, &s.site, 1),
+            order(&b, &s.rice, "no-such-site", 1),
+        ];
+        let pool = app.db.pool(1).unwrap();
+        let conn = &mut pool.get().unwrap();
+        let state = |c: &mut timebank_store::DbConnection| {
+            let wallets = timebank_ledger::read::wallets_of_owners(c, &[&a, &b]).unwrap();
+            let points: Vec<_> = [&a, &b].iter().map(|v| wallets[*v].1.points).collect();
+            let oil_level = timebank_redemption::stock::level(c, &s.site, &oil).unwrap();
+            let rice_level = timebank_redemption::stock::level(c, &s.site, &s.rice).unwrap();
+            format!("{points:?} {oil_level:?} {rice_level:?}")
+        };
+        // Each alone in its own savepoint, then all rolled back.
+        let mut one_by_one = (Vec::new(), String::new());
+        let _ = conn.transaction(|c| {
+            for r in &requests {
+                let placed = c.transaction(|c| {
+                    let now = timebank_store::now();
+                    orders::place(c, &r.volunteer_id, &r.item_id, &r.site_id, r.quantity, now)
+                });
+                one_by_one.0.push(answered(&placed));
+            }
+            one_by_one.1 = state(c);
+            Err::<(), _>(DomainError::Internal("roll back".into()))
+        });
+        let together = conn
+            .transaction(|c| {
+                let placed = orders::place_many(c, &requests, timebank_store::now())?;
+                let answers: Vec<String> = placed.iter().map(answered).collect();
+                Ok::<_, DomainError>((answers, state(c)))
+            })
+            .unwrap();
+        assert_eq!(together, one_by_one);
+        let codes: Vec<&str> = together
+            .0
+            .iter()
+            .map(|a| a.split(' ').next().unwrap())
+            .collect();
+        assert_eq!(
+            codes,
+            [
+                "placed",
+                "placed",
+                "LimitReached",
+                "OutOfStock",
+                "placed",
+                "InsufficientPoints",
+                "placed",
+                "InsufficientPoints",
+                "volunteer",
+                "site",
+            ]
+        );
+        // What the pass wrote is what the API and the ledger check see.
+        assert_eq!(app.balance(&a)["points"], "0.00");
+        assert_eq!(app.balance(&b)["points"], "3.00");
+        assert_eq!(level(app, &s.site, &oil), (0, 3));
+        assert_eq!(level(app, &s.site, &s.rice), (8, 2));
+        let verified = cli(&app.db, &["verify"]);
+        assert!(verified.status.success(), "{verified:?}");
+    });
+}
+
+#[test]
+fn a_pass_of_orders_that_fails_is_placed_again_order_by_order() {
+    use diesel::RunQueryDsl;
+    each_backend(|app| {
+        let t = tree(app);
+        let s = shop(app, &t);
+        stock(app, &s.site, &s.operator, &s.rice, 90); // 100 in all
+        // The database refuses any two orders written by one statement:
+        // every pass of more than one order fails as a whole.
+        let pool = app.db.pool(1).unwrap();
+        let mut conn = pool.get().unwrap();
+        let refuse = match app.db.backend() {
+            timebank_store::Backend::Sqlite => vec![
+                "CREATE TRIGGER refuse_order_passes BEFORE INSERT ON orders \
+                 WHEN EXISTS (SELECT 1 FROM orders WHERE created_at = NEW.created_at) \
+                 BEGIN SELECT RAISE(ABORT, 'orders written together are refused'); END",
+            ],
+            timebank_store::Backend::Postgres => vec![
+                "CREATE FUNCTION refuse_order_passes() RETURNS trigger AS $$ BEGIN \
+                 IF EXISTS (SELECT 1 FROM orders WHERE created_at = NEW.created_at \
+                 AND id <> NEW.id) THEN \
+                 RAISE EXCEPTION 'orders written together are refused'; END IF; \
+                 RETURN NULL; END $$ LANGUAGE plpgsql",
+                "CREATE TRIGGER refuse_order_passes AFTER INSERT ON orders \
+                 FOR EACH ROW EXECUTE FUNCTION refuse_order_passes()",
+            ],
+        };
+        for sql in refuse {
+            diesel::sql_query(sql).execute(&mut conn).unwrap();
+        }
+        let volunteers: Vec<(String, String)> = (0..8)
+            .map(|i| {
+                let phone = format!("1350000010{i}");
+                let (v, token) = app.active_volunteer("志愿者", &phone, &t.community_a);
+                earn(app, &v, &t.community_a, "300.00"); // ten orders each
+                (v, token)
+            })
+            .collect();
+        let answers: Vec<(u16, Value, String)> = std::thread::scope(|scope| {
+            let handles: Vec<_> = (0..40)
+                .map(|n| {
+                    let (_, token) = volunteers[n % volunteers.len()].clone();
+                    let (rice, site) = (s.rice.clone(), s.site.clone());
+                    scope.spawn(move || {
+                        let key = format!("order-{n}");
+                        let r = app.send(
+                            "POST",
+                            "/api/v1/redemptions",
+                            Some(&token),
+                            Some(json!({ "item_id": rice, "site_id": site, "quantity": 1 })),
+                            &[("Idempotency-Key", &key)],
+                        );
+                        (r.status, r.body["id"].clone(), key)
+                    })
+                })
+                .collect();
+            handles.into_iter().map(|h| h.join().unwrap()).collect()
+        });
+        assert!(answers.iter().all(|(s, ..)| *s == 201), "{answers:?}");
+        assert!(
+            app.log_lines()
+                .iter()
+                .any(|l| l.contains("an order pass failed; placing each alone")),
+            "no pass of several orders was tried"
+        );
+        assert_eq!(level(app, &s.site, &s.rice), (60, 40));
+        for (v, _) in &volunteers {
+            assert_eq!(
+                app.balance(v)["points"],
+                "150.00",
+                "five orders, each charged once"
+            );
+        }
+        // Each key kept the answer it was given.
+        let (status, id, key) = &answers[7];
+        let again = app.send(
+            "POST",
+            "/api/v1/redemptions",
+            Some(&volunteers[7].1),
+            Some(json!({ "item_id": s.rice, "site_id": s.site, "quantity": 1 })),
+            &[("Idempotency-Key", key)],
+        );
+        assert_eq!((again.status, &again.body["id"]), (*status, id));
+        let verified = cli(&app.db, &["verify"]);
+        assert!(verified.status.success(), "{verified:?}");
+    });
+}

@@ -36,6 +36,7 @@ fn key_from(req: &HttpRequest) -> Result<Option<String>, ApiError> {
 
 /// A request's `Idempotency-Key` (if any) and what the request is, for
 /// comparing a replay with the first call.
+#[derive(Debug, Clone)]
 pub struct Keyed {
     key: Option<String>,
     fingerprint: String,
@@ -49,6 +50,15 @@ impl Keyed {
             key: key_from(req)?,
             fingerprint,
         })
+    }
+
+    pub fn key(&self) -> Option<&str> {
+        self.key.as_deref()
+    }
+
+    /// What the request was (method, path and body), hashed.
+    pub fn fingerprint(&self) -> &str {
+        &self.fingerprint
     }
 
     /// Runs `effect` once per (caller, key) in one write transaction with
@@ -131,7 +141,26 @@ impl Effect {
 }
 
 impl Outcome {
-    fn fresh(e: Effect) -> Self {
+    /// The answer kept for a key, if it was kept for this same request.
+    pub fn replay(kept: &stored::StoredAnswer, request_hash: &str) -> Result<Self, ApiError> {
+        if kept.request_hash != request_hash {
+            return Err(ApiError::new(
+                Code::IdempotencyKeyReused,
+                "this Idempotency-Key was used with a different request",
+            ));
+        }
+        let status = u16::try_from(kept.status)
+            .ok()
+            .and_then(|s| StatusCode::from_u16(s).ok())
+            .ok_or_else(ApiError::internal)?;
+        Ok(Self {
+            status,
+            body: kept.body.clone(),
+            replayed: true,
+        })
+    }
+
+    pub fn fresh(e: Effect) -> Self {
         Self {
             status: e.status,
             body: e.body.to_string(),
@@ -155,27 +184,7 @@ fn lookup(
     key: &str,
     request_hash: &str,
 ) -> Result<Option<Outcome>, ApiError> {
-    let Some(stored::StoredAnswer {
-        request_hash: stored_hash,
-        status,
-        body,
-    }) = stored::find(conn, caller, key)?
-    else {
-        return Ok(None);
-    };
-    if stored_hash != request_hash {
-        return Err(ApiError::new(
-            Code::IdempotencyKeyReused,
-            "this Idempotency-Key was used with a different request",
-        ));
-    }
-    let status = u16::try_from(status)
-        .ok()
-        .and_then(|s| StatusCode::from_u16(s).ok())
-        .ok_or_else(ApiError::internal)?;
-    Ok(Some(Outcome {
-        status,
-        body,
-        replayed: true,
-    }))
+    stored::find(conn, caller, key)?
+        .map(|answer| Outcome::replay(&answer, request_hash))
+        .transpose()
 }

@@ -10,6 +10,7 @@ mod idempotency;
 pub mod limits;
 mod memo;
 pub mod metrics;
+mod placing;
 mod principal;
 pub mod routes;
 mod state;
@@ -44,6 +45,7 @@ pub fn app_state(
         memos: Arc::new(memo::Memos::default()),
         metrics_elsewhere: false,
         writer: None,
+        placing: Arc::default(),
     })
 }
 

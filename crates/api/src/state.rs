@@ -18,6 +18,8 @@ pub struct AppState {
     pub metrics_elsewhere: bool,
     /// Commit grouping for writes; `None`: each write commits on its own.
     pub writer: Option<GroupWriter>,
+    /// Orders waiting to be placed together.
+    pub placing: Arc<crate::placing::Placing>,
 }
 
 impl AppState {

@@ -639,6 +639,26 @@ pub fn lock_volunteer(conn: &mut DbConnection, id: &str) -> Result<Volunteer, Do
     })
 }
 
+/// Locks these volunteers' rows (in id order, as every writer does) and
+/// reads them: unknown ids are absent.
+pub fn lock_volunteers_by_id(
+    conn: &mut DbConnection,
+    ids: &[&str],
+) -> Result<Vec<Volunteer>, DomainError> {
+    if let [id] = ids {
+        return match lock_volunteer(conn, id) {
+            Ok(v) => Ok(vec![v]),
+            Err(DomainError::NotFound(_)) => Ok(Vec::new()),
+            Err(e) => Err(e),
+        };
+    }
+    let mut sorted = ids.to_vec();
+    sorted.sort_unstable();
+    sorted.dedup();
+    timebank_store::lock_volunteers(conn, &sorted)?;
+    volunteers_by_id(conn, &sorted)
+}
+
 /// Registers a volunteer (pending approval) with a wallet, atomically.
 pub fn register_volunteer(
     conn: &mut DbConnection,

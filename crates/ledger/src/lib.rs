@@ -24,8 +24,8 @@ pub use model::{
     Account, AccountBalances, Entry, NewPosting, NewTransaction, Posted, Posting, Transaction,
 };
 pub use post::{
-    find_by_external_id, is_wallet_points, post, post_fresh_in, post_in, post_many_in, reverse,
-    reverse_in, validate,
+    find_by_external_id, is_wallet_points, post, post_fresh_in, post_in, post_many_fresh_in,
+    post_many_in, reverse, reverse_in, validate,
 };
 pub use read::reversal_of;
 pub use transfer::Transfer;

@@ -91,6 +91,23 @@ pub fn post_fresh_in(conn: &mut DbConnection, new: &NewTransaction) -> Result<Po
     })
 }
 
+/// [`post_fresh_in`] for several transactions, posted in order as one
+/// batch (see [`post_many_in`]): every account locked, read and written
+/// once. Any refusal refuses them all.
+pub fn post_many_fresh_in(
+    conn: &mut DbConnection,
+    batch: &[NewTransaction],
+) -> Result<Vec<Transaction>, LedgerError> {
+    for new in batch {
+        validate(new)?;
+    }
+    let headers = batch
+        .iter()
+        .map(|new| (Header::of(new), new.postings.as_slice()))
+        .collect();
+    apply_many(conn, headers)
+}
+
 /// Reverses `original_id` with a new transaction that negates every posting.
 pub fn reverse(
     conn: &mut DbConnection,

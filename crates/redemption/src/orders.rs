@@ -2,12 +2,14 @@
 //! code at the site, refund and release on cancel or expiry.
 //!
 //! Lock order, the same everywhere: volunteer or order row, then the stock
-//! row (by its conditional update), then ledger accounts.
+//! row (by a locking read or its conditional update), then ledger accounts.
 
 use chrono::{Duration, NaiveDateTime};
 use diesel::prelude::*;
 use serde::Serialize;
-use timebank_directory::{get_org, get_volunteer, lock_volunteer};
+use std::collections::HashMap;
+
+use timebank_directory::{get_org, get_volunteer};
 use timebank_kernel::{Check, Class, Code, DomainError, anyone};
 use timebank_ledger::{AccountKind, Amount, Asset, Transfer, TxKind, find_account, open_account};
 use timebank_policy as policy;
@@ -60,6 +62,15 @@ fn not_here(reason: &str, message: &str) -> DomainError {
         .with_details(serde_json::json!({ "reason": reason }))
 }
 
+/// What one order asks for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OrderRequest {
+    pub volunteer_id: String,
+    pub item_id: String,
+    pub site_id: String,
+    pub quantity: i32,
+}
+
 /// Places an order. Run inside the caller's write transaction.
 pub fn place(
     conn: &mut DbConnection,
@@ -69,76 +80,259 @@ pub fn place(
     quantity: i32,
     now: NaiveDateTime,
 ) -> Result<OrderRow, DomainError> {
-    let volunteer = lock_volunteer(conn, volunteer_id)?;
-    volunteer.row.require_active(now)?;
-    let (site, site_org) = sites::get_with_org(conn, site_id)?;
-    let item = catalog::get(conn, item_id)?;
-    may_order(conn, &volunteer, &item, &site_org)?;
-    let quarter = within_limit(conn, &volunteer, &item, quantity, now)?;
-    let points = item
-        .points_price
-        .checked_mul(i64::from(quantity))
-        .map(Amount::from_units)
-        .ok_or_else(|| DomainError::refused(Code::AmountTooLarge, "amount too large"))?;
-    let id = timebank_store::new_id();
-    stock::apply(
-        conn,
-        &site.id,
-        &item.id,
-        MovementKind::Reservation,
-        quantity,
-        "order",
-        Some(&id),
-        volunteer_id,
-    )?;
-    let wallet = find_account(conn, AccountKind::VolunteerWallet, volunteer_id)?
-        .ok_or(DomainError::NotFound("wallet"))?;
-    let sink = open_account(conn, AccountKind::SiteSink, &site.id, &site_org.path)?;
-    let reason = format!("兑换：{} × {quantity}（{}）", item.name, site.name);
-    let posted = Transfer::new(TxKind::Redeem, reason)
-        .by(volunteer_id)
-        .once(format!("order:{id}"))
-        .moving(Asset::Point, points, wallet.id, sink.id)
-        .post_fresh_in(conn)?;
-    let spending = policy::spending(conn, &volunteer.community_path)?;
-    // The row as stored, built here rather than read back.
-    let order = OrderRow {
-        id,
+    let request = OrderRequest {
         volunteer_id: volunteer_id.to_owned(),
-        site_id: site.id,
-        item_id: item.id,
+        item_id: item_id.to_owned(),
+        site_id: site_id.to_owned(),
         quantity,
-        points: points.units(),
-        quarter,
-        status: OrderStatus::Reserved,
-        pickup_code: six_digits()?,
-        wrong_attempts: 0,
-        locked_until: None,
-        expires_at: now + Duration::days(i64::from(spending.policy.order_pickup_days)),
-        transaction_id: posted.transaction.id,
-        refund_transaction_id: None,
-        created_at: now,
-        closed_at: None,
-        closed_by: None,
     };
-    diesel::insert_into(orders::table)
-        .values((
-            orders::id.eq(&order.id),
-            orders::volunteer_id.eq(&order.volunteer_id),
-            orders::site_id.eq(&order.site_id),
-            orders::item_id.eq(&order.item_id),
-            orders::quantity.eq(order.quantity),
-            orders::points.eq(order.points),
-            orders::quarter.eq(&order.quarter),
-            orders::status.eq(order.status),
-            orders::pickup_code.eq(&order.pickup_code),
-            orders::wrong_attempts.eq(order.wrong_attempts),
-            orders::expires_at.eq(order.expires_at),
-            orders::transaction_id.eq(&order.transaction_id),
-            orders::created_at.eq(order.created_at),
-        ))
-        .execute(conn)?;
-    Ok(order)
+    place_many(conn, std::slice::from_ref(&request), now)?
+        .pop()
+        .unwrap_or_else(|| Err(DomainError::Internal("an order went unanswered".into())))
+}
+
+/// Places several orders as if one after another in the order given: each
+/// is placed or refused on its own (a refused one writes nothing), while
+/// the rows they share (volunteers, stock levels, ledger accounts) are
+/// locked, read and written once for all. Run inside the caller's write
+/// transaction. An outer error (the database failed, or a row changed
+/// under a lock it should have held) means none may be kept.
+pub fn place_many(
+    conn: &mut DbConnection,
+    requests: &[OrderRequest],
+    now: NaiveDateTime,
+) -> Result<Vec<Result<OrderRow, DomainError>>, DomainError> {
+    let ids: Vec<&str> = requests.iter().map(|r| r.volunteer_id.as_str()).collect();
+    let mut pass = Pass {
+        volunteers: timebank_directory::lock_volunteers_by_id(conn, &ids)?
+            .into_iter()
+            .map(|v| (v.row.user_id.clone(), v))
+            .collect(),
+        stock: HashMap::new(),
+        wallets: HashMap::new(),
+        ordered: HashMap::new(),
+        now,
+    };
+    // Every level the pass may move, locked in one order (site, item) so
+    // that two passes never wait on each other in a cycle.
+    let mut levels: Vec<(&str, &str)> = requests
+        .iter()
+        .map(|r| (r.site_id.as_str(), r.item_id.as_str()))
+        .collect();
+    levels.sort_unstable();
+    levels.dedup();
+    pass.stock = stock::available_for_update(conn, &levels)?;
+    let mut wallet_owners: Vec<&str> = pass.volunteers.keys().map(String::as_str).collect();
+    wallet_owners.sort_unstable();
+    pass.wallets = timebank_ledger::read::wallets_of_owners(conn, &wallet_owners)?
+        .into_iter()
+        .map(|(owner, (wallet, balances))| (owner, (wallet, balances.points)))
+        .collect();
+    let mut answers = Vec::with_capacity(requests.len());
+    let mut accepted = Vec::new();
+    for request in requests {
+        match pass.assess(conn, request) {
+            Ok(order) => {
+                answers.push(None);
+                accepted.push(order);
+            }
+            Err(
+                e @ (DomainError::Db(_) | DomainError::Internal(_) | DomainError::Unavailable(_)),
+            ) => {
+                return Err(e);
+            }
+            Err(refusal) => answers.push(Some(refusal)),
+        }
+    }
+    let mut placed = write_accepted(conn, accepted)?.into_iter();
+    Ok(answers
+        .into_iter()
+        .map(|refusal| match refusal {
+            Some(refusal) => Err(refusal),
+            None => placed
+                .next()
+                .ok_or_else(|| DomainError::Internal("an order went unwritten".into())),
+        })
+        .collect())
+}
+
+/// What a pass of orders knows and has promised so far.
+struct Pass {
+    volunteers: HashMap<String, timebank_directory::Volunteer>,
+    /// Units still available by (site, item).
+    stock: HashMap<(String, String), i32>,
+    /// By volunteer: their wallet and the points still in it.
+    wallets: HashMap<String, (String, Amount)>,
+    /// Units placed in this pass by (volunteer, item, quarter).
+    ordered: HashMap<(String, String, String), i64>,
+    now: NaiveDateTime,
+}
+
+/// An order that passed every check, waiting to be written.
+struct Accepted {
+    order: OrderRow,
+    transfer: timebank_ledger::NewTransaction,
+}
+
+impl Pass {
+    /// Runs one order's checks in the order [`place`] always has, against
+    /// what the orders before it in the pass left.
+    fn assess(
+        &mut self,
+        conn: &mut DbConnection,
+        request: &OrderRequest,
+    ) -> Result<Accepted, DomainError> {
+        let volunteer = self
+            .volunteers
+            .get(&request.volunteer_id)
+            .ok_or(DomainError::NotFound("volunteer"))?;
+        volunteer.row.require_active(self.now)?;
+        let (site, site_org) = sites::get_with_org(conn, &request.site_id)?;
+        let item = catalog::get(conn, &request.item_id)?;
+        may_order(conn, volunteer, &item, &site_org)?;
+        let quarter = quarter_for(conn, volunteer, self.now)?;
+        let ordered_key = (
+            volunteer.row.user_id.clone(),
+            item.id.clone(),
+            quarter.clone(),
+        );
+        let earlier = self.ordered.get(&ordered_key).copied().unwrap_or(0);
+        within_limit(conn, volunteer, &item, &quarter, earlier, request.quantity)?;
+        let points = item
+            .points_price
+            .checked_mul(i64::from(request.quantity))
+            .map(Amount::from_units)
+            .ok_or_else(|| DomainError::refused(Code::AmountTooLarge, "amount too large"))?;
+        let stock_key = (site.id.clone(), item.id.clone());
+        let available = self.stock.get(&stock_key).copied().unwrap_or(0);
+        if available < request.quantity {
+            return Err(
+                DomainError::refused(Code::OutOfStock, "not enough stock at this site")
+                    .with_details(serde_json::json!({
+                        "available": available,
+                        "requested": request.quantity,
+                    })),
+            );
+        }
+        let (wallet, held) = self
+            .wallets
+            .get(&volunteer.row.user_id)
+            .cloned()
+            .ok_or(DomainError::NotFound("wallet"))?;
+        if held.units() < points.units() {
+            return Err(timebank_ledger::LedgerError::InsufficientBalance {
+                account_id: wallet,
+                owner_id: volunteer.row.user_id.clone(),
+                account_kind: AccountKind::VolunteerWallet,
+                asset: Asset::Point,
+                available: held,
+                required: points,
+            }
+            .into());
+        }
+        let sink = open_account(conn, AccountKind::SiteSink, &site.id, &site_org.path)?;
+        let spending = policy::spending(conn, &volunteer.community_path)?;
+        let id = timebank_store::new_id();
+        let reason = format!(
+            "兑换：{} × {}（{}）",
+            item.name, request.quantity, site.name
+        );
+        let transfer = Transfer::new(TxKind::Redeem, reason)
+            .by(&volunteer.row.user_id)
+            .once(format!("order:{id}"))
+            .moving(Asset::Point, points, &wallet, sink.id)
+            .into_new();
+        // Promised to this order: what the orders after it can no longer have.
+        self.stock.insert(stock_key, available - request.quantity);
+        self.wallets.insert(
+            volunteer.row.user_id.clone(),
+            (wallet, Amount::from_units(held.units() - points.units())),
+        );
+        *self.ordered.entry(ordered_key).or_insert(0) += i64::from(request.quantity);
+        let order = OrderRow {
+            id,
+            volunteer_id: volunteer.row.user_id.clone(),
+            site_id: site.id,
+            item_id: item.id,
+            quantity: request.quantity,
+            points: points.units(),
+            quarter,
+            status: OrderStatus::Reserved,
+            pickup_code: six_digits()?,
+            wrong_attempts: 0,
+            locked_until: None,
+            expires_at: self.now + Duration::days(i64::from(spending.policy.order_pickup_days)),
+            // Known once the ledger has posted it.
+            transaction_id: String::new(),
+            refund_transaction_id: None,
+            created_at: self.now,
+            closed_at: None,
+            closed_by: None,
+        };
+        Ok(Accepted { order, transfer })
+    }
+}
+
+/// Writes the accepted orders: each stock level moved once, the points in
+/// one ledger batch, the order rows in one statement.
+fn write_accepted(
+    conn: &mut DbConnection,
+    accepted: Vec<Accepted>,
+) -> Result<Vec<OrderRow>, DomainError> {
+    if accepted.is_empty() {
+        return Ok(Vec::new());
+    }
+    let reservations: Vec<stock::Reservation<'_>> = accepted
+        .iter()
+        .map(|a| stock::Reservation {
+            site_id: &a.order.site_id,
+            item_id: &a.order.item_id,
+            quantity: a.order.quantity,
+            order_id: &a.order.id,
+            actor: &a.order.volunteer_id,
+        })
+        .collect();
+    stock::reserve_many(conn, &reservations)?;
+    let transfers: Vec<_> = accepted.iter().map(|a| a.transfer.clone()).collect();
+    let posted = timebank_ledger::post_many_fresh_in(conn, &transfers)?;
+    let orders: Vec<OrderRow> = accepted
+        .into_iter()
+        .zip(posted)
+        .map(|(a, tx)| OrderRow {
+            transaction_id: tx.id,
+            ..a.order
+        })
+        .collect();
+    insert_orders(conn, &orders)?;
+    Ok(orders)
+}
+
+fn insert_orders(conn: &mut DbConnection, placed: &[OrderRow]) -> Result<(), DomainError> {
+    let rows: Vec<_> = placed
+        .iter()
+        .map(|o| {
+            (
+                orders::id.eq(&o.id),
+                orders::volunteer_id.eq(&o.volunteer_id),
+                orders::site_id.eq(&o.site_id),
+                orders::item_id.eq(&o.item_id),
+                orders::quantity.eq(o.quantity),
+                orders::points.eq(o.points),
+                orders::quarter.eq(&o.quarter),
+                orders::status.eq(o.status),
+                orders::pickup_code.eq(&o.pickup_code),
+                orders::wrong_attempts.eq(o.wrong_attempts),
+                orders::expires_at.eq(o.expires_at),
+                orders::transaction_id.eq(&o.transaction_id),
+                orders::created_at.eq(o.created_at),
+            )
+        })
+        .collect();
+    for chunk in rows.chunks(timebank_store::ROWS_PER_STATEMENT) {
+        let insert = diesel::insert_into(orders::table).values(chunk);
+        timebank_store::on_backend!(conn, c => insert.execute(c))?;
+    }
+    Ok(())
 }
 
 /// Who an order concerns, which is what access to it is decided on: the
@@ -347,28 +541,39 @@ fn may_order(
     Ok(())
 }
 
-/// The quarter this order counts in, once it is within the item's limit
-/// per person per quarter (reserved and handed-out orders count).
+/// The quarter an order placed now counts in, by the volunteer's
+/// community's local day.
+fn quarter_for(
+    conn: &mut DbConnection,
+    volunteer: &timebank_directory::Volunteer,
+    now: NaiveDateTime,
+) -> Result<String, DomainError> {
+    let earning = policy::earning(conn, &volunteer.community_path)?;
+    Ok(quarter_of(earning.policy.local_day(now)))
+}
+
+/// Refuses an order past the item's limit per person per quarter (reserved
+/// and handed-out orders count, and `earlier` units ordered in the same
+/// pass).
 fn within_limit(
     conn: &mut DbConnection,
     volunteer: &timebank_directory::Volunteer,
     item: &catalog::ItemRow,
+    quarter: &str,
+    earlier: i64,
     quantity: i32,
-    now: NaiveDateTime,
-) -> Result<String, DomainError> {
-    let earning = policy::earning(conn, &volunteer.community_path)?;
-    let quarter = quarter_of(earning.policy.local_day(now));
+) -> Result<(), DomainError> {
     let Some(limit) = item.limit_per_person_per_quarter else {
-        return Ok(quarter);
+        return Ok(());
     };
     let used: Option<i64> = orders::table
         .filter(orders::volunteer_id.eq(&volunteer.row.user_id))
         .filter(orders::item_id.eq(&item.id))
-        .filter(orders::quarter.eq(&quarter))
+        .filter(orders::quarter.eq(quarter))
         .filter(orders::status.eq_any([OrderStatus::Reserved, OrderStatus::Fulfilled]))
         .select(diesel::dsl::sum(orders::quantity))
         .first(conn)?;
-    let used = used.unwrap_or(0);
+    let used = used.unwrap_or(0) + earlier;
     if used + i64::from(quantity) > i64::from(limit) {
         return Err(DomainError::refused(
             Code::LimitReached,
@@ -376,7 +581,7 @@ fn within_limit(
         )
         .with_details(serde_json::json!({ "limit": limit, "used": used, "quarter": quarter })));
     }
-    Ok(quarter)
+    Ok(())
 }
 
 /// Expires reserved orders past their pickup window, each in its own

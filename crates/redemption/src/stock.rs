@@ -3,6 +3,8 @@
 //! refuses to take it below zero — atomic on both backends without a
 //! separate lock.
 
+use std::collections::HashMap;
+
 use diesel::prelude::*;
 use timebank_kernel::{Code, DomainError};
 use timebank_ledger::Problem;
@@ -212,6 +214,142 @@ pub fn apply(
         available,
         reserved,
     })
+}
+
+#[derive(QueryableByName)]
+struct Available {
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    site_id: String,
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    item_id: String,
+    #[diesel(sql_type = diesel::sql_types::Integer)]
+    available: i32,
+}
+
+const SQLITE_AVAILABLE: &str = "SELECT s.site_id, s.item_id, s.available \
+     FROM (SELECT value ->> 0 AS site_id, value ->> 1 AS item_id FROM json_each(?)) AS j \
+     JOIN stock_levels AS s ON s.site_id = j.site_id AND s.item_id = j.item_id";
+
+const PG_AVAILABLE: &str = "SELECT s.site_id, s.item_id, s.available \
+     FROM unnest(?::text[], ?::text[]) AS j(site_id, item_id) \
+     JOIN stock_levels AS s ON s.site_id = j.site_id AND s.item_id = j.item_id \
+     ORDER BY s.site_id, s.item_id FOR UPDATE OF s";
+
+/// The units available for each (site, item), their level rows locked
+/// (in that order) until the transaction ends — on SQLite the one writer
+/// holds the whole database. A pair with no level has none available.
+pub fn available_for_update(
+    conn: &mut DbConnection,
+    pairs: &[(&str, &str)],
+) -> Result<HashMap<(String, String), i32>, DomainError> {
+    if pairs.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let statement = match conn {
+        DbConnection::Pg(_) => Fixed::new(
+            PG_AVAILABLE,
+            vec![
+                Param::Texts(pairs.iter().map(|p| p.0.to_owned()).collect()),
+                Param::Texts(pairs.iter().map(|p| p.1.to_owned()).collect()),
+            ],
+        ),
+        DbConnection::Sqlite(_) => {
+            let rows: Vec<[&str; 2]> = pairs.iter().map(|p| [p.0, p.1]).collect();
+            Fixed::rows(SQLITE_AVAILABLE, serde_json::json!(rows).to_string())
+        }
+    };
+    Ok(statement
+        .load::<Available>(conn)?
+        .into_iter()
+        .map(|a| ((a.site_id, a.item_id), a.available))
+        .collect())
+}
+
+/// A reservation for one order: where, what, how many, for which order
+/// and who placed it.
+pub struct Reservation<'a> {
+    pub site_id: &'a str,
+    pub item_id: &'a str,
+    pub quantity: i32,
+    pub order_id: &'a str,
+    pub actor: &'a str,
+}
+
+const SQLITE_RESERVE: &str = "UPDATE stock_levels SET available = available - j.n, \
+     reserved = reserved + j.n \
+     FROM (SELECT value ->> 0 AS site_id, value ->> 1 AS item_id, value ->> 2 AS n \
+     FROM json_each(?)) AS j \
+     WHERE stock_levels.site_id = j.site_id AND stock_levels.item_id = j.item_id \
+     AND stock_levels.available - j.n >= 0";
+
+const PG_RESERVE: &str = "UPDATE stock_levels SET available = available - j.n, \
+     reserved = reserved + j.n \
+     FROM unnest(?::text[], ?::text[], ?::bigint[]) AS j(site_id, item_id, n) \
+     WHERE stock_levels.site_id = j.site_id AND stock_levels.item_id = j.item_id \
+     AND stock_levels.available - j.n >= 0";
+
+/// Reserves units for several orders: each level moves once by its total
+/// (refused below zero, as [`apply`] is) and each order's movement is
+/// logged. Run inside the caller's write transaction.
+pub fn reserve_many(
+    conn: &mut DbConnection,
+    reservations: &[Reservation<'_>],
+) -> Result<(), DomainError> {
+    let mut totals: std::collections::BTreeMap<(&str, &str), i64> = Default::default();
+    for r in reservations {
+        *totals.entry((r.site_id, r.item_id)).or_default() += i64::from(r.quantity);
+    }
+    if totals.is_empty() {
+        return Ok(());
+    }
+    let statement = match conn {
+        DbConnection::Pg(_) => Fixed::new(
+            PG_RESERVE,
+            vec![
+                Param::Texts(totals.keys().map(|k| k.0.to_owned()).collect()),
+                Param::Texts(totals.keys().map(|k| k.1.to_owned()).collect()),
+                Param::BigInts(totals.values().copied().collect()),
+            ],
+        ),
+        DbConnection::Sqlite(_) => {
+            let rows: Vec<serde_json::Value> = totals
+                .iter()
+                .map(|((site, item), n)| serde_json::json!([site, item, n]))
+                .collect();
+            Fixed::rows(SQLITE_RESERVE, serde_json::Value::Array(rows).to_string())
+        }
+    };
+    if statement.execute(conn)? != totals.len() {
+        return Err(DomainError::refused(
+            Code::OutOfStock,
+            "not enough stock at this site",
+        ));
+    }
+    let now = timebank_store::now();
+    let kind = MovementKind::Reservation.as_str();
+    let rows: Vec<_> = reservations
+        .iter()
+        .map(|r| {
+            let (d_available, d_reserved) = MovementKind::Reservation.deltas(r.quantity);
+            (
+                stock_movements::id.eq(timebank_store::new_id()),
+                stock_movements::site_id.eq(r.site_id),
+                stock_movements::item_id.eq(r.item_id),
+                stock_movements::kind.eq(kind),
+                stock_movements::delta_available.eq(d_available),
+                stock_movements::delta_reserved.eq(d_reserved),
+                stock_movements::reason.eq("order"),
+                stock_movements::order_id.eq(Some(r.order_id)),
+                stock_movements::actor_id.eq(r.actor),
+                stock_movements::created_at.eq(now),
+            )
+        })
+        .collect();
+    for chunk in rows.chunks(timebank_store::ROWS_PER_STATEMENT) {
+        let insert = diesel::insert_into(stock_movements::table).values(chunk);
+        timebank_store::on_backend!(conn, c => insert.execute(c))?;
+    }
+    Ok(())
 }
 
 /// Every stock level must equal the sum of its movements.

@@ -2,6 +2,8 @@
 //! the request's hash before the effect runs and completed with its answer
 //! in the same transaction, so a key never answers two different effects.
 
+use std::collections::{HashMap, HashSet};
+
 use diesel::prelude::*;
 
 use crate::DbConnection;
@@ -73,5 +75,210 @@ pub fn record(
         ],
     )
     .execute(conn)?;
+    Ok(())
+}
+
+/// One request's key: who sent it, the key, and what the request was.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeyOf<'a> {
+    pub caller: &'a str,
+    pub key: &'a str,
+    pub request_hash: &'a str,
+}
+
+/// A kept answer with its key, as [`find_many`] reads it.
+#[derive(QueryableByName)]
+struct KeptRow {
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    caller_id: String,
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    idem_key: String,
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    request_hash: String,
+    #[diesel(sql_type = diesel::sql_types::Integer)]
+    status_code: i32,
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    response_body: String,
+}
+
+// Joined pair by pair on the primary key: two `IN` lists (callers, keys)
+// would match every key of every caller, then filter.
+const SQLITE_FIND_MANY: &str = "SELECT k.caller_id, k.idem_key, k.request_hash, \
+     k.status_code, k.response_body FROM (SELECT value ->> 0 AS caller_id, \
+     value ->> 1 AS idem_key FROM json_each(?)) AS j \
+     JOIN idempotency_keys AS k ON k.caller_id = j.caller_id AND k.idem_key = j.idem_key";
+
+const PG_FIND_MANY: &str = "SELECT k.caller_id, k.idem_key, k.request_hash, \
+     k.status_code, k.response_body FROM unnest(?::text[], ?::text[]) AS j(caller_id, idem_key) \
+     JOIN idempotency_keys AS k ON k.caller_id = j.caller_id AND k.idem_key = j.idem_key";
+
+/// The answers already kept for any of these keys, in one statement.
+pub fn find_many(
+    conn: &mut DbConnection,
+    wanted: &[KeyOf<'_>],
+) -> QueryResult<HashMap<(String, String), StoredAnswer>> {
+    if wanted.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let statement = match conn {
+        DbConnection::Pg(_) => Fixed::new(
+            PG_FIND_MANY,
+            vec![
+                Param::Texts(wanted.iter().map(|k| k.caller.to_owned()).collect()),
+                Param::Texts(wanted.iter().map(|k| k.key.to_owned()).collect()),
+            ],
+        ),
+        DbConnection::Sqlite(_) => {
+            let pairs: Vec<[&str; 2]> = wanted.iter().map(|k| [k.caller, k.key]).collect();
+            Fixed::rows(SQLITE_FIND_MANY, serde_json::json!(pairs).to_string())
+        }
+    };
+    Ok(statement
+        .load::<KeptRow>(conn)?
+        .into_iter()
+        .map(|r| {
+            let answer = StoredAnswer {
+                request_hash: r.request_hash,
+                status: r.status_code,
+                body: r.response_body,
+            };
+            ((r.caller_id, r.idem_key), answer)
+        })
+        .collect())
+}
+
+#[derive(QueryableByName)]
+struct TakenRow {
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    caller_id: String,
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    idem_key: String,
+}
+
+const SQLITE_RESERVE_MANY: &str = "INSERT INTO idempotency_keys (caller_id, idem_key, \
+     request_hash, status_code, response_body, created_at) \
+     SELECT value ->> 0, value ->> 1, value ->> 2, 0, '', ? FROM json_each(?) WHERE true \
+     ON CONFLICT DO NOTHING RETURNING caller_id, idem_key";
+
+const PG_RESERVE_MANY: &str = "INSERT INTO idempotency_keys (caller_id, idem_key, \
+     request_hash, status_code, response_body, created_at) \
+     SELECT j.caller_id, j.idem_key, j.request_hash, 0, '', ?::timestamp \
+     FROM unnest(?::text[], ?::text[], ?::text[]) WITH ORDINALITY \
+     AS j(caller_id, idem_key, request_hash, n) ORDER BY j.n \
+     ON CONFLICT DO NOTHING RETURNING caller_id, idem_key";
+
+/// [`reserve`] for several requests at once, in (caller, key) order so
+/// that two batches never wait on each other crosswise. Answers the keys
+/// taken here; the others are held by an earlier request.
+pub fn reserve_many(
+    conn: &mut DbConnection,
+    wanted: &[KeyOf<'_>],
+    now: chrono::NaiveDateTime,
+) -> QueryResult<HashSet<(String, String)>> {
+    if wanted.is_empty() {
+        return Ok(HashSet::new());
+    }
+    let mut sorted = wanted.to_vec();
+    sorted.sort_by(|a, b| (a.caller, a.key).cmp(&(b.caller, b.key)));
+    let stamp = crate::fixed::sqlite_timestamp(now);
+    let statement = match conn {
+        DbConnection::Pg(_) => Fixed::new(
+            PG_RESERVE_MANY,
+            vec![
+                Param::Text(stamp),
+                Param::Texts(sorted.iter().map(|k| k.caller.to_owned()).collect()),
+                Param::Texts(sorted.iter().map(|k| k.key.to_owned()).collect()),
+                Param::Texts(sorted.iter().map(|k| k.request_hash.to_owned()).collect()),
+            ],
+        ),
+        DbConnection::Sqlite(_) => {
+            let rows: Vec<[&str; 3]> = sorted
+                .iter()
+                .map(|k| [k.caller, k.key, k.request_hash])
+                .collect();
+            Fixed::new(
+                SQLITE_RESERVE_MANY,
+                vec![
+                    Param::Text(stamp),
+                    Param::Text(serde_json::json!(rows).to_string()),
+                ],
+            )
+        }
+    };
+    Ok(statement
+        .load::<TakenRow>(conn)?
+        .into_iter()
+        .map(|t| (t.caller_id, t.idem_key))
+        .collect())
+}
+
+const SQLITE_RECORD_MANY: &str = "UPDATE idempotency_keys SET status_code = j.status, \
+     response_body = j.body FROM (SELECT value ->> 0 AS caller_id, value ->> 1 AS idem_key, \
+     value ->> 2 AS status, value ->> 3 AS body FROM json_each(?)) AS j \
+     WHERE idempotency_keys.caller_id = j.caller_id AND idempotency_keys.idem_key = j.idem_key";
+
+const PG_RECORD_MANY: &str = "UPDATE idempotency_keys SET status_code = j.status::integer, \
+     response_body = j.body \
+     FROM unnest(?::text[], ?::text[], ?::text[], ?::text[]) AS j(caller_id, idem_key, status, body) \
+     WHERE idempotency_keys.caller_id = j.caller_id AND idempotency_keys.idem_key = j.idem_key";
+
+/// [`record`] for several keys, in one statement.
+pub fn record_many(conn: &mut DbConnection, answers: &[(KeyOf<'_>, i32, &str)]) -> QueryResult<()> {
+    if answers.is_empty() {
+        return Ok(());
+    }
+    let statement = match conn {
+        DbConnection::Pg(_) => Fixed::new(
+            PG_RECORD_MANY,
+            vec![
+                Param::Texts(answers.iter().map(|a| a.0.caller.to_owned()).collect()),
+                Param::Texts(answers.iter().map(|a| a.0.key.to_owned()).collect()),
+                Param::Texts(answers.iter().map(|a| a.1.to_string()).collect()),
+                Param::Texts(answers.iter().map(|a| a.2.to_owned()).collect()),
+            ],
+        ),
+        DbConnection::Sqlite(_) => {
+            let rows: Vec<serde_json::Value> = answers
+                .iter()
+                .map(|(k, status, body)| serde_json::json!([k.caller, k.key, status, body]))
+                .collect();
+            Fixed::rows(
+                SQLITE_RECORD_MANY,
+                serde_json::Value::Array(rows).to_string(),
+            )
+        }
+    };
+    statement.execute(conn)?;
+    Ok(())
+}
+
+const SQLITE_RELEASE_MANY: &str = "DELETE FROM idempotency_keys WHERE status_code = 0 \
+     AND (caller_id, idem_key) IN (SELECT value ->> 0, value ->> 1 FROM json_each(?))";
+
+const PG_RELEASE_MANY: &str = "DELETE FROM idempotency_keys \
+     USING unnest(?::text[], ?::text[]) AS j(caller_id, idem_key) \
+     WHERE idempotency_keys.caller_id = j.caller_id \
+     AND idempotency_keys.idem_key = j.idem_key AND idempotency_keys.status_code = 0";
+
+/// Frees keys reserved for requests that were refused (a refusal is not
+/// kept: the request may be sent again).
+pub fn release_many(conn: &mut DbConnection, keys: &[KeyOf<'_>]) -> QueryResult<()> {
+    if keys.is_empty() {
+        return Ok(());
+    }
+    let statement = match conn {
+        DbConnection::Pg(_) => Fixed::new(
+            PG_RELEASE_MANY,
+            vec![
+                Param::Texts(keys.iter().map(|k| k.caller.to_owned()).collect()),
+                Param::Texts(keys.iter().map(|k| k.key.to_owned()).collect()),
+            ],
+        ),
+        DbConnection::Sqlite(_) => {
+            let rows: Vec<[&str; 2]> = keys.iter().map(|k| [k.caller, k.key]).collect();
+            Fixed::rows(SQLITE_RELEASE_MANY, serde_json::json!(rows).to_string())
+        }
+    };
+    statement.execute(conn)?;
     Ok(())
 }

@@ -25,7 +25,7 @@ mod orgs;
 mod policies;
 mod queues;
 mod recovery;
-mod redemptions;
+pub(crate) mod redemptions;
 mod reports;
 mod services;
 mod sites;

@@ -54,21 +54,15 @@ pub async fn place(
     let body = valid(body)?;
     let volunteer_id = principal.volunteer_id()?;
     let keyed = idempotency::Keyed::from_request(&req, &json!(body))?;
-    let outcome = keyed
-        .run(&state, volunteer_id.clone(), move |c| {
-            let order = orders::place(
-                c,
-                &volunteer_id,
-                &body.item_id,
-                &body.site_id,
-                body.quantity,
-                timebank_store::now(),
-            )?;
-            Ok(idempotency::Effect::new(
-                StatusCode::CREATED,
-                order_json(&order, true),
-            ))
-        })
+    let order = orders::OrderRequest {
+        volunteer_id,
+        item_id: body.item_id,
+        site_id: body.site_id,
+        quantity: body.quantity,
+    };
+    let outcome = state
+        .placing
+        .place(&state, crate::placing::Placement { order, keyed })
         .await?;
     Ok(outcome.into_response())
 }

@@ -1,0 +1,207 @@
+//! Orders that arrive together are placed together: while a pass of orders
+//! is being written, the next ones wait, then go as one pass
+//! ([`orders::place_many`]), their `Idempotency-Key`s taken, replayed and
+//! answered a statement each for all. A pass that fails as a whole (a
+//! database error, a deadlock) is not answered as such: each of its orders
+//! is placed again on its own, as if it had come alone.
+
+use std::sync::{Arc, Mutex};
+
+use actix_web::http::StatusCode;
+use timebank_redemption::orders::{self, OrderRequest};
+use timebank_store::DbConnection;
+use timebank_store::idempotency::{self as stored, KeyOf};
+
+use crate::error::ApiError;
+use crate::idempotency::{Effect, Keyed, Outcome};
+use crate::routes::redemptions::order_json;
+use crate::state::AppState;
+
+/// Passes written at once: one committing while the next gathers.
+const RUNNERS: usize = 2;
+/// Most orders in one pass.
+const MAX_PASS: usize = 128;
+
+type Reply = tokio::sync::oneshot::Sender<Result<Outcome, ApiError>>;
+
+/// One order as the API received it.
+#[derive(Clone)]
+pub struct Placement {
+    pub order: OrderRequest,
+    pub keyed: Keyed,
+}
+
+#[derive(Default)]
+pub struct Placing {
+    queue: Mutex<Queue>,
+}
+
+#[derive(Default)]
+struct Queue {
+    waiting: Vec<(Placement, Reply)>,
+    running: usize,
+}
+
+impl Placing {
+    /// Places the order with the others waiting, answering after the commit.
+    pub async fn place(
+        self: &Arc<Self>,
+        state: &AppState,
+        placement: Placement,
+    ) -> Result<Outcome, ApiError> {
+        let (reply, answer) = tokio::sync::oneshot::channel();
+        let start_runner = {
+            let mut queue = self.queue.lock().map_err(|_| ApiError::internal())?;
+            queue.waiting.push((placement, reply));
+            let start = queue.running < RUNNERS;
+            if start {
+                queue.running += 1;
+            }
+            start
+        };
+        if start_runner {
+            actix_web::rt::spawn(run(self.clone(), state.clone()));
+        }
+        answer.await.map_err(|_| ApiError::unavailable())?
+    }
+
+    /// The next pass, or `None` (and one runner fewer) when nobody waits.
+    fn next_pass(&self) -> Option<Vec<(Placement, Reply)>> {
+        let mut queue = self.queue.lock().ok()?;
+        if queue.waiting.is_empty() {
+            queue.running -= 1;
+            return None;
+        }
+        let take = queue.waiting.len().min(MAX_PASS);
+        Some(queue.waiting.drain(..take).collect())
+    }
+}
+
+async fn run(placing: Arc<Placing>, state: AppState) {
+    while let Some(pass) = placing.next_pass() {
+        let (placements, replies): (Vec<Placement>, Vec<Reply>) = pass.into_iter().unzip();
+        let placements = Arc::new(placements);
+        let together = placements.clone();
+        let written = state.write(move |c| place_together(c, &together)).await;
+        let answers: Vec<Option<Answered>> = match written {
+            Ok(answers) => answers.into_iter().map(Some).collect(),
+            Err(e) => {
+                tracing::warn!(error = %e, orders = replies.len(), "an order pass failed; placing each alone");
+                replies.iter().map(|_| None).collect()
+            }
+        };
+        let placements = Arc::unwrap_or_clone(placements);
+        for ((placement, reply), answer) in placements.into_iter().zip(replies).zip(answers) {
+            match answer {
+                Some(Answered::Now(result)) => {
+                    // The caller may have hung up: nothing to tell.
+                    let _ = reply.send(result);
+                }
+                Some(Answered::Alone) | None => {
+                    let state = state.clone();
+                    actix_web::rt::spawn(async move {
+                        let _ = reply.send(place_alone(&state, placement).await);
+                    });
+                }
+            }
+        }
+    }
+}
+
+/// What a pass says of one of its orders.
+enum Answered {
+    Now(Result<Outcome, ApiError>),
+    /// Its key was sent twice in the pass: the twin goes after, alone (and
+    /// then replays the first one's answer).
+    Alone,
+}
+
+/// One order on its own: its key looked up, the order placed and the answer
+/// kept in one write.
+async fn place_alone(state: &AppState, placement: Placement) -> Result<Outcome, ApiError> {
+    let Placement { order, keyed } = placement;
+    keyed
+        .run(state, order.volunteer_id.clone(), move |c| {
+            let placed = orders::place(
+                c,
+                &order.volunteer_id,
+                &order.item_id,
+                &order.site_id,
+                order.quantity,
+                timebank_store::now(),
+            )?;
+            Ok(Effect::new(StatusCode::CREATED, order_json(&placed, true)))
+        })
+        .await
+}
+
+/// The pass inside one write, in the order a single keyed write takes its
+/// locks (keys, then what the orders lock): keys are taken first, those
+/// already answered replayed, the rest placed as one pass, then each
+/// taken key keeps its answer or, refused, is freed.
+fn place_together(c: &mut DbConnection, pass: &[Placement]) -> Result<Vec<Answered>, ApiError> {
+    let mut answers: Vec<Option<Answered>> = pass.iter().map(|_| None).collect();
+    let mut seen = std::collections::HashSet::new();
+    let mut keyed: std::collections::BTreeMap<usize, KeyOf<'_>> = Default::default();
+    for (i, p) in pass.iter().enumerate() {
+        let Some(key) = p.keyed.key() else { continue };
+        if seen.insert((p.order.volunteer_id.as_str(), key)) {
+            let key = KeyOf {
+                caller: &p.order.volunteer_id,
+                key,
+                request_hash: p.keyed.fingerprint(),
+            };
+            keyed.insert(i, key);
+        } else {
+            answers[i] = Some(Answered::Alone);
+        }
+    }
+    let wanted: Vec<KeyOf<'_>> = keyed.values().cloned().collect();
+    let taken = stored::reserve_many(c, &wanted, timebank_store::now())?;
+    let held: Vec<KeyOf<'_>> = wanted
+        .into_iter()
+        .filter(|k| !taken.contains(&(k.caller.to_owned(), k.key.to_owned())))
+        .collect();
+    let kept = stored::find_many(c, &held)?;
+    for (i, k) in &keyed {
+        let pair = (k.caller.to_owned(), k.key.to_owned());
+        if taken.contains(&pair) {
+            continue;
+        }
+        // Held yet not found (a twin not committed): answered alone.
+        answers[*i] = Some(match kept.get(&pair) {
+            Some(answer) => Answered::Now(Outcome::replay(answer, k.request_hash)),
+            None => Answered::Alone,
+        });
+    }
+    let to_place: Vec<usize> = (0..pass.len()).filter(|i| answers[*i].is_none()).collect();
+    let requests: Vec<OrderRequest> = to_place.iter().map(|&i| pass[i].order.clone()).collect();
+    let placed = orders::place_many(c, &requests, timebank_store::now())?;
+    let created = i32::from(StatusCode::CREATED.as_u16());
+    let mut bodies: Vec<(usize, String)> = Vec::new();
+    let mut refused: Vec<KeyOf<'_>> = Vec::new();
+    for (&i, result) in to_place.iter().zip(placed) {
+        answers[i] = Some(Answered::Now(match result {
+            Ok(order) => {
+                let outcome =
+                    Outcome::fresh(Effect::new(StatusCode::CREATED, order_json(&order, true)));
+                bodies.push((i, outcome.body.clone()));
+                Ok(outcome)
+            }
+            Err(refusal) => {
+                refused.extend(keyed.get(&i).cloned());
+                Err(refusal.into())
+            }
+        }));
+    }
+    let record: Vec<(KeyOf<'_>, i32, &str)> = bodies
+        .iter()
+        .filter_map(|(i, body)| keyed.get(i).map(|k| (k.clone(), created, body.as_str())))
+        .collect();
+    stored::record_many(c, &record)?;
+    stored::release_many(c, &refused)?;
+    Ok(answers
+        .into_iter()
+        .map(|a| a.unwrap_or(Answered::Now(Err(ApiError::internal()))))
+        .collect())
+}
