@@ -245,19 +245,11 @@ pub fn available_for_update(
     if pairs.is_empty() {
         return Ok(HashMap::new());
     }
-    let statement = match conn {
-        DbConnection::Pg(_) => Fixed::new(
-            PG_AVAILABLE,
-            vec![
-                Param::Texts(pairs.iter().map(|p| p.0.to_owned()).collect()),
-                Param::Texts(pairs.iter().map(|p| p.1.to_owned()).collect()),
-            ],
-        ),
-        DbConnection::Sqlite(_) => {
-            let rows: Vec<[&str; 2]> = pairs.iter().map(|p| [p.0, p.1]).collect();
-            Fixed::rows(SQLITE_AVAILABLE, serde_json::json!(rows).to_string())
-        }
-    };
+    let columns = vec![
+        pairs.iter().map(|p| p.0.to_owned()).collect(),
+        pairs.iter().map(|p| p.1.to_owned()).collect(),
+    ];
+    let statement = Fixed::columns(conn, PG_AVAILABLE, SQLITE_AVAILABLE, Vec::new(), columns);
     Ok(statement
         .load::<Available>(conn)?
         .into_iter()
@@ -282,11 +274,11 @@ const SQLITE_RESERVE: &str = "UPDATE stock_levels SET available = available - j.
      WHERE stock_levels.site_id = j.site_id AND stock_levels.item_id = j.item_id \
      AND stock_levels.available - j.n >= 0";
 
-const PG_RESERVE: &str = "UPDATE stock_levels SET available = available - j.n, \
-     reserved = reserved + j.n \
-     FROM unnest(?::text[], ?::text[], ?::bigint[]) AS j(site_id, item_id, n) \
+const PG_RESERVE: &str = "UPDATE stock_levels SET available = available - j.n::integer, \
+     reserved = reserved + j.n::integer \
+     FROM unnest(?::text[], ?::text[], ?::text[]) AS j(site_id, item_id, n) \
      WHERE stock_levels.site_id = j.site_id AND stock_levels.item_id = j.item_id \
-     AND stock_levels.available - j.n >= 0";
+     AND stock_levels.available - j.n::integer >= 0";
 
 /// Reserves units for several orders: each level moves once by its total
 /// (refused below zero, as [`apply`] is) and each order's movement is
@@ -302,23 +294,12 @@ pub fn reserve_many(
     if totals.is_empty() {
         return Ok(());
     }
-    let statement = match conn {
-        DbConnection::Pg(_) => Fixed::new(
-            PG_RESERVE,
-            vec![
-                Param::Texts(totals.keys().map(|k| k.0.to_owned()).collect()),
-                Param::Texts(totals.keys().map(|k| k.1.to_owned()).collect()),
-                Param::BigInts(totals.values().copied().collect()),
-            ],
-        ),
-        DbConnection::Sqlite(_) => {
-            let rows: Vec<serde_json::Value> = totals
-                .iter()
-                .map(|((site, item), n)| serde_json::json!([site, item, n]))
-                .collect();
-            Fixed::rows(SQLITE_RESERVE, serde_json::Value::Array(rows).to_string())
-        }
-    };
+    let columns = vec![
+        totals.keys().map(|k| k.0.to_owned()).collect(),
+        totals.keys().map(|k| k.1.to_owned()).collect(),
+        totals.values().map(i64::to_string).collect(),
+    ];
+    let statement = Fixed::columns(conn, PG_RESERVE, SQLITE_RESERVE, Vec::new(), columns);
     if statement.execute(conn)? != totals.len() {
         return Err(DomainError::refused(
             Code::OutOfStock,

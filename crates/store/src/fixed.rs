@@ -49,6 +49,37 @@ impl Fixed {
         Self::new(text, vec![Param::Text(rows)])
     }
 
+    /// Rows given column by column, each value as text, after `leading`
+    /// parameters: on Postgres one text array per column (`unnest(?::text[],
+    /// …)`, cast in `pg` where a column is not text), on SQLite one JSON
+    /// array of rows (`json_each(?)` in `sqlite`).
+    pub fn columns(
+        conn: &DbConnection,
+        pg: &'static str,
+        sqlite: &'static str,
+        leading: Vec<Param>,
+        columns: Vec<Vec<String>>,
+    ) -> Self {
+        let mut params = leading;
+        match conn {
+            DbConnection::Pg(_) => {
+                params.extend(columns.into_iter().map(Param::Texts));
+                Self::new(pg, params)
+            }
+            DbConnection::Sqlite(_) => {
+                let rows = columns.first().map_or(0, Vec::len);
+                let rows: Vec<serde_json::Value> = (0..rows)
+                    .map(|i| {
+                        let row = columns.iter().map(|c| c.get(i).cloned().into());
+                        serde_json::Value::Array(row.collect())
+                    })
+                    .collect();
+                params.push(Param::Text(serde_json::Value::Array(rows).to_string()));
+                Self::new(sqlite, params)
+            }
+        }
+    }
+
     pub fn execute(self, conn: &mut DbConnection) -> QueryResult<usize> {
         crate::on_backend!(conn, c => RunQueryDsl::execute(self, c))
     }

@@ -120,19 +120,13 @@ pub fn find_many(
     if wanted.is_empty() {
         return Ok(HashMap::new());
     }
-    let statement = match conn {
-        DbConnection::Pg(_) => Fixed::new(
-            PG_FIND_MANY,
-            vec![
-                Param::Texts(wanted.iter().map(|k| k.caller.to_owned()).collect()),
-                Param::Texts(wanted.iter().map(|k| k.key.to_owned()).collect()),
-            ],
-        ),
-        DbConnection::Sqlite(_) => {
-            let pairs: Vec<[&str; 2]> = wanted.iter().map(|k| [k.caller, k.key]).collect();
-            Fixed::rows(SQLITE_FIND_MANY, serde_json::json!(pairs).to_string())
-        }
-    };
+    let statement = Fixed::columns(
+        conn,
+        PG_FIND_MANY,
+        SQLITE_FIND_MANY,
+        Vec::new(),
+        key_columns(wanted),
+    );
     Ok(statement
         .load::<KeptRow>(conn)?
         .into_iter()
@@ -180,31 +174,16 @@ pub fn reserve_many(
     }
     let mut sorted = wanted.to_vec();
     sorted.sort_by(|a, b| (a.caller, a.key).cmp(&(b.caller, b.key)));
-    let stamp = crate::fixed::sqlite_timestamp(now);
-    let statement = match conn {
-        DbConnection::Pg(_) => Fixed::new(
-            PG_RESERVE_MANY,
-            vec![
-                Param::Text(stamp),
-                Param::Texts(sorted.iter().map(|k| k.caller.to_owned()).collect()),
-                Param::Texts(sorted.iter().map(|k| k.key.to_owned()).collect()),
-                Param::Texts(sorted.iter().map(|k| k.request_hash.to_owned()).collect()),
-            ],
-        ),
-        DbConnection::Sqlite(_) => {
-            let rows: Vec<[&str; 3]> = sorted
-                .iter()
-                .map(|k| [k.caller, k.key, k.request_hash])
-                .collect();
-            Fixed::new(
-                SQLITE_RESERVE_MANY,
-                vec![
-                    Param::Text(stamp),
-                    Param::Text(serde_json::json!(rows).to_string()),
-                ],
-            )
-        }
-    };
+    let mut columns = key_columns(&sorted);
+    columns.push(sorted.iter().map(|k| k.request_hash.to_owned()).collect());
+    let stamp = Param::Text(crate::fixed::sqlite_timestamp(now));
+    let statement = Fixed::columns(
+        conn,
+        PG_RESERVE_MANY,
+        SQLITE_RESERVE_MANY,
+        vec![stamp],
+        columns,
+    );
     Ok(statement
         .load::<TakenRow>(conn)?
         .into_iter()
@@ -227,27 +206,17 @@ pub fn record_many(conn: &mut DbConnection, answers: &[(KeyOf<'_>, i32, &str)]) 
     if answers.is_empty() {
         return Ok(());
     }
-    let statement = match conn {
-        DbConnection::Pg(_) => Fixed::new(
-            PG_RECORD_MANY,
-            vec![
-                Param::Texts(answers.iter().map(|a| a.0.caller.to_owned()).collect()),
-                Param::Texts(answers.iter().map(|a| a.0.key.to_owned()).collect()),
-                Param::Texts(answers.iter().map(|a| a.1.to_string()).collect()),
-                Param::Texts(answers.iter().map(|a| a.2.to_owned()).collect()),
-            ],
-        ),
-        DbConnection::Sqlite(_) => {
-            let rows: Vec<serde_json::Value> = answers
-                .iter()
-                .map(|(k, status, body)| serde_json::json!([k.caller, k.key, status, body]))
-                .collect();
-            Fixed::rows(
-                SQLITE_RECORD_MANY,
-                serde_json::Value::Array(rows).to_string(),
-            )
-        }
-    };
+    let keys: Vec<KeyOf<'_>> = answers.iter().map(|a| a.0.clone()).collect();
+    let mut columns = key_columns(&keys);
+    columns.push(answers.iter().map(|a| a.1.to_string()).collect());
+    columns.push(answers.iter().map(|a| a.2.to_owned()).collect());
+    let statement = Fixed::columns(
+        conn,
+        PG_RECORD_MANY,
+        SQLITE_RECORD_MANY,
+        Vec::new(),
+        columns,
+    );
     statement.execute(conn)?;
     Ok(())
 }
@@ -266,19 +235,21 @@ pub fn release_many(conn: &mut DbConnection, keys: &[KeyOf<'_>]) -> QueryResult<
     if keys.is_empty() {
         return Ok(());
     }
-    let statement = match conn {
-        DbConnection::Pg(_) => Fixed::new(
-            PG_RELEASE_MANY,
-            vec![
-                Param::Texts(keys.iter().map(|k| k.caller.to_owned()).collect()),
-                Param::Texts(keys.iter().map(|k| k.key.to_owned()).collect()),
-            ],
-        ),
-        DbConnection::Sqlite(_) => {
-            let rows: Vec<[&str; 2]> = keys.iter().map(|k| [k.caller, k.key]).collect();
-            Fixed::rows(SQLITE_RELEASE_MANY, serde_json::json!(rows).to_string())
-        }
-    };
+    let statement = Fixed::columns(
+        conn,
+        PG_RELEASE_MANY,
+        SQLITE_RELEASE_MANY,
+        Vec::new(),
+        key_columns(keys),
+    );
     statement.execute(conn)?;
     Ok(())
+}
+
+/// Callers and keys, as two columns.
+fn key_columns(keys: &[KeyOf<'_>]) -> Vec<Vec<String>> {
+    vec![
+        keys.iter().map(|k| k.caller.to_owned()).collect(),
+        keys.iter().map(|k| k.key.to_owned()).collect(),
+    ]
 }
