@@ -861,3 +861,77 @@ fn a_pass_of_orders_that_fails_is_placed_again_order_by_order() {
         assert!(verified.status.success(), "{verified:?}");
     });
 }
+
+#[test]
+fn a_pass_of_orders_whose_commit_fails_is_not_placed_again() {
+    use diesel::RunQueryDsl;
+    // A commit that fails may, seen from the server, have gone through:
+    // re-placing its orders could charge one sent without a key twice.
+    let Some(db) = timebank_store::testing::TestDb::postgres() else {
+        return;
+    };
+    let app = spawn(db);
+    let t = tree(&app);
+    let s = shop(&app, &t);
+    stock(&app, &s.site, &s.operator, &s.rice, 90);
+    // Checked at commit: two orders written together fail their commit,
+    // an order alone commits.
+    let pool = app.db.pool(1).unwrap();
+    let mut conn = pool.get().unwrap();
+    for sql in [
+        "CREATE FUNCTION refuse_order_passes() RETURNS trigger AS $$ BEGIN \
+         IF EXISTS (SELECT 1 FROM orders WHERE created_at = NEW.created_at \
+         AND id <> NEW.id) THEN \
+         RAISE EXCEPTION 'orders written together are refused'; END IF; \
+         RETURN NULL; END $$ LANGUAGE plpgsql",
+        "CREATE CONSTRAINT TRIGGER refuse_order_passes AFTER INSERT ON orders \
+         DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION refuse_order_passes()",
+    ] {
+        diesel::sql_query(sql).execute(&mut conn).unwrap();
+    }
+    let volunteers: Vec<(String, String)> = (0..8)
+        .map(|i| {
+            let phone = format!("1350000020{i}");
+            let (v, token) = app.active_volunteer("志愿者", &phone, &t.community_a);
+            earn(&app, &v, &t.community_a, "300.00");
+            (v, token)
+        })
+        .collect();
+    let statuses: Vec<u16> = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..40)
+            .map(|n| {
+                let (_, token) = volunteers[n % volunteers.len()].clone();
+                let (rice, site) = (s.rice.clone(), s.site.clone());
+                let app = &app;
+                scope.spawn(move || order(app, &token, &rice, &site, 1).status)
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    let placed = statuses.iter().filter(|s| **s == 201).count();
+    assert!(
+        statuses.iter().any(|s| *s >= 500),
+        "no pass of several orders failed its commit: {statuses:?}"
+    );
+    assert!(
+        statuses.iter().all(|s| *s == 201 || *s >= 500),
+        "{statuses:?}"
+    );
+    // Only the answered orders exist, each charged once.
+    let (available, reserved) = level(&app, &s.site, &s.rice);
+    assert_eq!((available, reserved), (100 - placed as i64, placed as i64));
+    let left: i64 = volunteers
+        .iter()
+        .map(|(v, _)| {
+            let points = app.balance(v)["points"].as_str().unwrap().to_owned();
+            timebank_ledger::Amount::parse(&points).unwrap().units()
+        })
+        .sum();
+    assert_eq!(
+        8 * 30_000 - left,
+        3_000 * placed as i64,
+        "each placed order charged once"
+    );
+    let verified = cli(&app.db, &["verify"]);
+    assert!(verified.status.success(), "{verified:?}");
+}

@@ -1,10 +1,13 @@
 //! Orders that arrive together are placed together: while a pass of orders
 //! is being written, the next ones wait, then go as one pass
 //! ([`orders::place_many`]), their `Idempotency-Key`s taken, replayed and
-//! answered a statement each for all. A pass that fails as a whole (a
-//! database error, a deadlock) is not answered as such: each of its orders
-//! is placed again on its own, as if it had come alone.
+//! answered a statement each for all. A pass whose work fails (a database
+//! error, a deadlock) is rolled back and not answered as such: each of its
+//! orders is placed again on its own, as if it had come alone. A pass whose
+//! commit fails is not redone here (it may have committed): each order gets
+//! the error, and a client retries with its key.
 
+use std::sync::atomic::{AtomicU8, Ordering};
 use std::sync::{Arc, Mutex};
 
 use actix_web::http::StatusCode;
@@ -65,11 +68,14 @@ impl Placing {
         answer.await.map_err(|_| ApiError::unavailable())?
     }
 
-    /// The next pass, or `None` (and one runner fewer) when nobody waits.
-    fn next_pass(&self) -> Option<Vec<(Placement, Reply)>> {
+    /// The next pass, or `None` (and the runner stops, one fewer) when
+    /// nobody waits: both decided under the queue's lock, so an order
+    /// queued meanwhile starts a runner of its own.
+    fn next_pass(&self, runner: &mut Runner) -> Option<Vec<(Placement, Reply)>> {
         let mut queue = self.queue.lock().ok()?;
         if queue.waiting.is_empty() {
             queue.running -= 1;
+            runner.counted = false;
             return None;
         }
         let take = queue.waiting.len().min(MAX_PASS);
@@ -77,18 +83,61 @@ impl Placing {
     }
 }
 
+/// A runner counted in `running`; dropped while still counted (its task
+/// cancelled), it gives its place up, so later orders start another.
+struct Runner {
+    placing: Arc<Placing>,
+    counted: bool,
+}
+
+impl Drop for Runner {
+    fn drop(&mut self) {
+        if self.counted
+            && let Ok(mut queue) = self.placing.queue.lock()
+        {
+            queue.running -= 1;
+        }
+    }
+}
+
+/// How far a pass's own work got, which decides whether it may be redone.
+const NOT_RUN: u8 = 0;
+const REFUSED: u8 = 1;
+const DONE: u8 = 2;
+
 async fn run(placing: Arc<Placing>, state: AppState) {
-    while let Some(pass) = placing.next_pass() {
+    let mut runner = Runner {
+        placing: placing.clone(),
+        counted: true,
+    };
+    while let Some(pass) = placing.next_pass(&mut runner) {
         let (placements, replies): (Vec<Placement>, Vec<Reply>) = pass.into_iter().unzip();
         let placements = Arc::new(placements);
         let together = placements.clone();
-        let written = state.write(move |c| place_together(c, &together)).await;
+        let reached = Arc::new(AtomicU8::new(NOT_RUN));
+        let reached_here = reached.clone();
+        let written = state
+            .write(move |c| {
+                let answers = place_together(c, &together);
+                let how_far = if answers.is_ok() { DONE } else { REFUSED };
+                reached_here.store(how_far, Ordering::Release);
+                answers
+            })
+            .await;
         let answers: Vec<Option<Answered>> = match written {
             Ok(answers) => answers.into_iter().map(Some).collect(),
-            Err(e) => {
+            // Its work failed and was rolled back: each order may go alone.
+            Err(e) if reached.load(Ordering::Acquire) == REFUSED => {
                 tracing::warn!(error = %e, orders = replies.len(), "an order pass failed; placing each alone");
                 replies.iter().map(|_| None).collect()
             }
+            // Never run (the writer is busy or unreachable), or run and then
+            // its commit failed, when it may have committed: answered as
+            // each order alone would have been, never placed again here.
+            Err(e) => replies
+                .iter()
+                .map(|_| Some(Answered::Now(Err(e.clone()))))
+                .collect(),
         };
         let placements = Arc::unwrap_or_clone(placements);
         for ((placement, reply), answer) in placements.into_iter().zip(replies).zip(answers) {
