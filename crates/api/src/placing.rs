@@ -63,7 +63,13 @@ impl Placing {
             start
         };
         if start_runner {
-            actix_web::rt::spawn(run(self.clone(), state.clone()));
+            // Counted from here: should the task be dropped unpolled, the
+            // runner still gives its place up.
+            let runner = Runner {
+                placing: self.clone(),
+                counted: true,
+            };
+            actix_web::rt::spawn(run(runner, state.clone()));
         }
         answer.await.map_err(|_| ApiError::unavailable())?
     }
@@ -105,11 +111,8 @@ const NOT_RUN: u8 = 0;
 const REFUSED: u8 = 1;
 const DONE: u8 = 2;
 
-async fn run(placing: Arc<Placing>, state: AppState) {
-    let mut runner = Runner {
-        placing: placing.clone(),
-        counted: true,
-    };
+async fn run(mut runner: Runner, state: AppState) {
+    let placing = runner.placing.clone();
     while let Some(pass) = placing.next_pass(&mut runner) {
         let (placements, replies): (Vec<Placement>, Vec<Reply>) = pass.into_iter().unzip();
         let placements = Arc::new(placements);
