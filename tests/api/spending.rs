@@ -839,6 +839,15 @@ fn a_pass_of_orders_that_fails_is_placed_again_order_by_order() {
                 .any(|l| l.contains("an order pass failed; placing each alone")),
             "no pass of several orders was tried"
         );
+        let metrics = app.get("/metrics", None);
+        assert!(
+            metrics
+                .body
+                .as_str()
+                .unwrap()
+                .contains("timebank_order_passes_total{outcome=\"redone\"}"),
+            "redone passes are counted"
+        );
         assert_eq!(level(app, &s.site, &s.rice), (60, 40));
         for (v, _) in &volunteers {
             assert_eq!(
@@ -912,6 +921,15 @@ fn a_pass_of_orders_whose_commit_fails_is_not_placed_again() {
     assert!(
         statuses.iter().any(|s| *s >= 500),
         "no pass of several orders failed its commit: {statuses:?}"
+    );
+    let metrics = app.get("/metrics", None);
+    assert!(
+        metrics
+            .body
+            .as_str()
+            .unwrap()
+            .contains("timebank_order_passes_total{outcome=\"failed\"}"),
+        "failed commits are counted"
     );
     assert!(
         statuses.iter().all(|s| *s == 201 || *s >= 500),

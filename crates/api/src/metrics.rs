@@ -16,6 +16,7 @@ pub struct Metrics {
     registry: Registry,
     requests: IntCounterVec,
     latency: HistogramVec,
+    order_passes: IntCounterVec,
     /// The ledger's posting count and when it was counted.
     postings: Mutex<Option<(Instant, i64)>>,
 }
@@ -44,12 +45,22 @@ impl Metrics {
             ]),
             &["method", "route"],
         )?;
+        let order_passes = IntCounterVec::new(
+            Opts::new(
+                "timebank_order_passes_total",
+                "Passes of orders placed together: written, redone order by order \
+                 (their work failed), or answered with an error (their commit failed)",
+            ),
+            &["outcome"],
+        )?;
+        registry.register(Box::new(order_passes.clone()))?;
         registry.register(Box::new(requests.clone()))?;
         registry.register(Box::new(latency.clone()))?;
         Ok(Self {
             registry,
             requests,
             latency,
+            order_passes,
             postings: Mutex::new(None),
         })
     }
@@ -66,6 +77,11 @@ impl Metrics {
         if let Ok(mut p) = self.postings.lock() {
             *p = Some((Instant::now(), n));
         }
+    }
+
+    /// One pass of orders ended: `written`, `redone` or `failed`.
+    pub fn order_pass(&self, outcome: &str) {
+        self.order_passes.with_label_values(&[outcome]).inc();
     }
 
     fn observe(&self, method: &str, route: &str, status: u16, seconds: f64) {

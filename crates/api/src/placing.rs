@@ -127,6 +127,12 @@ async fn run(mut runner: Runner, state: AppState) {
                 answers
             })
             .await;
+        let outcome = match (&written, reached.load(Ordering::Acquire)) {
+            (Ok(_), _) => "written",
+            (Err(_), REFUSED) => "redone",
+            (Err(_), _) => "failed",
+        };
+        state.metrics.order_pass(outcome);
         let answers: Vec<Option<Answered>> = match written {
             Ok(answers) => answers.into_iter().map(Some).collect(),
             // Its work failed and was rolled back: each order may go alone.
