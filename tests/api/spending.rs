@@ -774,6 +774,19 @@ fn orders_placed_together_answer_as_if_placed_one_after_another() {
     });
 }
 
+/// Eight active volunteers of community A with 300.00 points each (ten
+/// orders of rice), phones `<prefix>0` to `<prefix>7`: (id, token).
+fn funded_volunteers(app: &App, t: &Tree, prefix: &str) -> Vec<(String, String)> {
+    (0..8)
+        .map(|i| {
+            let phone = format!("{prefix}{i}");
+            let (v, token) = app.active_volunteer("志愿者", &phone, &t.community_a);
+            earn(app, &v, &t.community_a, "300.00");
+            (v, token)
+        })
+        .collect()
+}
+
 #[test]
 fn a_pass_of_orders_that_fails_is_placed_again_order_by_order() {
     use diesel::RunQueryDsl;
@@ -804,14 +817,7 @@ fn a_pass_of_orders_that_fails_is_placed_again_order_by_order() {
         for sql in refuse {
             diesel::sql_query(sql).execute(&mut conn).unwrap();
         }
-        let volunteers: Vec<(String, String)> = (0..8)
-            .map(|i| {
-                let phone = format!("1350000010{i}");
-                let (v, token) = app.active_volunteer("志愿者", &phone, &t.community_a);
-                earn(app, &v, &t.community_a, "300.00"); // ten orders each
-                (v, token)
-            })
-            .collect();
+        let volunteers = funded_volunteers(app, &t, "1350000010");
         let answers: Vec<(u16, Value, String)> = std::thread::scope(|scope| {
             let handles: Vec<_> = (0..40)
                 .map(|n| {
@@ -898,14 +904,7 @@ fn a_pass_of_orders_whose_commit_fails_is_not_placed_again() {
     ] {
         diesel::sql_query(sql).execute(&mut conn).unwrap();
     }
-    let volunteers: Vec<(String, String)> = (0..8)
-        .map(|i| {
-            let phone = format!("1350000020{i}");
-            let (v, token) = app.active_volunteer("志愿者", &phone, &t.community_a);
-            earn(&app, &v, &t.community_a, "300.00");
-            (v, token)
-        })
-        .collect();
+    let volunteers = funded_volunteers(&app, &t, "1350000020");
     let statuses: Vec<u16> = std::thread::scope(|scope| {
         let handles: Vec<_> = (0..40)
             .map(|n| {
