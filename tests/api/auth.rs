@@ -93,13 +93,11 @@ fn bad_tokens_are_refused() {
                 e.encode(format!(r#"{{"iss":"timebank","sub":"system","role":"system","iat":{now},"nbf":{now},"exp":{}}}"#, now + 600))
             )
         };
-        for token in [
-            forged.as_str(),
-            expired.as_str(),
-            none_alg.as_str(),
-            "garbage",
-            "a.b.c",
-        ] {
+        // A token that is right but past its time says so, for the client
+        // to refresh; anything else is just invalid.
+        app.get("/api/v1/me", Some(&expired))
+            .assert_error(401, "token_expired");
+        for token in [forged.as_str(), none_alg.as_str(), "garbage", "a.b.c"] {
             app.get("/api/v1/me", Some(token))
                 .assert_error(401, "invalid_token");
         }
@@ -177,11 +175,28 @@ fn signing_key_rotation() {
 #[test]
 fn login_and_registration_are_rate_limited() {
     for db in timebank_store::testing::TestDb::all() {
-        // The defaults: ten attempts per phone, then one more every 6 min.
+        // The defaults: ten wrong guesses per phone, then one more every
+        // 6 min. Signing in rightly never counts, however often.
         let app = spawn(db);
         let t = tree(&app);
+        let right = json!({ "phone": ADMIN_PHONE, "password": ADMIN_PASSWORD });
+        for _ in 0..15 {
+            assert_eq!(
+                app.post("/api/v1/auth/login", None, right.clone()).status,
+                200
+            );
+        }
         let wrong = json!({ "phone": ADMIN_PHONE, "password": "guess-guess" });
+        // A right password clears the wrong guesses before it.
         for _ in 0..9 {
+            app.post("/api/v1/auth/login", None, wrong.clone())
+                .assert_error(401, "invalid_credentials");
+        }
+        assert_eq!(
+            app.post("/api/v1/auth/login", None, right.clone()).status,
+            200
+        );
+        for _ in 0..10 {
             app.post("/api/v1/auth/login", None, wrong.clone())
                 .assert_error(401, "invalid_credentials");
         }

@@ -46,7 +46,10 @@ fn messages_follow_accept_language() {
             &[("Accept-Language", "zh-CN,zh;q=0.9")],
         );
         zh.assert_error(401, "unauthenticated");
-        assert_eq!(zh.body["error"]["message"], "请先登录");
+        assert_eq!(
+            zh.body["error"]["message"],
+            "请先登录：请求需带 Authorization: Bearer 令牌"
+        );
         let en = app.send(
             "GET",
             "/api/v1/me",

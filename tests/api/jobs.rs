@@ -210,8 +210,36 @@ fn jobs_over_http_and_ledger_checkpoints() {
             .assert_error(404, "not_found");
         app.send("POST", "/api/v1/jobs/expire", Some(&token), None, &[])
             .assert_error(422, "validation_failed");
-        app.post("/api/v1/jobs/settle", Some(&token), json!({ "bogus": 1 }))
-            .assert_error(400, "invalid_body");
+        // An unknown field is named, not dropped.
+        let bogus = app.post("/api/v1/jobs/settle", Some(&token), json!({ "bogus": 1 }));
+        bogus.assert_error(422, "validation_failed");
+        assert_eq!(
+            bogus.body["error"]["details"]["fields"]["bogus"],
+            json!(["unknown_field"])
+        );
+        // A day, as the CLI takes it, or a time.
+        for until in ["2026-12-01", "2026-12-01T08:00:00Z"] {
+            let r = app.post(
+                "/api/v1/jobs/settle",
+                Some(&token),
+                json!({ "until": until }),
+            );
+            assert_eq!(r.status, 200, "{until}: {}", r.body);
+        }
+        let r = app.post(
+            "/api/v1/jobs/settle",
+            Some(&token),
+            json!({ "until": "2026-12" }),
+        );
+        r.assert_error(400, "invalid_body");
+        assert!(
+            r.body["error"]["message"]
+                .as_str()
+                .unwrap()
+                .starts_with("field until must be a day"),
+            "{}",
+            r.body
+        );
         for name in ["stars", "orders-expire", "settle"] {
             let r = app.send(
                 "POST",

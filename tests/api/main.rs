@@ -18,6 +18,7 @@ mod grouping;
 mod helpers;
 mod jobs;
 mod ledger;
+mod newcomer;
 mod oracle;
 mod orgs;
 mod pg_cluster;

@@ -272,7 +272,7 @@ fn passwords_follow_one_rule_and_changing_one_signs_out_other_sessions() {
             Some(&token),
             json!({ "current_password": "volunteer-pass", "new_password": "changed-pass-2027", "extra": 1 }),
         )
-        .assert_error(400, "invalid_body");
+        .assert_error(422, "validation_failed");
         let r = change("volunteer-pass", "changed-pass-2027");
         assert_eq!(r.status, 200, "{}", r.body);
         let fresh = r.body["refresh_token"].as_str().unwrap().to_owned();

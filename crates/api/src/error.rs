@@ -22,6 +22,11 @@ pub struct ApiError {
     pub details: Option<Value>,
     /// Seconds for the `Retry-After` header (429; 503 always says 1).
     pub retry_after: Option<u64>,
+    /// The `Allow` header of a 405.
+    pub allow: Option<Box<str>>,
+    /// The message for zh clients, when it is written where the facts are
+    /// (else [`crate::i18n`] builds it from the code and the details).
+    pub message_zh: Option<Box<str>>,
 }
 
 impl std::fmt::Display for ApiError {
@@ -45,7 +50,19 @@ impl ApiError {
             message: message.into(),
             details: None,
             retry_after: None,
+            allow: None,
+            message_zh: None,
         }
+    }
+
+    pub fn with_zh(mut self, message: impl Into<String>) -> Self {
+        self.message_zh = Some(message.into().into_boxed_str());
+        self
+    }
+
+    pub fn with_allow(mut self, methods: String) -> Self {
+        self.allow = Some(methods.into_boxed_str());
+        self
     }
 
     /// A refusal with its code's own message.
@@ -83,13 +100,29 @@ impl ApiError {
 
     pub fn validation(errors: &validator::ValidationErrors) -> Self {
         let mut fields = serde_json::Map::new();
-        for (field, list) in errors.field_errors() {
+        let (mut en, mut zh) = (Vec::new(), Vec::new());
+        let mut sorted: Vec<_> = errors.field_errors().into_iter().collect();
+        sorted.sort_by(|a, b| a.0.cmp(&b.0));
+        for (field, list) in sorted {
             let codes: Vec<Value> = list.iter().map(|e| json!(e.code)).collect();
             fields.insert(field.to_string(), Value::Array(codes));
+            for e in list {
+                let (rule_en, rule_zh) = crate::i18n::rule(e);
+                en.push(format!("{field} {rule_en}"));
+                zh.push(format!("{field}{rule_zh}"));
+            }
         }
-        Self::of(Code::ValidationFailed).with_details(json!({ "fields": fields }))
+        Self::new(
+            Code::ValidationFailed,
+            format!("invalid fields: {}", en.join("; ")),
+        )
+        .with_zh(format!(
+            "{}：{}",
+            Code::ValidationFailed.zh(),
+            zh.join("；")
+        ))
+        .with_details(json!({ "fields": fields }))
     }
-
     pub fn body(&self, message: &str) -> Value {
         let mut error = json!({ "code": self.code, "message": message });
         if let Some(details) = &self.details {
@@ -110,6 +143,9 @@ impl ResponseError for ApiError {
             builder.insert_header(("Retry-After", secs.to_string()));
         } else if self.status == StatusCode::SERVICE_UNAVAILABLE {
             builder.insert_header(("Retry-After", "1"));
+        }
+        if let Some(allow) = &self.allow {
+            builder.insert_header((actix_web::http::header::ALLOW, &**allow));
         }
         builder.json(self.body(&self.message))
     }

@@ -5,8 +5,10 @@
 mod access;
 pub mod auth;
 mod error;
+pub mod headers;
 mod i18n;
 mod idempotency;
+mod input;
 pub mod limits;
 mod memo;
 pub mod metrics;
@@ -46,6 +48,7 @@ pub fn app_state(
         metrics_elsewhere: false,
         writer: None,
         placing: Arc::default(),
+        cors: headers::AllowedOrigins::default(),
     })
 }
 
@@ -64,7 +67,10 @@ fn json_error(err: JsonPayloadError, _: &actix_web::HttpRequest) -> actix_web::E
         JsonPayloadError::Deserialize(e) if e.is_syntax() || e.is_eof() => {
             ApiError::new(Code::InvalidJson, "the body is not valid JSON")
         }
-        JsonPayloadError::Deserialize(e) => ApiError::new(Code::InvalidBody, e.to_string()),
+        JsonPayloadError::Deserialize(_) => ApiError::new(
+            Code::InvalidBody,
+            "the body does not have the expected shape",
+        ),
         _ => ApiError::new(Code::InvalidBody, "the body could not be read"),
     };
     api.into()
@@ -100,33 +106,28 @@ pub fn bind(
 ) -> std::io::Result<(Server, Vec<SocketAddr>)> {
     let metrics = web::Data::from(state.metrics.clone());
     let data = web::Data::new(state);
-    let mut server =
-        HttpServer::new(move || {
-            App::new()
-                .app_data(data.clone())
-                .app_data(metrics.clone())
-                .app_data(
-                    web::JsonConfig::default()
-                        .limit(MAX_BODY_BYTES)
-                        .error_handler(json_error),
-                )
-                .app_data(web::PayloadConfig::default().limit(MAX_BODY_BYTES))
-                .app_data(web::PathConfig::default().error_handler(|_, _| {
-                    ApiError::new(Code::InvalidPath, "the path is not valid").into()
-                }))
-                .app_data(web::QueryConfig::default().error_handler(|err, _| {
-                    ApiError::new(Code::InvalidQuery, err.to_string()).into()
-                }))
-                .wrap(from_fn(error::uniform))
-                .wrap(from_fn(i18n::localize))
-                .wrap(from_fn(metrics::record))
-                .wrap(from_fn(echo_request_id))
-                .wrap(TracingLogger::<telemetry::RequestSpan>::new())
-                .configure(routes::configure)
-                .default_service(web::to(|| async {
-                    Err::<actix_web::HttpResponse, _>(ApiError::not_found("route"))
-                }))
-        });
+    let mut server = HttpServer::new(move || {
+        App::new()
+            .app_data(data.clone())
+            .app_data(metrics.clone())
+            .app_data(
+                web::JsonConfig::default()
+                    .limit(MAX_BODY_BYTES)
+                    .error_handler(json_error),
+            )
+            .app_data(web::PayloadConfig::default().limit(MAX_BODY_BYTES))
+            .app_data(web::PathConfig::default().error_handler(|_, _| {
+                ApiError::new(Code::InvalidPath, "the path is not valid").into()
+            }))
+            .wrap(from_fn(error::uniform))
+            .wrap(from_fn(i18n::localize))
+            .wrap(from_fn(metrics::record))
+            .wrap(from_fn(echo_request_id))
+            .wrap(from_fn(headers::apply))
+            .wrap(TracingLogger::<telemetry::RequestSpan>::new())
+            .configure(routes::configure)
+            .default_service(web::to(routes::unmatched))
+    });
     if let Some(n) = workers {
         server = server.workers(n);
     }

@@ -169,10 +169,11 @@ fn bearer(req: &HttpRequest) -> Result<String, ApiError> {
             Code::Unauthenticated,
             "an Authorization: Bearer token is required",
         )
+        .with_zh("请先登录：请求需带 Authorization: Bearer 令牌")
     })?;
     let text = header
         .to_str()
-        .map_err(|_| ApiError::new(Code::InvalidToken, "the access token is invalid or expired"))?;
+        .map_err(|_| ApiError::new(Code::InvalidToken, "the access token is not valid"))?;
     match text.split_once(' ') {
         Some((scheme, token))
             if scheme.eq_ignore_ascii_case("bearer") && !token.trim().is_empty() =>
@@ -182,7 +183,8 @@ fn bearer(req: &HttpRequest) -> Result<String, ApiError> {
         _ => Err(ApiError::new(
             Code::Unauthenticated,
             "an Authorization: Bearer token is required",
-        )),
+        )
+        .with_zh("请先登录：请求需带 Authorization: Bearer 令牌")),
     }
 }
 
@@ -201,7 +203,7 @@ impl FromRequest for Principal {
                     Some("system") => Ok(Principal::System),
                     _ => Err(ApiError::new(
                         Code::InvalidToken,
-                        "the access token is invalid or expired",
+                        "the access token is not valid",
                     )),
                 };
             }
@@ -213,7 +215,7 @@ impl FromRequest for Principal {
             let sub = claims.sub.clone();
             let user = state.db(move |conn| load(conn, &sub)).await?;
             let user = Arc::new(user.ok_or_else(|| {
-                ApiError::new(Code::InvalidToken, "the access token is invalid or expired")
+                ApiError::new(Code::InvalidToken, "the access token is not valid")
             })?);
             memo.put(ticket, claims.sub, user.clone());
             Ok(Principal::User(user))

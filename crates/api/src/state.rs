@@ -20,6 +20,8 @@ pub struct AppState {
     pub writer: Option<GroupWriter>,
     /// Orders waiting to be placed together.
     pub placing: Arc<crate::placing::Placing>,
+    /// Origins whose pages may call the API from a browser.
+    pub cors: crate::headers::AllowedOrigins,
 }
 
 impl AppState {

@@ -11,12 +11,16 @@ pub struct ConfigError(pub String);
 
 #[derive(Debug, Clone, clap::Args)]
 pub struct Args {
-    /// postgres://user@host/db or sqlite://path
-    #[arg(long, env = "DATABASE_URL", global = true)]
+    // DATABASE_URL and JWT_SECRET are read from the environment by `load`,
+    // not by clap: clap lists an argument the environment sets in the usage
+    // line of any usage error, as if it were required.
+    /// postgres://user@host/db or sqlite://path [env: DATABASE_URL] [default:
+    /// sqlite://./data/timebank.db]
+    #[arg(long, global = true)]
     database_url: Option<String>,
-    /// Secret for signing access tokens. Without it, one is generated and
-    /// kept in --jwt-secret-file.
-    #[arg(long, env = "JWT_SECRET", global = true, hide_env_values = true)]
+    /// Secret for signing access tokens [env: JWT_SECRET]. Without it, one is
+    /// generated and kept in --jwt-secret-file.
+    #[arg(long, global = true)]
     jwt_secret: Option<String>,
     /// Secrets replaced by a rotation, comma-separated: tokens they signed
     /// are still accepted (never issued) until they are removed here.
@@ -66,10 +70,12 @@ impl Config {
             None => args
                 .database_url
                 .clone()
+                .or_else(|| from_env("DATABASE_URL"))
                 .unwrap_or_else(|| DEFAULT_DATABASE_URL.to_owned()),
         };
         let database = DatabaseUrl::parse(&raw).map_err(|e| ConfigError(e.to_string()))?;
-        let (jwt_secret, jwt_secret_source) = match &args.jwt_secret {
+        let jwt_secret = args.jwt_secret.clone().or_else(|| from_env("JWT_SECRET"));
+        let (jwt_secret, jwt_secret_source) = match &jwt_secret {
             Some(secret) if secret.len() >= 16 => (secret.clone(), "JWT_SECRET".to_owned()),
             Some(_) => {
                 return Err(ConfigError(
@@ -117,12 +123,37 @@ impl Config {
         timebank_directory::tokens::TokenKeys::rotating(self.jwt_secret.as_bytes(), &previous)
     }
 
+    /// Opens the database (creating an SQLite file that is not there yet)
+    /// and says on stderr which one, so that a command run against the wrong
+    /// one is noticed.
     pub fn connect(&self) -> anyhow::Result<Pool> {
+        eprintln!("database: {}", self.database.redacted());
         timebank_store::connect_and_migrate(&self.database, self.db_pool).map_err(|e| match e {
             StoreError::Config(m) => ConfigError(m).into(),
             other => anyhow::Error::new(other),
         })
     }
+}
+
+/// [`Config::connect`] for commands that only read: an SQLite file that
+/// does not exist is an error, not a new empty database.
+impl Config {
+    pub fn connect_existing(&self) -> anyhow::Result<Pool> {
+        if let Some(path) = self.database.sqlite_path()
+            && !path.exists()
+        {
+            return Err(ConfigError(format!(
+                "no database at {}: set DATABASE_URL (or --database-url) to the one to use, e.g. sqlite://./data/demo.db for the demo's",
+                path.display()
+            ))
+            .into());
+        }
+        self.connect()
+    }
+}
+
+fn from_env(name: &str) -> Option<String> {
+    std::env::var(name).ok().filter(|v| !v.trim().is_empty())
 }
 
 /// Reads the secret file, creating it (owner-only) with a random secret on

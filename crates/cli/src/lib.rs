@@ -40,6 +40,11 @@ enum Command {
         /// --bind.
         #[arg(long, env = "TIMEBANK_METRICS_BIND")]
         metrics_bind: Option<String>,
+        /// Origins whose pages may call the API from a browser (CORS),
+        /// comma-separated, e.g. https://dashboard.example.org; none by
+        /// default.
+        #[arg(long, env = "TIMEBANK_CORS_ORIGINS", default_value = "")]
+        cors_origins: String,
         #[command(flatten)]
         group: GroupArgs,
     },
@@ -72,6 +77,8 @@ enum Command {
     /// Export volunteers, service records and transactions of an org subtree
     /// for the city platform (数据共享).
     Export {
+        /// The org: its id, or its name path as the export writes it
+        /// (株洲市/荷塘区).
         #[arg(long = "org")]
         org_id: String,
         /// First local day, YYYY-MM-DD.
@@ -225,6 +232,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             bind,
             workers,
             metrics_bind,
+            cors_origins,
             group,
         } => {
             let config = Config::load(&cli.config, None)?;
@@ -233,6 +241,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 bind: &bind,
                 workers,
                 metrics_bind: metrics_bind.as_deref(),
+                cors_origins: &cors_origins,
             };
             serve(config, pool, &listen, &group, None)
         }
@@ -245,21 +254,28 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Verify { checkpoint } => {
             let config = Config::load(&cli.config, None)?;
-            let pool = config.connect()?;
+            let pool = config.connect_existing()?;
             let mut conn = pool.get()?;
             let report = timebank_jobs::verify(&mut conn)?;
-            println!("{}", serde_json::to_string_pretty(&report)?);
-            if !report.ok {
-                return Ok(ExitCode::FAILURE);
-            }
-            if checkpoint {
-                let cp = timebank_jobs::write_checkpoint(&mut conn)?;
-                println!(
-                    "{}",
-                    serde_json::to_string_pretty(&serde_json::json!({ "checkpoint": cp }))?
+            let mut out = serde_json::to_value(&report)?;
+            if report.accounts_checked == 0 {
+                out["empty"] = true.into();
+                eprintln!(
+                    "the ledger of {} is empty: nothing was checked",
+                    config.database.redacted()
                 );
             }
-            Ok(ExitCode::SUCCESS)
+            if report.ok && checkpoint {
+                out["checkpoint"] =
+                    serde_json::to_value(timebank_jobs::write_checkpoint(&mut conn)?)?;
+            }
+            // One JSON document, whatever was asked.
+            println!("{}", serde_json::to_string_pretty(&out)?);
+            Ok(if report.ok {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::FAILURE
+            })
         }
         Command::Settle { until, org_id } => {
             let until = match until {
@@ -290,7 +306,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             format,
             out,
         } => {
-            let pool = Config::load(&cli.config, None)?.connect()?;
+            let pool = Config::load(&cli.config, None)?.connect_existing()?;
             transfer::export(&pool, &org_id, &from, &to, &format, out.as_deref())?;
             Ok(ExitCode::SUCCESS)
         }
@@ -356,12 +372,20 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let config = Config::load(&cli.config, Some(&db))?;
             let pool = config.connect()?;
             let summary = demo::load(&pool)?;
+            let marks = demo::landmarks(&pool)?;
             let listen = Listen {
                 bind: &bind,
                 workers: None,
                 metrics_bind: None,
+                cors_origins: "",
             };
-            serve(config, pool, &listen, &GroupArgs::default(), Some(summary))
+            serve(
+                config,
+                pool,
+                &listen,
+                &GroupArgs::default(),
+                Some((summary, marks)),
+            )
         }
     }
 }
@@ -371,6 +395,7 @@ struct Listen<'a> {
     bind: &'a str,
     workers: Option<usize>,
     metrics_bind: Option<&'a str>,
+    cors_origins: &'a str,
 }
 
 fn serve(
@@ -378,7 +403,7 @@ fn serve(
     pool: timebank_store::Pool,
     listen: &Listen<'_>,
     group: &GroupArgs,
-    demo: Option<demo::Summary>,
+    demo: Option<(demo::Summary, demo::Landmarks)>,
 ) -> anyhow::Result<ExitCode> {
     let bind = listen.bind;
     let limits = timebank_api::limits::RateLimits::parse(&config.rate_limits)
@@ -406,6 +431,8 @@ fn serve(
         )?);
     }
     state.metrics_elsewhere = listen.metrics_bind.is_some();
+    state.cors = timebank_api::headers::AllowedOrigins::parse(listen.cors_origins)
+        .map_err(|e| ConfigError(format!("--cors-origins: {e}")))?;
     timebank_store::memo::enable();
     timebank_store::watch::start(&config.database)?;
     let system = actix_web::rt::System::new();
@@ -424,8 +451,8 @@ fn serve(
             .first()
             .map(|a| format!("http://{a}"))
             .unwrap_or_else(|| format!("http://{bind}"));
-        if let Some(summary) = demo {
-            demo::print_welcome(&url, &summary, &config);
+        if let Some((summary, marks)) = demo {
+            demo::print_welcome(&url, &summary, &marks, &config);
         }
         // Tests and scripts wait for this line; keep its form.
         println!(

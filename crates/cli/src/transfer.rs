@@ -24,7 +24,7 @@ pub fn export(
         return Err(ConfigError("--to must not be before --from".into()).into());
     }
     let mut conn = pool.get()?;
-    let org = timebank_directory::get_org(&mut conn, org_id).context("--org")?;
+    let org = timebank_jobs::transfer::find_org(&mut conn, org_id).context("--org")?;
     // The org's own days, as its earning policy sets them.
     let (start, end) = timebank_policy::calendar(&mut conn, &org.path)?.period(from, to);
     let data = transfer::export(&mut conn, &org, start, end)?;

@@ -85,8 +85,7 @@ impl TokenKeys {
     }
 
     pub fn verify(&self, token: &str) -> Result<Claims, DomainError> {
-        let invalid =
-            || DomainError::refused(Code::InvalidToken, "the access token is invalid or expired");
+        let invalid = || DomainError::refused(Code::InvalidToken, "the access token is not valid");
         let header = jsonwebtoken::decode_header(token).map_err(|_| invalid())?;
         if header.alg != Algorithm::HS256 {
             return Err(invalid());
@@ -103,7 +102,15 @@ impl TokenKeys {
         validation.leeway = 5;
         jsonwebtoken::decode::<Claims>(token, key, &validation)
             .map(|data| data.claims)
-            .map_err(|_| invalid())
+            .map_err(|e| match e.kind() {
+                // Only a token that is right in every other way is told it
+                // expired (the signature is checked first).
+                jsonwebtoken::errors::ErrorKind::ExpiredSignature => DomainError::refused(
+                    Code::TokenExpired,
+                    "the access token has expired; refresh it",
+                ),
+                _ => invalid(),
+            })
     }
 }
 
@@ -152,7 +159,25 @@ mod tests {
         let other = TokenKeys::from_secret(b"secret-two");
         assert!(other.verify(&token).is_err());
         let expired = keys.issue("u1", None, -120).unwrap();
-        assert!(keys.verify(&expired).is_err());
+        assert!(matches!(
+            keys.verify(&expired),
+            Err(DomainError::Refused {
+                code: Code::TokenExpired,
+                ..
+            })
+        ));
+        // Within the leeway of a few seconds it still passes; past it, not.
+        assert!(keys.verify(&keys.issue("u1", None, -3).unwrap()).is_ok());
+        assert!(keys.verify(&keys.issue("u1", None, -8).unwrap()).is_err());
+        // A forged token that has also expired is only invalid.
+        let other = TokenKeys::from_secret(b"another-secret-0123456789abcdef");
+        assert!(matches!(
+            keys.verify(&other.issue("u1", None, -120).unwrap()),
+            Err(DomainError::Refused {
+                code: Code::InvalidToken,
+                ..
+            })
+        ));
     }
 
     fn sign(header: &str, claims: serde_json::Value, secret: &[u8]) -> String {

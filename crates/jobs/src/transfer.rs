@@ -71,6 +71,34 @@ pub struct Export {
     pub transactions: Vec<TransactionRecord>,
 }
 
+/// The org `text` names: its id, or its name path as the export files
+/// write it (`株洲市/荷塘区`).
+pub fn find_org(
+    conn: &mut DbConnection,
+    text: &str,
+) -> Result<timebank_directory::Org, DomainError> {
+    let text = text.trim();
+    if let Ok(org) = timebank_directory::get_org(conn, text) {
+        return Ok(org);
+    }
+    let wanted = text.trim_matches('/');
+    let matching: Vec<String> = name_paths(conn)?
+        .into_iter()
+        .filter(|(_, path)| path == wanted)
+        .map(|(id, _)| id)
+        .collect();
+    match matching.as_slice() {
+        [id] => timebank_directory::get_org(conn, id),
+        [] => Err(DomainError::NotFound(
+            "org (by id or name path such as 株洲市/荷塘区)",
+        )),
+        _ => Err(DomainError::refused(
+            timebank_kernel::Code::ValidationFailed,
+            format!("{wanted:?} names {} orgs; give the id", matching.len()),
+        )),
+    }
+}
+
 /// id → name path (without the leading slash), for every org.
 fn name_paths(conn: &mut DbConnection) -> Result<HashMap<String, String>, DomainError> {
     let all: Vec<(String, String, String)> = orgs::table

@@ -94,7 +94,8 @@ codes! {
     IdempotencyKeyReused = "idempotency_key_reused", Unprocessable, "this Idempotency-Key was used for a different request", "幂等键已用于不同的请求";
     // Who is asking
     Unauthenticated = "unauthenticated", Unauthenticated, "sign in first", "请先登录";
-    InvalidToken = "invalid_token", Unauthenticated, "the access token is invalid or expired", "登录凭证无效或已过期";
+    InvalidToken = "invalid_token", Unauthenticated, "the access token is not valid", "登录凭证无效";
+    TokenExpired = "token_expired", Unauthenticated, "the access token has expired; refresh it", "登录凭证已过期，请刷新";
     InvalidCredentials = "invalid_credentials", Unauthenticated, "wrong phone number or password", "手机号或密码错误";
     InvalidRefreshToken = "invalid_refresh_token", Unauthenticated, "the refresh token is invalid or expired", "刷新令牌无效或已过期";
     RefreshTokenReused = "refresh_token_reused", Unauthenticated, "this refresh token was already used; sign in again", "刷新令牌已被使用，请重新登录";

@@ -351,6 +351,35 @@ pub fn complete(
     })
 }
 
+/// What the hourly rule will credit for the hours reported, and why it is
+/// less when it is: the request's `max_hours`, the policy's cap per
+/// activity, or its increment.
+pub fn creditable(
+    conn: &mut DbConnection,
+    r: &RequestRow,
+) -> Result<Option<(Amount, &'static str)>, DomainError> {
+    let Some(reported) = r.reported_hours.map(Amount::from_units) else {
+        return Ok(None);
+    };
+    let community = community_of(conn, r)?;
+    let earning = policy::earning(conn, &community.path)?.policy;
+    let max = Amount::from_units(r.max_hours).to_decimal();
+    let credited = earning.credit_reported(reported.to_decimal(), max);
+    let why = if credited == reported.to_decimal() {
+        "as_reported"
+    } else if reported.to_decimal() > max && credited == earning.credit_reported(max, max) {
+        "capped_at_max_hours"
+    } else if earning
+        .max_hours_per_activity
+        .is_some_and(|cap| reported.to_decimal() > cap)
+    {
+        "capped_by_policy"
+    } else {
+        "rounded_down_to_increment"
+    };
+    Ok(Some((amount(credited)?, why)))
+}
+
 /// The requester rates; without a dispute this settles the points. Run
 /// inside the caller's write transaction.
 pub fn rate(

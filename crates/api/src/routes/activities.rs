@@ -93,7 +93,7 @@ pub struct CreateActivity {
 pub async fn create(
     state: web::Data<AppState>,
     principal: Principal,
-    body: web::Json<CreateActivity>,
+    body: crate::input::Json<CreateActivity>,
 ) -> Result<HttpResponse, ApiError> {
     let body = valid(body)?;
     let activity = state
@@ -132,7 +132,7 @@ pub struct ListQuery {
 pub async fn list(
     state: web::Data<AppState>,
     principal: Principal,
-    query: web::Query<ListQuery>,
+    query: crate::input::Query<ListQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let q = query.into_inner();
     let page = PageQuery {
@@ -246,7 +246,7 @@ pub async fn review(
     state: web::Data<AppState>,
     principal: Principal,
     id: web::Path<String>,
-    body: web::Json<Review>,
+    body: crate::input::Json<Review>,
 ) -> Result<HttpResponse, ApiError> {
     let body = valid(body)?;
     let approve = approves(&body)?;
@@ -322,7 +322,7 @@ pub async fn check_in(
     state: web::Data<AppState>,
     principal: Principal,
     id: web::Path<String>,
-    body: web::Json<CodeBody>,
+    body: crate::input::Json<CodeBody>,
 ) -> Result<HttpResponse, ApiError> {
     let body = valid(body)?;
     let volunteer_id = principal.volunteer_id()?;
@@ -336,7 +336,7 @@ pub async fn check_out(
     state: web::Data<AppState>,
     principal: Principal,
     id: web::Path<String>,
-    body: web::Json<CodeBody>,
+    body: crate::input::Json<CodeBody>,
 ) -> Result<HttpResponse, ApiError> {
     let body = valid(body)?;
     let volunteer_id = principal.volunteer_id()?;
@@ -358,7 +358,7 @@ pub async fn record_attendance(
     state: web::Data<AppState>,
     principal: Principal,
     id: web::Path<String>,
-    body: web::Json<RecordAttendance>,
+    body: crate::input::Json<RecordAttendance>,
 ) -> Result<HttpResponse, ApiError> {
     let body = valid(body)?;
     let (attendance, created) = state

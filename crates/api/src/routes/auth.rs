@@ -8,7 +8,6 @@ use validator::Validate;
 
 use crate::auth::{ACCESS_TTL_SECS, dummy_hash, new_refresh_token, sha256_hex, verify_password};
 use crate::error::ApiError;
-use crate::limits::Door;
 use crate::principal::Principal;
 use crate::routes::valid;
 use crate::state::AppState;
@@ -30,16 +29,20 @@ pub struct RefreshBody {
 pub async fn login(
     req: actix_web::HttpRequest,
     state: web::Data<AppState>,
-    body: web::Json<LoginBody>,
+    body: crate::input::Json<LoginBody>,
 ) -> Result<HttpResponse, ApiError> {
     let body = valid(body)?;
-    state
-        .limits
-        .check(Door::Login, req.peer_addr().map(|a| a.ip()), &body.phone)?;
+    let phone = body.phone.clone();
     let st = state.clone();
     let (id, name, refresh) = state
-        .db(move |conn| sign_in(conn, &body.phone, &body.password))
+        .limits
+        .guess(
+            req.peer_addr().map(|a| a.ip()),
+            &phone,
+            st.db(move |conn| sign_in(conn, &body.phone, &body.password)),
+        )
         .await?;
+    let st = state.clone();
     respond_with_tokens(&st, &id, &name, refresh).await
 }
 
@@ -68,7 +71,7 @@ fn sign_in(
 
 pub async fn refresh(
     state: web::Data<AppState>,
-    body: web::Json<RefreshBody>,
+    body: crate::input::Json<RefreshBody>,
 ) -> Result<HttpResponse, ApiError> {
     let body = valid(body)?;
     let st = state.clone();
@@ -134,22 +137,48 @@ fn rotate(conn: &mut DbConnection, presented: &str) -> Result<(String, String, S
     }
 }
 
-pub async fn me(principal: Principal) -> Result<HttpResponse, ApiError> {
-    Ok(HttpResponse::Ok().json(match &principal {
+/// The caller; the communities of their volunteer and resident records
+/// with their names.
+pub async fn me(
+    state: web::Data<AppState>,
+    principal: Principal,
+) -> Result<HttpResponse, ApiError> {
+    let u = match &principal {
         Principal::System => {
-            json!({ "id": "system", "name": "system", "roles": ["system"], "scopes": [] })
+            return Ok(HttpResponse::Ok().json(
+                json!({ "id": "system", "name": "system", "roles": ["system"], "scopes": [] }),
+            ));
         }
-        Principal::User(u) => json!({
-            "id": u.id,
-            "name": u.name,
-            "roles": principal.roles(),
-            "scopes": u.grants,
-            "volunteer": u.volunteer.as_ref().map(|(community_id, status)| json!({
-                "community_id": community_id, "status": status,
-            })),
-            "resident": u.resident.as_ref().map(|(community_id, status)| json!({
-                "community_id": community_id, "status": status,
-            })),
-        }),
-    }))
+        Principal::User(u) => u.clone(),
+    };
+    let ids: Vec<String> = [&u.volunteer, &u.resident]
+        .into_iter()
+        .flatten()
+        .map(|(community_id, _)| community_id.clone())
+        .collect();
+    let names = state
+        .db(move |conn| {
+            Ok(timebank_views::audit::names(
+                conn,
+                ids.iter().map(String::as_str),
+            )?)
+        })
+        .await?;
+    let membership = |record: &Option<(String, String)>| {
+        record.as_ref().map(|(community_id, status)| {
+            json!({
+                "community_id": community_id,
+                "community_name": names.get(community_id),
+                "status": status,
+            })
+        })
+    };
+    Ok(HttpResponse::Ok().json(json!({
+        "id": u.id,
+        "name": u.name,
+        "roles": principal.roles(),
+        "scopes": u.grants,
+        "volunteer": membership(&u.volunteer),
+        "resident": membership(&u.resident),
+    })))
 }

@@ -84,7 +84,7 @@ pub struct PublishRule {
 pub async fn publish_rule(
     state: web::Data<AppState>,
     principal: Principal,
-    body: web::Json<PublishRule>,
+    body: crate::input::Json<PublishRule>,
 ) -> Result<HttpResponse, ApiError> {
     let body = valid(body)?;
     let rule = state
@@ -119,7 +119,7 @@ pub struct RulesQuery {
 pub async fn list_rules(
     state: web::Data<AppState>,
     _principal: Principal,
-    query: web::Query<RulesQuery>,
+    query: crate::input::Query<RulesQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let q = query.into_inner();
     let items = state
@@ -153,7 +153,7 @@ pub struct FileAward {
 pub async fn file_award(
     state: web::Data<AppState>,
     principal: Principal,
-    body: web::Json<FileAward>,
+    body: crate::input::Json<FileAward>,
 ) -> Result<HttpResponse, ApiError> {
     let body = valid(body)?;
     let award = state
@@ -229,7 +229,7 @@ pub async fn reject(
     state: web::Data<AppState>,
     principal: Principal,
     id: web::Path<String>,
-    body: web::Json<RejectAward>,
+    body: crate::input::Json<RejectAward>,
 ) -> Result<HttpResponse, ApiError> {
     let body = valid(body)?;
     let award = state

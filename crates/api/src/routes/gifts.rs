@@ -26,7 +26,7 @@ pub struct RequestLink {
 pub async fn request_link(
     state: web::Data<AppState>,
     principal: Principal,
-    body: web::Json<RequestLink>,
+    body: crate::input::Json<RequestLink>,
 ) -> Result<HttpResponse, ApiError> {
     let body = valid(body)?;
     let me = principal.user_id()?;
@@ -96,7 +96,7 @@ pub async fn give(
     req: HttpRequest,
     state: web::Data<AppState>,
     principal: Principal,
-    body: web::Json<GiveBody>,
+    body: crate::input::Json<GiveBody>,
 ) -> Result<HttpResponse, ApiError> {
     let body = valid(body)?;
     let from = principal.volunteer_id()?;
@@ -131,7 +131,7 @@ pub async fn grant(
     req: HttpRequest,
     state: web::Data<AppState>,
     principal: Principal,
-    body: web::Json<GrantBody>,
+    body: crate::input::Json<GrantBody>,
 ) -> Result<HttpResponse, ApiError> {
     let body = valid(body)?;
     let keyed = idempotency::Keyed::from_request(&req, &json!(body))?;
@@ -162,7 +162,7 @@ pub struct PoolQuery {
 pub async fn pool(
     state: web::Data<AppState>,
     principal: Principal,
-    query: web::Query<PoolQuery>,
+    query: crate::input::Query<PoolQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let (district_id, points) = state
         .db(move |conn| {

@@ -21,7 +21,7 @@ pub async fn list(
     state: web::Data<AppState>,
     principal: Principal,
     id: web::Path<String>,
-    page: web::Query<PageQuery>,
+    page: crate::input::Query<PageQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let limit = page.limit()?;
     let after = page
@@ -75,7 +75,7 @@ pub async fn revoke_admin(
     state: web::Data<AppState>,
     principal: Principal,
     path: web::Path<(String, String)>,
-    query: web::Query<RevokeQuery>,
+    query: crate::input::Query<RevokeQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let (org_id, user_id) = path.into_inner();
     let roles = revoked_roles(query.role.as_deref())?;

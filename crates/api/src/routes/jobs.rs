@@ -29,10 +29,23 @@ pub struct JobBody {
 }
 
 #[derive(Debug, Deserialize)]
-#[serde(untagged)]
+#[serde(try_from = "String")]
 enum UntilText {
     Day(NaiveDate),
     At(DateTime<Utc>),
+}
+
+impl TryFrom<String> for UntilText {
+    type Error = String;
+
+    fn try_from(text: String) -> Result<Self, String> {
+        if let Ok(day) = text.parse::<NaiveDate>() {
+            return Ok(UntilText::Day(day));
+        }
+        text.parse::<DateTime<Utc>>()
+            .map(UntilText::At)
+            .map_err(|_| "expected a day (2026-12-01) or a time (2026-12-01T08:00:00Z)".to_owned())
+    }
 }
 
 /// Runs a batch job for a script holding a system token; the run is

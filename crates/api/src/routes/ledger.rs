@@ -30,34 +30,66 @@ pub async fn balance(
     principal: Principal,
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    let (balances, level, next) = state
+    let standing = state
         .db(move |conn| {
-            let (level, community, balances) = timebank_directory::volunteer_balances(conn, &id)?;
-            Principal::require(access::may_read_volunteer(&principal, &id, &community))?;
-            let balances = balances.ok_or_else(|| ApiError::not_found("wallet"))?;
-            let policy = timebank_policy::stars(conn, &community)?;
-            let level = u8::try_from(level).unwrap_or(0);
-            let next = policy
-                .policy
-                .hours_to_next(level, balances.hours.to_decimal());
-            Ok((balances, level, next))
+            let standing = star_standing(conn, &id)?;
+            Principal::require(access::may_read_volunteer(
+                &principal,
+                &id,
+                &standing.community,
+            ))?;
+            Ok(standing)
         })
         .await?;
-    let next = next.and_then(|h| timebank_ledger::Amount::from_decimal(h).ok());
-    Ok(HttpResponse::Ok().json(json!({
-        "points": balances.points,
-        "lifetime_points": balances.lifetime_points,
-        "hours": balances.hours,
-        "star_level": level,
-        "next_star_hours": next,
-    })))
+    Ok(HttpResponse::Ok().json(standing.to_json()))
+}
+
+/// A volunteer's wallet with their star level and the hours to the next.
+pub(crate) struct StarStanding {
+    pub community: String,
+    balances: timebank_ledger::AccountBalances,
+    level: u8,
+    next: Option<timebank_ledger::Amount>,
+}
+
+impl StarStanding {
+    pub fn to_json(&self) -> serde_json::Value {
+        json!({
+            "points": self.balances.points,
+            "lifetime_points": self.balances.lifetime_points,
+            "hours": self.balances.hours,
+            "star_level": self.level,
+            "next_star_hours": self.next,
+        })
+    }
+}
+
+/// One statement for the wallet and level, the star policy from memory.
+pub(crate) fn star_standing(
+    conn: &mut timebank_store::DbConnection,
+    volunteer_id: &str,
+) -> Result<StarStanding, ApiError> {
+    let (level, community, balances) = timebank_directory::volunteer_balances(conn, volunteer_id)?;
+    let balances = balances.ok_or_else(|| ApiError::not_found("wallet"))?;
+    let policy = timebank_policy::stars(conn, &community)?;
+    let level = u8::try_from(level).unwrap_or(0);
+    let next = policy
+        .policy
+        .hours_to_next(level, balances.hours.to_decimal())
+        .and_then(|h| timebank_ledger::Amount::from_decimal(h).ok());
+    Ok(StarStanding {
+        community,
+        balances,
+        level,
+        next,
+    })
 }
 
 pub async fn entries(
     state: web::Data<AppState>,
     principal: Principal,
     id: web::Path<String>,
-    page: web::Query<PageQuery>,
+    page: crate::input::Query<PageQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let limit = page.limit()?;
     let before = page
@@ -126,7 +158,7 @@ pub async fn reverse(
     principal: Principal,
     request_id: RequestId,
     id: web::Path<String>,
-    body: web::Json<ReverseBody>,
+    body: crate::input::Json<ReverseBody>,
 ) -> Result<HttpResponse, ApiError> {
     let body = valid(body)?;
     let keyed = idempotency::Keyed::from_request(&req, &json!(body))?;
@@ -155,7 +187,7 @@ pub struct VerifyQuery {
 pub async fn verify(
     state: web::Data<AppState>,
     principal: Principal,
-    query: web::Query<VerifyQuery>,
+    query: crate::input::Query<VerifyQuery>,
 ) -> Result<HttpResponse, ApiError> {
     Principal::require(principal.is_staff())?;
     let body = state

@@ -69,7 +69,7 @@ pub struct OrgQuery {
 pub async fn services_report(
     state: web::Data<AppState>,
     principal: Principal,
-    query: web::Query<OrgQuery>,
+    query: crate::input::Query<OrgQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let (org_id, report) = state
         .db(move |conn| {

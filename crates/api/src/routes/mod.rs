@@ -263,8 +263,49 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     }
 }
 
+/// Every route's path, as the router matches it, with its methods.
+fn known_paths() -> &'static [(actix_web::dev::ResourceDef, Vec<Method>)] {
+    static PATHS: std::sync::OnceLock<Vec<(actix_web::dev::ResourceDef, Vec<Method>)>> =
+        std::sync::OnceLock::new();
+    PATHS.get_or_init(|| {
+        let mut paths: Vec<(String, Vec<Method>)> = Vec::new();
+        for (method, path, _) in table() {
+            match paths.iter_mut().find(|(p, _)| *p == path) {
+                Some((_, methods)) => methods.push(method),
+                None => paths.push((path, vec![method])),
+            }
+        }
+        paths
+            .into_iter()
+            .map(|(path, methods)| (actix_web::dev::ResourceDef::new(path), methods))
+            .collect()
+    })
+}
+
+/// What no route answered: 405 with `Allow` when the path is served with
+/// other methods, else 404.
+pub async fn unmatched(req: actix_web::HttpRequest) -> Result<actix_web::HttpResponse, ApiError> {
+    let mut allowed: Vec<&str> = known_paths()
+        .iter()
+        .filter(|(def, _)| def.is_match(req.path()))
+        .flat_map(|(_, methods)| methods.iter().map(Method::as_str))
+        .collect();
+    if allowed.is_empty() {
+        return Err(ApiError::not_found("route"));
+    }
+    allowed.sort_unstable();
+    allowed.dedup();
+    let allow = allowed.join(", ");
+    Err(ApiError::new(
+        Code::MethodNotAllowed,
+        format!("{} is not allowed here; use {allow}", req.method()),
+    )
+    .with_details(serde_json::json!({ "allow": allowed }))
+    .with_allow(allow))
+}
+
 /// Unwraps a JSON body and runs its `validator` rules.
-pub fn valid<T: Validate>(body: web::Json<T>) -> Result<T, ApiError> {
+pub fn valid<T: Validate>(body: crate::input::Json<T>) -> Result<T, ApiError> {
     let body = body.into_inner();
     body.validate().map_err(|e| ApiError::validation(&e))?;
     Ok(body)
@@ -295,7 +336,7 @@ pub fn with_names(
 /// As [`valid`], with the password rule: a weak password alone is 422
 /// `weak_password`; beside other invalid fields it is one of them.
 pub fn valid_with_password<T: Validate>(
-    body: web::Json<T>,
+    body: crate::input::Json<T>,
     password_and_phone: impl Fn(&T) -> (&str, &str),
 ) -> Result<T, ApiError> {
     let body = body.into_inner();
@@ -417,13 +458,9 @@ pub fn optional_body<T: serde::de::DeserializeOwned + Validate>(
     if bytes.iter().all(u8::is_ascii_whitespace) {
         return Ok(None);
     }
-    let value: T = serde_json::from_slice(bytes).map_err(|e| {
-        if e.is_syntax() || e.is_eof() {
-            ApiError::new(Code::InvalidJson, "the body is not valid JSON")
-        } else {
-            ApiError::new(Code::InvalidBody, e.to_string())
-        }
-    })?;
+    let json: serde_json::Value = serde_json::from_slice(bytes)
+        .map_err(|_| ApiError::new(Code::InvalidJson, "the body is not valid JSON"))?;
+    let value: T = crate::input::body_from_value(json)?;
     value.validate().map_err(|e| ApiError::validation(&e))?;
     Ok(Some(value))
 }

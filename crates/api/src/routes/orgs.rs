@@ -31,7 +31,7 @@ pub struct AddAdmin {
 pub async fn create(
     state: web::Data<AppState>,
     principal: Principal,
-    body: web::Json<CreateOrg>,
+    body: crate::input::Json<CreateOrg>,
 ) -> Result<HttpResponse, ApiError> {
     let body = valid(body)?;
     let kind = OrgKind::parse(&body.kind).ok_or_else(|| {
@@ -71,7 +71,7 @@ pub async fn get(
 pub async fn children(
     state: web::Data<AppState>,
     id: web::Path<String>,
-    page: web::Query<PageQuery>,
+    page: crate::input::Query<PageQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let limit = page.limit()?;
     let after = page.id_cursor()?;
@@ -102,7 +102,7 @@ pub async fn add_admin(
     state: web::Data<AppState>,
     principal: Principal,
     id: web::Path<String>,
-    body: web::Json<AddAdmin>,
+    body: crate::input::Json<AddAdmin>,
 ) -> Result<HttpResponse, ApiError> {
     let body = valid(body)?;
     let role = admin_role(body.role.as_deref())?;

@@ -45,7 +45,7 @@ pub async fn get(
     state: web::Data<AppState>,
     _principal: Principal,
     kind: web::Path<String>,
-    query: web::Query<OrgQuery>,
+    query: crate::input::Query<OrgQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let kind = kind_of(&kind)?;
     let body = state
@@ -58,8 +58,8 @@ pub async fn put(
     state: web::Data<AppState>,
     principal: Principal,
     kind: web::Path<String>,
-    query: web::Query<OrgQuery>,
-    body: web::Json<Value>,
+    query: crate::input::Query<OrgQuery>,
+    body: crate::input::Json<Value>,
 ) -> Result<HttpResponse, ApiError> {
     let kind = kind_of(&kind)?;
     let body = body.into_inner();

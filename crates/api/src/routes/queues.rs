@@ -140,7 +140,7 @@ pub async fn people(
     req: actix_web::HttpRequest,
     state: web::Data<AppState>,
     principal: Principal,
-    query: web::Query<ListQuery>,
+    query: crate::input::Query<ListQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let residents = req.path().ends_with("/residents");
     let name = if residents { "residents" } else { "volunteers" };
@@ -163,7 +163,7 @@ pub async fn people(
 pub async fn case_awards(
     state: web::Data<AppState>,
     principal: Principal,
-    query: web::Query<ListQuery>,
+    query: crate::input::Query<ListQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let (after, limit) = query.page("case-awards")?;
     let status = query.status::<AwardStatus>()?;
@@ -241,7 +241,7 @@ fn named_wishes(
 pub async fn wishes(
     state: web::Data<AppState>,
     principal: Principal,
-    query: web::Query<ListQuery>,
+    query: crate::input::Query<ListQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let (after, limit) = query.page("wishes")?;
     let status = query.status::<WishStatus>()?;
@@ -300,7 +300,7 @@ pub async fn site_redemptions(
     state: web::Data<AppState>,
     principal: Principal,
     id: web::Path<String>,
-    query: web::Query<ListQuery>,
+    query: crate::input::Query<ListQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let (after, limit) = query.page("site-orders")?;
     let status = query.status::<OrderStatus>()?;
@@ -335,7 +335,7 @@ fn named_violations(
 pub async fn violations(
     state: web::Data<AppState>,
     principal: Principal,
-    query: web::Query<ListQuery>,
+    query: crate::input::Query<ListQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let (after, limit) = query.page("violations")?;
     state
@@ -375,7 +375,7 @@ fn period(query: &ListQuery) -> Result<(Option<NaiveDateTime>, Option<NaiveDateT
 pub async fn transactions(
     state: web::Data<AppState>,
     principal: Principal,
-    query: web::Query<ListQuery>,
+    query: crate::input::Query<ListQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let (after, limit) = query.page("transactions")?;
     let kind = tx_kind(query.kind.as_deref())?;
@@ -443,7 +443,7 @@ fn with_owner_names(
 pub async fn jobs(
     state: web::Data<AppState>,
     principal: Principal,
-    query: web::Query<ListQuery>,
+    query: crate::input::Query<ListQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let (after, limit) = query.page("jobs")?;
     state

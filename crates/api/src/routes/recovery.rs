@@ -13,7 +13,6 @@ use validator::Validate;
 use crate::access;
 use crate::auth::{dummy_hash, hash_password, random_bytes, sha256_hex, verify_password};
 use crate::error::ApiError;
-use crate::limits::Door;
 use crate::principal::Principal;
 use crate::routes::auth::{respond_with_tokens, store_refresh_token};
 use crate::routes::{hash_off_workers, utc_string, valid};
@@ -95,14 +94,19 @@ fn check_code(
 pub async fn reset(
     req: HttpRequest,
     state: web::Data<AppState>,
-    body: web::Json<ResetBody>,
+    body: crate::input::Json<ResetBody>,
 ) -> Result<HttpResponse, ApiError> {
     let body = valid(body)?;
+    accounts::check_password(&body.new_password, &body.phone, "new_password")?;
+    let phone = body.phone.clone();
     state
         .limits
-        .check(Door::Login, req.peer_addr().map(|a| a.ip()), &body.phone)?;
-    accounts::check_password(&body.new_password, &body.phone, "new_password")?;
-    spend_code(&state, body).await?;
+        .guess(
+            req.peer_addr().map(|a| a.ip()),
+            &phone,
+            spend_code(&state, body),
+        )
+        .await?;
     Ok(HttpResponse::Ok().json(json!({ "password_changed": true })))
 }
 
@@ -167,7 +171,7 @@ pub async fn change(
     req: HttpRequest,
     state: web::Data<AppState>,
     principal: Principal,
-    body: web::Json<ChangeBody>,
+    body: crate::input::Json<ChangeBody>,
 ) -> Result<HttpResponse, ApiError> {
     let body = valid(body)?;
     let me = principal.user_id()?;
@@ -196,10 +200,13 @@ async fn replace_password(
     let (phone, stored, name) = state
         .db(move |conn| Ok(accounts::credentials(conn, &uid)?))
         .await?;
-    state.limits.check(Door::Login, ip, &phone)?;
     accounts::check_password(&body.new_password, &phone, "new_password")?;
-    let new_hash =
-        web::block(move || rehash(&body.current_password, &stored, &body.new_password)).await??;
+    let new_hash = state
+        .limits
+        .guess(ip, &phone, async move {
+            web::block(move || rehash(&body.current_password, &stored, &body.new_password)).await?
+        })
+        .await?;
     let uid = me.to_owned();
     let refresh = state
         .db(move |conn| {
@@ -220,7 +227,7 @@ pub struct LogoutBody {
 /// whether or not the token was known.
 pub async fn logout(
     state: web::Data<AppState>,
-    body: web::Json<LogoutBody>,
+    body: crate::input::Json<LogoutBody>,
 ) -> Result<HttpResponse, ApiError> {
     let body = valid(body)?;
     let hash = sha256_hex(body.refresh_token.as_bytes());

@@ -49,7 +49,7 @@ pub async fn place(
     req: HttpRequest,
     state: web::Data<AppState>,
     principal: Principal,
-    body: web::Json<PlaceOrder>,
+    body: crate::input::Json<PlaceOrder>,
 ) -> Result<HttpResponse, ApiError> {
     let body = valid(body)?;
     let volunteer_id = principal.volunteer_id()?;
@@ -92,7 +92,7 @@ pub async fn fulfil(
     state: web::Data<AppState>,
     principal: Principal,
     id: web::Path<String>,
-    body: web::Json<Fulfil>,
+    body: crate::input::Json<Fulfil>,
 ) -> Result<HttpResponse, ApiError> {
     let body = valid(body)?;
     let order = state

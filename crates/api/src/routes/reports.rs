@@ -67,7 +67,7 @@ async fn load(
 pub async fn summary(
     state: web::Data<AppState>,
     principal: Principal,
-    query: web::Query<Period>,
+    query: crate::input::Query<Period>,
 ) -> Result<HttpResponse, ApiError> {
     let report = load(&state, principal, query.into_inner()).await?;
     Ok(HttpResponse::Ok().json(report))
@@ -105,7 +105,7 @@ fn row(id: &str, name: &str, f: &Figures) -> Vec<String> {
 pub async fn export(
     state: web::Data<AppState>,
     principal: Principal,
-    query: web::Query<Period>,
+    query: crate::input::Query<Period>,
 ) -> Result<HttpResponse, ApiError> {
     let p = query.into_inner();
     if p.format.as_deref().unwrap_or("csv") != "csv" {

@@ -14,7 +14,6 @@ use validator::Validate;
 use crate::access;
 use crate::error::ApiError;
 use crate::idempotency::{self, Effect};
-use crate::limits::Door;
 use crate::principal::Principal;
 use crate::routes::{
     PageQuery, encode_cursor, hash_off_workers, naive, opt_utc, optional_body, utc_string, valid,
@@ -80,12 +79,12 @@ fn check_phone_and_name(body: &RegisterResident) -> Result<(), ApiError> {
 pub async fn register_resident(
     req: actix_web::HttpRequest,
     state: web::Data<AppState>,
-    body: web::Json<RegisterResident>,
+    body: crate::input::Json<RegisterResident>,
 ) -> Result<HttpResponse, ApiError> {
     let body = crate::routes::valid_with_password(body, |b| (&b.password, &b.phone))?;
     state
         .limits
-        .check(Door::Register, req.peer_addr().map(|a| a.ip()), &body.phone)?;
+        .check_register(req.peer_addr().map(|a| a.ip()), &body.phone)?;
     check_phone_and_name(&body)?;
     let hash = hash_off_workers(body.password.clone()).await?;
     let id = state
@@ -118,21 +117,28 @@ pub async fn approve_resident(
 }
 
 /// The caller's own wallet, whether volunteer or resident.
+/// The caller's wallet; a volunteer's with their star level, as
+/// `/volunteers/{id}/balance` gives it, a resident's with `star_level: null`.
 pub async fn my_balance(
     state: web::Data<AppState>,
     principal: Principal,
 ) -> Result<HttpResponse, ApiError> {
     let me = principal.user_id()?;
-    let b = state
+    let volunteer = principal.volunteer_id().is_ok();
+    let body = state
         .db(move |conn| {
-            let (_, balances) =
+            if volunteer {
+                return Ok(super::ledger::star_standing(conn, &me)?.to_json());
+            }
+            let (_, b) =
                 read::wallet_of_owner(conn, &me)?.ok_or_else(|| ApiError::not_found("wallet"))?;
-            Ok(balances)
+            Ok(json!({
+                "points": b.points, "lifetime_points": b.lifetime_points, "hours": b.hours,
+                "star_level": null, "next_star_hours": null,
+            }))
         })
         .await?;
-    Ok(HttpResponse::Ok().json(
-        json!({ "points": b.points, "lifetime_points": b.lifetime_points, "hours": b.hours }),
-    ))
+    Ok(HttpResponse::Ok().json(body))
 }
 
 #[derive(Debug, Deserialize, Validate)]
@@ -166,7 +172,7 @@ fn requester_pays(payment: &str) -> Result<bool, ApiError> {
 pub async fn create(
     state: web::Data<AppState>,
     principal: Principal,
-    body: web::Json<CreateRequest>,
+    body: crate::input::Json<CreateRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let body = valid(body)?;
     let requester_pays = requester_pays(&body.payment)?;
@@ -216,7 +222,7 @@ impl ListQuery {
 pub async fn list(
     state: web::Data<AppState>,
     principal: Principal,
-    query: web::Query<ListQuery>,
+    query: crate::input::Query<ListQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let q = query.into_inner();
     let (after, limit) = q.page()?;
@@ -316,7 +322,7 @@ pub async fn dispatch(
     state: web::Data<AppState>,
     principal: Principal,
     id: web::Path<String>,
-    body: web::Json<Dispatch>,
+    body: crate::input::Json<Dispatch>,
 ) -> Result<HttpResponse, ApiError> {
     let body = valid(body)?;
     let r = state
@@ -345,7 +351,7 @@ pub async fn decline(
     state: web::Data<AppState>,
     principal: Principal,
     id: web::Path<String>,
-    body: web::Json<Decline>,
+    body: crate::input::Json<Decline>,
 ) -> Result<HttpResponse, ApiError> {
     let body = valid(body)?;
     let me = principal.volunteer_id()?;
@@ -401,14 +407,24 @@ pub async fn complete(
     state: web::Data<AppState>,
     principal: Principal,
     id: web::Path<String>,
-    body: web::Json<Complete>,
+    body: crate::input::Json<Complete>,
 ) -> Result<HttpResponse, ApiError> {
     let body = valid(body)?;
     let me = principal.volunteer_id()?;
-    let r = state
-        .db(move |conn| Ok(services::complete(conn, &id, &me, body.hours)?))
+    let (r, credit) = state
+        .db(move |conn| {
+            let r = services::complete(conn, &id, &me, body.hours)?;
+            let credit = services::creditable(conn, &r)?;
+            Ok((r, credit))
+        })
         .await?;
-    Ok(HttpResponse::Ok().json(request_json(&r)))
+    let mut answer = request_json(&r);
+    // Said now, not discovered at settlement: hours above the cap are not paid.
+    if let Some((hours, why)) = credit {
+        answer["creditable_hours"] = json!(hours);
+        answer["creditable_reason"] = json!(why);
+    }
+    Ok(HttpResponse::Ok().json(answer))
 }
 
 #[derive(Debug, Deserialize, Serialize, Validate)]
@@ -426,7 +442,7 @@ pub async fn rate(
     state: web::Data<AppState>,
     principal: Principal,
     id: web::Path<String>,
-    body: web::Json<Rate>,
+    body: crate::input::Json<Rate>,
 ) -> Result<HttpResponse, ApiError> {
     let body = valid(body)?;
     let me = principal.user_id()?;
@@ -455,7 +471,7 @@ pub async fn resolve(
     state: web::Data<AppState>,
     principal: Principal,
     id: web::Path<String>,
-    body: web::Json<Resolve>,
+    body: crate::input::Json<Resolve>,
 ) -> Result<HttpResponse, ApiError> {
     let body = valid(body)?;
     let request_body = json!(body);

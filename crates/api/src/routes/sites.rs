@@ -46,7 +46,7 @@ pub struct CreateSite {
 pub async fn create(
     state: web::Data<AppState>,
     principal: Principal,
-    body: web::Json<CreateSite>,
+    body: crate::input::Json<CreateSite>,
 ) -> Result<HttpResponse, ApiError> {
     let body = valid(body)?;
     let site = state
@@ -81,7 +81,7 @@ pub struct OrgQuery {
 pub async fn list(
     state: web::Data<AppState>,
     _principal: Principal,
-    query: web::Query<OrgQuery>,
+    query: crate::input::Query<OrgQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let items = state
         .db(move |conn| {
@@ -103,7 +103,7 @@ pub async fn add_operator(
     state: web::Data<AppState>,
     principal: Principal,
     id: web::Path<String>,
-    body: web::Json<AddOperator>,
+    body: crate::input::Json<AddOperator>,
 ) -> Result<HttpResponse, ApiError> {
     let body = valid(body)?;
     let (site_id, user_id, created) = state
@@ -139,7 +139,7 @@ pub async fn change_stock(
     state: web::Data<AppState>,
     principal: Principal,
     id: web::Path<String>,
-    body: web::Json<StockChange>,
+    body: crate::input::Json<StockChange>,
 ) -> Result<HttpResponse, ApiError> {
     let body = valid(body)?;
     nonzero_delta(body.delta)?;
@@ -191,7 +191,7 @@ pub struct CreateItem {
 pub async fn create_item(
     state: web::Data<AppState>,
     principal: Principal,
-    body: web::Json<CreateItem>,
+    body: crate::input::Json<CreateItem>,
 ) -> Result<HttpResponse, ApiError> {
     let body = valid(body)?;
     let item = state
@@ -232,7 +232,7 @@ pub struct CatalogQuery {
 pub async fn catalog_at_site(
     state: web::Data<AppState>,
     _principal: Principal,
-    query: web::Query<CatalogQuery>,
+    query: crate::input::Query<CatalogQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let (site_id, rows) = state
         .db(move |conn| {

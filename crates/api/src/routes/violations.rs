@@ -48,7 +48,7 @@ pub async fn record(
     state: web::Data<AppState>,
     principal: Principal,
     request_id: RequestId,
-    body: web::Json<RecordViolation>,
+    body: crate::input::Json<RecordViolation>,
 ) -> Result<HttpResponse, ApiError> {
     let body = valid(body)?;
     if body.penalty_points.is_some_and(|p| !p.is_positive()) {

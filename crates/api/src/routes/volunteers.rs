@@ -6,7 +6,6 @@ use validator::{Validate, ValidationError};
 
 use crate::access;
 use crate::error::ApiError;
-use crate::limits::Door;
 use crate::principal::Principal;
 use crate::routes::{hash_off_workers, utc_string, valid_with_password};
 use crate::state::AppState;
@@ -73,12 +72,12 @@ impl Register {
 pub async fn register(
     req: actix_web::HttpRequest,
     state: web::Data<AppState>,
-    body: web::Json<Register>,
+    body: crate::input::Json<Register>,
 ) -> Result<HttpResponse, ApiError> {
     let body = valid_with_password(body, |b| (&b.password, &b.phone))?;
     state
         .limits
-        .check(Door::Register, req.peer_addr().map(|a| a.ip()), &body.phone)?;
+        .check_register(req.peer_addr().map(|a| a.ip()), &body.phone)?;
     let name = trimmed_name(&body.name)?;
     let hash = hash_off_workers(body.password.clone()).await?;
     let skills = body.trimmed_skills();

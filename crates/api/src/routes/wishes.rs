@@ -45,7 +45,7 @@ pub struct CreateWish {
 pub async fn create(
     state: web::Data<AppState>,
     principal: Principal,
-    body: web::Json<CreateWish>,
+    body: crate::input::Json<CreateWish>,
 ) -> Result<HttpResponse, ApiError> {
     let body = valid(body)?;
     let me = principal.user_id()?;
@@ -110,7 +110,7 @@ pub async fn fulfil(
     state: web::Data<AppState>,
     principal: Principal,
     id: web::Path<String>,
-    body: web::Json<Fulfil>,
+    body: crate::input::Json<Fulfil>,
 ) -> Result<HttpResponse, ApiError> {
     let body = valid(body)?;
     let wish = state

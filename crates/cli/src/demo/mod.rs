@@ -26,6 +26,7 @@ pub struct Summary {
 }
 
 pub const ADMIN_PHONE: &str = "13800000000";
+const DISTRICT: &str = "荷塘区";
 pub const ADMIN_PASSWORD: &str = "admin-demo-2026";
 const VOLUNTEER_PASSWORD: &str = "volunteer-demo";
 
@@ -211,7 +212,7 @@ fn found(conn: &mut DbConnection) -> anyhow::Result<Town> {
     };
     let root = directory::get_org(conn, &root_id).map_err(api)?;
     let district =
-        directory::create_org(conn, "荷塘区", OrgKind::District, Some(&root)).map_err(api)?;
+        directory::create_org(conn, DISTRICT, OrgKind::District, Some(&root)).map_err(api)?;
     staff(conn, "区级管理员", "13800000001", &district, "org_admin")?;
     staff(conn, "区级审计员", "13800000003", &district, "auditor")?;
     let mut communities: Vec<Org> = Vec::new();
@@ -305,21 +306,62 @@ fn staff(
     Ok(())
 }
 
-pub fn print_welcome(url: &str, s: &Summary, config: &Config) {
-    let login = |phone: &str, password: &str| {
-        format!(
-            "curl -s -X POST {url}/api/v1/auth/login -H 'content-type: application/json' -d '{{\"phone\":\"{phone}\",\"password\":\"{password}\"}}'"
-        )
+/// Ids a newcomer needs to try more than the first three commands.
+pub struct Landmarks {
+    pub district: (String, String),
+    pub community: (String, String),
+    pub site: (String, String),
+    pub item: (String, String),
+}
+
+/// The district, its first community, its first site and the cheapest item
+/// on sale, read from the database (a second run reuses the first's).
+pub fn landmarks(pool: &Pool) -> anyhow::Result<Landmarks> {
+    use timebank_store::schema::{catalog_items, orgs, sites};
+    let mut conn = pool.get()?;
+    let named = |conn: &mut DbConnection, name: &str| -> anyhow::Result<(String, String)> {
+        orgs::table
+            .filter(orgs::name.eq(name))
+            .select((orgs::id, orgs::name))
+            .first(conn)
+            .with_context(|| format!("the demo's org {name}"))
     };
+    let district = named(&mut conn, DISTRICT)?;
+    let community = named(&mut conn, STREETS[0].1[0])?;
+    let site = sites::table
+        .order(sites::created_at.asc())
+        .select((sites::id, sites::name))
+        .first(&mut conn)
+        .context("the demo's sites")?;
+    let item = catalog_items::table
+        .filter(catalog_items::status.eq("active"))
+        .order((catalog_items::points_price.asc(), catalog_items::id.asc()))
+        .select((catalog_items::id, catalog_items::name))
+        .first(&mut conn)
+        .context("the demo's catalog")?;
+    Ok(Landmarks {
+        district,
+        community,
+        site,
+        item,
+    })
+}
+
+pub fn print_welcome(url: &str, s: &Summary, marks: &Landmarks, config: &Config) {
+    // Each command stops at the first failure: `curl -f` says the status
+    // and prints nothing on an error, `sed -n` then finds no token, and
+    // `test -n` ends the `&&` chain — never a later call with an error page
+    // in $TOKEN.
     let token = |phone: &str, password: &str| {
         format!(
-            "TOKEN=$({} | sed -E 's/.*\"access_token\":\"([^\"]+)\".*/\\1/')",
-            login(phone, password)
+            "TOKEN=$(curl -fsS -X POST {url}/api/v1/auth/login -H 'content-type: application/json' -d '{{\"phone\":\"{phone}\",\"password\":\"{password}\"}}' | sed -n 's/.*\"access_token\":\"\\([^\"]*\\)\".*/\\1/p') && test -n \"$TOKEN\""
         )
     };
+    let db = config.database.redacted();
     println!(
         "\n timebank demo — 株洲市 · 荷塘区 (1 district, 3 streets, 6 communities, {n} volunteers)\n\
          \n  API:        {url}/api/v1   (contract: {url}/openapi.yaml)\
+         \n  console:    {url}/console\
          \n  database:   {db}\
          \n  JWT secret: {secret}\
          \n\n  logins (phone / password):\
@@ -330,24 +372,49 @@ pub fn print_welcome(url: &str, s: &Summary, config: &Config) {
          \n    site operator 服务中心      13800000004 / {apw}\
          \n    residents                  13700000001 … 13700000005 / resident-demo\
          \n    volunteers                 13900000001 … 139000000{n} / {vpw}\
+         \n\n  ids:\
+         \n    district  {dn}  {did}\
+         \n    community {cn}  {cid}\
+         \n    site      {sn}  {sid}\
+         \n    item      {iname}  {iid}\
+         \n    volunteer {vphone}  {vid}\
          {history}\
-         \n\n  try:\
-         \n  1. sign in as a volunteer:\
-         \n     {l1}\
-         \n  2. that volunteer's balance:\
-         \n     {t1} && curl -s {url}/api/v1/volunteers/{vid}/balance -H \"Authorization: Bearer $TOKEN\"\
+         \n\n  try (each line stops at the first error):\
+         \n  1. that volunteer's balance:\
+         \n     {t1} && curl -fsS {url}/api/v1/volunteers/{vid}/balance -H \"Authorization: Bearer $TOKEN\"\
+         \n  2. the volunteer orders one {iname} at {sn} (send the same key again: the same order comes back):\
+         \n     {t1} && curl -fsS -X POST {url}/api/v1/redemptions -H \"Authorization: Bearer $TOKEN\" -H 'content-type: application/json' -H \"Idempotency-Key: $(cat /proc/sys/kernel/random/uuid 2>/dev/null || uuidgen)\" -d '{{\"item_id\":\"{iid}\",\"site_id\":\"{sid}\",\"quantity\":1}}'\
          \n  3. verify the whole ledger as the platform admin:\
-         \n     {t2} && curl -s {url}/api/v1/ledger/verify -H \"Authorization: Bearer $TOKEN\"\n",
+         \n     {t2} && curl -fsS {url}/api/v1/ledger/verify -H \"Authorization: Bearer $TOKEN\"\
+         \n  4. the district's report for the last 30 days:\
+         \n     {t2} && curl -fsS '{url}/api/v1/reports/summary?org_id={did}' -H \"Authorization: Bearer $TOKEN\"\
+         \n  5. batch jobs and exports on this database, from another terminal:\
+         \n     DATABASE_URL={db} cargo run --release -- verify\
+         \n     DATABASE_URL={db} cargo run --release -- settle\
+         \n     DATABASE_URL={db} cargo run --release -- export --org 株洲市/荷塘区 --from 2026-01-01 --to 2026-12-31 --format jsonl\
+         \n\n  stop: Ctrl-C.  start again: the same command (the data is kept).  start afresh: delete {path}* first.\n",
         n = s.volunteers,
-        db = config.database.redacted(),
         secret = config.jwt_secret_source,
         admin = s.admin_phone,
         apw = ADMIN_PASSWORD,
         vpw = VOLUNTEER_PASSWORD,
-        l1 = login(&s.volunteer_phone, VOLUNTEER_PASSWORD),
         t1 = token(&s.volunteer_phone, VOLUNTEER_PASSWORD),
+        vphone = s.volunteer_phone,
         vid = s.volunteer_id,
         t2 = token(s.admin_phone, ADMIN_PASSWORD),
+        dn = marks.district.1,
+        did = marks.district.0,
+        cn = marks.community.1,
+        cid = marks.community.0,
+        sn = marks.site.1,
+        sid = marks.site.0,
+        iname = marks.item.1,
+        iid = marks.item.0,
+        path = config
+            .database
+            .sqlite_path()
+            .map(|p| p.display().to_string())
+            .unwrap_or_default(),
         history = s
             .counts
             .as_ref()
