@@ -63,7 +63,8 @@ enum Command {
         /// Settle what ended by the end of this local day (default: now).
         #[arg(long)]
         until: Option<String>,
-        /// Only this organisation's subtree.
+        /// Only this organisation's subtree: its id, or its name path
+        /// (株洲市/荷塘区).
         #[arg(long = "org")]
         org_id: Option<String>,
     },

@@ -124,7 +124,7 @@ pub fn run(
     let summary: Summary = match job {
         Job::Settle { until, org_id } => {
             let path = match org_id {
-                Some(id) => Some(timebank_directory::get_org(conn, id)?.path),
+                Some(org) => Some(transfer::find_org(conn, org)?.path),
                 None => None,
             };
             settle(conn, *until, path.as_deref(), actor, progress)?
