@@ -82,6 +82,36 @@ fn mistakes_in_a_body_are_named_in_both_languages() {
             "{}",
             missing.body
         );
+        // Weights decide, not the order.
+        let weighted = app.send(
+            "GET",
+            "/api/v1/me",
+            None,
+            None,
+            &[("Accept-Language", "en;q=0.1, zh-CN")],
+        );
+        weighted.assert_error(401, "unauthenticated");
+        assert!(
+            weighted.body["error"]["message"]
+                .as_str()
+                .unwrap()
+                .starts_with("请先登录")
+        );
+        assert_eq!(weighted.header("www-authenticate"), Some("Bearer"));
+        // Out of stock says how much there is, in both languages.
+        let r = order(
+            json!({ "item_id": item, "site_id": site, "quantity": 50 }),
+            "en",
+        );
+        r.assert_error(422, "out_of_stock");
+        assert!(
+            r.body["error"]["message"]
+                .as_str()
+                .unwrap()
+                .contains("5 available"),
+            "{}",
+            r.body
+        );
         // A bad query parameter is named too.
         let r = app.get("/api/v1/transactions?limit=ten", Some(&app.admin));
         r.assert_error(400, "invalid_query");

@@ -144,6 +144,9 @@ impl ResponseError for ApiError {
         } else if self.status == StatusCode::SERVICE_UNAVAILABLE {
             builder.insert_header(("Retry-After", "1"));
         }
+        if self.status == StatusCode::UNAUTHORIZED {
+            builder.insert_header((actix_web::http::header::WWW_AUTHENTICATE, "Bearer"));
+        }
         if let Some(allow) = &self.allow {
             builder.insert_header((actix_web::http::header::ALLOW, &**allow));
         }

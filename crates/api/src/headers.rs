@@ -12,7 +12,7 @@ use std::sync::Arc;
 
 use actix_web::body::{BoxBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
-use actix_web::http::header::{self, HeaderName, HeaderValue};
+use actix_web::http::header::{self, HeaderValue};
 use actix_web::http::{Method, StatusCode};
 use actix_web::middleware::Next;
 use actix_web::{Error, HttpResponse};
@@ -61,6 +61,8 @@ pub async fn apply(
         .app_data::<actix_web::web::Data<crate::state::AppState>>()
         .map(|state| state.cors.clone())
         .unwrap_or_default();
+    // Answers differ by Origin only when some origin is allowed.
+    let varies = !origins.0.is_empty() && req.headers().contains_key(header::ORIGIN);
     let origin = req
         .headers()
         .get(header::ORIGIN)
@@ -79,7 +81,9 @@ pub async fn apply(
                 .insert_header((header::ACCESS_CONTROL_ALLOW_HEADERS, ALLOW_HEADERS))
                 .insert_header((header::ACCESS_CONTROL_MAX_AGE, MAX_AGE_SECS));
         }
-        res.insert_header((header::VARY, "Origin"));
+        if varies {
+            res.insert_header((header::VARY, "Origin"));
+        }
         return Ok(req.into_response(res.finish()));
     }
     let authenticated = req.headers().contains_key(header::AUTHORIZATION);
@@ -98,10 +102,9 @@ pub async fn apply(
             header::ACCESS_CONTROL_EXPOSE_HEADERS,
             HeaderValue::from_static(EXPOSE_HEADERS),
         );
-        headers.append(
-            HeaderName::from_static("vary"),
-            HeaderValue::from_static("Origin"),
-        );
+    }
+    if varies {
+        headers.append(header::VARY, HeaderValue::from_static("Origin"));
     }
     Ok(res)
 }

@@ -13,13 +13,36 @@ use actix_web::{Error, HttpResponse};
 
 use crate::error::ApiError;
 
+/// Whether `Accept-Language` ranks Chinese above English (q-values
+/// honoured; the first listed wins a tie).
 fn prefers_chinese(req: &ServiceRequest) -> bool {
-    req.headers()
+    let Some(header) = req
+        .headers()
         .get(ACCEPT_LANGUAGE)
         .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.split(',').next())
-        .map(|first| first.trim().to_ascii_lowercase().starts_with("zh"))
-        .unwrap_or(false)
+    else {
+        return false;
+    };
+    let mut best: Option<(f32, bool)> = None;
+    for part in header.split(',') {
+        let mut pieces = part.split(';');
+        let tag = pieces.next().unwrap_or("").trim().to_ascii_lowercase();
+        let q = pieces
+            .find_map(|p| {
+                p.trim()
+                    .strip_prefix("q=")
+                    .and_then(|q| q.parse::<f32>().ok())
+            })
+            .unwrap_or(1.0);
+        let zh = tag.starts_with("zh");
+        if !(zh || tag.starts_with("en")) {
+            continue;
+        }
+        if best.is_none_or(|(top, _)| q > top) {
+            best = Some((q, zh));
+        }
+    }
+    best.is_some_and(|(_, zh)| zh)
 }
 
 /// Middleware: rewrites an [`ApiError`] response's message for zh clients.
@@ -186,6 +209,7 @@ fn kind_zh(kind: &str) -> &str {
         "unknown_variant" => "不是可选值之一",
         "length" => "长度不符",
         "range" => "超出范围",
+        "enum" => "不是可选值之一",
         other => other,
     }
 }
@@ -199,7 +223,9 @@ fn expected_zh(expected: &str) -> String {
         "true or false" => "true 或 false".into(),
         "a list" => "列表".into(),
         "an object" => "对象".into(),
-        e if e.starts_with("a date") => "日期（2026-12-01）或时间（2026-12-01T08:00:00Z）".into(),
+        e if e.starts_with("a date") || e.starts_with("a day") => {
+            "日期（2026-12-01）或时间（2026-12-01T08:00:00Z）".into()
+        }
         e => e.to_owned(),
     }
 }

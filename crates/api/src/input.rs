@@ -78,6 +78,9 @@ impl<T: DeserializeOwned> FromRequest for Query<T> {
 /// `T` from a body's JSON: every unknown field, or the first field that
 /// does not fit, as one 422.
 pub fn body_from_value<T: DeserializeOwned>(value: Value) -> Result<T, ApiError> {
+    // serde reads a struct from an array too; a body that is one is named
+    // as such, not by its first element.
+    let array = value.is_array();
     let mut unknown: Vec<String> = Vec::new();
     let mut note = |path: serde_ignored::Path<'_>| unknown.push(path.to_string());
     let parsed: Result<T, _> =
@@ -87,6 +90,10 @@ pub fn body_from_value<T: DeserializeOwned>(value: Value) -> Result<T, ApiError>
         Ok(_) => Err(unknown_fields(&unknown)),
         // A misspelt field is the likelier cause of a missing one: name it.
         Err(_) if !unknown.is_empty() => Err(unknown_fields(&unknown)),
+        Err(_) if array => Err(ApiError::new(
+            Code::InvalidBody,
+            "the body must be a JSON object, not an array",
+        )),
         Err(e) => {
             let path = e.path().to_string();
             Err(misfit(&path, &e.into_inner().to_string(), "body"))
@@ -355,6 +362,13 @@ mod tests {
         let e = refused(json!("an order"));
         assert_eq!(e.code, Code::InvalidBody, "{}", e.message);
         assert_eq!(e.message, "the body must be an object");
+    }
+
+    #[test]
+    fn an_array_is_no_body_for_an_object() {
+        let e = refused(json!([1, 2]));
+        assert_eq!(e.code, Code::InvalidBody);
+        assert_eq!(e.message, "the body must be a JSON object, not an array");
     }
 
     #[test]

@@ -65,7 +65,7 @@ fn json_error(err: JsonPayloadError, _: &actix_web::HttpRequest) -> actix_web::E
             "send the body as application/json",
         ),
         JsonPayloadError::Deserialize(e) if e.is_syntax() || e.is_eof() => {
-            ApiError::new(Code::InvalidJson, "the body is not valid JSON")
+            ApiError::of(Code::InvalidJson)
         }
         JsonPayloadError::Deserialize(_) => ApiError::new(
             Code::InvalidBody,

@@ -206,13 +206,17 @@ impl Pass {
         let stock_key = (site.id.clone(), item.id.clone());
         let available = self.stock.get(&stock_key).copied().unwrap_or(0);
         if available < request.quantity {
-            return Err(
-                DomainError::refused(Code::OutOfStock, "not enough stock at this site")
-                    .with_details(serde_json::json!({
-                        "available": available,
-                        "requested": request.quantity,
-                    })),
-            );
+            return Err(DomainError::refused(
+                Code::OutOfStock,
+                format!(
+                    "not enough stock at this site: {available} available, {} requested",
+                    request.quantity
+                ),
+            )
+            .with_details(serde_json::json!({
+                "available": available,
+                "requested": request.quantity,
+            })));
         }
         let (wallet, held) = self
             .wallets

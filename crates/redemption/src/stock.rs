@@ -201,11 +201,17 @@ pub fn apply(
     }) = after
     else {
         let now = level(conn, site_id, item_id)?;
-        return Err(
-            DomainError::refused(Code::OutOfStock, "not enough stock at this site").with_details(
-                serde_json::json!({ "available": now.available, "requested": quantity.abs() }),
+        return Err(DomainError::refused(
+            Code::OutOfStock,
+            format!(
+                "not enough stock at this site: {} available, {} requested",
+                now.available,
+                quantity.abs()
             ),
-        );
+        )
+        .with_details(
+            serde_json::json!({ "available": now.available, "requested": quantity.abs() }),
+        ));
     };
     if !pg {
         Fixed::new(LOG_MOVEMENT, movement.into()).execute(conn)?;

@@ -60,10 +60,7 @@ fn sign_in(
         .unwrap_or_else(|| dummy_hash());
     let ok = verify_password(password, hash);
     let Some((id, name, _)) = user.filter(|_| ok) else {
-        return Err(ApiError::new(
-            Code::InvalidCredentials,
-            "wrong phone or password",
-        ));
+        return Err(ApiError::of(Code::InvalidCredentials));
     };
     let refresh = store_refresh_token(conn, &id, &timebank_store::new_id())?;
     Ok((id, name, refresh))
@@ -92,7 +89,7 @@ pub(crate) async fn respond_with_tokens(
     let principal = state
         .db(move |conn| crate::principal::load(conn, &uid))
         .await?
-        .ok_or_else(|| ApiError::new(Code::InvalidCredentials, "wrong phone or password"))?;
+        .ok_or_else(|| ApiError::of(Code::InvalidCredentials))?;
     // Credentials are never kept by a cache on the way.
     Ok(HttpResponse::Ok()
         .insert_header((actix_web::http::header::CACHE_CONTROL, "no-store"))

@@ -372,8 +372,10 @@ impl PageQuery {
             Some(n) if (1..=MAX_LIMIT).contains(&n) => Ok(n),
             Some(_) => Err(ApiError::new(
                 Code::InvalidQuery,
-                "limit must be between 1 and 200",
-            )),
+                format!("query parameter limit must be from 1 to {MAX_LIMIT}"),
+            )
+            .with_zh(format!("请求参数不正确：limit 须在 1 到 {MAX_LIMIT} 之间"))
+            .with_details(serde_json::json!({ "fields": { "limit": ["range"] } }))),
         }
     }
 
@@ -458,8 +460,8 @@ pub fn optional_body<T: serde::de::DeserializeOwned + Validate>(
     if bytes.iter().all(u8::is_ascii_whitespace) {
         return Ok(None);
     }
-    let json: serde_json::Value = serde_json::from_slice(bytes)
-        .map_err(|_| ApiError::new(Code::InvalidJson, "the body is not valid JSON"))?;
+    let json: serde_json::Value =
+        serde_json::from_slice(bytes).map_err(|_| ApiError::of(Code::InvalidJson))?;
     let value: T = crate::input::body_from_value(json)?;
     value.validate().map_err(|e| ApiError::validation(&e))?;
     Ok(Some(value))

@@ -382,18 +382,22 @@ pub fn print_welcome(url: &str, s: &Summary, marks: &Landmarks, config: &Config)
          \n\n  try (each line stops at the first error):\
          \n  1. that volunteer's balance:\
          \n     {t1} && curl -fsS {url}/api/v1/volunteers/{vid}/balance -H \"Authorization: Bearer $TOKEN\"\
-         \n  2. the volunteer orders one {iname} at {sn} (send the same key again: the same order comes back):\
-         \n     {t1} && curl -fsS -X POST {url}/api/v1/redemptions -H \"Authorization: Bearer $TOKEN\" -H 'content-type: application/json' -H \"Idempotency-Key: $(cat /proc/sys/kernel/random/uuid 2>/dev/null || uuidgen)\" -d '{{\"item_id\":\"{iid}\",\"site_id\":\"{sid}\",\"quantity\":1}}'\
+         \n  2. the volunteer orders one {iname} at {sn}; run the second line again: the same order comes back, not a second one:\
+         \n     KEY=$(cat /proc/sys/kernel/random/uuid 2>/dev/null || uuidgen)\
+         \n     {t1} && curl -fsS -X POST {url}/api/v1/redemptions -H \"Authorization: Bearer $TOKEN\" -H 'content-type: application/json' -H \"Idempotency-Key: $KEY\" -d '{{\"item_id\":\"{iid}\",\"site_id\":\"{sid}\",\"quantity\":1}}'\
          \n  3. verify the whole ledger as the platform admin:\
          \n     {t2} && curl -fsS {url}/api/v1/ledger/verify -H \"Authorization: Bearer $TOKEN\"\
          \n  4. the district's report for the last 30 days:\
          \n     {t2} && curl -fsS '{url}/api/v1/reports/summary?org_id={did}' -H \"Authorization: Bearer $TOKEN\"\
-         \n  5. batch jobs and exports on this database, from another terminal:\
-         \n     DATABASE_URL={db} cargo run --release -- verify\
-         \n     DATABASE_URL={db} cargo run --release -- settle\
-         \n     DATABASE_URL={db} cargo run --release -- export --org 株洲市/荷塘区 --from 2026-01-01 --to 2026-12-31 --format jsonl\
+         \n  5. batch jobs and exports on this database, from another terminal in this directory:\
+         \n     DATABASE_URL={db} {exe} verify\
+         \n     DATABASE_URL={db} {exe} settle\
+         \n     DATABASE_URL={db} {exe} export --org 株洲市/荷塘区 --from 2026-01-01 --to 2026-12-31 --format jsonl\
          \n\n  stop: Ctrl-C.  start again: the same command (the data is kept).  start afresh: delete {path}* first.\n",
         n = s.volunteers,
+        exe = std::env::current_exe()
+            .map(|p| p.display().to_string())
+            .unwrap_or_else(|_| "timebank".to_owned()),
         secret = config.jwt_secret_source,
         admin = s.admin_phone,
         apw = ADMIN_PASSWORD,
