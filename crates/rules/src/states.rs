@@ -276,6 +276,84 @@ machine! {
     }
 }
 
+machine! {
+    /// A volunteer team (志愿服务队伍): applied for by a volunteer and
+    /// approved by an admin over its org (or created active by one), until
+    /// it is dissolved.
+    TeamStatus / TeamStep {
+        states {
+            Pending = "pending",
+            Active = "active",
+            Rejected = "rejected",
+            Dissolved = "dissolved",
+        }
+        steps {
+            Approve: Pending => Active,
+            Reject: Pending => Rejected,
+            Dissolve: Active => Dissolved,
+        }
+    }
+}
+
+machine! {
+    /// A partner unit (共建单位) registered with a community, street or
+    /// district: approved by an admin over it, until it withdraws.
+    UnitStatus / UnitStep {
+        states {
+            Pending = "pending",
+            Active = "active",
+            Rejected = "rejected",
+            Withdrawn = "withdrawn",
+        }
+        steps {
+            Approve: Pending => Active,
+            Reject: Pending => Rejected,
+            Withdraw: Active => Withdrawn,
+        }
+    }
+}
+
+machine! {
+    /// An item of one of the three lists (需求 · 资源 · 项目清单): open
+    /// until claimed; its owner confirms the claim (the match becomes a
+    /// project) or declines it (open again); the owner may withdraw it
+    /// before it is matched.
+    ListItemStatus / ListItemStep {
+        states {
+            Open = "open",
+            Claimed = "claimed",
+            Matched = "matched",
+            Withdrawn = "withdrawn",
+        }
+        steps {
+            Claim: Open => Claimed,
+            Confirm: Claimed => Matched,
+            Decline: Claimed => Open,
+            Withdraw: Open | Claimed => Withdrawn,
+        }
+    }
+}
+
+machine! {
+    /// A project made of a confirmed match (项目制): planned, run, assessed
+    /// and closed (验收), or cancelled before its assessment.
+    ProjectStatus / ProjectStep {
+        states {
+            Planned = "planned",
+            Running = "running",
+            Assessing = "assessing",
+            Closed = "closed",
+            Cancelled = "cancelled",
+        }
+        steps {
+            Start: Planned => Running,
+            Assess: Running => Assessing,
+            Close: Assessing => Closed,
+            Cancel: Planned | Running => Cancelled,
+        }
+    }
+}
+
 #[cfg(feature = "diesel")]
 pub(crate) mod sql {
     /// States are stored as their text: they bind as text in filters and
@@ -474,6 +552,73 @@ mod tests {
     }
 
     #[test]
+    fn teams_units_lists_and_projects_move_only_as_the_domain_says() {
+        {
+            use TeamStatus as S;
+            use TeamStep as T;
+            check(
+                S::ALL,
+                T::ALL,
+                S::after,
+                &[
+                    (S::Pending, T::Approve, S::Active),
+                    (S::Pending, T::Reject, S::Rejected),
+                    (S::Active, T::Dissolve, S::Dissolved),
+                ],
+            );
+        }
+        {
+            use UnitStatus as S;
+            use UnitStep as T;
+            check(
+                S::ALL,
+                T::ALL,
+                S::after,
+                &[
+                    (S::Pending, T::Approve, S::Active),
+                    (S::Pending, T::Reject, S::Rejected),
+                    (S::Active, T::Withdraw, S::Withdrawn),
+                ],
+            );
+        }
+        {
+            use ListItemStatus as S;
+            use ListItemStep as T;
+            check(
+                S::ALL,
+                T::ALL,
+                S::after,
+                &[
+                    (S::Open, T::Claim, S::Claimed),
+                    (S::Claimed, T::Confirm, S::Matched),
+                    (S::Claimed, T::Decline, S::Open),
+                    (S::Open, T::Withdraw, S::Withdrawn),
+                    (S::Claimed, T::Withdraw, S::Withdrawn),
+                ],
+            );
+        }
+        {
+            use ProjectStatus as S;
+            use ProjectStep as T;
+            check(
+                S::ALL,
+                T::ALL,
+                S::after,
+                &[
+                    (S::Planned, T::Start, S::Running),
+                    (S::Running, T::Assess, S::Assessing),
+                    (S::Assessing, T::Close, S::Closed),
+                    (S::Planned, T::Cancel, S::Cancelled),
+                    (S::Running, T::Cancel, S::Cancelled),
+                ],
+            );
+        }
+        // What `invalid_state` names as wanted.
+        assert_eq!(ListItemStep::Withdraw.wanted(), "open or claimed");
+        assert_eq!(ProjectStep::Cancel.wanted(), "planned or running");
+    }
+
+    #[test]
     fn stored_names_round_trip_and_are_unique() {
         fn round<S: Copy + PartialEq + std::fmt::Debug>(
             all: &[S],
@@ -508,6 +653,18 @@ mod tests {
         round(ItemStatus::ALL, ItemStatus::as_str, ItemStatus::parse);
         round(LinkStatus::ALL, LinkStatus::as_str, LinkStatus::parse);
         round(MemberStatus::ALL, MemberStatus::as_str, MemberStatus::parse);
+        round(TeamStatus::ALL, TeamStatus::as_str, TeamStatus::parse);
+        round(UnitStatus::ALL, UnitStatus::as_str, UnitStatus::parse);
+        round(
+            ListItemStatus::ALL,
+            ListItemStatus::as_str,
+            ListItemStatus::parse,
+        );
+        round(
+            ProjectStatus::ALL,
+            ProjectStatus::as_str,
+            ProjectStatus::parse,
+        );
         assert_eq!(
             serde_json::to_value(RequestStatus::Dispatched).ok(),
             Some(serde_json::json!("dispatched"))
