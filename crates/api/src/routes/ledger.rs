@@ -32,13 +32,9 @@ pub async fn balance(
 ) -> Result<HttpResponse, ApiError> {
     let standing = state
         .db(move |conn| {
-            let standing = star_standing(conn, &id)?;
-            Principal::require(access::may_read_volunteer(
-                &principal,
-                &id,
-                &standing.community,
-            ))?;
-            Ok(standing)
+            star_standing(conn, &id, |community| {
+                Principal::require(access::may_read_volunteer(&principal, &id, community))
+            })
         })
         .await?;
     Ok(HttpResponse::Ok().json(standing.to_json()))
@@ -46,7 +42,6 @@ pub async fn balance(
 
 /// A volunteer's wallet with their star level and the hours to the next.
 pub(crate) struct StarStanding {
-    pub community: String,
     balances: timebank_ledger::AccountBalances,
     level: u8,
     next: Option<timebank_ledger::Amount>,
@@ -64,12 +59,16 @@ impl StarStanding {
     }
 }
 
-/// One statement for the wallet and level, the star policy from memory.
+/// One statement for the wallet and level, the star policy from memory;
+/// `allowed` decides on the volunteer's community before anything else is
+/// said (a missing wallet included).
 pub(crate) fn star_standing(
     conn: &mut timebank_store::DbConnection,
     volunteer_id: &str,
+    allowed: impl FnOnce(&str) -> Result<(), ApiError>,
 ) -> Result<StarStanding, ApiError> {
     let (level, community, balances) = timebank_directory::volunteer_balances(conn, volunteer_id)?;
+    allowed(&community)?;
     let balances = balances.ok_or_else(|| ApiError::not_found("wallet"))?;
     let policy = timebank_policy::stars(conn, &community)?;
     let level = u8::try_from(level).unwrap_or(0);
@@ -78,7 +77,6 @@ pub(crate) fn star_standing(
         .hours_to_next(level, balances.hours.to_decimal())
         .and_then(|h| timebank_ledger::Amount::from_decimal(h).ok());
     Ok(StarStanding {
-        community,
         balances,
         level,
         next,
