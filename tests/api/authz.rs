@@ -11,6 +11,9 @@
 //! | dA  | admin of the district (above A and B) | dB | of another district |
 //! | oA  | operator of site A (in A)   | oB | operator of site B (in B)    |
 //! | au  | auditor over the district   | sy | a system token (batch jobs)  |
+//! | tl  | leader of team T (an active volunteer of A)                   |
+//! | ua  | admin of partner unit U (a user not yet an approved volunteer) |
+//! | um  | a member of unit U and of team T (an active volunteer of A)   |
 //!
 //! The organisation tree is public (registration picks a community from
 //! it); a system token is no person, so it has no wallet of its own; an
@@ -29,206 +32,231 @@ use timebank_api::auth::TokenKeys;
 
 use crate::helpers::*;
 
-const CALLERS: [&str; 12] = [
-    "an", "vo", "ov", "cA", "cB", "st", "dA", "dB", "oA", "oB", "au", "sy",
+const CALLERS: [&str; 15] = [
+    "an", "vo", "ov", "cA", "cB", "st", "dA", "dB", "oA", "oB", "au", "sy", "tl", "ua", "um",
 ];
 
 /// (method, path, body, cells). Paths and bodies use `{name}` placeholders
 /// filled from the world below.
 const MATRIX: &[(&str, &str, &str, &str)] = &[
-    //                                                               an vo ov cA cB st dA dB oA oB au sy
-    ("GET", "/me", "", "a+++++++++++"),
-    ("GET", "/me/balance", "", "a++++++++++-"),
-    ("GET", "/orgs/{A}", "", "++++++++++++"),
-    ("GET", "/orgs/{A}/children", "", "++++++++++++"),
+    //                                                               an vo ov cA cB st dA dB oA oB au sy tl ua um
+    ("GET", "/me", "", "a++++++++++++.+"),
+    ("GET", "/me/balance", "", "a++++++++++-+.+"),
+    ("GET", "/orgs/{A}", "", "+++++++++++++.+"),
+    ("GET", "/orgs/{A}/children", "", "+++++++++++++.+"),
     (
         "POST",
         "/orgs",
         r#"{"name":"新社区","kind":"community","parent_id":"{S1}"}"#,
-        "a----++----+",
+        "a----++----+---",
     ),
     (
         "POST",
         "/orgs/{A}/admins",
         r#"{"user_id":"{spare}"}"#,
-        "a--+-++----+",
+        "a--+-++----+---",
     ),
-    ("POST", "/volunteers/{pending}/approve", "", "a--+-++----+"),
-    ("GET", "/volunteers/{vo}", "", "a+-+-++---++"),
-    ("GET", "/volunteers/{vo}/balance", "", "a+-+-++---++"),
-    ("GET", "/volunteers/{vo}/entries", "", "a+-+-++---++"),
-    ("GET", "/volunteers/{vo}/stars", "", "a+-+-++---++"),
-    ("GET", "/volunteers/{vo}/violations", "", "a+-+-++---++"),
-    ("GET", "/volunteers/{vo}/redemptions", "", "a+-+-++---++"),
-    ("GET", "/transactions/{tx}", "", "a+-+-++---++"),
+    (
+        "POST",
+        "/volunteers/{pending}/approve",
+        "",
+        "a--+-++----+---",
+    ),
+    ("GET", "/volunteers/{vo}", "", "a+-+-++---++---"),
+    ("GET", "/volunteers/{vo}/balance", "", "a+-+-++---++---"),
+    ("GET", "/volunteers/{vo}/entries", "", "a+-+-++---++---"),
+    ("GET", "/volunteers/{vo}/stars", "", "a+-+-++---++---"),
+    ("GET", "/volunteers/{vo}/violations", "", "a+-+-++---++---"),
+    ("GET", "/volunteers/{vo}/redemptions", "", "a+-+-++---++---"),
+    ("GET", "/transactions/{tx}", "", "a+-+-++---++---"),
     (
         "POST",
         "/transactions/{tx2}/reverse",
         r#"{"reason":"录入错误"}"#,
-        "a--+-++----+",
+        "a--+-++----+---",
     ),
     (
         "POST",
         "/violations",
         r#"{"volunteer_id":"{vo}","transaction_ids":[],"reason":"虚报"}"#,
-        "a--+-++----+",
+        "a--+-++----+---",
     ),
-    ("GET", "/ledger/verify", "", "a--+++++--++"),
-    ("GET", "/policies/{kind}?org_id={D}", "", "a+++++++++++"),
+    ("GET", "/ledger/verify", "", "a--+++++--++---"),
+    ("GET", "/policies/{kind}?org_id={D}", "", "a++++++++++++.+"),
     (
         "PUT",
         "/policies/{kind}?org_id={D}",
         r#"{"points_per_hour":"1.00"}"#,
-        "a-----+----+",
+        "a-----+----+---",
     ),
     (
         "POST",
         "/activities",
         r#"{"org_id":"{A}","title":"义剪","category":"助老","starts_at":"2027-03-01T01:00:00Z","ends_at":"2027-03-01T03:00:00Z","capacity":5}"#,
-        "a--+-++----+",
+        "a--+-++----+---",
     ),
-    ("GET", "/activities/{act}", "", "a--+-++---++"),
+    ("GET", "/activities/{act}", "", "a--+-++---++---"),
     (
         "POST",
         "/activities/{act}/review",
         r#"{"decision":"approve"}"#,
-        "a--+-++----+",
+        "a--+-++----+---",
     ),
-    ("GET", "/activities/{act}/code", "", "a--+-++----+"),
+    ("GET", "/activities/{act}/code", "", "a--+-++----+---"),
     (
         "POST",
         "/activities/{act}/attendance",
         r#"{"volunteer_id":"{vo}","check_in_at":"2027-03-01T01:00:00Z","check_out_at":"2027-03-01T03:00:00Z"}"#,
-        "a--+-++----+",
+        "a--+-++----+---",
     ),
-    ("GET", "/activities/{act}/attendance", "", "a--+-++---++"),
-    ("POST", "/activities/{act}/settle", "", "a--+-++----+"),
+    ("GET", "/activities/{act}/attendance", "", "a--+-++---++---"),
+    ("POST", "/activities/{act}/settle", "", "a--+-++----+---"),
     (
         "POST",
         "/sites",
         r#"{"org_id":"{A}","name":"新站","address":"x"}"#,
-        "a--+-++----+",
+        "a--+-++----+---",
     ),
-    ("GET", "/sites/{siteA}", "", "a+++++++++++"),
+    ("GET", "/sites/{siteA}", "", "a++++++++++++.+"),
     (
         "POST",
         "/sites/{siteA}/operators",
         r#"{"user_id":"{spare}"}"#,
-        "a--+-++----+",
+        "a--+-++----+---",
     ),
     (
         "POST",
         "/sites/{siteA}/stock",
         r#"{"item_id":"{item}","delta":1,"reason":"入库"}"#,
-        "a--+-++-+--+",
+        "a--+-++-+--+---",
     ),
     (
         "POST",
         "/catalog/items",
         r#"{"org_id":"{D}","name":"米","points_price":"3.00"}"#,
-        "a-----+----+",
+        "a-----+----+---",
     ),
-    ("GET", "/catalog?site_id={siteA}", "", "a+++++++++++"),
+    ("GET", "/catalog?site_id={siteA}", "", "a++++++++++++.+"),
     (
         "POST",
         "/redemptions",
         r#"{"item_id":"{item}","site_id":"{siteA}","quantity":1}"#,
-        "a++.........",
+        "a++.........+.+",
     ),
-    ("GET", "/redemptions/{order1}", "", "a+-+-++-+-++"),
+    ("GET", "/redemptions/{order1}", "", "a+-+-++-+-++---"),
     (
         "POST",
         "/redemptions/{order2}/fulfil",
         r#"{"pickup_code":"{code2}"}"#,
-        "a--+-++-+--+",
+        "a--+-++-+--+---",
     ),
-    ("POST", "/redemptions/{order1}/cancel", "", "a+-+-++----+"),
+    (
+        "POST",
+        "/redemptions/{order1}/cancel",
+        "",
+        "a+-+-++----+---",
+    ),
     (
         "POST",
         "/pool/grants",
         r#"{"volunteer_or_resident_id":"{vo}","points":"1.00","reason":"帮扶"}"#,
-        "a-----+----+",
+        "a-----+----+---",
     ),
-    ("GET", "/reports/summary?org_id={A}", "", "a--+-++---++"),
-    ("GET", "/reports/export?org_id={A}", "", "a--+-++---++"),
-    ("POST", "/jobs/{job}", "{}", "a----------+"),
+    ("GET", "/reports/summary?org_id={A}", "", "a--+-++---++---"),
+    ("GET", "/reports/export?org_id={A}", "", "a--+-++---++---"),
+    ("POST", "/jobs/{job}", "{}", "a----------+---"),
     (
         "GET",
         "/activities?status=published&community_id={A}",
         "",
-        "a+++++++++++",
+        "a++++++++++++.+",
     ),
-    ("POST", "/activities/{pub}/signups", "", "a++........-"),
-    ("DELETE", "/activities/{pub}/signups", "", "a++........-"),
-    ("GET", "/sites?org_id={A}", "", "a+++++++++++"),
-    ("POST", "/catalog/items/{item2}/retire", "", "a-----+----+"),
-    ("GET", "/case-rules?org_id={A}", "", "a+++++++++++"),
+    ("POST", "/activities/{pub}/signups", "", "a++........-+.+"),
+    ("DELETE", "/activities/{pub}/signups", "", "a++........-+.+"),
+    ("GET", "/sites?org_id={A}", "", "a++++++++++++.+"),
+    (
+        "POST",
+        "/catalog/items/{item2}/retire",
+        "",
+        "a-----+----+---",
+    ),
+    ("GET", "/case-rules?org_id={A}", "", "a++++++++++++.+"),
     (
         "POST",
         "/case-rules",
         r#"{"org_id":"{A}","code":"tree_planting","name":"植树","points":"2.00"}"#,
-        "a--+-++----+",
+        "a--+-++----+---",
     ),
     (
         "POST",
         "/case-awards",
         r#"{"volunteer_id":"{vo}","rule_code":"blood_donation","occurred_at":"2026-11-01T02:00:00Z"}"#,
-        "a+-+-++----+",
+        "a+-+-++----+---",
     ),
-    ("GET", "/case-awards/{award1}", "", "a+-+-++---++"),
+    ("GET", "/case-awards/{award1}", "", "a+-+-++---++---"),
     (
         "POST",
         "/case-awards/{award1}/reject",
         r#"{"reason":"证据不足"}"#,
-        "a--+-++----+",
+        "a--+-++----+---",
     ),
-    ("POST", "/case-awards/{award2}/approve", "", "a--+-++----+"),
-    ("POST", "/residents/{resident}/approve", "", "a--+-++----+"),
-    ("GET", "/pool?district_id={D}", "", "a-----+---++"),
+    (
+        "POST",
+        "/case-awards/{award2}/approve",
+        "",
+        "a--+-++----+---",
+    ),
+    (
+        "POST",
+        "/residents/{resident}/approve",
+        "",
+        "a--+-++----+---",
+    ),
+    ("GET", "/pool?district_id={D}", "", "a-----+---++---"),
     (
         "POST",
         "/gifts",
         r#"{"to":"pool","points":"1.00"}"#,
-        "a++........-",
+        "a++........-+.+",
     ),
-    ("GET", "/family-links", "", "a++++++++++-"),
+    ("GET", "/family-links", "", "a++++++++++-+.+"),
     (
         "POST",
         "/family-links",
         r#"{"user_id":"{ov}","relation":"邻居"}"#,
-        "a++++++++++-",
+        "a++++++++++-+.+",
     ),
-    ("GET", "/me/requests", "", "a++++++++++-"),
-    ("GET", "/me/assignments", "", "a++++++++++-"),
+    ("GET", "/me/requests", "", "a++++++++++-+.+"),
+    ("GET", "/me/assignments", "", "a++++++++++-+.+"),
     (
         "POST",
         "/service-requests",
         r#"{"community_id":"{A}","category":"维修","description":"漏水","wanted_at":"2027-03-02T02:00:00Z","payment":"platform"}"#,
-        "a++........-",
+        "a++........-+.+",
     ),
     (
         "GET",
         "/service-requests?community_id={A}",
         "",
-        "a--+-++---++",
+        "a--+-++---++---",
     ),
-    ("GET", "/service-requests/{request}", "", "a+-+-++---++"),
+    ("GET", "/service-requests/{request}", "", "a+-+-++---++---"),
     (
         "POST",
         "/service-requests/{request}/dispatch",
         r#"{"volunteer_id":"{ov}"}"#,
-        "a--+-++----+",
+        "a--+-++----+---",
     ),
     (
         "POST",
         "/wishes",
         r#"{"description":"一个书包"}"#,
-        "a++........-",
+        "a++........-+.+",
     ),
-    ("GET", "/wishes/{wish}", "", "a+++++++++++"),
-    ("GET", "/orgs/{A}/needs", "", "a--+-++---++"),
-    ("GET", "/orgs/{A}/resources", "", "a--+-++---++"),
-    ("GET", "/reports/services?org_id={A}", "", "a--+-++---++"),
+    ("GET", "/wishes/{wish}", "", "a++++++++++++.+"),
+    ("GET", "/orgs/{A}/needs", "", "a--+-++---++---"),
+    ("GET", "/orgs/{A}/resources", "", "a--+-++---++---"),
+    ("GET", "/reports/services?org_id={A}", "", "a--+-++---++---"),
     // Lifecycle steps: who may take them depends on the object (the
     // dispatched volunteer, the requester, the claimer, the invited
     // person); callers with no part in it anywhere are refused.
@@ -236,107 +264,218 @@ const MATRIX: &[(&str, &str, &str, &str)] = &[
         "POST",
         "/activities/{pub}/check-in",
         r#"{"code":"000000"}"#,
-        "a...-..-.--.",
+        "a...-..-.--....",
     ),
     (
         "POST",
         "/activities/{pub}/check-out",
         r#"{"code":"000000"}"#,
-        "a...-..-.--.",
+        "a...-..-.--....",
     ),
-    ("POST", "/family-links/{link}/confirm", "", "a...-..-.--."),
+    (
+        "POST",
+        "/family-links/{link}/confirm",
+        "",
+        "a...-..-.--....",
+    ),
     (
         "POST",
         "/service-requests/{request}/accept",
         "",
-        "a...-..-.--.",
+        "a...-..-.--....",
     ),
     (
         "POST",
         "/service-requests/{request}/decline",
         r#"{"reason":"没空"}"#,
-        "a...-..-.--.",
+        "a...-..-.--....",
     ),
     (
         "POST",
         "/service-requests/{request}/complete",
         r#"{"hours":"1.00"}"#,
-        "a...-..-.--.",
+        "a...-..-.--....",
     ),
     (
         "POST",
         "/service-requests/{request}/rate",
         r#"{"stars":5}"#,
-        "a...-..-.--.",
+        "a...-..-.--....",
     ),
     (
         "POST",
         "/service-requests/{request}/resolve",
         r#"{"hours":"1.00"}"#,
-        "a...-..-.--.",
+        "a...-..-.--....",
     ),
     (
         "POST",
         "/service-requests/{request}/cancel",
         r#"{"reason":"不需要了"}"#,
-        "a...-..-.--.",
+        "a...-..-.--....",
     ),
-    ("POST", "/wishes/{wish}/claim", "{}", "a...-..-.--."),
+    ("POST", "/wishes/{wish}/claim", "{}", "a...-..-.--...."),
     (
         "POST",
         "/wishes/{wish}/fulfil",
         r#"{"note":"送到了"}"#,
-        "a...-..-.--.",
+        "a...-..-.--....",
     ),
-    ("POST", "/wishes/{wish}/confirm", "", "a...-..-.--."),
+    ("POST", "/wishes/{wish}/confirm", "", "a...-..-.--...."),
     // Staff work queues and search.
-    ("GET", "/volunteers?org_id={A}", "", "a--+-++---++"),
+    ("GET", "/volunteers?org_id={A}", "", "a--+-++---++---"),
     (
         "GET",
         "/volunteers?org_id={A}&status=pending&q=131",
         "",
-        "a--+-++---++",
+        "a--+-++---++---",
     ),
-    ("GET", "/residents?org_id={A}", "", "a--+-++---++"),
+    ("GET", "/residents?org_id={A}", "", "a--+-++---++---"),
     (
         "GET",
         "/case-awards?org_id={A}&status=pending",
         "",
-        "a--+-++---++",
+        "a--+-++---++---",
     ),
-    ("GET", "/wishes?org_id={A}", "", "a+++-++---++"),
+    ("GET", "/wishes?org_id={A}", "", "a+++-++---+++.+"),
     (
         "GET",
         "/sites/{siteA}/redemptions?status=reserved",
         "",
-        "a--+-++-+-++",
+        "a--+-++-+-++---",
     ),
-    ("GET", "/violations?org_id={A}", "", "a--+-++---++"),
-    ("GET", "/transactions?org_id={A}", "", "a--+-++---++"),
-    ("GET", "/jobs", "", "a----------+"),
-    ("GET", "/orgs/{A}/admins", "", "a--+-++---++"),
-    ("GET", "/orgs/{A}/queues", "", "a--+-++---++"),
-    ("POST", "/volunteers/{vo}/reset-code", "", "a--+-++----+"),
+    ("GET", "/violations?org_id={A}", "", "a--+-++---++---"),
+    ("GET", "/transactions?org_id={A}", "", "a--+-++---++---"),
+    ("GET", "/jobs", "", "a----------+---"),
+    ("GET", "/orgs/{A}/admins", "", "a--+-++---++---"),
+    ("GET", "/orgs/{A}/queues", "", "a--+-++---++---"),
+    ("POST", "/volunteers/{vo}/reset-code", "", "a--+-++----+---"),
     (
         "POST",
         "/residents/{resident}/reset-code",
         "",
-        "a--+-++----+",
+        "a--+-++----+---",
     ),
     (
         "POST",
         "/me/password",
         r#"{"current_password":"not-my-password","new_password":"a-new-pass-2027"}"#,
-        "a++++++++++-",
+        "a++++++++++-+.+",
     ),
+    // Teams, units, the three lists and projects: tl leads team {T}, ua
+    // administers unit {U}, um is a member of both and applied for {TP}.
+    (
+        "POST",
+        "/teams",
+        r#"{"org_id":"{A}","name":"新队","category":"助老","leader_id":"{tl}"}"#,
+        "a--+-++----++--",
+    ),
+    ("GET", "/teams?org_id={A}", "", "a++++++++++++++"),
+    ("GET", "/teams/{T}", "", "a++++++++++++++"),
+    ("POST", "/teams/{TP}/approve", "", "a--+-++----+---"),
+    (
+        "POST",
+        "/teams/{TP}/reject",
+        r#"{"reason":"重复"}"#,
+        "a--+-++----+---",
+    ),
+    ("POST", "/teams/{TP}/dissolve", "", "a--+-++----+---"),
+    (
+        "POST",
+        "/teams/{T}/members",
+        r#"{"volunteer_id":"{ov}"}"#,
+        "a--+-++----++--",
+    ),
+    (
+        "POST",
+        "/teams/{T}/leader",
+        r#"{"volunteer_id":"{tl}"}"#,
+        "a--+-++----++--",
+    ),
+    // The first allowed call removes the member; the others would be 404.
+    ("DELETE", "/teams/{T}/members/{ov}", "", "a-.+-..----..--"),
+    (
+        "POST",
+        "/activities",
+        r#"{"team_id":"{T}","title":"义诊","category":"医疗","starts_at":"2027-03-01T01:00:00Z","ends_at":"2027-03-01T03:00:00Z","capacity":5}"#,
+        "a--+-++----++--",
+    ),
+    (
+        "POST",
+        "/units",
+        r#"{"name":"新单位","kind":"enterprise","org_id":"{A}"}"#,
+        "a++++++++++++++",
+    ),
+    ("GET", "/units?org_id={A}", "", "a++++++++++++++"),
+    ("GET", "/units/{U}", "", "a++++++++++++++"),
+    ("POST", "/units/{UP}/approve", "", "a--+-++----+---"),
+    (
+        "POST",
+        "/units/{UP}/reject",
+        r#"{"reason":"资料不全"}"#,
+        "a--+-++----+---",
+    ),
+    ("POST", "/units/{UP}/withdraw", "", "a+-+-++----+---"),
+    (
+        "POST",
+        "/units/{U}/members",
+        r#"{"volunteer_id":"{um}"}"#,
+        "a--+-++----+-+-",
+    ),
+    ("DELETE", "/units/{U}/members/{ov}", "", "a-.+-..----.-.-"),
+    (
+        "POST",
+        "/units/{U}/admins",
+        r#"{"user_id":"{spare}"}"#,
+        "a--+-++----+---",
+    ),
+    (
+        "POST",
+        "/volunteers/{vo}/party-member",
+        r#"{"party_member":true}"#,
+        "a--+-++----+---",
+    ),
+    (
+        "POST",
+        "/list-items",
+        r#"{"list":"resource","unit_id":"{U}","category":"场地","title":"会议室","description":"可借用"}"#,
+        "a--+-++----+-+-",
+    ),
+    (
+        "GET",
+        "/list-items?list=need&org_id={A}",
+        "",
+        "a++++++++++++++",
+    ),
+    ("GET", "/list-items/{N}", "", "a++++++++++++++"),
+    (
+        "POST",
+        "/list-items/{N}/claim",
+        r#"{"by_team_id":"{T}"}"#,
+        "a--+-++----++--",
+    ),
+    ("POST", "/list-items/{N}/decline", "", "a--+-++----+---"),
+    ("POST", "/list-items/{N}/confirm", "", "a--+-++----+---"),
+    ("POST", "/list-items/{R}/withdraw", "", "a--+-++----+-+-"),
+    ("GET", "/projects?org_id={A}", "", "a++++++++++++++"),
+    ("GET", "/projects/{P}", "", "a++++++++++++++"),
+    ("POST", "/projects/{P}/start", "", "a--+-++----+-+-"),
+    ("POST", "/projects/{P}/assess", "", "a--+-++----+-+-"),
+    (
+        "POST",
+        "/projects/{P}/close",
+        r#"{"result":"完成","rating":5}"#,
+        "a--+-++----+---",
+    ),
+    ("POST", "/projects/{P}/cancel", "", "a--+-++----+---"),
     // Revocations last: every caller above keeps its grants.
     (
         "DELETE",
         "/sites/{siteA}/operators/{spare}",
         "",
-        "a--+-++----+",
+        "a--+-++----+---",
     ),
-    ("DELETE", "/orgs/{A}/admins/{spare}", "", "a--+-++----+"),
+    ("DELETE", "/orgs/{A}/admins/{spare}", "", "a--+-++----+---"),
 ];
 
 /// Routes outside the matrix, and why: no caller is refused.
@@ -546,6 +685,7 @@ fn world(app: &App) -> World {
         json!({ "user_id": ov, "relation": "邻居" }),
     );
     assert_eq!(link.status, 201, "{}", link.body);
+    let organising = organising_world(app, &t, &vo_token, &ov);
     let names = [
         ("A", t.community_a.clone()),
         ("S1", t.street_a.clone()),
@@ -574,7 +714,11 @@ fn world(app: &App) -> World {
         ("wish", wish.body["id"].as_str().unwrap().to_owned()),
     ];
     World {
-        names: names.into_iter().map(|(k, v)| (k.to_owned(), v)).collect(),
+        names: names
+            .into_iter()
+            .map(|(k, v)| (k.to_owned(), v))
+            .chain(organising.names)
+            .collect(),
         tokens: vec![
             None,
             Some(vo_token),
@@ -588,7 +732,117 @@ fn world(app: &App) -> World {
             Some(o_b),
             Some(au),
             Some(sy),
+            Some(organising.tl),
+            Some(organising.ua),
+            Some(organising.um),
         ],
+    }
+}
+
+struct Organising {
+    names: Vec<(String, String)>,
+    tl: String,
+    ua: String,
+    um: String,
+}
+
+/// Team T (leader tl, member um), team TP applied for by um, unit U (admin
+/// ua, members um and ov), unit UP registered by vo, need N, resource R of
+/// U, and project P: a need of A claimed by U and confirmed.
+fn organising_world(app: &App, t: &Tree, vo_token: &str, ov: &str) -> Organising {
+    let (tl_id, tl) = app.active_volunteer("队长", "13100000051", &t.community_a);
+    let (um_id, um) = app.active_volunteer("成员", "13100000052", &t.community_a);
+    let ua_id = app.register("单位管理员", "13100000053", &t.community_a);
+    let ua = app.login("13100000053", "volunteer-pass");
+    let ok = |r: Resp| -> String {
+        assert!(r.status < 300, "{}", r.body);
+        r.body["id"].as_str().unwrap_or_default().to_owned()
+    };
+    let team = ok(app.post(
+        "/api/v1/teams",
+        Some(&app.admin),
+        json!({ "org_id": t.community_a, "name": "义诊队", "category": "医疗", "leader_id": tl_id }),
+    ));
+    ok(app.post(
+        &format!("/api/v1/teams/{team}/members"),
+        Some(&tl),
+        json!({ "volunteer_id": um_id }),
+    ));
+    ok(app.post(
+        &format!("/api/v1/teams/{team}/members"),
+        Some(&tl),
+        json!({ "volunteer_id": ov }),
+    ));
+    let pending_team = ok(app.post(
+        "/api/v1/teams",
+        Some(&um),
+        json!({ "org_id": t.community_a, "name": "巡逻队", "category": "平安", "leader_id": um_id }),
+    ));
+    let unit = ok(app.post(
+        "/api/v1/units",
+        Some(&app.admin),
+        json!({ "name": "电力公司", "kind": "enterprise", "org_id": t.community_a }),
+    ));
+    ok(app.post(
+        &format!("/api/v1/units/{unit}/admins"),
+        Some(&app.admin),
+        json!({ "user_id": ua_id }),
+    ));
+    for member in [um_id.as_str(), ov] {
+        ok(app.post(
+            &format!("/api/v1/units/{unit}/members"),
+            Some(&ua),
+            json!({ "volunteer_id": member }),
+        ));
+    }
+    let pending_unit = ok(app.post(
+        "/api/v1/units",
+        Some(vo_token),
+        json!({ "name": "第一中学", "kind": "school", "org_id": t.community_a }),
+    ));
+    let need = |title: &str| {
+        ok(app.post(
+            "/api/v1/list-items",
+            Some(&app.admin),
+            json!({ "list": "need", "org_id": t.community_a, "category": "助老", "title": title, "description": "每周一次" }),
+        ))
+    };
+    let (n, n2) = (need("助餐"), need("理发"));
+    let resource = ok(app.post(
+        "/api/v1/list-items",
+        Some(&ua),
+        json!({ "list": "resource", "unit_id": unit, "category": "技能", "title": "电工", "description": "上门检修" }),
+    ));
+    ok(app.post(
+        &format!("/api/v1/list-items/{n2}/claim"),
+        Some(&ua),
+        json!({ "by_unit_id": unit }),
+    ));
+    let matched = app.send(
+        "POST",
+        &format!("/api/v1/list-items/{n2}/confirm"),
+        Some(&app.admin),
+        None,
+        &[],
+    );
+    assert_eq!(matched.status, 200, "{}", matched.body);
+    let project = matched.body["project"]["id"].as_str().unwrap().to_owned();
+    let names = [
+        ("tl", tl_id),
+        ("um", um_id),
+        ("T", team),
+        ("TP", pending_team),
+        ("U", unit),
+        ("UP", pending_unit),
+        ("N", n),
+        ("R", resource),
+        ("P", project),
+    ];
+    Organising {
+        names: names.into_iter().map(|(k, v)| (k.to_owned(), v)).collect(),
+        tl,
+        ua,
+        um,
     }
 }
 

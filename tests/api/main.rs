@@ -20,6 +20,7 @@ mod jobs;
 mod ledger;
 mod newcomer;
 mod oracle;
+mod organising;
 mod orgs;
 mod pg_cluster;
 mod recovery;

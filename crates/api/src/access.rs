@@ -5,7 +5,11 @@
 use timebank_directory::{Member, Org, Volunteer};
 use timebank_redemption::orders::OrderScope;
 use timebank_redemption::sites::SiteScope;
+use timebank_services::lists::PartyScope;
+use timebank_services::projects::ProjectScope;
 use timebank_services::requests::RequestScope;
+use timebank_services::teams::TeamScope;
+use timebank_services::units::UnitScope;
 use timebank_services::wishes::Claimant;
 
 use crate::principal::Principal;
@@ -156,4 +160,57 @@ pub fn may_reverse(
     } else {
         wallets.iter().all(|p| principal.admin_over(p))
     }
+}
+
+/// An admin over a team's org approves, rejects or dissolves it.
+pub fn may_decide_team(p: &Principal, s: &TeamScope) -> bool {
+    p.admin_over(&s.org_path)
+}
+
+/// The team's leader, or an admin over its org: members, leader,
+/// activities.
+pub fn may_manage_team(p: &Principal, s: &TeamScope) -> bool {
+    p.is_user(&s.leader_id) || p.admin_over(&s.org_path)
+}
+
+/// Who manages the team, or the member themselves leaving it.
+pub fn may_remove_from_team(p: &Principal, s: &TeamScope, volunteer_id: &str) -> bool {
+    may_manage_team(p, s) || p.is_user(volunteer_id)
+}
+
+/// An admin over a unit's org approves or rejects it and names its admins.
+pub fn may_decide_unit(p: &Principal, s: &UnitScope) -> bool {
+    p.admin_over(&s.org_path)
+}
+
+/// The unit's own admins, or an admin over its org: its members, list
+/// items and projects.
+pub fn may_manage_unit(p: &Principal, s: &UnitScope) -> bool {
+    s.admins.iter().any(|a| p.is_user(a)) || p.admin_over(&s.org_path)
+}
+
+/// A unit's contact, admins and members' hours: its admins and staff who
+/// read its org.
+pub fn may_read_unit(p: &Principal, s: &UnitScope) -> bool {
+    s.admins.iter().any(|a| p.is_user(a)) || p.reads(&s.org_path)
+}
+
+/// Publishes, claims, confirms or declines for an org, a unit or a team.
+pub fn may_act_for(p: &Principal, party: &PartyScope) -> bool {
+    match party {
+        PartyScope::Org(org) => p.admin_over(&org.path),
+        PartyScope::Unit(s) => may_manage_unit(p, s),
+        PartyScope::Team(s) => may_manage_team(p, s),
+    }
+}
+
+/// Its lead, or an admin over the org whose list it came from, runs a
+/// project: starts it, adds activities, submits it for assessment.
+pub fn may_run_project(p: &Principal, s: &ProjectScope) -> bool {
+    may_act_for(p, &s.lead) || p.admin_over(&s.org_path)
+}
+
+/// The org whose list it came from assesses (验收) or cancels a project.
+pub fn may_assess_project(p: &Principal, s: &ProjectScope) -> bool {
+    p.admin_over(&s.org_path)
 }

@@ -910,3 +910,27 @@ pub fn find_member(conn: &mut DbConnection, user_id: &str) -> Result<Option<Memb
 pub fn get_member(conn: &mut DbConnection, user_id: &str) -> Result<Member, DomainError> {
     find_member(conn, user_id)?.ok_or(DomainError::NotFound("volunteer or resident"))
 }
+
+/// Whether staff recorded the volunteer as a party member (党员).
+pub fn is_party_member(conn: &mut DbConnection, volunteer_id: &str) -> Result<bool, DomainError> {
+    Ok(volunteers::table
+        .find(volunteer_id)
+        .select(volunteers::party_member)
+        .first::<bool>(conn)
+        .optional()?
+        .unwrap_or(false))
+}
+
+pub fn set_party_member(
+    conn: &mut DbConnection,
+    volunteer_id: &str,
+    party_member: bool,
+) -> Result<(), DomainError> {
+    let changed = diesel::update(volunteers::table.find(volunteer_id))
+        .set(volunteers::party_member.eq(party_member))
+        .execute(conn)?;
+    if changed == 0 {
+        return Err(DomainError::NotFound("volunteer"));
+    }
+    Ok(())
+}

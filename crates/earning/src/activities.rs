@@ -38,6 +38,8 @@ pub struct ActivityRow {
     pub code_secret: String,
     pub created_by: String,
     pub created_at: NaiveDateTime,
+    pub team_id: Option<String>,
+    pub project_id: Option<String>,
 }
 
 #[derive(Debug, Clone, Queryable, Selectable)]
@@ -72,6 +74,9 @@ pub struct NewActivity {
     pub ends_at: NaiveDateTime,
     pub capacity: i32,
     pub points_per_hour: Option<Amount>,
+    /// The team that runs it, or the project it serves: checked by the caller.
+    pub team_id: Option<String>,
+    pub project_id: Option<String>,
 }
 
 /// Longest activity accepted: a week.
@@ -132,6 +137,8 @@ pub fn create(
             activities::code_secret.eq(new_secret()?),
             activities::created_by.eq(actor),
             activities::created_at.eq(now),
+            activities::team_id.eq(&new.team_id),
+            activities::project_id.eq(&new.project_id),
         ))
         .execute(conn)?;
     get(conn, &id)
@@ -642,6 +649,34 @@ pub fn points_per_hour(activity: &ActivityRow, policy_default: Decimal) -> Decim
         .points_per_hour
         .map(|u| Amount::from_units(u).to_decimal())
         .unwrap_or(policy_default)
+}
+
+/// A team's latest activities (by start), for its page.
+pub fn latest_of_team(
+    conn: &mut DbConnection,
+    team_id: &str,
+    limit: i64,
+) -> Result<Vec<ActivityRow>, DomainError> {
+    Ok(activities::table
+        .filter(activities::team_id.eq(team_id))
+        .order((activities::starts_at.desc(), activities::id.desc()))
+        .limit(limit)
+        .select(ActivityRow::as_select())
+        .load(conn)?)
+}
+
+/// A project's activities (by start), for its page.
+pub fn latest_of_project(
+    conn: &mut DbConnection,
+    project_id: &str,
+    limit: i64,
+) -> Result<Vec<ActivityRow>, DomainError> {
+    Ok(activities::table
+        .filter(activities::project_id.eq(project_id))
+        .order((activities::starts_at.desc(), activities::id.desc()))
+        .limit(limit)
+        .select(ActivityRow::as_select())
+        .load(conn)?)
 }
 
 #[cfg(test)]

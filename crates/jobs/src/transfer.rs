@@ -501,6 +501,8 @@ pub fn import_hours(
                     ends_at: end,
                     capacity: 1,
                     points_per_hour: pph.is_positive().then_some(pph),
+                    team_id: None,
+                    project_id: None,
                 },
                 actor,
             )?;

@@ -174,6 +174,15 @@ codes! {
     // Services and wishes
     VolunteerUnavailable = "volunteer_unavailable", Unprocessable, "the volunteer cannot take requests now", "该志愿者目前不能接单";
     OwnWish = "own_wish", Unprocessable, "you cannot claim your own wish", "不能认领自己的心愿";
+    // Teams, units, the three lists
+    InvalidTeam = "invalid_team", Unprocessable, "no such team", "志愿服务队伍不存在";
+    InvalidUnit = "invalid_unit", Unprocessable, "no such partner unit", "共建单位不存在";
+    InvalidProject = "invalid_project", Unprocessable, "no such project", "项目不存在";
+    TeamNotActive = "team_not_active", Unprocessable, "the team is not active", "该队伍未处于正常状态";
+    UnitNotActive = "unit_not_active", Unprocessable, "the partner unit is not active", "该共建单位未处于正常状态";
+    VolunteerOutsideOrg = "volunteer_outside_org", Unprocessable, "the volunteer's community is not within this organisation", "该志愿者所在社区不属于此组织";
+    LeaderCannotLeave = "leader_cannot_leave", Unprocessable, "the leader stays in the team; name another leader first", "队长不能退出队伍，请先更换队长";
+    OwnItem = "own_item", Unprocessable, "an item cannot be claimed by who published it", "不能认领自己发布的清单项";
     // The service
     Unavailable = "unavailable", Unavailable, "the service is busy or its database is unavailable; try again", "服务繁忙或数据库不可用，请稍后重试";
     Internal = "internal", Internal, "internal error", "服务器内部错误";

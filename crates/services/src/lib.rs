@@ -7,5 +7,12 @@
 //! Every function that moves points runs inside the caller's write
 //! transaction and posts through `timebank_ledger`.
 
+pub mod lists;
+mod organising;
+pub mod projects;
 pub mod requests;
+pub mod teams;
+pub mod units;
 pub mod wishes;
+
+pub use organising::{By, Tally, tally};

@@ -224,6 +224,10 @@ pub enum Lockable {
     Order,
     ServiceRequest,
     Wish,
+    Team,
+    Unit,
+    ListItem,
+    Project,
 }
 
 /// Locks one row for the rest of the write transaction (Postgres); SQLite's
@@ -236,6 +240,10 @@ pub fn lock_row(conn: &mut DbConnection, what: Lockable, id: &str) -> QueryResul
         Lockable::Order => "SELECT 1 FROM orders WHERE id = ? FOR UPDATE",
         Lockable::ServiceRequest => "SELECT 1 FROM service_requests WHERE id = ? FOR UPDATE",
         Lockable::Wish => "SELECT 1 FROM wishes WHERE id = ? FOR UPDATE",
+        Lockable::Team => "SELECT 1 FROM teams WHERE id = ? FOR UPDATE",
+        Lockable::Unit => "SELECT 1 FROM units WHERE id = ? FOR UPDATE",
+        Lockable::ListItem => "SELECT 1 FROM list_items WHERE id = ? FOR UPDATE",
+        Lockable::Project => "SELECT 1 FROM projects WHERE id = ? FOR UPDATE",
     };
     match conn {
         DbConnection::Pg(_) => {

@@ -35,6 +35,7 @@ diesel::table! {
         created_at -> Timestamp,
         star_level -> Integer,
         star_barred_until -> Nullable<Timestamp>,
+        party_member -> Bool,
     }
 }
 
@@ -160,6 +161,8 @@ diesel::table! {
         code_secret -> Text,
         created_by -> Text,
         created_at -> Timestamp,
+        team_id -> Nullable<Text>,
+        project_id -> Nullable<Text>,
     }
 }
 
@@ -476,6 +479,131 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    teams (id) {
+        id -> Text,
+        org_id -> Text,
+        name -> Text,
+        category -> Text,
+        description -> Text,
+        leader_id -> Text,
+        status -> Text,
+        applied_by -> Text,
+        decided_by -> Nullable<Text>,
+        decided_at -> Nullable<Timestamp>,
+        reason -> Nullable<Text>,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    team_members (team_id, volunteer_id) {
+        team_id -> Text,
+        volunteer_id -> Text,
+        joined_at -> Timestamp,
+        added_by -> Text,
+        left_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    units (id) {
+        id -> Text,
+        org_id -> Text,
+        name -> Text,
+        kind -> Text,
+        contact -> Nullable<Text>,
+        status -> Text,
+        registered_by -> Text,
+        decided_by -> Nullable<Text>,
+        decided_at -> Nullable<Timestamp>,
+        reason -> Nullable<Text>,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    unit_admins (unit_id, user_id) {
+        unit_id -> Text,
+        user_id -> Text,
+        granted_by -> Text,
+        created_at -> Timestamp,
+        revoked_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    unit_members (unit_id, volunteer_id) {
+        unit_id -> Text,
+        volunteer_id -> Text,
+        reported_at -> Timestamp,
+        added_by -> Text,
+        left_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    list_items (id) {
+        id -> Text,
+        list -> Text,
+        org_id -> Text,
+        unit_id -> Nullable<Text>,
+        category -> Text,
+        title -> Text,
+        description -> Text,
+        quantity -> Nullable<Integer>,
+        until -> Nullable<Timestamp>,
+        status -> Text,
+        claim_id -> Nullable<Text>,
+        project_id -> Nullable<Text>,
+        created_by -> Text,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    list_claims (id) {
+        id -> Text,
+        item_id -> Text,
+        by_unit_id -> Nullable<Text>,
+        by_org_id -> Nullable<Text>,
+        by_team_id -> Nullable<Text>,
+        note -> Nullable<Text>,
+        claimed_by -> Text,
+        claimed_at -> Timestamp,
+        outcome -> Text,
+        decided_by -> Nullable<Text>,
+        decided_at -> Nullable<Timestamp>,
+        reason -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    projects (id) {
+        id -> Text,
+        title -> Text,
+        category -> Text,
+        org_id -> Text,
+        item_id -> Text,
+        need_id -> Nullable<Text>,
+        resource_id -> Nullable<Text>,
+        owner_unit_id -> Nullable<Text>,
+        lead_unit_id -> Nullable<Text>,
+        lead_org_id -> Nullable<Text>,
+        lead_team_id -> Nullable<Text>,
+        status -> Text,
+        started_at -> Nullable<Timestamp>,
+        assessing_at -> Nullable<Timestamp>,
+        closed_at -> Nullable<Timestamp>,
+        closed_by -> Nullable<Text>,
+        result -> Nullable<Text>,
+        rating -> Nullable<Integer>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(postings -> transactions (transaction_id));
 diesel::joinable!(postings -> accounts (account_id));
 diesel::joinable!(balances -> accounts (account_id));
@@ -492,6 +620,15 @@ diesel::joinable!(sites -> orgs (org_id));
 diesel::joinable!(catalog_items -> orgs (org_id));
 diesel::joinable!(orders -> catalog_items (item_id));
 diesel::joinable!(orders -> sites (site_id));
+diesel::joinable!(teams -> orgs (org_id));
+diesel::joinable!(team_members -> teams (team_id));
+diesel::joinable!(team_members -> volunteers (volunteer_id));
+diesel::joinable!(units -> orgs (org_id));
+diesel::joinable!(unit_members -> units (unit_id));
+diesel::joinable!(unit_members -> volunteers (volunteer_id));
+diesel::joinable!(unit_admins -> units (unit_id));
+diesel::joinable!(list_items -> orgs (org_id));
+diesel::joinable!(projects -> orgs (org_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     orgs,
@@ -527,4 +664,12 @@ diesel::allow_tables_to_appear_in_same_query!(
     checkpoint_heads,
     import_keys,
     reset_codes,
+    teams,
+    team_members,
+    units,
+    unit_admins,
+    unit_members,
+    list_items,
+    list_claims,
+    projects,
 );

@@ -1,11 +1,12 @@
-//! Names for the ids an audit trail shows: people, orgs and sites.
+//! Names for the ids an audit trail shows: people, orgs, sites, units and
+//! teams.
 
 use std::collections::{BTreeSet, HashMap};
 
 use diesel::prelude::*;
 use timebank_kernel::DomainError;
 use timebank_store::DbConnection;
-use timebank_store::schema::{orgs, sites, users};
+use timebank_store::schema::{orgs, sites, teams, units, users};
 
 /// Each id's display name, looked up once per kind (unknown ids, such as
 /// the system actor, are left out).
@@ -39,6 +40,18 @@ pub fn names<'a>(
             sites::table
                 .filter(sites::id.eq_any(chunk))
                 .select((sites::id, sites::name))
+                .load::<(String, String)>(conn)?,
+        );
+        out.extend(
+            units::table
+                .filter(units::id.eq_any(chunk))
+                .select((units::id, units::name))
+                .load::<(String, String)>(conn)?,
+        );
+        out.extend(
+            teams::table
+                .filter(teams::id.eq_any(chunk))
+                .select((teams::id, teams::name))
                 .load::<(String, String)>(conn)?,
         );
     }

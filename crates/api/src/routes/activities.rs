@@ -40,6 +40,8 @@ pub fn activity_json(a: &ActivityRow) -> Value {
         "points_per_hour": a.points_per_hour.map(Amount::from_units),
         "status": a.status,
         "review_reason": a.review_reason,
+        "team_id": a.team_id,
+        "project_id": a.project_id,
         "reviewed_at": opt_utc(a.reviewed_at),
         "created_at": utc_string(&a.created_at),
     })
@@ -73,8 +75,13 @@ fn signup_json(activity: &ActivityRow, volunteer_id: &str, status: SignupStatus)
 
 #[derive(Debug, Deserialize, Validate)]
 pub struct CreateActivity {
+    /// The organiser; a team's or project's org when one is named.
     #[validate(length(min = 1, max = 64))]
-    org_id: String,
+    org_id: Option<String>,
+    #[validate(length(min = 1, max = 64))]
+    team_id: Option<String>,
+    #[validate(length(min = 1, max = 64))]
+    project_id: Option<String>,
     #[validate(length(min = 1, max = 100))]
     title: String,
     #[validate(length(min = 1, max = 30))]
@@ -98,7 +105,7 @@ pub async fn create(
     let body = valid(body)?;
     let activity = state
         .db(move |conn| {
-            let org = administered_org(conn, &principal, &body.org_id)?;
+            let org = organiser(conn, &principal, &body)?;
             let new = NewActivity {
                 org_id: org.id,
                 title: body.title.trim().to_owned(),
@@ -109,11 +116,96 @@ pub async fn create(
                 ends_at: naive(body.ends_at),
                 capacity: body.capacity,
                 points_per_hour: body.points_per_hour,
+                team_id: body.team_id,
+                project_id: body.project_id,
             };
             Ok(activities::create(conn, new, &principal.actor_id())?)
         })
         .await?;
     Ok(HttpResponse::Created().json(activity_json(&activity)))
+}
+
+/// The org an activity is organised under, and the caller's right to
+/// create it: an admin over the org; for a team's activity also its
+/// leader; for a project's also its lead. A team's or project's org is the
+/// organiser, and a named `org_id` must agree with it.
+fn organiser(
+    conn: &mut DbConnection,
+    principal: &Principal,
+    body: &CreateActivity,
+) -> Result<Org, ApiError> {
+    let mut org_ids = Vec::new();
+    let mut runs_it = false;
+    if let Some(team_id) = &body.team_id {
+        let team = timebank_services::teams::get(conn, team_id)
+            .map_err(|_| ApiError::new(Code::InvalidTeam, "team_id is not a team"))?;
+        let scope = timebank_services::teams::scope(conn, &team)?;
+        if team.status != timebank_rules::states::TeamStatus::Active {
+            return Err(ApiError::new(
+                Code::TeamNotActive,
+                format!("the team is {}, not active", team.status),
+            )
+            .with_details(json!({ "status": team.status })));
+        }
+        runs_it |= access::may_manage_team(principal, &scope);
+        org_ids.push(team.org_id);
+    }
+    if let Some(project_id) = &body.project_id {
+        let project = timebank_services::projects::get(conn, project_id)
+            .map_err(|_| ApiError::new(Code::InvalidProject, "project_id is not a project"))?;
+        let scope = timebank_services::projects::scope(conn, &project)?;
+        timebank_services::projects::takes_activities(&project)?;
+        runs_it |= access::may_run_project(principal, &scope);
+        org_ids.push(project.org_id);
+    }
+    if let Some(org_id) = &body.org_id {
+        org_ids.push(org_id.clone());
+    }
+    org_ids.dedup();
+    let Some(org_id) = org_ids.first() else {
+        return Err(
+            ApiError::new(Code::ValidationFailed, "give org_id, team_id or project_id")
+                .with_details(json!({ "fields": { "org_id": ["required"] } })),
+        );
+    };
+    if org_ids.iter().any(|o| o != org_id) {
+        return Err(ApiError::new(
+            Code::ValidationFailed,
+            "org_id must be the organisation of the team or project",
+        )
+        .with_details(json!({ "fields": { "org_id": ["mismatch"] } })));
+    }
+    if runs_it {
+        Ok(directory::get_org(conn, org_id)?)
+    } else {
+        administered_org(conn, principal, org_id)
+    }
+}
+
+/// Who runs an activity beside admins over its organiser: its team's
+/// leader, its project's lead.
+fn runs_activity(
+    conn: &mut DbConnection,
+    principal: &Principal,
+    activity: &ActivityRow,
+) -> Result<bool, ApiError> {
+    if let Some(team_id) = &activity.team_id {
+        let team = timebank_services::teams::get(conn, team_id)?;
+        let scope = timebank_services::teams::scope(conn, &team)?;
+        if team.status == timebank_rules::states::TeamStatus::Active
+            && access::may_manage_team(principal, &scope)
+        {
+            return Ok(true);
+        }
+    }
+    if let Some(project_id) = &activity.project_id {
+        let project = timebank_services::projects::get(conn, project_id)?;
+        let scope = timebank_services::projects::scope(conn, &project)?;
+        if access::may_run_project(principal, &scope) {
+            return Ok(true);
+        }
+    }
+    Ok(false)
 }
 
 #[derive(Debug, Deserialize)]
@@ -305,7 +397,10 @@ pub async fn code(
     let (code, valid_until) = state
         .db(move |conn| {
             let (activity, org) = activities::get_with_org(conn, &id)?;
-            Principal::require(access::may_manage_activities(&principal, &org))?;
+            Principal::require(
+                access::may_manage_activities(&principal, &org)
+                    || runs_activity(conn, &principal, &activity)?,
+            )?;
             Ok(activities::current_code(&activity, timebank_store::now()))
         })
         .await?;
@@ -363,7 +458,11 @@ pub async fn record_attendance(
     let body = valid(body)?;
     let (attendance, created) = state
         .db(move |conn| {
-            let allowed = |org: &Org| access::may_manage_activities(&principal, org);
+            let runner = match activities::find(conn, &id)? {
+                Some(activity) => runs_activity(conn, &principal, &activity)?,
+                None => false,
+            };
+            let allowed = |org: &Org| runner || access::may_manage_activities(&principal, org);
             Ok(activities::record(
                 conn,
                 &id,
@@ -390,8 +489,10 @@ pub async fn list_attendance(
 ) -> Result<HttpResponse, ApiError> {
     let items = state
         .db(move |conn| {
-            let (_, org) = activities::get_with_org(conn, &id)?;
-            Principal::require(principal.reads(&org.path))?;
+            let (activity, org) = activities::get_with_org(conn, &id)?;
+            Principal::require(
+                principal.reads(&org.path) || runs_activity(conn, &principal, &activity)?,
+            )?;
             let rows = activities::list_attendance(conn, &id)?;
             let mut items: Vec<Value> = rows.iter().map(attendance_json).collect();
             crate::routes::with_names(conn, &mut items, &[("volunteer_id", "volunteer_name")])?;

@@ -11,7 +11,7 @@ use validator::Validate;
 
 use crate::error::ApiError;
 
-mod activities;
+pub(crate) mod activities;
 mod auth;
 mod cases;
 mod console;
@@ -20,15 +20,20 @@ mod grants;
 pub mod health;
 mod jobs;
 mod ledger;
+mod list_items;
 mod lists;
+mod organising;
 mod orgs;
 mod policies;
+mod projects;
 mod queues;
 mod recovery;
 pub(crate) mod redemptions;
 mod reports;
 mod services;
 mod sites;
+mod teams;
+mod units;
 mod violations;
 mod volunteers;
 mod wishes;
@@ -102,6 +107,11 @@ pub fn table() -> Vec<(Method, String, Route)> {
         api(M::POST, "/volunteers/register", volunteers::register),
         api(M::POST, "/volunteers/{id}/approve", volunteers::approve),
         api(M::GET, "/volunteers/{id}", volunteers::get),
+        api(
+            M::POST,
+            "/volunteers/{id}/party-member",
+            volunteers::set_party_member,
+        ),
         api(M::GET, "/volunteers/{id}/balance", ledger::balance),
         api(M::GET, "/volunteers/{id}/entries", ledger::entries),
         api(M::GET, "/transactions/{id}", ledger::transaction),
@@ -201,6 +211,45 @@ pub fn table() -> Vec<(Method, String, Route)> {
         api(M::POST, "/wishes/{id}/claim", wishes::claim),
         api(M::POST, "/wishes/{id}/fulfil", wishes::fulfil),
         api(M::POST, "/wishes/{id}/confirm", wishes::confirm),
+        api(M::POST, "/teams", teams::create),
+        api(M::GET, "/teams", teams::list),
+        api(M::GET, "/teams/{id}", teams::get),
+        api(M::POST, "/teams/{id}/approve", teams::approve),
+        api(M::POST, "/teams/{id}/reject", teams::reject),
+        api(M::POST, "/teams/{id}/dissolve", teams::dissolve),
+        api(M::POST, "/teams/{id}/members", teams::add_member),
+        api(
+            M::DELETE,
+            "/teams/{id}/members/{volunteer_id}",
+            teams::remove_member,
+        ),
+        api(M::POST, "/teams/{id}/leader", teams::set_leader),
+        api(M::POST, "/units", units::register),
+        api(M::GET, "/units", units::list),
+        api(M::GET, "/units/{id}", units::get),
+        api(M::POST, "/units/{id}/approve", units::approve),
+        api(M::POST, "/units/{id}/reject", units::reject),
+        api(M::POST, "/units/{id}/withdraw", units::withdraw),
+        api(M::POST, "/units/{id}/members", units::add_member),
+        api(
+            M::DELETE,
+            "/units/{id}/members/{volunteer_id}",
+            units::remove_member,
+        ),
+        api(M::POST, "/units/{id}/admins", units::add_admin),
+        api(M::POST, "/list-items", list_items::create),
+        api(M::GET, "/list-items", list_items::list),
+        api(M::GET, "/list-items/{id}", list_items::get),
+        api(M::POST, "/list-items/{id}/claim", list_items::claim),
+        api(M::POST, "/list-items/{id}/confirm", list_items::confirm),
+        api(M::POST, "/list-items/{id}/decline", list_items::decline),
+        api(M::POST, "/list-items/{id}/withdraw", list_items::withdraw),
+        api(M::GET, "/projects", projects::list),
+        api(M::GET, "/projects/{id}", projects::get),
+        api(M::POST, "/projects/{id}/start", projects::start),
+        api(M::POST, "/projects/{id}/assess", projects::assess),
+        api(M::POST, "/projects/{id}/close", projects::close),
+        api(M::POST, "/projects/{id}/cancel", projects::cancel),
         api(M::GET, "/orgs/{id}/needs", lists::needs),
         api(M::GET, "/orgs/{id}/resources", lists::resources),
         api(M::GET, "/reports/services", lists::services_report),

@@ -125,7 +125,11 @@ pub async fn get(
             // number; auditors and other readers see it masked.
             let full_phone =
                 principal.is_user(&id) || principal.admin_over(&volunteer.community_path);
-            profile(conn, &volunteer, full_phone)
+            let mut view = profile(conn, &volunteer, full_phone)?;
+            if principal.reads(&volunteer.community_path) {
+                view["party_member"] = json!(directory::is_party_member(conn, &id)?);
+            }
+            Ok(view)
         })
         .await?;
     Ok(HttpResponse::Ok().json(view))
@@ -164,7 +168,40 @@ fn profile(conn: &mut DbConnection, v: &Volunteer, full_phone: bool) -> Result<V
         "approved_at": v.row.approved_at.map(|t| utc_string(&t)),
         "suspended_until": v.row.suspended_until.map(|t| utc_string(&t)),
         "created_at": utc_string(&v.row.created_at),
+        "teams": timebank_services::teams::of_volunteer(conn, &v.row.user_id)?
+            .into_iter()
+            .map(|(id, name, leader)| json!({ "id": id, "name": name, "leader": leader }))
+            .collect::<Vec<_>>(),
+        "units": timebank_services::units::of_volunteer(conn, &v.row.user_id)?
+            .into_iter()
+            .map(|(id, name)| json!({ "id": id, "name": name }))
+            .collect::<Vec<_>>(),
     }))
+}
+
+#[derive(Debug, serde::Deserialize, validator::Validate)]
+pub struct PartyMember {
+    party_member: bool,
+}
+
+/// Staff over the volunteer's community record whether they are a party
+/// member; nobody else ever sees it.
+pub async fn set_party_member(
+    state: web::Data<AppState>,
+    principal: Principal,
+    id: web::Path<String>,
+    body: crate::input::Json<PartyMember>,
+) -> Result<HttpResponse, ApiError> {
+    let body = crate::routes::valid(body)?;
+    let view = state
+        .db(move |conn| {
+            let volunteer = directory::get_volunteer(conn, &id)?;
+            Principal::require(principal.admin_over(&volunteer.community_path))?;
+            directory::set_party_member(conn, &id, body.party_member)?;
+            Ok(json!({ "volunteer_id": id.as_str(), "party_member": body.party_member }))
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(view))
 }
 
 pub async fn stars(

@@ -118,6 +118,8 @@ pub fn load(
                         ends_at: end,
                         capacity: 30,
                         points_per_hour: (week % 5 == 0).then(|| Amount::from_units(150)),
+                        team_id: None,
+                        project_id: None,
                     },
                     admin,
                 )?;
@@ -197,6 +199,8 @@ pub fn load(
                 ends_at: now + Duration::days(20) + Duration::hours(4),
                 capacity: 15,
                 points_per_hour: None,
+                team_id: None,
+                project_id: None,
             },
             admin,
         )?;
@@ -389,6 +393,8 @@ fn upcoming(
                 ends_at: start.max(now + Duration::hours(1)) + Duration::hours(8),
                 capacity: 20,
                 points_per_hour: None,
+                team_id: None,
+                project_id: None,
             },
             admin,
         )?;

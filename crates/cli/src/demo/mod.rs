@@ -13,6 +13,7 @@ use timebank_store::{DbConnection, Pool};
 use crate::config::Config;
 
 mod earning;
+mod organising;
 mod services;
 mod spending;
 
@@ -22,7 +23,12 @@ pub struct Summary {
     pub volunteer_id: String,
     pub volunteers: usize,
     /// What the demo's history holds (empty when it was loaded before).
-    pub counts: Option<(earning::Counts, spending::Counts, services::Counts)>,
+    pub counts: Option<(
+        earning::Counts,
+        spending::Counts,
+        services::Counts,
+        organising::Counts,
+    )>,
 }
 
 pub const ADMIN_PHONE: &str = "13800000000";
@@ -154,6 +160,15 @@ fn load_all(conn: &mut DbConnection) -> anyhow::Result<Summary> {
     )?;
     spending::recent(conn, &shops, &by_community, &admin_id, &mut spent)?;
     let served = services::load(conn, &communities, &by_community, &admin_id)?;
+    let organised = organising::load(
+        conn,
+        today,
+        &district,
+        &streets,
+        &communities,
+        &by_community,
+        &admin_id,
+    )?;
     // A few registered this week and wait for approval.
     let hash = hash_password(VOLUNTEER_PASSWORD).map_err(api)?;
     for (n, i) in (0..VOLUNTEERS).filter(|i| is_new(*i)).enumerate() {
@@ -178,7 +193,7 @@ fn load_all(conn: &mut DbConnection) -> anyhow::Result<Summary> {
             .cloned()
             .context("no volunteers created")?,
         volunteers: VOLUNTEERS,
-        counts: Some((earned, spent, served)),
+        counts: Some((earned, spent, served, organised)),
     })
 }
 
@@ -422,9 +437,10 @@ pub fn print_welcome(url: &str, s: &Summary, marks: &Landmarks, config: &Config)
         history = s
             .counts
             .as_ref()
-            .map(|(earned, spent, served)| earned.describe()
+            .map(|(earned, spent, served, organised)| earned.describe()
                 + &spent.describe()
-                + &served.describe())
+                + &served.describe()
+                + &organised.describe())
             .unwrap_or_default(),
     );
 }

@@ -1,0 +1,338 @@
+use actix_web::{HttpResponse, web};
+use chrono::{DateTime, Utc};
+use serde::Deserialize;
+use serde_json::{Value, json};
+use timebank_kernel::Code;
+use timebank_rules::states::ListItemStatus;
+use timebank_services::lists::{self, ClaimRow, ItemRow, LISTS, NewItem, Party, PartyScope};
+use timebank_views::{After, Page};
+use validator::Validate;
+
+use crate::access;
+use crate::error::ApiError;
+use crate::principal::Principal;
+use crate::routes::organising::{listed_org, page_json};
+use crate::routes::projects::project_json;
+use crate::routes::{PageQuery, naive, opt_utc, optional_body, utc_string, valid};
+use crate::state::AppState;
+
+fn claim_json(c: &ClaimRow) -> Value {
+    json!({
+        "id": c.id,
+        "by_unit_id": c.by_unit_id,
+        "by_org_id": c.by_org_id,
+        "by_team_id": c.by_team_id,
+        "note": c.note,
+        "claimed_at": utc_string(&c.claimed_at),
+        "outcome": c.outcome,
+        "decided_at": opt_utc(c.decided_at),
+        "reason": c.reason,
+    })
+}
+
+fn item_json(i: &ItemRow, claim: Option<&ClaimRow>) -> Value {
+    json!({
+        "id": i.id,
+        "list": i.list,
+        "org_id": i.org_id,
+        "unit_id": i.unit_id,
+        "category": i.category,
+        "title": i.title,
+        "description": i.description,
+        "quantity": i.quantity,
+        "until": opt_utc(i.until),
+        "status": i.status,
+        "claim": claim.map(claim_json),
+        "project_id": i.project_id,
+        "created_at": utc_string(&i.created_at),
+        "updated_at": utc_string(&i.updated_at),
+    })
+}
+
+const NAMES: &[(&str, &str)] = &[("org_id", "org_name"), ("unit_id", "unit_name")];
+
+/// An item with its current claim and the names of who is named.
+fn item_body(conn: &mut timebank_store::DbConnection, item: &ItemRow) -> Result<Value, ApiError> {
+    let claim = lists::claim_of(conn, item)?;
+    let mut body = item_json(item, claim.as_ref());
+    crate::routes::with_names(conn, std::slice::from_mut(&mut body), NAMES)?;
+    if let Some(claim) = body.get_mut("claim").filter(|c| !c.is_null()) {
+        crate::routes::with_names(
+            conn,
+            std::slice::from_mut(claim),
+            &[
+                ("by_unit_id", "by_unit_name"),
+                ("by_org_id", "by_org_name"),
+                ("by_team_id", "by_team_name"),
+            ],
+        )?;
+    }
+    Ok(body)
+}
+
+fn list_error(code: Code) -> ApiError {
+    ApiError::new(code, format!("list must be one of {}", LISTS.join(", ")))
+        .with_details(json!({ "fields": { "list": ["enum"] }, "allowed": LISTS }))
+}
+
+/// Exactly one of the three ids names who acts.
+fn one_party(
+    org: Option<String>,
+    unit: Option<String>,
+    team: Option<String>,
+    fields: [&str; 3],
+) -> Result<Party, ApiError> {
+    match (org, unit, team) {
+        (Some(o), None, None) => Ok(Party::Org(o)),
+        (None, Some(u), None) => Ok(Party::Unit(u)),
+        (None, None, Some(t)) => Ok(Party::Team(t)),
+        _ => {
+            let named: Vec<&str> = fields.iter().copied().filter(|f| !f.is_empty()).collect();
+            let mut wrong = serde_json::Map::new();
+            for f in &named {
+                wrong.insert((*f).to_owned(), json!(["one_of"]));
+            }
+            Err(ApiError::new(
+                Code::ValidationFailed,
+                format!("give exactly one of {}", named.join(", ")),
+            )
+            .with_details(json!({ "fields": wrong })))
+        }
+    }
+}
+
+#[derive(Debug, Deserialize, Validate)]
+pub struct CreateItem {
+    list: String,
+    #[validate(length(min = 1, max = 64))]
+    org_id: Option<String>,
+    #[validate(length(min = 1, max = 64))]
+    unit_id: Option<String>,
+    #[validate(length(min = 1, max = 30))]
+    category: String,
+    #[validate(length(min = 1, max = 100))]
+    title: String,
+    #[validate(length(min = 1, max = 2000))]
+    description: String,
+    #[validate(range(min = 1, max = 1000000))]
+    quantity: Option<i32>,
+    until: Option<DateTime<Utc>>,
+}
+
+pub async fn create(
+    state: web::Data<AppState>,
+    principal: Principal,
+    body: crate::input::Json<CreateItem>,
+) -> Result<HttpResponse, ApiError> {
+    let body = valid(body)?;
+    if !LISTS.contains(&body.list.as_str()) {
+        return Err(list_error(Code::ValidationFailed));
+    }
+    let owner = one_party(
+        body.org_id.clone(),
+        body.unit_id.clone(),
+        None,
+        ["org_id", "unit_id", ""],
+    )?;
+    let body = state
+        .db(move |conn| {
+            let allowed = |s: &PartyScope| access::may_act_for(&principal, s);
+            let new = NewItem {
+                list: body.list,
+                owner,
+                category: body.category.trim().to_owned(),
+                title: body.title.trim().to_owned(),
+                description: body.description.trim().to_owned(),
+                quantity: body.quantity,
+                until: body.until.map(naive),
+            };
+            let item = lists::create(conn, new, &principal.actor_id(), &allowed)?;
+            item_body(conn, &item)
+        })
+        .await?;
+    Ok(HttpResponse::Created().json(body))
+}
+
+#[derive(Debug, Deserialize)]
+pub struct ListQuery {
+    list: Option<String>,
+    org_id: Option<String>,
+    unit_id: Option<String>,
+    category: Option<String>,
+    q: Option<String>,
+    status: Option<String>,
+    cursor: Option<String>,
+    limit: Option<i64>,
+}
+
+/// The three lists are published: anyone signed in reads them (open items
+/// unless a status is asked for).
+pub async fn list(
+    state: web::Data<AppState>,
+    _principal: Principal,
+    query: crate::input::Query<ListQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let q = query.into_inner();
+    let page = PageQuery {
+        cursor: q.cursor.clone(),
+        limit: q.limit,
+    };
+    let (after, limit) = page.keyset("list-items")?;
+    let status = crate::routes::state_query::<ListItemStatus>(q.status.as_deref())?
+        .unwrap_or(ListItemStatus::Open);
+    let list = q.list.clone().filter(|l| !l.is_empty());
+    if list.as_deref().is_some_and(|l| !LISTS.contains(&l)) {
+        return Err(list_error(Code::InvalidQuery));
+    }
+    let body = state
+        .db(move |conn| {
+            let org = listed_org(conn, q.org_id.as_deref())?;
+            let filter = lists::ListFilter {
+                org_path: org.path,
+                list,
+                unit_id: q.unit_id.filter(|u| !u.is_empty()),
+                category: q.category.filter(|c| !c.is_empty()),
+                q: q.q.filter(|t| !t.trim().is_empty()),
+                status: Some(status),
+            };
+            let rows = lists::list(conn, &filter, after.map(|a| (a.at, a.id)).as_ref(), limit)?;
+            let page = Page::from_rows(rows, limit, |i: &ItemRow| After::new(i.created_at, &i.id));
+            let mut items = Vec::with_capacity(page.items.len());
+            for item in &page.items {
+                items.push(item_body(conn, item)?);
+            }
+            Ok(page_json(items, page.next, "list-items"))
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(body))
+}
+
+pub async fn get(
+    state: web::Data<AppState>,
+    _principal: Principal,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let body = state
+        .db(move |conn| {
+            let item = lists::get(conn, &id)?;
+            let mut body = item_body(conn, &item)?;
+            body["claims"] = lists::claims(conn, &item.id)?
+                .iter()
+                .map(claim_json)
+                .collect();
+            Ok(body)
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(body))
+}
+
+#[derive(Debug, Deserialize, Validate)]
+pub struct ClaimBody {
+    #[validate(length(min = 1, max = 64))]
+    by_unit_id: Option<String>,
+    #[validate(length(min = 1, max = 64))]
+    by_org_id: Option<String>,
+    #[validate(length(min = 1, max = 64))]
+    by_team_id: Option<String>,
+    #[validate(length(min = 1, max = 500))]
+    note: Option<String>,
+}
+
+pub async fn claim(
+    state: web::Data<AppState>,
+    principal: Principal,
+    id: web::Path<String>,
+    body: crate::input::Json<ClaimBody>,
+) -> Result<HttpResponse, ApiError> {
+    let body = valid(body)?;
+    let by = one_party(
+        body.by_org_id,
+        body.by_unit_id,
+        body.by_team_id,
+        ["by_org_id", "by_unit_id", "by_team_id"],
+    )?;
+    let body = state
+        .db(move |conn| {
+            let allowed = |s: &PartyScope| access::may_act_for(&principal, s);
+            let (item, _) = lists::claim(
+                conn,
+                &id,
+                by,
+                body.note.as_deref().map(str::trim),
+                &principal.actor_id(),
+                &allowed,
+            )?;
+            item_body(conn, &item)
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(body))
+}
+
+pub async fn confirm(
+    state: web::Data<AppState>,
+    principal: Principal,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let body = state
+        .db(move |conn| {
+            let allowed = |s: &PartyScope| access::may_act_for(&principal, s);
+            let (item, project) = lists::confirm(conn, &id, &principal.actor_id(), &allowed)?;
+            let mut body = item_body(conn, &item)?;
+            body["project"] = project_json(&project);
+            Ok(body)
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(body))
+}
+
+#[derive(Debug, Deserialize, Validate)]
+pub struct ReasonBody {
+    #[validate(length(min = 1, max = 500))]
+    reason: Option<String>,
+}
+
+pub async fn decline(
+    state: web::Data<AppState>,
+    principal: Principal,
+    id: web::Path<String>,
+    body: web::Bytes,
+) -> Result<HttpResponse, ApiError> {
+    let reason = optional_body::<ReasonBody>(&body)?.and_then(|r| r.reason);
+    let body = state
+        .db(move |conn| {
+            let allowed = |s: &PartyScope| access::may_act_for(&principal, s);
+            let item = lists::decline(
+                conn,
+                &id,
+                reason.as_deref(),
+                &principal.actor_id(),
+                &allowed,
+            )?;
+            item_body(conn, &item)
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(body))
+}
+
+pub async fn withdraw(
+    state: web::Data<AppState>,
+    principal: Principal,
+    id: web::Path<String>,
+    body: web::Bytes,
+) -> Result<HttpResponse, ApiError> {
+    let reason = optional_body::<ReasonBody>(&body)?.and_then(|r| r.reason);
+    let body = state
+        .db(move |conn| {
+            let allowed = |s: &PartyScope| access::may_act_for(&principal, s);
+            let item = lists::withdraw(
+                conn,
+                &id,
+                reason.as_deref(),
+                &principal.actor_id(),
+                &allowed,
+            )?;
+            item_body(conn, &item)
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(body))
+}

@@ -1,0 +1,239 @@
+use actix_web::{HttpResponse, web};
+use serde::Deserialize;
+use serde_json::{Value, json};
+use timebank_rules::states::{ProjectStatus, ProjectStep};
+use timebank_services::projects::{self, ProjectRow, ProjectScope};
+use timebank_services::{By, tally};
+use timebank_views::{After, Page};
+use validator::Validate;
+
+use crate::access;
+use crate::error::ApiError;
+use crate::principal::Principal;
+use crate::routes::organising::{listed_org, page_json};
+use crate::routes::teams::tally_json;
+use crate::routes::{PageQuery, opt_utc, optional_body, utc_string, valid};
+use crate::state::AppState;
+
+pub(crate) fn project_json(p: &ProjectRow) -> Value {
+    json!({
+        "id": p.id,
+        "title": p.title,
+        "category": p.category,
+        "org_id": p.org_id,
+        "item_id": p.item_id,
+        "need_id": p.need_id,
+        "resource_id": p.resource_id,
+        "owner_unit_id": p.owner_unit_id,
+        "lead": {
+            "unit_id": p.lead_unit_id,
+            "org_id": p.lead_org_id,
+            "team_id": p.lead_team_id,
+        },
+        "status": p.status,
+        "started_at": opt_utc(p.started_at),
+        "assessing_at": opt_utc(p.assessing_at),
+        "closed_at": opt_utc(p.closed_at),
+        "result": p.result,
+        "rating": p.rating,
+        "created_at": utc_string(&p.created_at),
+    })
+}
+
+const NAMES: &[(&str, &str)] = &[("org_id", "org_name"), ("owner_unit_id", "owner_unit_name")];
+
+fn named(conn: &mut timebank_store::DbConnection, p: &ProjectRow) -> Result<Value, ApiError> {
+    let mut body = project_json(p);
+    crate::routes::with_names(conn, std::slice::from_mut(&mut body), NAMES)?;
+    let lead_id = p
+        .lead_unit_id
+        .as_deref()
+        .or(p.lead_org_id.as_deref())
+        .or(p.lead_team_id.as_deref());
+    let names = timebank_views::audit::names(conn, lead_id)?;
+    body["lead"]["name"] = json!(lead_id.and_then(|id| names.get(id)));
+    Ok(body)
+}
+
+#[derive(Debug, Deserialize)]
+pub struct ListQuery {
+    org_id: Option<String>,
+    unit_id: Option<String>,
+    team_id: Option<String>,
+    status: Option<String>,
+    cursor: Option<String>,
+    limit: Option<i64>,
+}
+
+/// Projects are public work: anyone signed in reads them.
+pub async fn list(
+    state: web::Data<AppState>,
+    _principal: Principal,
+    query: crate::input::Query<ListQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let q = query.into_inner();
+    let page = PageQuery {
+        cursor: q.cursor.clone(),
+        limit: q.limit,
+    };
+    let (after, limit) = page.keyset("projects")?;
+    let status = crate::routes::state_query::<ProjectStatus>(q.status.as_deref())?;
+    let body = state
+        .db(move |conn| {
+            let org = listed_org(conn, q.org_id.as_deref())?;
+            let filter = projects::ListFilter {
+                org_path: org.path,
+                unit_id: q.unit_id.filter(|u| !u.is_empty()),
+                team_id: q.team_id.filter(|t| !t.is_empty()),
+                status,
+            };
+            let rows = projects::list(conn, &filter, after.map(|a| (a.at, a.id)).as_ref(), limit)?;
+            let page = Page::from_rows(rows, limit, |p: &ProjectRow| {
+                After::new(p.created_at, &p.id)
+            });
+            let mut items = Vec::with_capacity(page.items.len());
+            for p in &page.items {
+                items.push(named(conn, p)?);
+            }
+            Ok(page_json(items, page.next, "projects"))
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(body))
+}
+
+/// A project's page: its matched item, its activities and their hours.
+pub async fn get(
+    state: web::Data<AppState>,
+    _principal: Principal,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let body = state
+        .db(move |conn| {
+            let p = projects::get(conn, &id)?;
+            let mut body = named(conn, &p)?;
+            let item = timebank_services::lists::get(conn, &p.item_id)?;
+            body["item"] = json!({
+                "id": item.id,
+                "list": item.list,
+                "title": item.title,
+                "description": item.description,
+            });
+            body["activities"] = timebank_earning::activities::latest_of_project(conn, &p.id, 50)?
+                .iter()
+                .map(crate::routes::activities::activity_json)
+                .collect();
+            body["totals"] = tally_json(&tally(conn, By::Project(&p.id), None)?);
+            Ok(body)
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(body))
+}
+
+async fn step(
+    state: web::Data<AppState>,
+    principal: Principal,
+    id: String,
+    step: ProjectStep,
+    result: Option<String>,
+    rating: Option<i32>,
+) -> Result<HttpResponse, ApiError> {
+    let body = state
+        .db(move |conn| {
+            let allowed = |s: &ProjectScope| match step {
+                ProjectStep::Start | ProjectStep::Assess => access::may_run_project(&principal, s),
+                ProjectStep::Close | ProjectStep::Cancel => {
+                    access::may_assess_project(&principal, s)
+                }
+            };
+            let actor = principal.actor_id();
+            let p = projects::step(conn, &id, step, result.as_deref(), rating, &actor, &allowed)?;
+            named(conn, &p)
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(body))
+}
+
+pub async fn start(
+    state: web::Data<AppState>,
+    principal: Principal,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    step(
+        state,
+        principal,
+        id.into_inner(),
+        ProjectStep::Start,
+        None,
+        None,
+    )
+    .await
+}
+
+/// The lead says the work is done: the org assesses it next.
+pub async fn assess(
+    state: web::Data<AppState>,
+    principal: Principal,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    step(
+        state,
+        principal,
+        id.into_inner(),
+        ProjectStep::Assess,
+        None,
+        None,
+    )
+    .await
+}
+
+#[derive(Debug, Deserialize, Validate)]
+pub struct CloseBody {
+    #[validate(length(min = 1, max = 2000))]
+    result: String,
+    #[validate(range(min = 1, max = 5))]
+    rating: i32,
+}
+
+/// The assessment (验收): a result and a rating of 1 to 5.
+pub async fn close(
+    state: web::Data<AppState>,
+    principal: Principal,
+    id: web::Path<String>,
+    body: crate::input::Json<CloseBody>,
+) -> Result<HttpResponse, ApiError> {
+    let body = valid(body)?;
+    let result = Some(body.result.trim().to_owned());
+    step(
+        state,
+        principal,
+        id.into_inner(),
+        ProjectStep::Close,
+        result,
+        Some(body.rating),
+    )
+    .await
+}
+
+#[derive(Debug, Deserialize, Validate)]
+pub struct CancelBody {
+    #[validate(length(min = 1, max = 500))]
+    reason: Option<String>,
+}
+
+pub async fn cancel(
+    state: web::Data<AppState>,
+    principal: Principal,
+    id: web::Path<String>,
+    body: web::Bytes,
+) -> Result<HttpResponse, ApiError> {
+    let reason = optional_body::<CancelBody>(&body)?.and_then(|c| c.reason);
+    step(
+        state,
+        principal,
+        id.into_inner(),
+        ProjectStep::Cancel,
+        reason,
+        None,
+    )
+    .await
+}

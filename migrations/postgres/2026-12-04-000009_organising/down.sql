@@ -1,0 +1,13 @@
+DROP INDEX activities_project_idx;
+DROP INDEX activities_team_idx;
+ALTER TABLE activities DROP COLUMN project_id;
+ALTER TABLE activities DROP COLUMN team_id;
+DROP TABLE projects;
+DROP TABLE list_claims;
+DROP TABLE list_items;
+ALTER TABLE volunteers DROP COLUMN party_member;
+DROP TABLE unit_members;
+DROP TABLE unit_admins;
+DROP TABLE units;
+DROP TABLE team_members;
+DROP TABLE teams;

@@ -1,0 +1,598 @@
+//! Teams, partner units and 双报到, the three lists with two-way claiming,
+//! and projects, end to end on both backends.
+
+use serde_json::{Value, json};
+
+use crate::helpers::{App, Tree, day_at, each_backend, tree};
+
+fn id(v: &Value) -> String {
+    v["id"].as_str().unwrap().to_owned()
+}
+
+fn delete(app: &App, path: &str, token: &str) -> crate::helpers::Resp {
+    app.send("DELETE", path, Some(token), None, &[])
+}
+
+fn post_empty(app: &App, path: &str, token: &str) -> crate::helpers::Resp {
+    app.send("POST", path, Some(token), None, &[])
+}
+
+/// A published activity of the team, yesterday 09:00–11:00, created by
+/// `token` and approved by the platform admin.
+fn team_activity(app: &App, team: &str, token: &str) -> String {
+    let r = app.post(
+        "/api/v1/activities",
+        Some(token),
+        json!({ "team_id": team, "title": "义诊", "category": "医疗卫生", "starts_at": day_at(1, 9, 0), "ends_at": day_at(1, 11, 0), "capacity": 10 }),
+    );
+    assert_eq!(r.status, 201, "{}", r.body);
+    assert_eq!(r.body["team_id"], team);
+    assert_eq!(r.body["status"], "pending_review");
+    let activity = id(&r.body);
+    let r = app.post(
+        &format!("/api/v1/activities/{activity}/review"),
+        Some(&app.admin),
+        json!({ "decision": "approve" }),
+    );
+    assert_eq!(r.status, 200, "{}", r.body);
+    activity
+}
+
+#[test]
+fn a_team_is_applied_for_approved_and_runs_its_own_activities() {
+    each_backend(|app| {
+        let t: Tree = tree(app);
+        let admin_a = app.admin_of(&t.community_a, "13900000001", &t.community_a);
+        let admin_b = app.admin_of(&t.community_b, "13900000002", &t.community_b);
+        let (leader, leader_token) = app.active_volunteer("队长", "13800000001", &t.community_a);
+        let (member, member_token) = app.active_volunteer("队员", "13800000002", &t.community_a);
+        let (outsider, _) = app.active_volunteer("外人", "13800000003", &t.community_b);
+
+        // A volunteer applies for a team only as its leader.
+        let r = app.post(
+            "/api/v1/teams",
+            Some(&member_token),
+            json!({ "org_id": t.community_a, "name": "新塘义诊队", "category": "医疗卫生", "leader_id": leader }),
+        );
+        r.assert_error(403, "forbidden");
+        let r = app.post(
+            "/api/v1/teams",
+            Some(&leader_token),
+            json!({ "org_id": t.community_a, "name": "新塘义诊队", "category": "医疗卫生", "leader_id": leader, "description": "每月义诊" }),
+        );
+        assert_eq!(r.status, 201, "{}", r.body);
+        assert_eq!(r.body["status"], "pending");
+        let team = id(&r.body);
+        // The same name twice in one org is refused while the first stands.
+        let r = app.post(
+            "/api/v1/teams",
+            Some(&admin_a),
+            json!({ "org_id": t.community_a, "name": "新塘义诊队", "category": "医疗卫生", "leader_id": member }),
+        );
+        r.assert_error(409, "conflict");
+
+        // Pending: the leader cannot run it yet; others cannot see it.
+        let r = app.post(
+            &format!("/api/v1/teams/{team}/members"),
+            Some(&leader_token),
+            json!({ "volunteer_id": member }),
+        );
+        r.assert_error(409, "invalid_state");
+        app.get(&format!("/api/v1/teams/{team}"), Some(&member_token))
+            .assert_error(403, "forbidden");
+        assert_eq!(
+            app.get(&format!("/api/v1/teams/{team}"), Some(&leader_token))
+                .status,
+            200
+        );
+
+        // Only an admin over the org decides; a rejection needs a reason.
+        post_empty(app, &format!("/api/v1/teams/{team}/approve"), &admin_b)
+            .assert_error(403, "forbidden");
+        post_empty(app, &format!("/api/v1/teams/{team}/approve"), &leader_token)
+            .assert_error(403, "forbidden");
+        post_empty(app, &format!("/api/v1/teams/{team}/reject"), &admin_a)
+            .assert_error(422, "reason_required");
+        let r = post_empty(app, &format!("/api/v1/teams/{team}/approve"), &admin_a);
+        assert_eq!(r.status, 200, "{}", r.body);
+        assert_eq!(r.body["status"], "active");
+        let r = post_empty(app, &format!("/api/v1/teams/{team}/approve"), &admin_a);
+        r.assert_error(409, "invalid_state");
+        assert_eq!(r.body["error"]["details"]["status"], "active");
+
+        // Members: the leader adds them, once; only from the org's subtree.
+        let add = |token: &str, v: &str| {
+            app.post(
+                &format!("/api/v1/teams/{team}/members"),
+                Some(token),
+                json!({ "volunteer_id": v }),
+            )
+        };
+        assert_eq!(add(&leader_token, &member).status, 201);
+        assert_eq!(add(&leader_token, &member).status, 200);
+        add(&leader_token, &outsider).assert_error(422, "volunteer_outside_org");
+        add(&member_token, &member).assert_error(403, "forbidden");
+        add(&admin_b, &member).assert_error(403, "forbidden");
+
+        // Anyone signed in finds it by org, category and part of its name.
+        let r = app.get(
+            &format!(
+                "/api/v1/teams?org_id={}&category=%E5%8C%BB%E7%96%97%E5%8D%AB%E7%94%9F&q=%E4%B9%89%E8%AF%8A",
+                t.district
+            ),
+            Some(&member_token),
+        );
+        assert_eq!(r.status, 200, "{}", r.body);
+        let items = r.body["items"].as_array().unwrap();
+        assert_eq!(items.len(), 1, "{}", r.body);
+        assert_eq!(items[0]["leader_name"], "队长");
+        let r = app.get("/api/v1/teams?q=%E6%B2%A1%E6%9C%89", Some(&member_token));
+        assert_eq!(r.body["items"].as_array().unwrap().len(), 0);
+        app.get(
+            &format!("/api/v1/teams?org_id={}&status=pending", t.district),
+            Some(&member_token),
+        )
+        .assert_error(403, "forbidden");
+
+        // The leader runs the team's activities without being an admin.
+        let r = app.post(
+            "/api/v1/activities",
+            Some(&member_token),
+            json!({ "team_id": team, "title": "义诊", "category": "医疗卫生", "starts_at": day_at(1, 9, 0), "ends_at": day_at(1, 11, 0), "capacity": 10 }),
+        );
+        r.assert_error(403, "forbidden");
+        let r = app.post(
+            "/api/v1/activities",
+            Some(&leader_token),
+            json!({ "team_id": team, "org_id": t.community_b, "title": "义诊", "category": "医疗卫生", "starts_at": day_at(1, 9, 0), "ends_at": day_at(1, 11, 0), "capacity": 10 }),
+        );
+        r.assert_error(422, "validation_failed");
+        let activity = team_activity(app, &team, &leader_token);
+        let record = |token: &str| {
+            app.post(
+                &format!("/api/v1/activities/{activity}/attendance"),
+                Some(token),
+                json!({ "volunteer_id": member, "check_in_at": day_at(1, 9, 0), "check_out_at": day_at(1, 11, 0) }),
+            )
+        };
+        record(&member_token).assert_error(403, "forbidden");
+        assert_eq!(record(&leader_token).status, 201);
+        let r = app.get(
+            &format!("/api/v1/activities/{activity}/attendance"),
+            Some(&leader_token),
+        );
+        assert_eq!(r.status, 200, "{}", r.body);
+        assert_eq!(r.body["items"].as_array().unwrap().len(), 1);
+        assert_eq!(
+            app.get(
+                &format!("/api/v1/activities/{activity}/code"),
+                Some(&leader_token)
+            )
+            .status,
+            200
+        );
+        app.settle(&activity);
+        // The hours go to the member's own wallet.
+        assert_eq!(app.balance(&member)["hours"], "2.00");
+
+        let r = app.get(&format!("/api/v1/teams/{team}"), Some(&member_token));
+        assert_eq!(r.status, 200, "{}", r.body);
+        assert_eq!(r.body["member_count"], 2);
+        assert_eq!(r.body["totals"]["hours"], "2.00", "{}", r.body);
+        assert_eq!(r.body["totals"]["volunteers"], 1);
+        assert_eq!(r.body["totals"]["activities"], 1);
+        assert_eq!(r.body["activities"][0]["id"], activity.as_str());
+        let yesterday = chrono::Utc::now() - chrono::Duration::days(1);
+        if chrono::Datelike::year(&yesterday) == chrono::Datelike::year(&chrono::Utc::now()) {
+            assert_eq!(r.body["this_year"]["hours"], "2.00", "{}", r.body);
+        }
+
+        // The profile shows the team to the volunteer themselves.
+        let r = app.get(&format!("/api/v1/volunteers/{member}"), Some(&member_token));
+        assert_eq!(r.body["teams"][0]["id"], team.as_str(), "{}", r.body);
+        assert_eq!(r.body["teams"][0]["leader"], false);
+
+        // The leader hands over before leaving; a member may leave.
+        delete(
+            app,
+            &format!("/api/v1/teams/{team}/members/{leader}"),
+            &leader_token,
+        )
+        .assert_error(422, "leader_cannot_leave");
+        let r = app.post(
+            &format!("/api/v1/teams/{team}/leader"),
+            Some(&leader_token),
+            json!({ "volunteer_id": member }),
+        );
+        assert_eq!(r.status, 200, "{}", r.body);
+        assert_eq!(r.body["leader_id"], member.as_str());
+        assert_eq!(
+            delete(
+                app,
+                &format!("/api/v1/teams/{team}/members/{leader}"),
+                &leader_token
+            )
+            .status,
+            204
+        );
+        delete(
+            app,
+            &format!("/api/v1/teams/{team}/members/{leader}"),
+            &member_token,
+        )
+        .assert_error(404, "not_found");
+
+        // A dissolved team organises nothing more.
+        let r = post_empty(app, &format!("/api/v1/teams/{team}/dissolve"), &admin_a);
+        assert_eq!(r.body["status"], "dissolved", "{}", r.body);
+        let r = app.post(
+            "/api/v1/activities",
+            Some(&admin_a),
+            json!({ "team_id": team, "title": "义诊", "category": "医疗卫生", "starts_at": day_at(1, 9, 0), "ends_at": day_at(1, 11, 0), "capacity": 10 }),
+        );
+        r.assert_error(422, "team_not_active");
+        app.assert_verified();
+    });
+}
+
+#[test]
+fn a_unit_reports_its_people_and_sees_their_hours_but_nothing_private() {
+    each_backend(|app| {
+        let t = tree(app);
+        let admin_a = app.admin_of(&t.community_a, "13900000011", &t.community_a);
+        let (worker, worker_token) = app.active_volunteer("职工", "13800000011", &t.community_b);
+        let (other, other_token) = app.active_volunteer("邻居", "13800000012", &t.community_a);
+        // Someone of the unit registers it; it waits for the street's approval.
+        let rep = app.register("单位联络人", "13700000011", &t.community_a);
+        let rep_token = app.login("13700000011", "volunteer-pass");
+        let r = app.post(
+            "/api/v1/units",
+            Some(&rep_token),
+            json!({ "name": "市第一医院", "kind": "hospital", "org_id": t.street_a, "contact": "张主任 0731-1234" }),
+        );
+        assert_eq!(r.status, 201, "{}", r.body);
+        assert_eq!(r.body["status"], "pending");
+        let unit = id(&r.body);
+        let r = app.post(
+            "/api/v1/units",
+            Some(&rep_token),
+            json!({ "name": "某单位", "kind": "bank", "org_id": t.street_a }),
+        );
+        r.assert_error(422, "validation_failed");
+        // An admin of a community below the street does not approve it.
+        post_empty(app, &format!("/api/v1/units/{unit}/approve"), &admin_a)
+            .assert_error(403, "forbidden");
+        post_empty(app, &format!("/api/v1/units/{unit}/approve"), &rep_token)
+            .assert_error(403, "forbidden");
+        let r = post_empty(app, &format!("/api/v1/units/{unit}/approve"), &app.admin);
+        assert_eq!(r.body["status"], "active", "{}", r.body);
+
+        // Its admin records who reports from it (双报到), from any community.
+        let r = app.post(
+            &format!("/api/v1/units/{unit}/members"),
+            Some(&rep_token),
+            json!({ "volunteer_id": worker }),
+        );
+        assert_eq!(r.status, 201, "{}", r.body);
+        let r = app.post(
+            &format!("/api/v1/units/{unit}/members"),
+            Some(&other_token),
+            json!({ "volunteer_id": other }),
+        );
+        r.assert_error(403, "forbidden");
+        crate::helpers::earn(app, &worker, &t.community_b, "3.50");
+
+        // Its admin reads the members' hours, the contact and the admins.
+        let r = app.get(&format!("/api/v1/units/{unit}"), Some(&rep_token));
+        assert_eq!(r.status, 200, "{}", r.body);
+        assert_eq!(r.body["contact"], "张主任 0731-1234");
+        assert_eq!(r.body["members"][0]["volunteer_id"], worker.as_str());
+        assert_eq!(r.body["members"][0]["service_hours"], "3.50");
+        assert_eq!(r.body["admins"][0], rep.as_str());
+        // Anyone else sees the unit, not its people or contact.
+        let r = app.get(&format!("/api/v1/units/{unit}"), Some(&other_token));
+        assert_eq!(r.status, 200, "{}", r.body);
+        assert!(r.body.get("members").is_none(), "{}", r.body);
+        assert!(r.body.get("contact").is_none(), "{}", r.body);
+        assert_eq!(r.body["member_count"], 1);
+        let r = app.get(
+            &format!("/api/v1/units?org_id={}&q=%E5%8C%BB%E9%99%A2", t.district),
+            Some(&other_token),
+        );
+        assert_eq!(r.body["items"][0]["id"], unit.as_str(), "{}", r.body);
+        assert!(r.body["items"][0].get("contact").is_none());
+        // Nor may a unit admin read the member's private profile.
+        app.get(&format!("/api/v1/volunteers/{worker}"), Some(&rep_token))
+            .assert_error(403, "forbidden");
+
+        // Party membership is set by staff over the community and shown to
+        // staff only.
+        let r = app.post(
+            &format!("/api/v1/volunteers/{worker}/party-member"),
+            Some(&admin_a),
+            json!({ "party_member": true }),
+        );
+        r.assert_error(403, "forbidden");
+        let r = app.post(
+            &format!("/api/v1/volunteers/{worker}/party-member"),
+            Some(&app.admin),
+            json!({ "party_member": true }),
+        );
+        assert_eq!(r.status, 200, "{}", r.body);
+        let r = app.get(&format!("/api/v1/volunteers/{worker}"), Some(&app.admin));
+        assert_eq!(r.body["party_member"], true, "{}", r.body);
+        assert_eq!(r.body["units"][0]["id"], unit.as_str());
+        let r = app.get(&format!("/api/v1/volunteers/{worker}"), Some(&worker_token));
+        assert!(r.body.get("party_member").is_none(), "{}", r.body);
+        app.assert_verified();
+    });
+}
+
+#[test]
+fn needs_and_resources_are_claimed_both_ways_and_become_projects() {
+    each_backend(|app| {
+        let t = tree(app);
+        let admin_a = app.admin_of(&t.community_a, "13900000021", &t.community_a);
+        let admin_b = app.admin_of(&t.community_b, "13900000022", &t.community_b);
+        let rep = app.register("联络人", "13700000021", &t.community_a);
+        let rep_token = app.login("13700000021", "volunteer-pass");
+        let unit = app.post(
+            "/api/v1/units",
+            Some(&app.admin),
+            json!({ "name": "湘江学校", "kind": "school", "org_id": t.district }),
+        );
+        assert_eq!(unit.body["status"], "active", "{}", unit.body);
+        let unit = id(&unit.body);
+        let r = app.post(
+            &format!("/api/v1/units/{unit}/admins"),
+            Some(&app.admin),
+            json!({ "user_id": rep }),
+        );
+        assert_eq!(r.status, 201, "{}", r.body);
+        let (leader, leader_token) = app.active_volunteer("队长", "13800000021", &t.community_a);
+        let team = app.post(
+            "/api/v1/teams",
+            Some(&admin_a),
+            json!({ "org_id": t.community_a, "name": "四点半课堂队", "category": "文化教育", "leader_id": leader }),
+        );
+        assert_eq!(team.body["status"], "active", "{}", team.body);
+        let team = id(&team.body);
+
+        // A community publishes a need; a unit may not publish needs.
+        let need = app.post(
+            "/api/v1/list-items",
+            Some(&admin_a),
+            json!({ "list": "need", "org_id": t.community_a, "category": "助学", "title": "四点半课堂辅导", "description": "每周三下午，需要两名老师", "quantity": 2 }),
+        );
+        assert_eq!(need.status, 201, "{}", need.body);
+        assert_eq!(need.body["status"], "open");
+        let need = id(&need.body);
+        app.post(
+            "/api/v1/list-items",
+            Some(&rep_token),
+            json!({ "list": "need", "unit_id": unit, "category": "助学", "title": "x", "description": "y" }),
+        )
+        .assert_error(422, "validation_failed");
+        app.post(
+            "/api/v1/list-items",
+            Some(&admin_b),
+            json!({ "list": "need", "org_id": t.community_a, "category": "助学", "title": "x", "description": "y" }),
+        )
+        .assert_error(403, "forbidden");
+        app.post(
+            "/api/v1/list-items",
+            Some(&admin_a),
+            json!({ "list": "need", "org_id": t.community_a, "unit_id": unit, "category": "助学", "title": "x", "description": "y" }),
+        )
+        .assert_error(422, "validation_failed");
+
+        // A unit publishes a resource.
+        let resource = app.post(
+            "/api/v1/list-items",
+            Some(&rep_token),
+            json!({ "list": "resource", "unit_id": unit, "category": "场地", "title": "学校礼堂", "description": "周末开放" }),
+        );
+        assert_eq!(resource.status, 201, "{}", resource.body);
+        assert_eq!(resource.body["org_id"], t.district.as_str());
+        let resource = id(&resource.body);
+
+        // The three lists of the district, by list and status.
+        let r = app.get(
+            &format!("/api/v1/list-items?list=need&org_id={}", t.district),
+            Some(&leader_token),
+        );
+        assert_eq!(r.status, 200, "{}", r.body);
+        let ids: Vec<&str> = r.body["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|i| i["id"].as_str().unwrap())
+            .collect();
+        assert_eq!(ids, vec![need.as_str()]);
+        app.get("/api/v1/list-items?list=wish", Some(&leader_token))
+            .assert_error(400, "invalid_query");
+
+        // The unit claims the need; who does not act for it cannot.
+        let claim = |token: &str, body: Value| {
+            app.post(
+                &format!("/api/v1/list-items/{need}/claim"),
+                Some(token),
+                body,
+            )
+        };
+        claim(&leader_token, json!({ "by_unit_id": unit })).assert_error(403, "forbidden");
+        claim(&rep_token, json!({})).assert_error(422, "validation_failed");
+        claim(
+            &rep_token,
+            json!({ "by_unit_id": unit, "by_team_id": team }),
+        )
+        .assert_error(422, "validation_failed");
+        claim(&admin_a, json!({ "by_org_id": t.community_a })).assert_error(422, "own_item");
+        let r = claim(
+            &rep_token,
+            json!({ "by_unit_id": unit, "note": "两位老师" }),
+        );
+        assert_eq!(r.status, 200, "{}", r.body);
+        assert_eq!(r.body["status"], "claimed");
+        assert_eq!(r.body["claim"]["by_unit_name"], "湘江学校");
+        claim(&leader_token, json!({ "by_team_id": team })).assert_error(409, "invalid_state");
+
+        // The community declines; the team claims; the community confirms.
+        post_empty(
+            app,
+            &format!("/api/v1/list-items/{need}/decline"),
+            &rep_token,
+        )
+        .assert_error(403, "forbidden");
+        let r = app.post(
+            &format!("/api/v1/list-items/{need}/decline"),
+            Some(&admin_a),
+            json!({ "reason": "时间不合适" }),
+        );
+        assert_eq!(r.body["status"], "open", "{}", r.body);
+        let r = claim(&leader_token, json!({ "by_team_id": team }));
+        assert_eq!(r.status, 200, "{}", r.body);
+        let r = post_empty(app, &format!("/api/v1/list-items/{need}/confirm"), &admin_a);
+        assert_eq!(r.status, 200, "{}", r.body);
+        assert_eq!(r.body["status"], "matched");
+        assert_eq!(r.body["project"]["status"], "planned");
+        assert_eq!(r.body["project"]["lead"]["team_id"], team.as_str());
+        assert_eq!(r.body["project"]["need_id"], need.as_str());
+        let project = r.body["project"]["id"].as_str().unwrap().to_owned();
+        let r = app.get(&format!("/api/v1/list-items/{need}"), Some(&leader_token));
+        let outcomes: Vec<&str> = r.body["claims"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c["outcome"].as_str().unwrap())
+            .collect();
+        assert_eq!(outcomes, vec!["declined", "confirmed"], "{}", r.body);
+        post_empty(
+            app,
+            &format!("/api/v1/list-items/{need}/withdraw"),
+            &admin_a,
+        )
+        .assert_error(409, "invalid_state");
+
+        // A community claims the unit's resource; the unit confirms.
+        let r = app.post(
+            &format!("/api/v1/list-items/{resource}/claim"),
+            Some(&admin_b),
+            json!({ "by_org_id": t.community_b }),
+        );
+        assert_eq!(r.status, 200, "{}", r.body);
+        post_empty(
+            app,
+            &format!("/api/v1/list-items/{resource}/confirm"),
+            &admin_b,
+        )
+        .assert_error(403, "forbidden");
+        let r = post_empty(
+            app,
+            &format!("/api/v1/list-items/{resource}/confirm"),
+            &rep_token,
+        );
+        assert_eq!(
+            r.body["project"]["lead"]["org_id"],
+            t.community_b.as_str(),
+            "{}",
+            r.body
+        );
+        assert_eq!(r.body["project"]["owner_unit_id"], unit.as_str());
+        let other_project = r.body["project"]["id"].as_str().unwrap().to_owned();
+
+        // The lead runs the project; the community assesses it.
+        let step = |token: &str, verb: &str| {
+            post_empty(app, &format!("/api/v1/projects/{project}/{verb}"), token)
+        };
+        step(&rep_token, "start").assert_error(403, "forbidden");
+        step(&leader_token, "assess").assert_error(409, "invalid_state");
+        assert_eq!(step(&leader_token, "start").body["status"], "running");
+        let r = app.post(
+            "/api/v1/activities",
+            Some(&leader_token),
+            json!({ "project_id": project, "team_id": team, "title": "辅导", "category": "文化教育", "starts_at": day_at(1, 15, 0), "ends_at": day_at(1, 17, 0), "capacity": 5 }),
+        );
+        assert_eq!(r.status, 201, "{}", r.body);
+        assert_eq!(r.body["project_id"], project.as_str());
+        let activity = id(&r.body);
+        app.post(
+            &format!("/api/v1/activities/{activity}/review"),
+            Some(&admin_a),
+            json!({ "decision": "approve" }),
+        );
+        let r = app.post(
+            &format!("/api/v1/activities/{activity}/attendance"),
+            Some(&leader_token),
+            json!({ "volunteer_id": leader, "check_in_at": day_at(1, 15, 0), "check_out_at": day_at(1, 17, 0) }),
+        );
+        assert_eq!(r.status, 201, "{}", r.body);
+        app.settle(&activity);
+        assert_eq!(step(&leader_token, "assess").body["status"], "assessing");
+        let close = |token: &str, body: Value| {
+            app.post(
+                &format!("/api/v1/projects/{project}/close"),
+                Some(token),
+                body,
+            )
+        };
+        close(&leader_token, json!({ "result": "完成", "rating": 5 }))
+            .assert_error(403, "forbidden");
+        close(&admin_a, json!({ "result": "完成", "rating": 6 }))
+            .assert_error(422, "validation_failed");
+        let r = close(
+            &admin_a,
+            json!({ "result": "辅导 8 次，家长满意", "rating": 5 }),
+        );
+        assert_eq!(r.status, 200, "{}", r.body);
+        assert_eq!(r.body["status"], "closed");
+        assert_eq!(r.body["rating"], 5);
+        close(&admin_a, json!({ "result": "再来", "rating": 4 }))
+            .assert_error(409, "invalid_state");
+        let r = app.get(&format!("/api/v1/projects/{project}"), Some(&rep_token));
+        assert_eq!(r.status, 200, "{}", r.body);
+        assert_eq!(r.body["totals"]["hours"], "2.00", "{}", r.body);
+        assert_eq!(r.body["activities"][0]["id"], activity.as_str());
+        assert_eq!(r.body["lead"]["name"], "四点半课堂队");
+        // A closed project takes no more activities.
+        app.post(
+            "/api/v1/activities",
+            Some(&admin_a),
+            json!({ "project_id": project, "title": "辅导", "category": "文化教育", "starts_at": day_at(1, 15, 0), "ends_at": day_at(1, 17, 0), "capacity": 5 }),
+        )
+        .assert_error(409, "invalid_state");
+
+        // Lists of projects: by unit (lead or owner) and by status.
+        let r = app.get(
+            &format!("/api/v1/projects?unit_id={unit}"),
+            Some(&leader_token),
+        );
+        let ids: Vec<&str> = r.body["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| p["id"].as_str().unwrap())
+            .collect();
+        assert_eq!(ids, vec![other_project.as_str()], "{}", r.body);
+        let r = app.get(
+            &format!("/api/v1/projects?org_id={}&status=closed", t.district),
+            Some(&leader_token),
+        );
+        assert_eq!(r.body["items"].as_array().unwrap().len(), 1, "{}", r.body);
+        // The other one is cancelled by the org whose list it was on.
+        post_empty(
+            app,
+            &format!("/api/v1/projects/{other_project}/cancel"),
+            &admin_b,
+        )
+        .assert_error(403, "forbidden");
+        let r = app.post(
+            &format!("/api/v1/projects/{other_project}/cancel"),
+            Some(&app.admin),
+            json!({ "reason": "场地维修" }),
+        );
+        assert_eq!(r.body["status"], "cancelled", "{}", r.body);
+        assert_eq!(r.body["result"], "场地维修");
+        app.assert_verified();
+    });
+}
