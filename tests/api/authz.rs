@@ -392,6 +392,24 @@ const MATRIX: &[(&str, &str, &str, &str)] = &[
         r#"{"volunteer_id":"{tl}"}"#,
         "a--+-++----++--",
     ),
+    (
+        "POST",
+        "/teams/{T}/honours",
+        r#"{"rule_code":"team_star","occurred_at":"2026-11-01T02:00:00Z"}"#,
+        "a--+-++----+---",
+    ),
+    (
+        "POST",
+        "/teams/{T}/donate",
+        r#"{"points":"1.00"}"#,
+        "a--+-++----+---",
+    ),
+    (
+        "POST",
+        "/teams/{T}/grant",
+        r#"{"volunteer_id":"{um}","points":"1.00","reason":"表彰"}"#,
+        "a--+-++----+---",
+    ),
     // The first allowed call removes the member; the others would be 404.
     ("DELETE", "/teams/{T}/members/{ov}", "", "a-.+-..----..--"),
     (
@@ -773,6 +791,12 @@ fn organising_world(app: &App, t: &Tree, vo_token: &str, ov: &str) -> Organising
         Some(&tl),
         json!({ "volunteer_id": ov }),
     ));
+    let rule = app.post(
+        "/api/v1/case-rules",
+        Some(&app.admin),
+        json!({ "org_id": t.community_a, "code": "team_star", "name": "优秀志愿服务队", "points": "20.00", "for_teams": true, "effective_from": "2026-01-01T00:00:00Z" }),
+    );
+    assert_eq!(rule.status, 201, "{}", rule.body);
     let pending_team = ok(app.post(
         "/api/v1/teams",
         Some(&um),

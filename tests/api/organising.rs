@@ -187,6 +187,42 @@ fn a_team_is_applied_for_approved_and_runs_its_own_activities() {
             assert_eq!(r.body["this_year"]["hours"], "2.00", "{}", r.body);
         }
 
+        // The summary report and its CSV list the team with its figures.
+        let r = app.get(
+            &format!("/api/v1/reports/summary?org_id={}", t.district),
+            Some(&app.admin),
+        );
+        assert_eq!(r.status, 200, "{}", r.body);
+        let line = r.body["teams"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|l| l["team_id"] == team.as_str())
+            .cloned()
+            .unwrap();
+        assert_eq!(line["hours"], "2.00", "{line}");
+        assert_eq!(line["members"], 2);
+        assert_eq!(line["activities"], 1);
+        let csv = app.send(
+            "GET",
+            &format!("/api/v1/reports/export?org_id={}&rows=teams", t.district),
+            Some(&app.admin),
+            None,
+            &[],
+        );
+        assert_eq!(csv.status, 200);
+        let text = csv.body.as_str().unwrap_or_default().to_owned();
+        assert!(text.starts_with("team_id,team_name,"), "{text}");
+        assert!(
+            text.contains("新塘义诊队,") && text.contains(",2,1,1,2.00,2.00"),
+            "{text}"
+        );
+        app.get(
+            &format!("/api/v1/reports/export?org_id={}&rows=people", t.district),
+            Some(&app.admin),
+        )
+        .assert_error(400, "invalid_query");
+
         // The profile shows the team to the volunteer themselves.
         let r = app.get(&format!("/api/v1/volunteers/{member}"), Some(&member_token));
         assert_eq!(r.body["teams"][0]["id"], team.as_str(), "{}", r.body);
@@ -593,6 +629,104 @@ fn needs_and_resources_are_claimed_both_ways_and_become_projects() {
         );
         assert_eq!(r.body["status"], "cancelled", "{}", r.body);
         assert_eq!(r.body["result"], "场地维修");
+        app.assert_verified();
+    });
+}
+
+#[test]
+fn a_team_honour_goes_to_the_team_account_and_leaves_it_only_for_the_pool_or_members() {
+    each_backend(|app| {
+        let t = tree(app);
+        let admin_a = app.admin_of(&t.community_a, "13900000031", &t.community_a);
+        let (leader, leader_token) = app.active_volunteer("队长", "13800000031", &t.community_a);
+        let (member, _) = app.active_volunteer("队员", "13800000032", &t.community_a);
+        let (stranger, _) = app.active_volunteer("路人", "13800000033", &t.community_a);
+        let team = app.post(
+            "/api/v1/teams",
+            Some(&admin_a),
+            json!({ "org_id": t.community_a, "name": "环保队", "category": "环保", "leader_id": leader }),
+        );
+        let team = id(&team.body);
+        app.post(
+            &format!("/api/v1/teams/{team}/members"),
+            Some(&leader_token),
+            json!({ "volunteer_id": member }),
+        );
+        let r = app.post(
+            "/api/v1/case-rules",
+            Some(&app.admin),
+            json!({ "org_id": t.district, "code": "team_star", "name": "优秀志愿服务队", "points": "30.00", "hours": "5.00", "max_per_person_per_year": 1, "for_teams": true, "effective_from": "2026-01-01T00:00:00Z" }),
+        );
+        assert_eq!(r.status, 201, "{}", r.body);
+        assert_eq!(r.body["for_teams"], true);
+        let occurred = day_at(3, 2, 0);
+
+        // A team rule is not one a volunteer can claim.
+        let r = app.post(
+            "/api/v1/case-awards",
+            Some(&app.admin),
+            json!({ "volunteer_id": member, "rule_code": "team_star", "occurred_at": occurred }),
+        );
+        r.assert_error(422, "unknown_case_rule");
+
+        // Only an admin over the team's org awards it, once a year here.
+        let honour = |token: &str, key: &str| {
+            app.send(
+                "POST",
+                &format!("/api/v1/teams/{team}/honours"),
+                Some(token),
+                Some(json!({ "rule_code": "team_star", "occurred_at": occurred })),
+                &[("Idempotency-Key", key)],
+            )
+        };
+        honour(&leader_token, "h1").assert_error(403, "forbidden");
+        let r = honour(&admin_a, "h1");
+        assert_eq!(r.status, 201, "{}", r.body);
+        assert_eq!(r.body["transaction"]["kind"], "case_award");
+        let replay = honour(&admin_a, "h1");
+        assert_eq!(replay.status, 201);
+        assert_eq!(replay.header("Idempotent-Replayed"), Some("true"));
+        assert_eq!(replay.body["id"], r.body["id"]);
+        honour(&admin_a, "h2").assert_error(422, "case_limit_reached");
+        let account = |app: &App| {
+            app.get(&format!("/api/v1/teams/{team}"), Some(&leader_token))
+                .body["account"]
+                .clone()
+        };
+        assert_eq!(account(app), json!({ "points": "30.00", "hours": "5.00" }));
+
+        // Points leave only to members (by an admin) or to the pool.
+        let grant = |token: &str, to: &str, points: &str| {
+            app.post(
+                &format!("/api/v1/teams/{team}/grant"),
+                Some(token),
+                json!({ "volunteer_id": to, "points": points, "reason": "年度表彰" }),
+            )
+        };
+        grant(&leader_token, &member, "10.00").assert_error(403, "forbidden");
+        grant(&admin_a, &stranger, "10.00").assert_error(422, "not_a_team_member");
+        grant(&admin_a, &member, "0.00").assert_error(422, "validation_failed");
+        let r = grant(&admin_a, &member, "10.00");
+        assert_eq!(r.status, 201, "{}", r.body);
+        assert_eq!(r.body["kind"], "team_grant");
+        assert_eq!(app.balance(&member)["points"], "10.00");
+        let donate = |points: &str| {
+            app.post(
+                &format!("/api/v1/teams/{team}/donate"),
+                Some(&admin_a),
+                json!({ "points": points }),
+            )
+        };
+        donate("25.00").assert_error(422, "insufficient_balance");
+        let r = donate("20.00");
+        assert_eq!(r.status, 201, "{}", r.body);
+        assert_eq!(r.body["kind"], "gift");
+        assert_eq!(account(app), json!({ "points": "0.00", "hours": "5.00" }));
+        let r = app.get(
+            &format!("/api/v1/pool?district_id={}", t.district),
+            Some(&app.admin),
+        );
+        assert_eq!(r.body["points"], "20.00", "{}", r.body);
         app.assert_verified();
     });
 }

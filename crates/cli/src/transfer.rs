@@ -36,6 +36,7 @@ pub fn export(
             write_csv(&dir.join("volunteers.csv"), &data.volunteers)?;
             write_csv(&dir.join("service_records.csv"), &data.service_records)?;
             write_csv(&dir.join("transactions.csv"), &data.transactions)?;
+            write_csv(&dir.join("teams.csv"), &data.teams)?;
         }
         "jsonl" => {
             let mut sink: Box<dyn Write> = match out {
@@ -45,15 +46,17 @@ pub fn export(
             line(&mut sink, "volunteer", &data.volunteers)?;
             line(&mut sink, "service_record", &data.service_records)?;
             line(&mut sink, "transaction", &data.transactions)?;
+            line(&mut sink, "team", &data.teams)?;
             sink.flush()?;
         }
         other => return Err(ConfigError(format!("--format {other:?}: use csv or jsonl")).into()),
     }
     eprintln!(
-        "exported {} volunteers, {} service records, {} transaction postings",
+        "exported {} volunteers, {} service records, {} transaction postings, {} teams",
         data.volunteers.len(),
         data.service_records.len(),
-        data.transactions.len()
+        data.transactions.len(),
+        data.teams.len()
     );
     Ok(())
 }

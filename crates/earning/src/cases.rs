@@ -31,6 +31,8 @@ pub struct CaseRuleRow {
     pub effective_from: NaiveDateTime,
     pub created_by: String,
     pub created_at: NaiveDateTime,
+    /// Awarded to teams as a group, never to one volunteer.
+    pub for_teams: bool,
 }
 
 impl CaseRuleRow {
@@ -82,6 +84,7 @@ pub struct NewCaseRule {
     pub max_per_person_per_year: Option<i32>,
     pub evidence_required: bool,
     pub effective_from: Option<NaiveDateTime>,
+    pub for_teams: bool,
 }
 
 /// Publishes a new version of `code` for the org.
@@ -125,6 +128,7 @@ pub fn publish_rule(
                 case_rules::effective_from.eq(new.effective_from.unwrap_or(now)),
                 case_rules::created_by.eq(actor),
                 case_rules::created_at.eq(now),
+                case_rules::for_teams.eq(new.for_teams),
             ))
             .execute(c)?;
         Ok(case_rules::table
@@ -175,17 +179,20 @@ pub fn list_rules(
     Ok(current)
 }
 
-/// The rule version for `code` in force at `at` for a volunteer's community:
-/// the nearest org that has the code decides.
+/// The rule version for `code` in force at `at` for a volunteer's community
+/// (or, `for_teams`, a team's org): the nearest org that has the code
+/// decides.
 fn rule_for(
     conn: &mut DbConnection,
     community_path: &str,
     code: &str,
     at: NaiveDateTime,
+    for_teams: bool,
 ) -> Result<CaseRuleRow, DomainError> {
     let ids = path_ids(community_path);
     let rows: Vec<CaseRuleRow> = case_rules::table
         .filter(case_rules::code.eq(code))
+        .filter(case_rules::for_teams.eq(for_teams))
         .filter(case_rules::org_id.eq_any(&ids))
         .select(CaseRuleRow::as_select())
         .load(conn)?;
@@ -206,10 +213,32 @@ fn rule_for(
         }
         break;
     }
+    let whom = if for_teams { "team" } else { "volunteer" };
     Err(DomainError::refused(
         Code::UnknownCaseRule,
-        format!("no case rule {code:?} was in force then for this volunteer"),
+        format!("no case rule {code:?} for a {whom} was in force then here"),
     ))
+}
+
+/// The team rule for `code` in force at `at` for a team of the org at
+/// `org_path`.
+pub fn team_rule(
+    conn: &mut DbConnection,
+    org_path: &str,
+    code: &str,
+    at: NaiveDateTime,
+) -> Result<CaseRuleRow, DomainError> {
+    rule_for(conn, org_path, code, at, true)
+}
+
+/// Whether one more claim of `rule` may be made by whoever already has
+/// `approved` of it this year, with this evidence.
+pub fn check_another(
+    rule: &CaseRuleRow,
+    approved: u32,
+    evidence: Option<&str>,
+) -> Result<(), DomainError> {
+    check_claim(&rule.as_rule(), approved, evidence).map_err(refusal)
 }
 
 fn approved_in_year(
@@ -276,7 +305,7 @@ pub fn file(
             "occurred_at is in the future",
         ));
     }
-    let rule = rule_for(conn, &volunteer.community_path, code, occurred_at)?;
+    let rule = rule_for(conn, &volunteer.community_path, code, occurred_at, false)?;
     let year = claim_year(occurred_at);
     let approved = approved_in_year(conn, &volunteer.row.user_id, code, year)?;
     check_claim(&rule.as_rule(), approved, evidence.as_deref()).map_err(refusal)?;

@@ -64,11 +64,27 @@ pub struct TransactionRecord {
     pub reason: String,
 }
 
+/// One team's figures for the period: the paper form of 团队服务统计.
+#[derive(Debug, Clone, Serialize)]
+pub struct TeamRecord {
+    pub team: String,
+    pub org: String,
+    pub category: String,
+    pub status: String,
+    pub leader_phone: String,
+    pub members: i64,
+    pub activities: i64,
+    pub volunteers: i64,
+    pub hours: String,
+    pub points: String,
+}
+
 #[derive(Debug, Default, Serialize)]
 pub struct Export {
     pub volunteers: Vec<VolunteerRecord>,
     pub service_records: Vec<ServiceRecord>,
     pub transactions: Vec<TransactionRecord>,
+    pub teams: Vec<TeamRecord>,
 }
 
 /// The org `text` names: its id, or its name path as the export files
@@ -136,7 +152,35 @@ pub fn export(
         volunteers: volunteer_records(conn, org, &paths)?,
         service_records: service_records(conn, org, from, to, &paths, &phones)?,
         transactions: transaction_records(conn, org, from, to, &paths, &phones)?,
+        teams: team_records(conn, org, from, to, &paths, &phones)?,
     })
+}
+
+fn team_records(
+    conn: &mut DbConnection,
+    org: &Org,
+    from: NaiveDateTime,
+    to: NaiveDateTime,
+    paths: &HashMap<String, String>,
+    phones: &HashMap<String, String>,
+) -> Result<Vec<TeamRecord>, DomainError> {
+    Ok(
+        timebank_services::teams::figures(conn, &org.path, from, to)?
+            .into_iter()
+            .map(|f| TeamRecord {
+                org: paths.get(&f.team.org_id).cloned().unwrap_or_default(),
+                leader_phone: phones.get(&f.team.leader_id).cloned().unwrap_or_default(),
+                team: f.team.name,
+                category: f.team.category,
+                status: f.team.status.as_str().to_owned(),
+                members: f.members,
+                activities: f.tally.activities,
+                volunteers: f.tally.volunteers,
+                hours: Amount::from_units(f.tally.hours).to_string(),
+                points: Amount::from_units(f.tally.points).to_string(),
+            })
+            .collect(),
+    )
 }
 
 fn volunteer_records(

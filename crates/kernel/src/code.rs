@@ -182,6 +182,7 @@ codes! {
     UnitNotActive = "unit_not_active", Unprocessable, "the partner unit is not active", "该共建单位未处于正常状态";
     VolunteerOutsideOrg = "volunteer_outside_org", Unprocessable, "the volunteer's community is not within this organisation", "该志愿者所在社区不属于此组织";
     LeaderCannotLeave = "leader_cannot_leave", Unprocessable, "the leader stays in the team; name another leader first", "队长不能退出队伍，请先更换队长";
+    NotATeamMember = "not_a_team_member", Unprocessable, "points of a team go to its own members only", "团队积分只能发放给本队队员";
     OwnItem = "own_item", Unprocessable, "an item cannot be claimed by who published it", "不能认领自己发布的清单项";
     // The service
     Unavailable = "unavailable", Unavailable, "the service is busy or its database is unavailable; try again", "服务繁忙或数据库不可用，请稍后重试";

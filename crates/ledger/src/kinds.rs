@@ -48,6 +48,7 @@ text_enum!(
         SiteSink => "site_sink",
         ExpirySink => "expiry_sink",
         Escrow => "escrow",
+        TeamAccount => "team_account",
     }
 );
 
@@ -72,6 +73,7 @@ text_enum!(
         Expiry => "expiry",
         Adjustment => "adjustment",
         PoolGrant => "pool_grant",
+        TeamGrant => "team_grant",
     }
 );
 

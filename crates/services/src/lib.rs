@@ -7,6 +7,7 @@
 //! Every function that moves points runs inside the caller's write
 //! transaction and posts through `timebank_ledger`.
 
+pub mod honours;
 pub mod lists;
 mod organising;
 pub mod projects;

@@ -440,3 +440,90 @@ pub fn list(
         .limit(limit + 1)
         .load(conn)?)
 }
+
+/// What one team did in a period: its members now, the activities it held
+/// that started in the period, and what their settled attendance earned.
+#[derive(Debug, Clone)]
+pub struct TeamFigures {
+    pub team: TeamRow,
+    pub members: i64,
+    pub tally: Tally,
+}
+
+/// Every active or dissolved team of an org subtree with its figures for
+/// `from`..`to` (activities by their start), by name; a few grouped
+/// statements, whatever the number of teams.
+pub fn figures(
+    conn: &mut DbConnection,
+    org_path: &str,
+    from: NaiveDateTime,
+    to: NaiveDateTime,
+) -> Result<Vec<TeamFigures>, DomainError> {
+    use diesel::dsl::{count_star, sql};
+    use diesel::sql_types::BigInt;
+    use std::collections::HashMap;
+    use timebank_rules::states::ActivityStatus;
+    use timebank_store::schema::{activities, attendances};
+
+    let rows: Vec<TeamRow> = teams::table
+        .inner_join(orgs::table)
+        .filter(orgs::path.like(format!("{org_path}%")))
+        .filter(teams::status.eq_any([TeamStatus::Active, TeamStatus::Dissolved]))
+        .order((teams::name.asc(), teams::id.asc()))
+        .select(TeamRow::as_select())
+        .load(conn)?;
+    let ids: Vec<&str> = rows.iter().map(|t| t.id.as_str()).collect();
+    let members: HashMap<String, i64> = team_members::table
+        .filter(team_members::team_id.eq_any(&ids))
+        .filter(team_members::left_at.is_null())
+        .group_by(team_members::team_id)
+        .select((team_members::team_id, count_star()))
+        .load::<(String, i64)>(conn)?
+        .into_iter()
+        .collect();
+    let held: HashMap<Option<String>, i64> = activities::table
+        .filter(activities::team_id.eq_any(&ids))
+        .filter(activities::status.eq(ActivityStatus::Published))
+        .filter(activities::starts_at.ge(from))
+        .filter(activities::starts_at.lt(to))
+        .group_by(activities::team_id)
+        .select((activities::team_id, count_star()))
+        .load::<(Option<String>, i64)>(conn)?
+        .into_iter()
+        .collect();
+    // SUM(BIGINT) is NUMERIC on Postgres: cast back to what amounts are.
+    let earned: HashMap<Option<String>, (i64, i64, i64)> = attendances::table
+        .inner_join(activities::table)
+        .filter(activities::team_id.eq_any(&ids))
+        .filter(attendances::settled_at.is_not_null())
+        .filter(activities::starts_at.ge(from))
+        .filter(activities::starts_at.lt(to))
+        .group_by(activities::team_id)
+        .select((
+            activities::team_id,
+            sql::<BigInt>("CAST(COALESCE(SUM(attendances.hours), 0) AS BIGINT)"),
+            sql::<BigInt>("CAST(COALESCE(SUM(attendances.points), 0) AS BIGINT)"),
+            sql::<BigInt>("COUNT(DISTINCT attendances.volunteer_id)"),
+        ))
+        .load::<(Option<String>, i64, i64, i64)>(conn)?
+        .into_iter()
+        .map(|(id, h, p, v)| (id, (h, p, v)))
+        .collect();
+    Ok(rows
+        .into_iter()
+        .map(|team| {
+            let key = Some(team.id.clone());
+            let (hours, points, volunteers) = earned.get(&key).copied().unwrap_or_default();
+            TeamFigures {
+                members: members.get(&team.id).copied().unwrap_or(0),
+                tally: Tally {
+                    activities: held.get(&key).copied().unwrap_or(0),
+                    volunteers,
+                    hours,
+                    points,
+                },
+                team,
+            }
+        })
+        .collect())
+}

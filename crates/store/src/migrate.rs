@@ -29,3 +29,81 @@ pub fn run_migrations(conn: &mut DbConnection) -> Result<Vec<String>, StoreError
     };
     applied.map_err(|e| StoreError::Migration(e.to_string()))
 }
+
+#[cfg(test)]
+mod tests {
+    use diesel::RunQueryDsl;
+    use diesel::sql_types::BigInt;
+    use diesel_migrations::MigrationHarness;
+
+    use super::*;
+    use crate::testing::TestDb;
+
+    #[derive(diesel::QueryableByName)]
+    struct Count {
+        #[diesel(sql_type = BigInt)]
+        n: i64,
+    }
+
+    fn count(conn: &mut DbConnection, sql: &str) -> i64 {
+        diesel::sql_query(sql).get_result::<Count>(conn).unwrap().n
+    }
+
+    /// The newest migration rebuilds `accounts` on SQLite: an existing
+    /// ledger keeps its rows and its foreign keys, and team accounts open.
+    #[test]
+    fn team_accounts_arrive_on_a_ledger_with_rows() {
+        for db in TestDb::all() {
+            let url = crate::DatabaseUrl::parse(db.url()).unwrap();
+            let pool = crate::connection::build_pool(&url, 1).unwrap();
+            let mut conn = pool.get().unwrap();
+            let conn = &mut *conn;
+            loop {
+                let pending = match conn {
+                    DbConnection::Pg(pg) => pg.pending_migrations(POSTGRES).unwrap().len(),
+                    DbConnection::Sqlite(lite) => lite.pending_migrations(SQLITE).unwrap().len(),
+                };
+                if pending <= 1 {
+                    break;
+                }
+                match conn {
+                    DbConnection::Pg(pg) => pg.run_next_migration(POSTGRES).map(|_| ()),
+                    DbConnection::Sqlite(lite) => lite.run_next_migration(SQLITE).map(|_| ()),
+                }
+                .unwrap();
+            }
+            for sql in [
+                "INSERT INTO accounts VALUES ('a1', 'org_issuance', 'o1', '/o1/', TRUE, 1, 'h', '2026-01-01 00:00:00')",
+                "INSERT INTO accounts VALUES ('a2', 'volunteer_wallet', 'v1', '/o1/', FALSE, 1, 'h', '2026-01-01 00:00:00')",
+                "INSERT INTO balances VALUES ('a2', 'POINT', 100, 100, FALSE)",
+                "INSERT INTO transactions (id, kind, reason, created_at) VALUES ('t1', 'adjustment', 'r', '2026-01-01 00:00:00')",
+                "INSERT INTO postings VALUES ('p1', 't1', 'a2', 1, 'POINT', 100, 100, 'g', 'h1', '2026-01-01 00:00:00')",
+            ] {
+                diesel::sql_query(sql).execute(conn).unwrap();
+            }
+            assert_eq!(run_migrations(conn).unwrap().len(), 1);
+            assert_eq!(count(conn, "SELECT COUNT(*) AS n FROM accounts"), 2);
+            assert_eq!(
+                count(
+                    conn,
+                    "SELECT COUNT(*) AS n FROM postings p JOIN accounts a ON a.id = p.account_id"
+                ),
+                1
+            );
+            diesel::sql_query(
+                "INSERT INTO accounts VALUES ('a3', 'team_account', 't1', '/o1/', FALSE, 0, 'h', '2026-01-01 00:00:00')",
+            )
+            .execute(conn)
+            .unwrap();
+            let orphan =
+                diesel::sql_query("INSERT INTO balances VALUES ('nope', 'POINT', 1, 1, FALSE)")
+                    .execute(conn);
+            assert!(orphan.is_err(), "balances still reference accounts");
+            let unknown = diesel::sql_query(
+                "INSERT INTO accounts VALUES ('a4', 'team_wallet', 't2', '/o1/', FALSE, 0, 'h', '2026-01-01 00:00:00')",
+            )
+            .execute(conn);
+            assert!(unknown.is_err(), "the kinds are still checked");
+        }
+    }
+}

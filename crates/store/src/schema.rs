@@ -213,6 +213,7 @@ diesel::table! {
         effective_from -> Timestamp,
         created_by -> Text,
         created_at -> Timestamp,
+        for_teams -> Bool,
     }
 }
 
@@ -580,6 +581,21 @@ diesel::table! {
 }
 
 diesel::table! {
+    team_honours (id) {
+        id -> Text,
+        team_id -> Text,
+        rule_id -> Text,
+        rule_code -> Text,
+        occurred_at -> Timestamp,
+        claim_year -> Integer,
+        evidence -> Nullable<Text>,
+        awarded_by -> Text,
+        created_at -> Timestamp,
+        transaction_id -> Text,
+    }
+}
+
+diesel::table! {
     projects (id) {
         id -> Text,
         title -> Text,
@@ -672,4 +688,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     list_items,
     list_claims,
     projects,
+    team_honours,
 );

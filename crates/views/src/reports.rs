@@ -60,6 +60,48 @@ pub struct Summary {
     pub months: BTreeMap<String, Figures>,
     /// Approved volunteers of the subtree per star level now, 0★ to 5★.
     pub star_levels: Vec<StarCount>,
+    /// Each team of the subtree: its members now, and the activities it
+    /// held in the period with what their attendance earned.
+    pub teams: Vec<TeamLine>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct TeamLine {
+    pub team_id: String,
+    pub name: String,
+    pub org_id: String,
+    pub category: String,
+    pub status: String,
+    pub members: i64,
+    pub activities: i64,
+    pub volunteers: i64,
+    pub hours: Amount,
+    pub points: Amount,
+}
+
+fn team_lines(
+    conn: &mut DbConnection,
+    org: &Org,
+    from: NaiveDateTime,
+    to: NaiveDateTime,
+) -> Result<Vec<TeamLine>, DomainError> {
+    Ok(
+        timebank_services::teams::figures(conn, &org.path, from, to)?
+            .into_iter()
+            .map(|f| TeamLine {
+                team_id: f.team.id,
+                name: f.team.name,
+                org_id: f.team.org_id,
+                category: f.team.category,
+                status: f.team.status.as_str().to_owned(),
+                members: f.members,
+                activities: f.tally.activities,
+                volunteers: f.tally.volunteers,
+                hours: Amount::from_units(f.tally.hours),
+                points: Amount::from_units(f.tally.points),
+            })
+            .collect(),
+    )
 }
 
 #[derive(Debug, Serialize, PartialEq, Eq)]
@@ -88,6 +130,7 @@ pub fn summary(
     tally_registrations(conn, &mut tally, org, from, to)?;
     tally_served(conn, &mut tally, org, from, to)?;
     let star_levels = star_levels(conn, org)?;
+    let teams = team_lines(conn, org, from, to)?;
     let Tally {
         mut totals,
         mut per_child,
@@ -113,6 +156,7 @@ pub fn summary(
             .collect(),
         months,
         star_levels,
+        teams,
     })
 }
 

@@ -1,3 +1,5 @@
+DROP TABLE team_honours;
+ALTER TABLE case_rules DROP COLUMN for_teams;
 DROP INDEX activities_project_idx;
 DROP INDEX activities_team_idx;
 ALTER TABLE activities DROP COLUMN project_id;

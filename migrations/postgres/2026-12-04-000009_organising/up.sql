@@ -143,3 +143,22 @@ ALTER TABLE activities ADD COLUMN team_id TEXT REFERENCES teams (id);
 ALTER TABLE activities ADD COLUMN project_id TEXT REFERENCES projects (id);
 CREATE INDEX activities_team_idx ON activities (team_id);
 CREATE INDEX activities_project_idx ON activities (project_id);
+
+-- Honours a team earns as a group (集体荣誉): case rules marked for teams,
+-- awarded by an admin over the team's org and posted to the team's own
+-- ledger account, from which points go only to the district pool or, by an
+-- admin, to its members.
+ALTER TABLE case_rules ADD COLUMN for_teams BOOLEAN NOT NULL DEFAULT FALSE;
+CREATE TABLE team_honours (
+    id             TEXT PRIMARY KEY NOT NULL,
+    team_id        TEXT NOT NULL REFERENCES teams (id),
+    rule_id        TEXT NOT NULL REFERENCES case_rules (id),
+    rule_code      TEXT NOT NULL,
+    occurred_at    TIMESTAMP NOT NULL,
+    claim_year     INTEGER NOT NULL,
+    evidence       TEXT,
+    awarded_by     TEXT NOT NULL,
+    created_at     TIMESTAMP NOT NULL,
+    transaction_id TEXT NOT NULL REFERENCES transactions (id)
+);
+CREATE INDEX team_honours_team_idx ON team_honours (team_id, rule_code, claim_year);

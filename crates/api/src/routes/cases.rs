@@ -28,6 +28,7 @@ fn rule_json(r: &CaseRuleRow) -> Value {
         "hours": Amount::from_units(r.hours),
         "max_per_person_per_year": r.max_per_person_per_year,
         "evidence_required": r.evidence_required,
+        "for_teams": r.for_teams,
         "effective_from": utc_string(&r.effective_from),
         "created_at": utc_string(&r.created_at),
     })
@@ -79,6 +80,8 @@ pub struct PublishRule {
     max_per_person_per_year: Option<i32>,
     evidence_required: Option<bool>,
     effective_from: Option<DateTime<Utc>>,
+    /// Awarded to teams as a group (to the team's account), not to people.
+    for_teams: Option<bool>,
 }
 
 pub async fn publish_rule(
@@ -103,6 +106,7 @@ pub async fn publish_rule(
                 max_per_person_per_year: body.max_per_person_per_year,
                 evidence_required: body.evidence_required.unwrap_or(false),
                 effective_from: body.effective_from.map(naive),
+                for_teams: body.for_teams.unwrap_or(false),
             };
             Ok(cases::publish_rule(conn, new, &principal.actor_id())?)
         })

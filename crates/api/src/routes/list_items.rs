@@ -187,10 +187,14 @@ pub async fn list(
     let body = state
         .db(move |conn| {
             let org = listed_org(conn, q.org_id.as_deref())?;
+            let unit_id = q.unit_id.filter(|u| !u.is_empty());
+            if let Some(unit) = &unit_id {
+                timebank_services::units::get(conn, unit)?;
+            }
             let filter = lists::ListFilter {
                 org_path: org.path,
                 list,
-                unit_id: q.unit_id.filter(|u| !u.is_empty()),
+                unit_id,
                 category: q.category.filter(|c| !c.is_empty()),
                 q: q.q.filter(|t| !t.trim().is_empty()),
                 status: Some(status),

@@ -81,10 +81,18 @@ pub async fn list(
     let body = state
         .db(move |conn| {
             let org = listed_org(conn, q.org_id.as_deref())?;
+            let unit_id = q.unit_id.filter(|u| !u.is_empty());
+            if let Some(unit) = &unit_id {
+                timebank_services::units::get(conn, unit)?;
+            }
+            let team_id = q.team_id.filter(|t| !t.is_empty());
+            if let Some(team) = &team_id {
+                timebank_services::teams::get(conn, team)?;
+            }
             let filter = projects::ListFilter {
                 org_path: org.path,
-                unit_id: q.unit_id.filter(|u| !u.is_empty()),
-                team_id: q.team_id.filter(|t| !t.is_empty()),
+                unit_id,
+                team_id,
                 status,
             };
             let rows = projects::list(conn, &filter, after.map(|a| (a.at, a.id)).as_ref(), limit)?;

@@ -3,7 +3,7 @@ use chrono::{Duration, NaiveDate};
 use serde::Deserialize;
 use timebank_directory as directory;
 use timebank_kernel::Code;
-use timebank_views::reports::{self, Figures, Summary};
+use timebank_views::reports::{self, Figures, Summary, TeamLine};
 
 use crate::error::ApiError;
 use crate::principal::Principal;
@@ -18,6 +18,9 @@ pub struct Period {
     /// Last local day, YYYY-MM-DD (inclusive); default today.
     to: Option<String>,
     format: Option<String>,
+    /// What the CSV export lists: `orgs` (each child org, then the total;
+    /// the default) or `teams` (each team of the subtree).
+    rows: Option<String>,
 }
 
 fn day(text: &str, field: &str) -> Result<NaiveDate, ApiError> {
@@ -111,22 +114,72 @@ pub async fn export(
     if p.format.as_deref().unwrap_or("csv") != "csv" {
         return Err(ApiError::new(Code::InvalidQuery, "format must be csv"));
     }
+    let teams = match p.rows.as_deref().unwrap_or("orgs") {
+        "orgs" => false,
+        "teams" => true,
+        _ => {
+            return Err(
+                ApiError::new(Code::InvalidQuery, "rows must be orgs or teams")
+                    .with_details(serde_json::json!({ "fields": { "rows": ["enum"] } })),
+            );
+        }
+    };
     let report = load(&state, principal, p).await?;
     let mut out = csv::Writer::from_writer(Vec::new());
     let fail = |_| ApiError::internal();
-    out.write_record(COLUMNS).map_err(fail)?;
-    for child in &report.children {
-        out.write_record(row(&child.org_id, &child.name, &child.figures))
+    if teams {
+        out.write_record(TEAM_COLUMNS).map_err(fail)?;
+        for t in &report.teams {
+            out.write_record(team_row(t)).map_err(fail)?;
+        }
+    } else {
+        out.write_record(COLUMNS).map_err(fail)?;
+        for child in &report.children {
+            out.write_record(row(&child.org_id, &child.name, &child.figures))
+                .map_err(fail)?;
+        }
+        out.write_record(row(&report.org_id, "合计 total", &report.totals))
             .map_err(fail)?;
     }
-    out.write_record(row(&report.org_id, "合计 total", &report.totals))
-        .map_err(fail)?;
     let bytes = out.into_inner().map_err(|_| ApiError::internal())?;
+    let name = if teams {
+        "timebank-teams.csv"
+    } else {
+        "timebank-report.csv"
+    };
     Ok(HttpResponse::Ok()
         .content_type("text/csv; charset=utf-8")
         .insert_header((
             "Content-Disposition",
-            "attachment; filename=\"timebank-report.csv\"",
+            format!("attachment; filename=\"{name}\""),
         ))
         .body(bytes))
+}
+
+const TEAM_COLUMNS: [&str; 10] = [
+    "team_id",
+    "team_name",
+    "org_id",
+    "category",
+    "status",
+    "members",
+    "activities",
+    "volunteers",
+    "hours",
+    "points",
+];
+
+fn team_row(t: &TeamLine) -> [String; 10] {
+    [
+        t.team_id.clone(),
+        t.name.clone(),
+        t.org_id.clone(),
+        t.category.clone(),
+        t.status.clone(),
+        t.members.to_string(),
+        t.activities.to_string(),
+        t.volunteers.to_string(),
+        t.hours.to_string(),
+        t.points.to_string(),
+    ]
 }

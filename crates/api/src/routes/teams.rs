@@ -1,19 +1,24 @@
-use actix_web::{HttpResponse, web};
-use serde::Deserialize;
+use actix_web::http::StatusCode;
+use actix_web::{HttpRequest, HttpResponse, web};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use timebank_directory as directory;
 use timebank_ledger::Amount;
 use timebank_rules::states::{TeamStatus, TeamStep};
 use timebank_services::Tally;
+use timebank_services::honours::{self, Actor, HonourRow};
 use timebank_services::teams::{self, NewTeam, TeamRow, TeamScope};
 use timebank_views::{After, Page};
+use tracing_actix_web::RequestId;
 use validator::Validate;
 
 use crate::access;
 use crate::error::ApiError;
+use crate::idempotency::{self, Effect};
 use crate::principal::Principal;
 use crate::routes::organising::{created_or_ok, listed_org, page_json, statuses};
-use crate::routes::{PageQuery, opt_utc, optional_body, utc_string, valid};
+use crate::routes::{PageQuery, naive, opt_utc, optional_body, utc_string, valid};
 use crate::state::AppState;
 
 pub(crate) fn team_json(t: &TeamRow) -> Value {
@@ -197,6 +202,12 @@ fn detail(conn: &mut timebank_store::DbConnection, team: &TeamRow) -> Result<Val
         .collect();
     body["totals"] = tally_json(&all);
     body["this_year"] = tally_json(&year);
+    let held = honours::balances(conn, &team.id)?;
+    body["account"] = json!({ "points": held.points, "hours": held.hours });
+    body["honours"] = honours::of_team(conn, &team.id, 20)?
+        .iter()
+        .map(honour_json)
+        .collect();
     Ok(body)
 }
 
@@ -332,4 +343,142 @@ pub async fn set_leader(
         })
         .await?;
     Ok(HttpResponse::Ok().json(team_json(&team)))
+}
+
+fn honour_json(h: &HonourRow) -> Value {
+    json!({
+        "id": h.id,
+        "team_id": h.team_id,
+        "rule_code": h.rule_code,
+        "occurred_at": utc_string(&h.occurred_at),
+        "evidence": h.evidence,
+        "transaction_id": h.transaction_id,
+        "created_at": utc_string(&h.created_at),
+    })
+}
+
+#[derive(Debug, Deserialize, Serialize, Validate)]
+pub struct HonourBody {
+    #[validate(length(min = 1, max = 50))]
+    rule_code: String,
+    occurred_at: DateTime<Utc>,
+    #[validate(length(min = 1, max = 2000))]
+    evidence: Option<String>,
+}
+
+/// An admin over the team's org awards it a team rule; its points and
+/// hours go to the team's own account.
+pub async fn honour(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    principal: Principal,
+    request_id: RequestId,
+    id: web::Path<String>,
+    body: crate::input::Json<HonourBody>,
+) -> Result<HttpResponse, ApiError> {
+    let body = valid(body)?;
+    let keyed = idempotency::Keyed::from_request(&req, &json!(body))?;
+    let actor = principal.actor_id();
+    let request_id = request_id.to_string();
+    let outcome = keyed
+        .run(&state, actor.clone(), move |c| {
+            let allowed = |s: &TeamScope| access::may_decide_team(&principal, s);
+            let by = Actor {
+                id: &actor,
+                request_id: Some(&request_id),
+            };
+            let (row, tx) = honours::award(
+                c,
+                &id,
+                body.rule_code.trim(),
+                naive(body.occurred_at),
+                body.evidence.clone(),
+                by,
+                &allowed,
+            )?;
+            let mut out = honour_json(&row);
+            out["transaction"] = json!(tx);
+            Ok(Effect::new(StatusCode::CREATED, out))
+        })
+        .await?;
+    Ok(outcome.into_response())
+}
+
+#[derive(Debug, Deserialize, Serialize, Validate)]
+pub struct DonateBody {
+    points: Amount,
+    #[validate(length(min = 1, max = 500))]
+    reason: Option<String>,
+}
+
+/// An admin over the team's org gives points of its account to the
+/// district's public pool.
+pub async fn donate(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    principal: Principal,
+    request_id: RequestId,
+    id: web::Path<String>,
+    body: crate::input::Json<DonateBody>,
+) -> Result<HttpResponse, ApiError> {
+    let body = valid(body)?;
+    let keyed = idempotency::Keyed::from_request(&req, &json!(body))?;
+    let actor = principal.actor_id();
+    let request_id = request_id.to_string();
+    let outcome = keyed
+        .run(&state, actor.clone(), move |c| {
+            let allowed = |s: &TeamScope| access::may_decide_team(&principal, s);
+            let by = Actor {
+                id: &actor,
+                request_id: Some(&request_id),
+            };
+            let tx = honours::donate(c, &id, body.points, body.reason.as_deref(), by, &allowed)?;
+            Ok(Effect::new(StatusCode::CREATED, json!(tx)))
+        })
+        .await?;
+    Ok(outcome.into_response())
+}
+
+#[derive(Debug, Deserialize, Serialize, Validate)]
+pub struct GrantBody {
+    #[validate(length(min = 1, max = 64))]
+    volunteer_id: String,
+    points: Amount,
+    #[validate(length(min = 1, max = 500))]
+    reason: String,
+}
+
+/// An admin over the team's org grants points of its account to a member.
+pub async fn grant(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    principal: Principal,
+    request_id: RequestId,
+    id: web::Path<String>,
+    body: crate::input::Json<GrantBody>,
+) -> Result<HttpResponse, ApiError> {
+    let body = valid(body)?;
+    let keyed = idempotency::Keyed::from_request(&req, &json!(body))?;
+    let actor = principal.actor_id();
+    let request_id = request_id.to_string();
+    let outcome = keyed
+        .run(&state, actor.clone(), move |c| {
+            let allowed = |s: &TeamScope| access::may_decide_team(&principal, s);
+            let by = Actor {
+                id: &actor,
+                request_id: Some(&request_id),
+            };
+            let tx = honours::grant(
+                c,
+                &id,
+                &body.volunteer_id,
+                body.points,
+                body.reason.trim(),
+                by,
+                &allowed,
+            )?;
+            Ok(Effect::new(StatusCode::CREATED, json!(tx)))
+        })
+        .await?;
+    Ok(outcome.into_response())
 }

@@ -238,6 +238,7 @@ fn publish_case_rules(
                 max_per_person_per_year: limit,
                 evidence_required: evidence,
                 effective_from: Some(from),
+                for_teams: false,
             },
             admin,
         )?;

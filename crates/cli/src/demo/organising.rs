@@ -7,9 +7,12 @@
 use chrono::{Duration, NaiveDateTime};
 use timebank_directory::{self as directory, Org};
 use timebank_earning::activities::{self, NewActivity};
+use timebank_earning::cases::{self, NewCaseRule};
 use timebank_earning::settle::settle_activity;
 use timebank_kernel::{Code, DomainError, anyone};
+use timebank_ledger::Amount;
 use timebank_rules::states::ProjectStep;
+use timebank_services::honours::{self, Actor};
 use timebank_services::lists::{self, NewItem, Party};
 use timebank_services::projects;
 use timebank_services::teams::{self, NewTeam};
@@ -180,6 +183,56 @@ pub fn load(
         Ok::<_, anyhow::Error>(())
     })?;
     counts.teams = 3;
+    // The district honours its best team as a group; the honour's points
+    // stay in the team's account until the district gives them on.
+    clock::at(at(today, 35, 2), || {
+        cases::publish_rule(
+            conn,
+            NewCaseRule {
+                org_id: district.id.clone(),
+                code: "star_team".to_owned(),
+                name: "优秀志愿服务队".to_owned(),
+                points: Amount::from_units(5000),
+                hours: Amount::ZERO,
+                max_per_person_per_year: Some(1),
+                evidence_required: false,
+                effective_from: Some(at(today, 400, 0)),
+                for_teams: true,
+            },
+            admin,
+        )?;
+        let by = || Actor {
+            id: admin,
+            request_id: None,
+        };
+        honours::award(
+            conn,
+            &medical.id,
+            "star_team",
+            at(today, 36, 2),
+            Some("区文明办表彰文件".to_owned()),
+            by(),
+            &anyone,
+        )?;
+        honours::grant(
+            conn,
+            &medical.id,
+            v(0, 1)?,
+            Amount::from_units(1000),
+            "队长年度表彰",
+            by(),
+            &anyone,
+        )?;
+        honours::donate(
+            conn,
+            &medical.id,
+            Amount::from_units(2000),
+            None,
+            by(),
+            &anyone,
+        )?;
+        Ok::<_, anyhow::Error>(())
+    })?;
     let medical_members: Vec<&str> = (1..5).filter_map(|n| v(0, n).ok()).collect();
     for (days_ago, title) in [(45, "社区义诊"), (17, "测血压进楼栋")] {
         activity(
