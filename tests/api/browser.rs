@@ -311,6 +311,83 @@ impl Run {
         Ok(id)
     }
 
+    /// Teams, units, the three lists and projects, as a community admin.
+    async fn organising(&mut self, admin: &str) -> Step {
+        // Approve a team a volunteer applied for.
+        self.open("#/teams?status=pending").await?;
+        self.wait("main[data-page=teams]").await?;
+        let team = self.act_on_first_row("approve").await?;
+        self.until("the team's approval", || {
+            self.api("GET", &format!("/teams/{team}"), Some(admin), None)["status"] == "active"
+        })
+        .await?;
+        self.open("#/teams").await?;
+        self.wait("main[data-page=teams] tr[data-id]").await?;
+        self.click("main[data-page=teams] tr[data-id] button[data-action=details]")
+            .await?;
+        self.wait(".drawer table").await?;
+        self.shot("teams").await?;
+        self.open("#/units").await?;
+        self.wait("main[data-page=units] tr[data-id]").await?;
+        self.shot("units").await?;
+
+        // Confirm a unit's claim on the community's need: a project is made.
+        self.open("#/lists?list=need&status=claimed").await?;
+        self.wait("main[data-page=lists]").await?;
+        let need = self.act_on_first_row("confirm").await?;
+        self.until("the match", || {
+            self.api("GET", &format!("/list-items/{need}"), Some(admin), None)["status"]
+                == "matched"
+        })
+        .await?;
+        // Claim an open resource for the community.
+        self.open("#/lists?list=resource&status=open").await?;
+        self.wait("main[data-page=lists] tr[data-id]").await?;
+        self.shot("lists").await?;
+        let resource = self.act_on_first_row("claim").await?;
+        self.until("the claim", || {
+            let item = self.api("GET", &format!("/list-items/{resource}"), Some(admin), None);
+            item["status"] == "claimed" && item["claim"]["by_org_id"].is_string()
+        })
+        .await?;
+
+        // Submit the running project, then assess it with a result and a rating.
+        self.open("#/projects?status=running").await?;
+        self.wait("main[data-page=projects]").await?;
+        let project = self.act_on_first_row("assess").await?;
+        self.until("the submission", || {
+            self.api("GET", &format!("/projects/{project}"), Some(admin), None)["status"]
+                == "assessing"
+        })
+        .await?;
+        self.open("#/projects?status=assessing").await?;
+        self.click(&format!(
+            "tr[data-id=\"{project}\"] button[data-action=close]"
+        ))
+        .await?;
+        self.wait("#dlg-result")
+            .await?
+            .send_keys("楼道灯全部更换，居民满意")
+            .await
+            .map_err(|e| e.to_string())?;
+        self.wait("#dlg-rating")
+            .await?
+            .send_keys("5")
+            .await
+            .map_err(|e| e.to_string())?;
+        self.shot("project-assessment").await?;
+        self.click("button[data-confirm=ok]").await?;
+        self.until("the assessment", || {
+            let p = self.api("GET", &format!("/projects/{project}"), Some(admin), None);
+            p["status"] == "closed" && p["rating"] == 5
+        })
+        .await?;
+        self.open("#/projects?status=closed").await?;
+        self.wait("main[data-page=projects] tr[data-id]").await?;
+        self.shot("projects").await?;
+        Ok(())
+    }
+
     async fn until(&self, what: &str, check: impl Fn() -> bool) -> Step {
         for _ in 0..100 {
             if check() {
@@ -417,6 +494,8 @@ impl Run {
         }
         self.shot("reports").await?;
 
+        self.organising(&admin).await?;
+
         // A phone-sized screen.
         self.client
             .set_window_size(390, 844)
@@ -512,7 +591,11 @@ impl Run {
             button[data-action=fulfil], button[data-action=handout], button[data-action=restock], \
             button[data-action=reset-code], button[data-action=revoke], button[data-action=publish-rule], \
             button[data-action=new-version], button[data-action=record-attendance], button[data-action=dispatch], \
-            button[data-action=resolve], button[data-action=create]";
+            button[data-action=resolve], button[data-action=create], button[data-action=claim], \
+            button[data-action=confirm], button[data-action=decline], button[data-action=publish], \
+            button[data-action=start], button[data-action=assess], button[data-action=close], \
+            button[data-action=cancel], button[data-action=honour], button[data-action=grant], \
+            button[data-action=donate]";
         for (hash, page) in [
             ("#/home", "home"),
             ("#/volunteers?status=pending", "volunteers"),
@@ -522,6 +605,10 @@ impl Run {
             ("#/services", "services"),
             ("#/sites", "sites"),
             ("#/ledger", "ledger"),
+            ("#/teams?status=pending", "teams"),
+            ("#/units?status=pending", "units"),
+            ("#/lists?list=resource&status=claimed", "lists"),
+            ("#/projects?status=running", "projects"),
         ] {
             self.open(hash).await?;
             self.wait(&format!("main[data-page={page}]")).await?;

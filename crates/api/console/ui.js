@@ -155,6 +155,8 @@ const TAG_COLOURS = {
   fulfilled: 'green', confirmed: 'green', rated: 'green', settled: 'green',
   rejected: 'red', cancelled: 'red',
   suspended: 'grey', expired: 'grey', retired: 'grey',
+  planned: 'blue', running: 'cyan', assessing: 'orange', closed: 'green', matched: 'green',
+  dissolved: 'grey', withdrawn: 'grey',
 };
 
 export function statusTag(status) {
@@ -162,6 +164,23 @@ export function statusTag(status) {
   const colour = TAG_COLOURS[key] || 'default';
   const label = t('status.' + key, null, key || '—');
   return h('span', { class: `tag tag-${colour}`, 'data-status': key }, label);
+}
+
+/** A status tag worded from `prefix` + status (a status that reads
+ *  differently on another kind of record, e.g. an open list item). */
+export function statusTagAs(status, prefix) {
+  const key = String(status ?? '');
+  const colour = TAG_COLOURS[key] || 'default';
+  return h('span', { class: `tag tag-${colour}`, 'data-status': key }, t(prefix + key, null, key || '—'));
+}
+
+/** A row of tabs, one per key; `onPick(key)` when one is chosen. */
+export function tabs(keys, current, label, onPick) {
+  return keys.map((k) => h('button', {
+    type: 'button', role: 'tab', class: ['tab', k === current ? 'active' : null], 'data-tab': k,
+    'aria-selected': k === current ? 'true' : 'false',
+    onclick: () => onPick(k),
+  }, label(k)));
 }
 
 export function roleLabel(role) {
@@ -498,11 +517,14 @@ export function drawer({ title, body }) {
   const backdrop = h('div', { class: 'drawer-backdrop' }, panel);
   backdrop.addEventListener('mousedown', (e) => { if (e.target === backdrop) close(); });
   const stopEsc = onEscape(() => close());
+  // Going to another page (a link in the drawer, the navigation) closes it.
+  window.addEventListener('hashchange', close);
   let closed = false;
   function close() {
     if (closed) return;
     closed = true;
     stopEsc();
+    window.removeEventListener('hashchange', close);
     backdrop.remove();
     document.body.classList.remove('modal-open');
   }

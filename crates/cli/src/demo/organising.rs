@@ -167,12 +167,12 @@ pub fn load(
         Ok::<_, anyhow::Error>(team)
     })?;
     clock::at(at(today, 2, 3), || {
-        let applicant = v(2, 1)?;
+        let applicant = v(0, 5)?;
         teams::create(
             conn,
             NewTeam {
-                org_id: communities[2].id.clone(),
-                name: "合泰社区文艺宣传队".to_owned(),
+                org_id: communities[0].id.clone(),
+                name: "新塘社区文艺宣传队".to_owned(),
                 category: "文化教育".to_owned(),
                 description: "广场舞、快板宣传文明新风".to_owned(),
                 leader_id: applicant.to_owned(),
@@ -360,8 +360,8 @@ pub fn load(
         )
     };
     let org = |c: &Org| Party::Org(c.id.clone());
-    let (closed_need, running_need) = clock::at(at(today, 60, 2), || {
-        item(
+    let (closed_need, running_need, tutoring) = clock::at(at(today, 60, 2), || {
+        let tutoring = item(
             conn,
             "need",
             org(&communities[0]),
@@ -409,7 +409,7 @@ pub fn load(
             "老旧楼道灯改造",
             "3 栋老楼楼道灯更换为声控灯",
         )?;
-        Ok::<_, anyhow::Error>((closed, running))
+        Ok::<_, anyhow::Error>((closed, running, tutoring))
     })?;
     let playground = clock::at(at(today, 40, 2), || {
         item(
@@ -428,6 +428,15 @@ pub fn load(
             &playground.id,
             org(&communities[1]),
             Some("亲子运动会"),
+            admin,
+            &anyone,
+        )?;
+        // The school offers two teachers; the community has yet to confirm.
+        lists::claim(
+            conn,
+            &tutoring.id,
+            Party::Unit(school.id.clone()),
+            Some("两位退休教师"),
             admin,
             &anyone,
         )
