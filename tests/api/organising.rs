@@ -63,6 +63,14 @@ fn a_team_is_applied_for_approved_and_runs_its_own_activities() {
         assert_eq!(r.status, 201, "{}", r.body);
         assert_eq!(r.body["status"], "pending");
         let team = id(&r.body);
+        let me = app.get("/api/v1/me", Some(&leader_token));
+        assert_eq!(
+            me.body["team_leader_of"][0]["id"],
+            team.as_str(),
+            "{}",
+            me.body
+        );
+        assert_eq!(me.body["unit_admin_of"], json!([]));
         // The same name twice in one org is refused while the first stands.
         let r = app.post(
             "/api/v1/teams",
@@ -317,6 +325,16 @@ fn a_unit_reports_its_people_and_sees_their_hours_but_nothing_private() {
         );
         r.assert_error(403, "forbidden");
         crate::helpers::earn(app, &worker, &t.community_b, "3.50");
+
+        // Its admin finds it on their own account.
+        let me = app.get("/api/v1/me", Some(&rep_token));
+        assert_eq!(
+            me.body["unit_admin_of"][0]["id"],
+            unit.as_str(),
+            "{}",
+            me.body
+        );
+        assert_eq!(me.body["unit_admin_of"][0]["status"], "active");
 
         // Its admin reads the members' hours, the contact and the admins.
         let r = app.get(&format!("/api/v1/units/{unit}"), Some(&rep_token));

@@ -390,6 +390,19 @@ pub fn of_volunteer(
         .collect())
 }
 
+/// The pending or active teams a user leads: (id, name, status).
+pub fn led_by(
+    conn: &mut DbConnection,
+    user_id: &str,
+) -> Result<Vec<(String, String, String)>, DomainError> {
+    Ok(teams::table
+        .filter(teams::leader_id.eq(user_id))
+        .filter(teams::status.eq_any([TeamStatus::Pending, TeamStatus::Active]))
+        .order(teams::name.asc())
+        .select((teams::id, teams::name, teams::status))
+        .load(conn)?)
+}
+
 /// Hours and points its members earned in its activities, in all and in
 /// the calendar year of `now`.
 pub fn tallies(

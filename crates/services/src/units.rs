@@ -364,6 +364,20 @@ pub fn members(conn: &mut DbConnection, id: &str) -> Result<Vec<Member>, DomainE
         .collect())
 }
 
+/// The units a user administers: (id, name, status).
+pub fn administered_by(
+    conn: &mut DbConnection,
+    user_id: &str,
+) -> Result<Vec<(String, String, String)>, DomainError> {
+    Ok(unit_admins::table
+        .inner_join(units::table)
+        .filter(unit_admins::user_id.eq(user_id))
+        .filter(unit_admins::revoked_at.is_null())
+        .order(units::name.asc())
+        .select((units::id, units::name, units::status))
+        .load(conn)?)
+}
+
 /// The units a volunteer reports from now: (id, name).
 pub fn of_volunteer(
     conn: &mut DbConnection,

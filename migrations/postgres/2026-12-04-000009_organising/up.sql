@@ -18,6 +18,8 @@ CREATE TABLE teams (
     created_at  TIMESTAMP NOT NULL
 );
 CREATE INDEX teams_org_idx ON teams (org_id, status);
+-- One standing team of a name per org (a rejected or dissolved one frees it).
+CREATE UNIQUE INDEX teams_name_idx ON teams (org_id, name) WHERE status IN ('pending', 'active');
 CREATE INDEX teams_leader_idx ON teams (leader_id);
 
 -- A volunteer may be in several teams; leaving keeps the row (left_at).
@@ -45,6 +47,7 @@ CREATE TABLE units (
     created_at    TIMESTAMP NOT NULL
 );
 CREATE INDEX units_org_idx ON units (org_id, status);
+CREATE UNIQUE INDEX units_name_idx ON units (org_id, name) WHERE status IN ('pending', 'active');
 
 -- Who manages a unit's list items, members and projects.
 CREATE TABLE unit_admins (

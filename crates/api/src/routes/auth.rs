@@ -153,14 +153,20 @@ pub async fn me(
         .flatten()
         .map(|(community_id, _)| community_id.clone())
         .collect();
-    let names = state
+    let me = u.id.clone();
+    let (names, led, administered) = state
         .db(move |conn| {
-            Ok(timebank_views::audit::names(
-                conn,
-                ids.iter().map(String::as_str),
-            )?)
+            let names = timebank_views::audit::names(conn, ids.iter().map(String::as_str))?;
+            let led = timebank_services::teams::led_by(conn, &me)?;
+            let administered = timebank_services::units::administered_by(conn, &me)?;
+            Ok((names, led, administered))
         })
         .await?;
+    let named = |rows: Vec<(String, String, String)>| -> Vec<serde_json::Value> {
+        rows.into_iter()
+            .map(|(id, name, status)| json!({ "id": id, "name": name, "status": status }))
+            .collect()
+    };
     let membership = |record: &Option<(String, String)>| {
         record.as_ref().map(|(community_id, status)| {
             json!({
@@ -177,5 +183,7 @@ pub async fn me(
         "scopes": u.grants,
         "volunteer": membership(&u.volunteer),
         "resident": membership(&u.resident),
+        "team_leader_of": named(led),
+        "unit_admin_of": named(administered),
     })))
 }

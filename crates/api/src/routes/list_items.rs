@@ -301,21 +301,7 @@ pub async fn decline(
     id: web::Path<String>,
     body: web::Bytes,
 ) -> Result<HttpResponse, ApiError> {
-    let reason = optional_body::<ReasonBody>(&body)?.and_then(|r| r.reason);
-    let body = state
-        .db(move |conn| {
-            let allowed = |s: &PartyScope| access::may_act_for(&principal, s);
-            let item = lists::decline(
-                conn,
-                &id,
-                reason.as_deref(),
-                &principal.actor_id(),
-                &allowed,
-            )?;
-            item_body(conn, &item)
-        })
-        .await?;
-    Ok(HttpResponse::Ok().json(body))
+    as_owner(state, principal, id, body, lists::decline).await
 }
 
 pub async fn withdraw(
@@ -324,17 +310,31 @@ pub async fn withdraw(
     id: web::Path<String>,
     body: web::Bytes,
 ) -> Result<HttpResponse, ApiError> {
+    as_owner(state, principal, id, body, lists::withdraw).await
+}
+
+/// A step the item's owner takes with an optional reason.
+type OwnerStep = for<'a> fn(
+    &mut timebank_store::DbConnection,
+    &str,
+    Option<&str>,
+    &str,
+    timebank_kernel::Check<'a, PartyScope>,
+) -> Result<ItemRow, timebank_kernel::DomainError>;
+
+async fn as_owner(
+    state: web::Data<AppState>,
+    principal: Principal,
+    id: web::Path<String>,
+    body: web::Bytes,
+    step: OwnerStep,
+) -> Result<HttpResponse, ApiError> {
     let reason = optional_body::<ReasonBody>(&body)?.and_then(|r| r.reason);
     let body = state
         .db(move |conn| {
             let allowed = |s: &PartyScope| access::may_act_for(&principal, s);
-            let item = lists::withdraw(
-                conn,
-                &id,
-                reason.as_deref(),
-                &principal.actor_id(),
-                &allowed,
-            )?;
+            let actor = principal.actor_id();
+            let item = step(conn, &id, reason.as_deref(), &actor, &allowed)?;
             item_body(conn, &item)
         })
         .await?;

@@ -377,31 +377,30 @@ pub async fn honour(
     body: crate::input::Json<HonourBody>,
 ) -> Result<HttpResponse, ApiError> {
     let body = valid(body)?;
-    let keyed = idempotency::Keyed::from_request(&req, &json!(body))?;
-    let actor = principal.actor_id();
-    let request_id = request_id.to_string();
-    let outcome = keyed
-        .run(&state, actor.clone(), move |c| {
-            let allowed = |s: &TeamScope| access::may_decide_team(&principal, s);
-            let by = Actor {
-                id: &actor,
-                request_id: Some(&request_id),
-            };
+    let sent = json!(body);
+    on_account(
+        req,
+        state,
+        principal,
+        request_id,
+        id,
+        sent,
+        move |c, id, by, allowed| {
             let (row, tx) = honours::award(
                 c,
-                &id,
+                id,
                 body.rule_code.trim(),
                 naive(body.occurred_at),
                 body.evidence.clone(),
                 by,
-                &allowed,
+                allowed,
             )?;
             let mut out = honour_json(&row);
             out["transaction"] = json!(tx);
-            Ok(Effect::new(StatusCode::CREATED, out))
-        })
-        .await?;
-    Ok(outcome.into_response())
+            Ok(out)
+        },
+    )
+    .await
 }
 
 #[derive(Debug, Deserialize, Serialize, Validate)]
@@ -422,21 +421,20 @@ pub async fn donate(
     body: crate::input::Json<DonateBody>,
 ) -> Result<HttpResponse, ApiError> {
     let body = valid(body)?;
-    let keyed = idempotency::Keyed::from_request(&req, &json!(body))?;
-    let actor = principal.actor_id();
-    let request_id = request_id.to_string();
-    let outcome = keyed
-        .run(&state, actor.clone(), move |c| {
-            let allowed = |s: &TeamScope| access::may_decide_team(&principal, s);
-            let by = Actor {
-                id: &actor,
-                request_id: Some(&request_id),
-            };
-            let tx = honours::donate(c, &id, body.points, body.reason.as_deref(), by, &allowed)?;
-            Ok(Effect::new(StatusCode::CREATED, json!(tx)))
-        })
-        .await?;
-    Ok(outcome.into_response())
+    let sent = json!(body);
+    on_account(
+        req,
+        state,
+        principal,
+        request_id,
+        id,
+        sent,
+        move |c, id, by, allowed| {
+            let tx = honours::donate(c, id, body.points, body.reason.as_deref(), by, allowed)?;
+            Ok(json!(tx))
+        },
+    )
+    .await
 }
 
 #[derive(Debug, Deserialize, Serialize, Validate)]
@@ -458,7 +456,53 @@ pub async fn grant(
     body: crate::input::Json<GrantBody>,
 ) -> Result<HttpResponse, ApiError> {
     let body = valid(body)?;
-    let keyed = idempotency::Keyed::from_request(&req, &json!(body))?;
+    let sent = json!(body);
+    on_account(
+        req,
+        state,
+        principal,
+        request_id,
+        id,
+        sent,
+        move |c, id, by, allowed| {
+            let tx = honours::grant(
+                c,
+                id,
+                &body.volunteer_id,
+                body.points,
+                body.reason.trim(),
+                by,
+                allowed,
+            )?;
+            Ok(json!(tx))
+        },
+    )
+    .await
+}
+
+/// Runs a movement of a team's account (201 with what `run` answers) as an
+/// admin over the team's org, honouring an Idempotency-Key over `sent`.
+async fn on_account<F>(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    principal: Principal,
+    request_id: RequestId,
+    id: web::Path<String>,
+    sent: Value,
+    run: F,
+) -> Result<HttpResponse, ApiError>
+where
+    F: Fn(
+            &mut timebank_store::DbConnection,
+            &str,
+            Actor<'_>,
+            timebank_kernel::Check<'_, TeamScope>,
+        ) -> Result<Value, ApiError>
+        + Send
+        + Sync
+        + 'static,
+{
+    let keyed = idempotency::Keyed::from_request(&req, &sent)?;
     let actor = principal.actor_id();
     let request_id = request_id.to_string();
     let outcome = keyed
@@ -468,16 +512,8 @@ pub async fn grant(
                 id: &actor,
                 request_id: Some(&request_id),
             };
-            let tx = honours::grant(
-                c,
-                &id,
-                &body.volunteer_id,
-                body.points,
-                body.reason.trim(),
-                by,
-                &allowed,
-            )?;
-            Ok(Effect::new(StatusCode::CREATED, json!(tx)))
+            let body = run(c, &id, by, &allowed)?;
+            Ok(Effect::new(StatusCode::CREATED, body))
         })
         .await?;
     Ok(outcome.into_response())
