@@ -438,7 +438,7 @@ const MATRIX: &[(&str, &str, &str, &str)] = &[
         "POST",
         "/units/{U}/members",
         r#"{"volunteer_id":"{um}"}"#,
-        "a--+-++----+-+-",
+        "a--+-++----+-++",
     ),
     ("DELETE", "/units/{U}/members/{ov}", "", "a-.+-..----.-.-"),
     (

@@ -311,20 +311,48 @@ fn a_unit_reports_its_people_and_sees_their_hours_but_nothing_private() {
         let r = post_empty(app, &format!("/api/v1/units/{unit}/approve"), &app.admin);
         assert_eq!(r.body["status"], "active", "{}", r.body);
 
-        // Its admin records who reports from it (双报到), from any community.
-        let r = app.post(
-            &format!("/api/v1/units/{unit}/members"),
-            Some(&rep_token),
-            json!({ "volunteer_id": worker }),
-        );
+        // Its admin records who reports from it (双报到), from any community;
+        // the unit reads their hours once the volunteer confirms.
+        let join = |token: &str, v: &str| {
+            app.post(
+                &format!("/api/v1/units/{unit}/members"),
+                Some(token),
+                json!({ "volunteer_id": v }),
+            )
+        };
+        let r = join(&rep_token, &worker);
         assert_eq!(r.status, 201, "{}", r.body);
-        let r = app.post(
-            &format!("/api/v1/units/{unit}/members"),
-            Some(&other_token),
-            json!({ "volunteer_id": other }),
-        );
-        r.assert_error(403, "forbidden");
+        assert_eq!(r.body["confirmed"], false);
         crate::helpers::earn(app, &worker, &t.community_b, "3.50");
+        let r = app.get(&format!("/api/v1/units/{unit}"), Some(&rep_token));
+        assert_eq!(r.body["members"][0]["confirmed"], false, "{}", r.body);
+        assert!(
+            r.body["members"][0]["service_hours"].is_null(),
+            "{}",
+            r.body
+        );
+        let r = app.get(&format!("/api/v1/volunteers/{worker}"), Some(&worker_token));
+        assert_eq!(r.body["units"][0]["confirmed"], false, "{}", r.body);
+        let r = join(&worker_token, &worker);
+        assert_eq!(r.status, 200, "{}", r.body);
+        assert_eq!(r.body["confirmed"], true);
+        assert_eq!(join(&rep_token, &worker).body["confirmed"], true);
+        // Nobody else adds people to it; a volunteer may report from it.
+        join(&other_token, &worker).assert_error(403, "forbidden");
+        let r = join(&other_token, &other);
+        assert_eq!(r.status, 201, "{}", r.body);
+        assert_eq!(r.body["confirmed"], true);
+        assert_eq!(
+            app.send(
+                "DELETE",
+                &format!("/api/v1/units/{unit}/members/{other}"),
+                Some(&rep_token),
+                None,
+                &[]
+            )
+            .status,
+            204
+        );
 
         // Its admin finds it on their own account.
         let me = app.get("/api/v1/me", Some(&rep_token));

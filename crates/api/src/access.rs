@@ -189,6 +189,19 @@ pub fn may_manage_unit(p: &Principal, s: &UnitScope) -> bool {
     s.admins.iter().any(|a| p.is_user(a)) || p.admin_over(&s.org_path)
 }
 
+/// Who records that a volunteer reports from a unit: the volunteer
+/// themselves or staff over the unit's org (confirmed at once), or the
+/// unit's admins (waiting for the volunteer to confirm).
+pub fn joins_unit(p: &Principal, s: &UnitScope, volunteer_id: &str) -> Option<bool> {
+    if p.is_user(volunteer_id) || p.admin_over(&s.org_path) {
+        Some(true)
+    } else if may_manage_unit(p, s) {
+        Some(false)
+    } else {
+        None
+    }
+}
+
 /// A unit's contact, admins and members' hours: its admins and staff who
 /// read its org.
 pub fn may_read_unit(p: &Principal, s: &UnitScope) -> bool {

@@ -63,6 +63,7 @@ pub struct Member {
     pub name: String,
     pub community_id: String,
     pub reported_at: NaiveDateTime,
+    pub confirmed: bool,
 }
 
 pub fn get(conn: &mut DbConnection, id: &str) -> Result<UnitRow, DomainError> {
@@ -264,39 +265,74 @@ pub fn add_admin(
     })
 }
 
-/// Records that an active volunteer reports from this active unit; true
-/// when they did not yet.
+/// How a membership is recorded: `None` refused; `Some(true)` confirmed
+/// (the volunteer themselves, or staff over the unit's org); `Some(false)`
+/// added by the unit's admins, waiting for the volunteer to confirm.
+pub type Joining<'a> = &'a dyn Fn(&UnitScope) -> Option<bool>;
+
+/// What adding a member did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Joined {
+    /// A new member (or one who had left), not one confirmed now.
+    pub created: bool,
+    pub confirmed: bool,
+}
+
+/// Records that an active volunteer reports from this active unit, or
+/// confirms it when the volunteer (or staff) says so.
 pub fn add_member(
     conn: &mut DbConnection,
     id: &str,
     volunteer_id: &str,
     actor: &str,
-    allowed: Check<'_, UnitScope>,
-) -> Result<bool, DomainError> {
+    joining: Joining<'_>,
+) -> Result<Joined, DomainError> {
     write_tx(conn, |c| {
-        let (unit, _) = locked(c, id, allowed)?;
+        lock_row(c, Lockable::Unit, id)?;
+        let unit = get(c, id)?;
+        let scope = scope(c, &unit)?;
+        let confirms = joining(&scope).ok_or_else(DomainError::forbidden)?;
         require_active(&unit)?;
         let v = timebank_directory::find_volunteer(c, volunteer_id)?.ok_or_else(|| {
             DomainError::refused(Code::UnknownVolunteer, "volunteer_id is not a volunteer")
         })?;
         v.row.require_active(timebank_store::now())?;
         let now = timebank_store::now();
+        let confirmed_now = confirms.then_some(now);
         let existing = unit_members::table
             .find((id, volunteer_id))
-            .select(unit_members::left_at)
-            .first::<Option<NaiveDateTime>>(c)
+            .select((unit_members::left_at, unit_members::confirmed_at))
+            .first::<(Option<NaiveDateTime>, Option<NaiveDateTime>)>(c)
             .optional()?;
         match existing {
-            Some(None) => Ok(false),
-            Some(Some(_)) => {
+            Some((None, Some(_))) => Ok(Joined {
+                created: false,
+                confirmed: true,
+            }),
+            Some((None, None)) => {
+                if confirms {
+                    diesel::update(unit_members::table.find((id, volunteer_id)))
+                        .set(unit_members::confirmed_at.eq(now))
+                        .execute(c)?;
+                }
+                Ok(Joined {
+                    created: false,
+                    confirmed: confirms,
+                })
+            }
+            Some((Some(_), _)) => {
                 diesel::update(unit_members::table.find((id, volunteer_id)))
                     .set((
                         unit_members::left_at.eq(None::<NaiveDateTime>),
                         unit_members::reported_at.eq(now),
                         unit_members::added_by.eq(actor),
+                        unit_members::confirmed_at.eq(confirmed_now),
                     ))
                     .execute(c)?;
-                Ok(true)
+                Ok(Joined {
+                    created: true,
+                    confirmed: confirms,
+                })
             }
             None => {
                 diesel::insert_into(unit_members::table)
@@ -305,9 +341,13 @@ pub fn add_member(
                         unit_members::volunteer_id.eq(volunteer_id),
                         unit_members::reported_at.eq(now),
                         unit_members::added_by.eq(actor),
+                        unit_members::confirmed_at.eq(confirmed_now),
                     ))
                     .execute(c)?;
-                Ok(true)
+                Ok(Joined {
+                    created: true,
+                    confirmed: confirms,
+                })
             }
         }
     })
@@ -351,16 +391,20 @@ pub fn members(conn: &mut DbConnection, id: &str) -> Result<Vec<Member>, DomainE
             users::name,
             volunteers::community_id,
             unit_members::reported_at,
+            unit_members::confirmed_at,
         ))
-        .load::<(String, String, String, NaiveDateTime)>(conn)?;
+        .load::<(String, String, String, NaiveDateTime, Option<NaiveDateTime>)>(conn)?;
     Ok(rows
         .into_iter()
-        .map(|(volunteer_id, name, community_id, reported_at)| Member {
-            volunteer_id,
-            name,
-            community_id,
-            reported_at,
-        })
+        .map(
+            |(volunteer_id, name, community_id, reported_at, confirmed_at)| Member {
+                volunteer_id,
+                name,
+                community_id,
+                reported_at,
+                confirmed: confirmed_at.is_some(),
+            },
+        )
         .collect())
 }
 
@@ -378,18 +422,22 @@ pub fn administered_by(
         .load(conn)?)
 }
 
-/// The units a volunteer reports from now: (id, name).
+/// The units a volunteer reports from now: (id, name, confirmed).
 pub fn of_volunteer(
     conn: &mut DbConnection,
     volunteer_id: &str,
-) -> Result<Vec<(String, String)>, DomainError> {
-    Ok(unit_members::table
+) -> Result<Vec<(String, String, bool)>, DomainError> {
+    let rows: Vec<(String, String, Option<NaiveDateTime>)> = unit_members::table
         .inner_join(units::table)
         .filter(unit_members::volunteer_id.eq(volunteer_id))
         .filter(unit_members::left_at.is_null())
         .order(units::name.asc())
-        .select((units::id, units::name))
-        .load(conn)?)
+        .select((units::id, units::name, unit_members::confirmed_at))
+        .load(conn)?;
+    Ok(rows
+        .into_iter()
+        .map(|(id, name, confirmed)| (id, name, confirmed.is_some()))
+        .collect())
 }
 
 pub struct ListFilter {

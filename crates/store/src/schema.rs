@@ -539,6 +539,7 @@ diesel::table! {
         volunteer_id -> Text,
         reported_at -> Timestamp,
         added_by -> Text,
+        confirmed_at -> Nullable<Timestamp>,
         left_at -> Nullable<Timestamp>,
     }
 }

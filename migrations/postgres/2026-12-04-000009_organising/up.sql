@@ -61,11 +61,15 @@ CREATE TABLE unit_admins (
 CREATE INDEX unit_admins_user_idx ON unit_admins (user_id);
 
 -- A unit's people reporting to their residential community (到社区报到).
+-- Added by the unit's admins, a member is confirmed once the volunteer
+-- says so (or staff over the unit's org added them): only then does the
+-- unit read their hours.
 CREATE TABLE unit_members (
     unit_id      TEXT NOT NULL REFERENCES units (id),
     volunteer_id TEXT NOT NULL REFERENCES volunteers (user_id),
     reported_at  TIMESTAMP NOT NULL,
     added_by     TEXT NOT NULL,
+    confirmed_at TIMESTAMP,
     left_at      TIMESTAMP,
     PRIMARY KEY (unit_id, volunteer_id)
 );

@@ -639,4 +639,5 @@ export default {
   'lists.scope': 'Scope',
   'lists.scope_district': 'The whole district',
   'lists.scope_mine': 'This organisation and below',
+  'units.unconfirmed': 'waiting for the volunteer to confirm',
 };

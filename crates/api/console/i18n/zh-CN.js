@@ -654,4 +654,5 @@ export default {
   'lists.scope': '范围',
   'lists.scope_district': '全区',
   'lists.scope_mine': '本组织及下级',
+  'units.unconfirmed': '待本人确认',
 };

@@ -86,7 +86,7 @@ async function details(id) {
     u.members && u.members.length ? table([
       { label: t('units.member'), render: (m) => volunteerLink(m.volunteer_id, m.name) },
       { label: t('units.community'), render: (m) => m.community_name || idText(m.community_id) },
-      { label: t('units.service_hours'), render: (m) => fmtAmount(m.service_hours) },
+      { label: t('units.service_hours'), render: (m) => (m.confirmed ? fmtAmount(m.service_hours) : t('units.unconfirmed')) },
       { label: t('units.reported_at'), render: (m) => fmtTime(m.reported_at) },
     ], u.members).el : h('p', { class: 'muted' }, '—'));
 }

@@ -174,19 +174,27 @@ fn members_json(
     conn: &mut timebank_store::DbConnection,
     members: &[units::Member],
 ) -> Result<Value, ApiError> {
-    let ids: Vec<&str> = members.iter().map(|m| m.volunteer_id.as_str()).collect();
+    let ids: Vec<&str> = members
+        .iter()
+        .filter(|m| m.confirmed)
+        .map(|m| m.volunteer_id.as_str())
+        .collect();
     let wallets = timebank_ledger::read::wallets_of_owners(conn, &ids)?;
     let mut items: Vec<Value> = members
         .iter()
         .map(|m| {
-            let hours = wallets
-                .get(&m.volunteer_id)
-                .map_or(Amount::ZERO, |(_, b)| b.hours);
+            // Hours only of those who confirmed they report from the unit.
+            let hours = m.confirmed.then(|| {
+                wallets
+                    .get(&m.volunteer_id)
+                    .map_or(Amount::ZERO, |(_, b)| b.hours)
+            });
             json!({
                 "volunteer_id": m.volunteer_id,
                 "name": m.name,
                 "community_id": m.community_id,
                 "reported_at": utc_string(&m.reported_at),
+                "confirmed": m.confirmed,
                 "service_hours": hours,
             })
         })
@@ -276,22 +284,28 @@ pub async fn add_member(
     body: crate::input::Json<VolunteerBody>,
 ) -> Result<HttpResponse, ApiError> {
     let body = valid(body)?;
-    let (added, unit_id, volunteer_id) = state
+    let (joined, unit_id, volunteer_id) = state
         .db(move |conn| {
-            let allowed = |s: &UnitScope| access::may_manage_unit(&principal, s);
-            let added = units::add_member(
+            let volunteer = body.volunteer_id.clone();
+            let joining = |s: &UnitScope| access::joins_unit(&principal, s, &volunteer);
+            let joined = units::add_member(
                 conn,
                 &id,
                 &body.volunteer_id,
                 &principal.actor_id(),
-                &allowed,
+                &joining,
             )?;
-            Ok((added, id.into_inner(), body.volunteer_id))
+            Ok((joined, id.into_inner(), body.volunteer_id))
         })
         .await?;
     Ok(created_or_ok(
-        added,
-        json!({ "unit_id": unit_id, "volunteer_id": volunteer_id, "member": true }),
+        joined.created,
+        json!({
+            "unit_id": unit_id,
+            "volunteer_id": volunteer_id,
+            "member": true,
+            "confirmed": joined.confirmed,
+        }),
     ))
 }
 

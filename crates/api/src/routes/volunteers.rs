@@ -174,7 +174,7 @@ fn profile(conn: &mut DbConnection, v: &Volunteer, full_phone: bool) -> Result<V
             .collect::<Vec<_>>(),
         "units": timebank_services::units::of_volunteer(conn, &v.row.user_id)?
             .into_iter()
-            .map(|(id, name)| json!({ "id": id, "name": name }))
+            .map(|(id, name, confirmed)| json!({ "id": id, "name": name, "confirmed": confirmed }))
             .collect::<Vec<_>>(),
     }))
 }

@@ -309,13 +309,15 @@ pub fn load(
         )?;
         units::add_admin(conn, &hospital.id, v(3, 1)?, admin, &anyone)?;
         units::add_admin(conn, &power.id, v(0, 6)?, admin, &anyone)?;
-        for (u, c, n) in [
-            (&hospital, 3, 1),
-            (&hospital, 4, 2),
-            (&school, 0, 3),
-            (&power, 0, 6),
+        // Reported by themselves or staff; one the hospital added still
+        // has to confirm.
+        for (u, c, n, confirmed) in [
+            (&hospital, 3, 1, true),
+            (&hospital, 4, 2, false),
+            (&school, 0, 3, true),
+            (&power, 0, 6, true),
         ] {
-            units::add_member(conn, &u.id, v(c, n)?, admin, &anyone)?;
+            units::add_member(conn, &u.id, v(c, n)?, admin, &|_| Some(confirmed))?;
             directory::set_party_member(conn, v(c, n)?, true)?;
         }
         Ok::<_, anyhow::Error>((hospital, school, power))
