@@ -468,6 +468,48 @@ fn needs_and_resources_are_claimed_both_ways_and_become_projects() {
         )
         .assert_error(422, "validation_failed");
 
+        // A resident's wish becomes a need of their community, once.
+        let wish = app.post(
+            "/api/v1/wishes",
+            Some(&leader_token),
+            json!({ "category": "助老", "description": "楼下张奶奶想有人陪她去医院复查" }),
+        );
+        assert_eq!(wish.status, 201, "{}", wish.body);
+        let from_wish =
+            |token: &str, body: Value| app.post("/api/v1/list-items", Some(token), body);
+        let body = json!({ "list": "need", "from_wish_id": wish.body["id"] });
+        from_wish(&admin_b, body.clone()).assert_error(403, "forbidden");
+        from_wish(
+            &admin_a,
+            json!({ "list": "resource", "from_wish_id": wish.body["id"] }),
+        )
+        .assert_error(422, "validation_failed");
+        from_wish(
+            &admin_a,
+            json!({ "list": "need", "from_wish_id": "no-such-wish" }),
+        )
+        .assert_error(422, "validation_failed");
+        app.post(
+            "/api/v1/list-items",
+            Some(&admin_a),
+            json!({ "list": "need", "org_id": t.community_a }),
+        )
+        .assert_error(422, "validation_failed");
+        let r = from_wish(&admin_a, body.clone());
+        assert_eq!(r.status, 201, "{}", r.body);
+        assert_eq!(r.body["org_id"], t.community_a.as_str());
+        assert_eq!(r.body["category"], "助老");
+        assert_eq!(
+            r.body["source"],
+            format!("wish:{}", wish.body["id"].as_str().unwrap())
+        );
+        assert!(
+            r.body["title"].as_str().unwrap().starts_with("楼下张奶奶"),
+            "{}",
+            r.body
+        );
+        from_wish(&admin_a, body).assert_error(409, "conflict");
+
         // A unit publishes a resource.
         let resource = app.post(
             "/api/v1/list-items",
@@ -490,7 +532,8 @@ fn needs_and_resources_are_claimed_both_ways_and_become_projects() {
             .iter()
             .map(|i| i["id"].as_str().unwrap())
             .collect();
-        assert_eq!(ids, vec![need.as_str()]);
+        assert_eq!(ids.len(), 2, "{}", r.body);
+        assert_eq!(ids[1], need.as_str());
         app.get("/api/v1/list-items?list=wish", Some(&leader_token))
             .assert_error(400, "invalid_query");
 

@@ -33,6 +33,7 @@ pub struct ItemRow {
     pub until: Option<NaiveDateTime>,
     #[diesel(deserialize_as = String)]
     pub status: ListItemStatus,
+    pub source: Option<String>,
     pub claim_id: Option<String>,
     pub project_id: Option<String>,
     pub created_by: String,
@@ -73,6 +74,13 @@ pub enum PartyScope {
     Team(TeamScope),
 }
 
+/// A resident's request or wish a need is made of.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Source {
+    Request(String),
+    Wish(String),
+}
+
 pub struct NewItem {
     pub list: String,
     pub owner: Party,
@@ -81,6 +89,60 @@ pub struct NewItem {
     pub description: String,
     pub quantity: Option<i32>,
     pub until: Option<NaiveDateTime>,
+}
+
+/// What a need made of a resident's request or wish says by default: its
+/// community (the owner), category and description.
+pub struct FromSource {
+    pub community_id: String,
+    pub category: String,
+    pub description: String,
+    pub key: String,
+}
+
+/// Reads the request or wish a need is made of: 422 when there is none or
+/// it is no longer waiting for someone.
+pub fn source_of(conn: &mut DbConnection, source: &Source) -> Result<FromSource, DomainError> {
+    use timebank_rules::states::{RequestStatus, WishStatus};
+    let missing = |what: &str| {
+        DomainError::refused(Code::ValidationFailed, format!("no such {what}")).with_details(
+            serde_json::json!({ "fields": { format!("from_{what}_id"): ["unknown"] } }),
+        )
+    };
+    match source {
+        Source::Request(id) => {
+            let r = crate::requests::get(conn, id).map_err(|_| missing("request"))?;
+            if r.status != RequestStatus::Open {
+                return Err(DomainError::invalid_state(
+                    "request",
+                    r.status.as_str(),
+                    "open",
+                ));
+            }
+            Ok(FromSource {
+                community_id: r.community_id,
+                category: r.category,
+                description: r.description,
+                key: format!("request:{id}"),
+            })
+        }
+        Source::Wish(id) => {
+            let w = crate::wishes::get(conn, id).map_err(|_| missing("wish"))?;
+            if w.status != WishStatus::Open {
+                return Err(DomainError::invalid_state(
+                    "wish",
+                    w.status.as_str(),
+                    "open",
+                ));
+            }
+            Ok(FromSource {
+                community_id: w.community_id,
+                category: w.category,
+                description: w.description,
+                key: format!("wish:{id}"),
+            })
+        }
+    }
 }
 
 pub fn get(conn: &mut DbConnection, id: &str) -> Result<ItemRow, DomainError> {
@@ -155,9 +217,12 @@ fn require_active(conn: &mut DbConnection, party: &PartyScope) -> Result<(), Dom
     }
 }
 
+/// Publishes an item; `source` names the resident's request or wish a
+/// need is made of (once per source).
 pub fn create(
     conn: &mut DbConnection,
     new: NewItem,
+    source: Option<String>,
     actor: &str,
     allowed: Check<'_, PartyScope>,
 ) -> Result<ItemRow, DomainError> {
@@ -198,6 +263,7 @@ pub fn create(
                 list_items::quantity.eq(new.quantity),
                 list_items::until.eq(new.until),
                 list_items::status.eq(ListItemStatus::Open),
+                list_items::source.eq(&source),
                 list_items::created_by.eq(actor),
                 list_items::created_at.eq(now),
                 list_items::updated_at.eq(now),

@@ -556,6 +556,7 @@ diesel::table! {
         quantity -> Nullable<Integer>,
         until -> Nullable<Timestamp>,
         status -> Text,
+        source -> Nullable<Text>,
         claim_id -> Nullable<Text>,
         project_id -> Nullable<Text>,
         created_by -> Text,

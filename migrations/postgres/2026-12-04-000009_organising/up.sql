@@ -90,6 +90,9 @@ CREATE TABLE list_items (
     quantity    INTEGER CHECK (quantity > 0),
     until       TIMESTAMP,
     status      TEXT NOT NULL CHECK (status IN ('open', 'claimed', 'matched', 'withdrawn')),
+    -- A need made of a resident's service request or wish (`request:<id>`,
+    -- `wish:<id>`): one item per source.
+    source      TEXT UNIQUE,
     claim_id    TEXT,
     project_id  TEXT,
     created_by  TEXT NOT NULL,

@@ -4,7 +4,9 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 use timebank_kernel::Code;
 use timebank_rules::states::ListItemStatus;
-use timebank_services::lists::{self, ClaimRow, ItemRow, LISTS, NewItem, Party, PartyScope};
+use timebank_services::lists::{
+    self, ClaimRow, ItemRow, LISTS, NewItem, Party, PartyScope, Source,
+};
 use timebank_views::{After, Page};
 use validator::Validate;
 
@@ -42,6 +44,7 @@ fn item_json(i: &ItemRow, claim: Option<&ClaimRow>) -> Value {
         "quantity": i.quantity,
         "until": opt_utc(i.until),
         "status": i.status,
+        "source": i.source,
         "claim": claim.map(claim_json),
         "project_id": i.project_id,
         "created_at": utc_string(&i.created_at),
@@ -108,15 +111,74 @@ pub struct CreateItem {
     org_id: Option<String>,
     #[validate(length(min = 1, max = 64))]
     unit_id: Option<String>,
+    /// A need made of a resident's service request or wish: its community
+    /// owns it, its category and description are the defaults.
+    #[validate(length(min = 1, max = 64))]
+    from_request_id: Option<String>,
+    #[validate(length(min = 1, max = 64))]
+    from_wish_id: Option<String>,
     #[validate(length(min = 1, max = 30))]
-    category: String,
+    category: Option<String>,
     #[validate(length(min = 1, max = 100))]
-    title: String,
+    title: Option<String>,
     #[validate(length(min = 1, max = 2000))]
-    description: String,
+    description: Option<String>,
     #[validate(range(min = 1, max = 1000000))]
     quantity: Option<i32>,
     until: Option<DateTime<Utc>>,
+}
+
+fn invalid(message: &str, fields: Value) -> ApiError {
+    ApiError::new(Code::ValidationFailed, message).with_details(json!({ "fields": fields }))
+}
+
+impl CreateItem {
+    fn source(&self) -> Result<Option<Source>, ApiError> {
+        match (&self.from_request_id, &self.from_wish_id) {
+            (None, None) => Ok(None),
+            (Some(r), None) => Ok(Some(Source::Request(r.clone()))),
+            (None, Some(w)) => Ok(Some(Source::Wish(w.clone()))),
+            (Some(_), Some(_)) => Err(invalid(
+                "give one of from_request_id and from_wish_id",
+                json!({ "from_request_id": ["one_of"], "from_wish_id": ["one_of"] }),
+            )),
+        }
+    }
+
+    /// Without a source, category, title and description are required.
+    fn require_text(&self) -> Result<(), ApiError> {
+        let mut missing = serde_json::Map::new();
+        for (name, value) in [
+            ("category", &self.category),
+            ("title", &self.title),
+            ("description", &self.description),
+        ] {
+            if value.as_deref().is_none_or(|v| v.trim().is_empty()) {
+                missing.insert(name.to_owned(), json!(["required"]));
+            }
+        }
+        if missing.is_empty() {
+            Ok(())
+        } else {
+            let names: Vec<&String> = missing.keys().collect();
+            let names: Vec<&str> = names.iter().map(|n| n.as_str()).collect();
+            Err(invalid(
+                &format!("{} required", names.join(", ")),
+                Value::Object(missing),
+            ))
+        }
+    }
+}
+
+/// The first characters of a description, as a title.
+fn title_of(description: &str) -> String {
+    let text = description.trim();
+    let short: String = text.chars().take(30).collect();
+    if short.chars().count() < text.chars().count() {
+        format!("{short}…")
+    } else {
+        short
+    }
 }
 
 pub async fn create(
@@ -128,25 +190,72 @@ pub async fn create(
     if !LISTS.contains(&body.list.as_str()) {
         return Err(list_error(Code::ValidationFailed));
     }
-    let owner = one_party(
-        body.org_id.clone(),
-        body.unit_id.clone(),
-        None,
-        ["org_id", "unit_id", ""],
-    )?;
+    let source = body.source()?;
+    if source.is_some() && body.list != "need" {
+        return Err(invalid(
+            "a resident's request or wish becomes a need",
+            json!({ "list": ["need_from_source"] }),
+        ));
+    }
+    if source.is_some() && body.unit_id.is_some() {
+        return Err(invalid(
+            "a need made of a request or wish is its community's",
+            json!({ "unit_id": ["not_with_source"] }),
+        ));
+    }
+    if source.is_none() {
+        body.require_text()?;
+    }
+    let owner_given = (body.org_id.clone(), body.unit_id.clone());
     let body = state
         .db(move |conn| {
             let allowed = |s: &PartyScope| access::may_act_for(&principal, s);
+            let (owner, from) = match &source {
+                Some(src) => {
+                    let from = lists::source_of(conn, src)?;
+                    if owner_given
+                        .0
+                        .as_ref()
+                        .is_some_and(|o| *o != from.community_id)
+                    {
+                        return Err(invalid(
+                            "org_id must be the community of the request or wish",
+                            json!({ "org_id": ["mismatch"] }),
+                        ));
+                    }
+                    (Party::Org(from.community_id.clone()), Some(from))
+                }
+                None => (
+                    one_party(
+                        owner_given.0,
+                        owner_given.1,
+                        None,
+                        ["org_id", "unit_id", ""],
+                    )?,
+                    None,
+                ),
+            };
+            let pick = |given: Option<String>, default: Option<&str>| {
+                given
+                    .map(|g| g.trim().to_owned())
+                    .or_else(|| default.map(str::to_owned))
+                    .unwrap_or_default()
+            };
+            let description = pick(
+                body.description,
+                from.as_ref().map(|f| f.description.as_str()),
+            );
             let new = NewItem {
                 list: body.list,
                 owner,
-                category: body.category.trim().to_owned(),
-                title: body.title.trim().to_owned(),
-                description: body.description.trim().to_owned(),
+                category: pick(body.category, from.as_ref().map(|f| f.category.as_str())),
+                title: pick(body.title, Some(&title_of(&description))),
+                description,
                 quantity: body.quantity,
                 until: body.until.map(naive),
             };
-            let item = lists::create(conn, new, &principal.actor_id(), &allowed)?;
+            let key = from.map(|f| f.key);
+            let item = lists::create(conn, new, key, &principal.actor_id(), &allowed)?;
             item_body(conn, &item)
         })
         .await?;

@@ -11,9 +11,9 @@ use timebank_earning::cases::{self, NewCaseRule};
 use timebank_earning::settle::settle_activity;
 use timebank_kernel::{Code, DomainError, anyone};
 use timebank_ledger::Amount;
-use timebank_rules::states::ProjectStep;
+use timebank_rules::states::{ProjectStep, WishStatus};
 use timebank_services::honours::{self, Actor};
-use timebank_services::lists::{self, NewItem, Party};
+use timebank_services::lists::{self, NewItem, Party, Source};
 use timebank_services::projects;
 use timebank_services::teams::{self, NewTeam};
 use timebank_services::units::{self, NewUnit};
@@ -357,11 +357,33 @@ pub fn load(
                 quantity: None,
                 until: None,
             },
+            None,
             admin,
             &anyone,
         )
     };
     let org = |c: &Org| Party::Org(c.id.clone());
+    // A resident's open wish is put on the community's list of needs.
+    let wishes = timebank_services::wishes::list_open(conn, &ids(communities))?;
+    if let Some(wish) = wishes.iter().find(|w| w.status == WishStatus::Open) {
+        let from = lists::source_of(conn, &Source::Wish(wish.id.clone()))?;
+        lists::create(
+            conn,
+            NewItem {
+                list: "need".to_owned(),
+                owner: Party::Org(from.community_id.clone()),
+                category: from.category.clone(),
+                title: from.description.chars().take(30).collect(),
+                description: from.description.clone(),
+                quantity: None,
+                until: None,
+            },
+            Some(from.key),
+            admin,
+            &anyone,
+        )?;
+        counts.items += 1;
+    }
     let (closed_need, running_need, tutoring) = clock::at(at(today, 60, 2), || {
         let tutoring = item(
             conn,
@@ -423,7 +445,7 @@ pub fn load(
             "周六上午开放给社区亲子活动",
         )
     })?;
-    counts.items = 7;
+    counts.items += 7;
     clock::at(at(today, 3, 2), || {
         lists::claim(
             conn,
@@ -530,4 +552,8 @@ pub fn load(
     )?;
     counts.projects = 2;
     Ok(counts)
+}
+
+fn ids(orgs: &[Org]) -> Vec<String> {
+    orgs.iter().map(|o| o.id.clone()).collect()
 }
