@@ -370,7 +370,8 @@ fn a_unit_reports_its_people_and_sees_their_hours_but_nothing_private() {
         assert_eq!(r.body["contact"], "张主任 0731-1234");
         assert_eq!(r.body["members"][0]["volunteer_id"], worker.as_str());
         assert_eq!(r.body["members"][0]["service_hours"], "3.50");
-        assert_eq!(r.body["admins"][0], rep.as_str());
+        assert_eq!(r.body["admins"][0]["user_id"], rep.as_str());
+        assert_eq!(r.body["admins"][0]["name"], "单位联络人");
         // Anyone else sees the unit, not its people or contact.
         let r = app.get(&format!("/api/v1/units/{unit}"), Some(&other_token));
         assert_eq!(r.status, 200, "{}", r.body);
@@ -776,12 +777,35 @@ fn a_team_honour_goes_to_the_team_account_and_leaves_it_only_for_the_pool_or_mem
         assert_eq!(replay.status, 201);
         assert_eq!(replay.header("Idempotent-Replayed"), Some("true"));
         assert_eq!(replay.body["id"], r.body["id"]);
-        honour(&admin_a, "h2").assert_error(422, "case_limit_reached");
+        let limited = honour(&admin_a, "h2");
+        limited.assert_error(422, "case_limit_reached");
+        assert!(
+            limited.body["error"]["message"]
+                .as_str()
+                .unwrap()
+                .contains("team"),
+            "{}",
+            limited.body
+        );
         let account = |app: &App| {
             app.get(&format!("/api/v1/teams/{team}"), Some(&leader_token))
                 .body["account"]
                 .clone()
         };
+        assert_eq!(account(app), json!({ "points": "30.00", "hours": "5.00" }));
+
+        // A reversed honour is marked so and no longer counts.
+        let tx = r.body["transaction"]["id"].as_str().unwrap();
+        let reversed = app.post(
+            &format!("/api/v1/transactions/{tx}/reverse"),
+            Some(&app.admin),
+            json!({ "reason": "表彰文件撤销" }),
+        );
+        assert_eq!(reversed.status, 201, "{}", reversed.body);
+        let page = app.get(&format!("/api/v1/teams/{team}"), Some(&leader_token));
+        assert_eq!(page.body["honours"][0]["reversed"], true, "{}", page.body);
+        assert_eq!(account(app), json!({ "points": "0.00", "hours": "0.00" }));
+        assert_eq!(honour(&admin_a, "h3").status, 201);
         assert_eq!(account(app), json!({ "points": "30.00", "hours": "5.00" }));
 
         // Points leave only to members (by an admin) or to the pool.
@@ -807,15 +831,185 @@ fn a_team_honour_goes_to_the_team_account_and_leaves_it_only_for_the_pool_or_mem
             )
         };
         donate("25.00").assert_error(422, "insufficient_balance");
-        let r = donate("20.00");
+        let r = donate("15.00");
         assert_eq!(r.status, 201, "{}", r.body);
         assert_eq!(r.body["kind"], "gift");
+        // What a dissolved team still holds can be given on, not added to.
+        let r = app.send(
+            "POST",
+            &format!("/api/v1/teams/{team}/dissolve"),
+            Some(&admin_a),
+            None,
+            &[],
+        );
+        assert_eq!(r.body["status"], "dissolved", "{}", r.body);
+        honour(&admin_a, "h4").assert_error(422, "team_not_active");
+        assert_eq!(donate("5.00").status, 201);
         assert_eq!(account(app), json!({ "points": "0.00", "hours": "5.00" }));
         let r = app.get(
             &format!("/api/v1/pool?district_id={}", t.district),
             Some(&app.admin),
         );
         assert_eq!(r.body["points"], "20.00", "{}", r.body);
+        app.assert_verified();
+    });
+}
+
+#[test]
+fn what_leaves_or_ends_takes_its_powers_and_offers_with_it() {
+    each_backend(|app| {
+        let t = tree(app);
+        let admin_a = app.admin_of(&t.community_a, "13900000041", &t.community_a);
+        let (leader, leader_token) = app.active_volunteer("队长", "13800000041", &t.community_a);
+        let (other, other_token) = app.active_volunteer("邻居", "13800000042", &t.community_a);
+        let pending = app.register("待审", "13800000043", &t.community_a);
+
+        // Named people are checked as facts of the request (422), blanks
+        // are refused, and units register with a district, street or
+        // community only.
+        let team = |body: Value| app.post("/api/v1/teams", Some(&admin_a), body);
+        team(json!({ "org_id": t.community_a, "name": "队", "category": "助老", "leader_id": pending }))
+            .assert_error(422, "volunteer_unavailable");
+        team(json!({ "org_id": t.community_a, "name": "   ", "category": "助老", "leader_id": leader }))
+            .assert_error(422, "validation_failed");
+        app.post(
+            "/api/v1/units",
+            Some(&app.admin),
+            json!({ "name": "市级单位", "kind": "agency", "org_id": app.root_id }),
+        )
+        .assert_error(422, "invalid_org_kind");
+        let r = team(
+            json!({ "org_id": t.community_a, "name": "助老队", "category": "助老", "leader_id": leader }),
+        );
+        let team_id = id(&r.body);
+
+        // An activity under review shows on the team's page to who runs it only.
+        let r = app.post(
+            "/api/v1/activities",
+            Some(&leader_token),
+            json!({ "team_id": team_id, "title": "陪诊", "category": "助老", "starts_at": "2027-03-01T01:00:00Z", "ends_at": "2027-03-01T03:00:00Z", "capacity": 5 }),
+        );
+        assert_eq!(r.status, 201, "{}", r.body);
+        let page = |token: &str| {
+            app.get(&format!("/api/v1/teams/{team_id}"), Some(token))
+                .body
+        };
+        assert_eq!(
+            page(&leader_token)["activities"].as_array().unwrap().len(),
+            1
+        );
+        assert_eq!(
+            page(&other_token)["activities"].as_array().unwrap().len(),
+            0
+        );
+
+        // Deadlines: none in the past, and no claim after one.
+        let item = |body: Value| app.post("/api/v1/list-items", Some(&admin_a), body);
+        item(json!({ "list": "need", "org_id": t.community_a, "category": "助老", "title": "x", "description": "y", "until": "2020-01-01T00:00:00Z" }))
+            .assert_error(422, "validation_failed");
+        let soon = (chrono::Utc::now() + chrono::Duration::seconds(2))
+            .format("%Y-%m-%dT%H:%M:%S%.3fZ")
+            .to_string();
+        let closing = item(
+            json!({ "list": "need", "org_id": t.community_a, "category": "助老", "title": "x", "description": "y", "until": soon }),
+        );
+        assert_eq!(closing.status, 201, "{}", closing.body);
+        std::thread::sleep(std::time::Duration::from_millis(2500));
+        app.post(
+            &format!("/api/v1/list-items/{}/claim", id(&closing.body)),
+            Some(&leader_token),
+            json!({ "by_team_id": team_id }),
+        )
+        .assert_error(409, "item_expired");
+
+        // A unit that withdraws takes its offers off the lists; its admins
+        // hold nothing more.
+        let rep = app.register("联络人", "13700000041", &t.community_a);
+        let rep_token = app.login("13700000041", "volunteer-pass");
+        let unit = app.post(
+            "/api/v1/units",
+            Some(&app.admin),
+            json!({ "name": "超市", "kind": "enterprise", "org_id": t.community_a }),
+        );
+        let unit = id(&unit.body);
+        app.post(
+            &format!("/api/v1/units/{unit}/admins"),
+            Some(&app.admin),
+            json!({ "user_id": rep }),
+        );
+        let offer = app.post(
+            "/api/v1/list-items",
+            Some(&rep_token),
+            json!({ "list": "resource", "unit_id": unit, "category": "物资", "title": "米面", "description": "每月一次" }),
+        );
+        let offer = id(&offer.body);
+        let r = app.post(
+            &format!("/api/v1/list-items/{offer}/claim"),
+            Some(&admin_a),
+            json!({ "by_org_id": t.community_a }),
+        );
+        assert_eq!(r.body["status"], "claimed", "{}", r.body);
+        let r = app.send(
+            "POST",
+            &format!("/api/v1/units/{unit}/withdraw"),
+            Some(&rep_token),
+            None,
+            &[],
+        );
+        assert_eq!(r.body["status"], "withdrawn", "{}", r.body);
+        let r = app.get(&format!("/api/v1/list-items/{offer}"), Some(&admin_a));
+        assert_eq!(r.body["status"], "withdrawn", "{}", r.body);
+        assert_eq!(r.body["claims"][0]["outcome"], "withdrawn");
+        app.get(&format!("/api/v1/units/{unit}"), Some(&rep_token))
+            .assert_error(403, "forbidden");
+        app.post(
+            &format!("/api/v1/units/{unit}/members"),
+            Some(&rep_token),
+            json!({ "volunteer_id": other }),
+        )
+        .assert_error(403, "forbidden");
+
+        // A dissolved team's leader leads nothing any more.
+        let need = item(
+            json!({ "list": "need", "org_id": t.community_a, "category": "助老", "title": "助餐", "description": "每日送餐" }),
+        );
+        let need = id(&need.body);
+        app.post(
+            &format!("/api/v1/list-items/{need}/claim"),
+            Some(&leader_token),
+            json!({ "by_team_id": team_id }),
+        );
+        let r = app.send(
+            "POST",
+            &format!("/api/v1/list-items/{need}/confirm"),
+            Some(&admin_a),
+            None,
+            &[],
+        );
+        let project = r.body["project"]["id"].as_str().unwrap().to_owned();
+        app.send(
+            "POST",
+            &format!("/api/v1/teams/{team_id}/dissolve"),
+            Some(&admin_a),
+            None,
+            &[],
+        );
+        app.send(
+            "POST",
+            &format!("/api/v1/projects/{project}/start"),
+            Some(&leader_token),
+            None,
+            &[],
+        )
+        .assert_error(403, "forbidden");
+        let r = app.send(
+            "POST",
+            &format!("/api/v1/projects/{project}/start"),
+            Some(&admin_a),
+            None,
+            &[],
+        );
+        assert_eq!(r.body["status"], "running", "{}", r.body);
         app.assert_verified();
     });
 }

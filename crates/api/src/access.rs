@@ -170,7 +170,7 @@ pub fn may_decide_team(p: &Principal, s: &TeamScope) -> bool {
 /// The team's leader, or an admin over its org: members, leader,
 /// activities.
 pub fn may_manage_team(p: &Principal, s: &TeamScope) -> bool {
-    p.is_user(&s.leader_id) || p.admin_over(&s.org_path)
+    (p.is_user(&s.leader_id) && s.status.stands()) || p.admin_over(&s.org_path)
 }
 
 /// Who manages the team, or the member themselves leaving it.
@@ -186,7 +186,13 @@ pub fn may_decide_unit(p: &Principal, s: &UnitScope) -> bool {
 /// The unit's own admins, or an admin over its org: its members, list
 /// items and projects.
 pub fn may_manage_unit(p: &Principal, s: &UnitScope) -> bool {
-    s.admins.iter().any(|a| p.is_user(a)) || p.admin_over(&s.org_path)
+    is_unit_admin(p, s) || p.admin_over(&s.org_path)
+}
+
+/// One of a pending or active unit's admins: a rejected or withdrawn unit's
+/// admins hold nothing any more.
+fn is_unit_admin(p: &Principal, s: &UnitScope) -> bool {
+    s.status.stands() && s.admins.iter().any(|a| p.is_user(a))
 }
 
 /// Who records that a volunteer reports from a unit: the volunteer
@@ -205,7 +211,7 @@ pub fn joins_unit(p: &Principal, s: &UnitScope, volunteer_id: &str) -> Option<bo
 /// A unit's contact, admins and members' hours: its admins and staff who
 /// read its org.
 pub fn may_read_unit(p: &Principal, s: &UnitScope) -> bool {
-    s.admins.iter().any(|a| p.is_user(a)) || p.reads(&s.org_path)
+    is_unit_admin(p, s) || p.reads(&s.org_path)
 }
 
 /// Publishes, claims, confirms or declines for an org, a unit or a team.

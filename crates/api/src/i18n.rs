@@ -210,6 +210,13 @@ fn kind_zh(kind: &str) -> &str {
         "length" => "长度不符",
         "range" => "超出范围",
         "enum" => "不是可选值之一",
+        "one_of" => "须且只能填写其中一项",
+        "mismatch" => "与所属队伍或项目的组织不一致",
+        "need_by_unit" => "需求由社区等组织发布，单位发布资源",
+        "need_from_source" => "居民的点单或心愿只能转为需求",
+        "not_with_source" => "由点单或心愿转成的需求属于其所在社区",
+        "past" => "须为将来的时间",
+        "unknown" => "不存在",
         other => other,
     }
 }

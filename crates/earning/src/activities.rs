@@ -651,32 +651,47 @@ pub fn points_per_hour(activity: &ActivityRow, policy_default: Decimal) -> Decim
         .unwrap_or(policy_default)
 }
 
-/// A team's latest activities (by start), for its page.
+/// A team's latest activities (by start), for its page; the published
+/// ones only for who does not run it.
 pub fn latest_of_team(
     conn: &mut DbConnection,
     team_id: &str,
+    published_only: bool,
     limit: i64,
 ) -> Result<Vec<ActivityRow>, DomainError> {
-    Ok(activities::table
+    let mut q = activities::table
         .filter(activities::team_id.eq(team_id))
-        .order((activities::starts_at.desc(), activities::id.desc()))
-        .limit(limit)
         .select(ActivityRow::as_select())
-        .load(conn)?)
+        .into_boxed();
+    if published_only {
+        q = q.filter(activities::status.eq(ActivityStatus::Published));
+    }
+    Ok(
+        q.order((activities::starts_at.desc(), activities::id.desc()))
+            .limit(limit)
+            .load(conn)?,
+    )
 }
 
 /// A project's activities (by start), for its page.
 pub fn latest_of_project(
     conn: &mut DbConnection,
     project_id: &str,
+    published_only: bool,
     limit: i64,
 ) -> Result<Vec<ActivityRow>, DomainError> {
-    Ok(activities::table
+    let mut q = activities::table
         .filter(activities::project_id.eq(project_id))
-        .order((activities::starts_at.desc(), activities::id.desc()))
-        .limit(limit)
         .select(ActivityRow::as_select())
-        .load(conn)?)
+        .into_boxed();
+    if published_only {
+        q = q.filter(activities::status.eq(ActivityStatus::Published));
+    }
+    Ok(
+        q.order((activities::starts_at.desc(), activities::id.desc()))
+            .limit(limit)
+            .load(conn)?,
+    )
 }
 
 #[cfg(test)]

@@ -18,9 +18,9 @@ use timebank_directory::{Org, get_volunteer, utc_string};
 use timebank_earning::activities::{self, NewActivity};
 use timebank_earning::settle::settle_activity;
 use timebank_kernel::{Code, DomainError, anyone};
-use timebank_ledger::Amount;
+use timebank_ledger::{AccountKind, Amount};
 use timebank_store::schema::{
-    activities as act, attendances, import_keys, orgs, users, volunteers,
+    activities as act, attendances, import_keys, orgs, teams, users, volunteers,
 };
 use timebank_store::{DbConnection, write_tx};
 
@@ -291,16 +291,26 @@ fn transaction_records(
     phones: &HashMap<String, String>,
 ) -> Result<Vec<TransactionRecord>, DomainError> {
     let postings = timebank_ledger::read::subtree_postings(conn, &org.path, from, to)?;
+    let team_names: HashMap<String, String> = teams::table
+        .select((teams::id, teams::name))
+        .load::<(String, String)>(conn)?
+        .into_iter()
+        .collect();
     Ok(postings
         .into_iter()
         .map(|p| {
-            let owner = match phones.get(&p.owner_id) {
-                Some(phone) => phone.clone(),
-                None => timebank_directory::path_ids(&p.org_path)
-                    .last()
-                    .and_then(|o| paths.get(*o))
-                    .cloned()
-                    .unwrap_or(p.owner_id),
+            let org_named = timebank_directory::path_ids(&p.org_path)
+                .last()
+                .and_then(|o| paths.get(*o))
+                .cloned();
+            // A team's account is named by its org's path and its name.
+            let team = (p.account_kind == AccountKind::TeamAccount.as_str())
+                .then(|| team_names.get(&p.owner_id))
+                .flatten();
+            let owner = match (phones.get(&p.owner_id), team) {
+                (Some(phone), _) => phone.clone(),
+                (None, Some(name)) => format!("{}/{name}", org_named.unwrap_or_default()),
+                (None, None) => org_named.unwrap_or(p.owner_id),
             };
             TransactionRecord {
                 transaction_id: p.transaction_id,

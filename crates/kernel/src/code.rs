@@ -183,6 +183,7 @@ codes! {
     VolunteerOutsideOrg = "volunteer_outside_org", Unprocessable, "the volunteer's community is not within this organisation", "该志愿者所在社区不属于此组织";
     LeaderCannotLeave = "leader_cannot_leave", Unprocessable, "the leader stays in the team; name another leader first", "队长不能退出队伍，请先更换队长";
     NotATeamMember = "not_a_team_member", Unprocessable, "points of a team go to its own members only", "团队积分只能发放给本队队员";
+    ItemExpired = "item_expired", Conflict, "the item's deadline has passed", "该清单项已过截止时间";
     OwnItem = "own_item", Unprocessable, "an item cannot be claimed by who published it", "不能认领自己发布的清单项";
     // The service
     Unavailable = "unavailable", Unavailable, "the service is busy or its database is unavailable; try again", "服务繁忙或数据库不可用，请稍后重试";

@@ -354,6 +354,20 @@ machine! {
     }
 }
 
+impl TeamStatus {
+    /// Pending or active: its leader leads it.
+    pub fn stands(self) -> bool {
+        matches!(self, TeamStatus::Pending | TeamStatus::Active)
+    }
+}
+
+impl UnitStatus {
+    /// Pending or active: its admins act for it.
+    pub fn stands(self) -> bool {
+        matches!(self, UnitStatus::Pending | UnitStatus::Active)
+    }
+}
+
 #[cfg(feature = "diesel")]
 pub(crate) mod sql {
     /// States are stored as their text: they bind as text in filters and

@@ -15,7 +15,7 @@ use timebank_ledger::{
 };
 use timebank_rules::claim_year;
 use timebank_rules::states::TeamStatus;
-use timebank_store::schema::team_honours;
+use timebank_store::schema::{team_honours, transactions};
 use timebank_store::{DbConnection, Lockable, lock_row};
 
 use crate::teams::{self, TeamRow, TeamScope};
@@ -65,10 +65,12 @@ pub fn balances(conn: &mut DbConnection, team_id: &str) -> Result<AccountBalance
     )
 }
 
-/// The team, locked, after the check; it must be active.
+/// The team, locked, after the check; it must be active, or (`dissolved`
+/// too) dissolved: what a dissolved team holds can still be given on.
 fn locked(
     conn: &mut DbConnection,
     team_id: &str,
+    dissolved: bool,
     allowed: Check<'_, TeamScope>,
 ) -> Result<(TeamRow, TeamScope), DomainError> {
     lock_row(conn, Lockable::Team, team_id)?;
@@ -77,7 +79,9 @@ fn locked(
     if !allowed(&scope) {
         return Err(DomainError::forbidden());
     }
-    if team.status != TeamStatus::Active {
+    let open =
+        team.status == TeamStatus::Active || (dissolved && team.status == TeamStatus::Dissolved);
+    if !open {
         return Err(DomainError::refused(
             Code::TeamNotActive,
             format!("the team is {}, not active", team.status),
@@ -98,7 +102,7 @@ pub fn award(
     by: Actor<'_>,
     allowed: Check<'_, TeamScope>,
 ) -> Result<(HonourRow, Transaction), DomainError> {
-    let (team, scope) = locked(conn, team_id, allowed)?;
+    let (team, scope) = locked(conn, team_id, false, allowed)?;
     let now = timebank_store::now();
     if occurred_at > now {
         return Err(DomainError::refused(
@@ -108,17 +112,20 @@ pub fn award(
     }
     let rule = cases::team_rule(conn, &scope.org_path, code, occurred_at)?;
     let year = claim_year(occurred_at);
-    let before: i64 = team_honours::table
+    let earlier: Vec<String> = team_honours::table
         .filter(team_honours::team_id.eq(team_id))
         .filter(team_honours::rule_code.eq(code))
         .filter(team_honours::claim_year.eq(year))
-        .count()
-        .get_result(conn)?;
+        .select(team_honours::transaction_id)
+        .load(conn)?;
+    // A reversed honour no longer counts against the yearly limit.
+    let standing = earlier.len() - reversed_among(conn, &earlier)?.len();
     cases::check_another(
         &rule,
-        u32::try_from(before).unwrap_or(u32::MAX),
+        u32::try_from(standing).unwrap_or(u32::MAX),
         evidence.as_deref(),
-    )?;
+    )
+    .map_err(per_team)?;
     let issuer_org = get_org(conn, &rule.org_id)?;
     let issuer = org_account(conn, AccountKind::OrgIssuance, &issuer_org)?;
     let held = account(conn, &team)?;
@@ -190,7 +197,7 @@ pub fn donate(
     allowed: Check<'_, TeamScope>,
 ) -> Result<Transaction, DomainError> {
     positive(points)?;
-    let (team, _) = locked(conn, team_id, allowed)?;
+    let (team, _) = locked(conn, team_id, true, allowed)?;
     let org = get_org(conn, &team.org_id)?;
     let district = district_of(conn, &org)?;
     let pool = org_account(conn, AccountKind::DistrictPool, &district)?;
@@ -215,7 +222,7 @@ pub fn grant(
     allowed: Check<'_, TeamScope>,
 ) -> Result<Transaction, DomainError> {
     positive(points)?;
-    let (team, _) = locked(conn, team_id, allowed)?;
+    let (team, _) = locked(conn, team_id, true, allowed)?;
     if !teams::is_member(conn, team_id, volunteer_id)? {
         return Err(DomainError::refused(
             Code::NotATeamMember,
@@ -233,16 +240,62 @@ pub fn grant(
         .transaction)
 }
 
-/// A team's latest honours.
+/// A team's latest honours, each with whether it was reversed.
 pub fn of_team(
     conn: &mut DbConnection,
     team_id: &str,
     limit: i64,
-) -> Result<Vec<HonourRow>, DomainError> {
-    Ok(team_honours::table
+) -> Result<Vec<(HonourRow, bool)>, DomainError> {
+    let rows: Vec<HonourRow> = team_honours::table
         .filter(team_honours::team_id.eq(team_id))
         .order((team_honours::created_at.desc(), team_honours::id.desc()))
         .limit(limit)
         .select(HonourRow::as_select())
-        .load(conn)?)
+        .load(conn)?;
+    let ids: Vec<String> = rows.iter().map(|h| h.transaction_id.clone()).collect();
+    let reversed = reversed_among(conn, &ids)?;
+    Ok(rows
+        .into_iter()
+        .map(|h| {
+            let gone = reversed.contains(&h.transaction_id);
+            (h, gone)
+        })
+        .collect())
+}
+
+/// Which of these transactions a reversal undid.
+fn reversed_among(
+    conn: &mut DbConnection,
+    ids: &[String],
+) -> Result<std::collections::HashSet<String>, DomainError> {
+    Ok(transactions::table
+        .filter(transactions::reverses_id.eq_any(ids))
+        .select(transactions::reverses_id)
+        .load::<Option<String>>(conn)?
+        .into_iter()
+        .flatten()
+        .collect())
+}
+
+/// A rule's yearly limit counts per team here, not per person.
+fn per_team(e: DomainError) -> DomainError {
+    match e {
+        DomainError::Refused {
+            code: Code::CaseLimitReached,
+            details,
+            ..
+        } => {
+            let limit = details
+                .as_ref()
+                .and_then(|d| d.get("limit"))
+                .cloned()
+                .unwrap_or_default();
+            DomainError::Refused {
+                code: Code::CaseLimitReached,
+                message: format!("this rule may be awarded to a team {limit} times a year"),
+                details,
+            }
+        }
+        other => other,
+    }
 }

@@ -250,6 +250,13 @@ pub fn create(
             .with_details(serde_json::json!({ "fields": { "unit_id": ["need_by_unit"] } })));
         }
         let now = timebank_store::now();
+        if new.until.is_some_and(|until| until <= now) {
+            return Err(DomainError::refused(
+                Code::ValidationFailed,
+                "until must be in the future",
+            )
+            .with_details(serde_json::json!({ "fields": { "until": ["past"] } })));
+        }
         let id = timebank_store::new_id();
         diesel::insert_into(list_items::table)
             .values((
@@ -328,6 +335,16 @@ pub fn claim(
         lock_row(c, Lockable::ListItem, id)?;
         let item = get(c, id)?;
         may_take(&item, ListItemStep::Claim)?;
+        let now = timebank_store::now();
+        if let Some(until) = item.until.filter(|until| *until <= now) {
+            return Err(DomainError::refused(
+                Code::ItemExpired,
+                format!(
+                    "the item closed at {}",
+                    timebank_kernel::wire::utc_string(&until)
+                ),
+            ));
+        }
         require_active(c, &claimant)?;
         if is_owner(&item, &by) {
             return Err(DomainError::refused(
@@ -335,7 +352,6 @@ pub fn claim(
                 "an item cannot be claimed by who published it",
             ));
         }
-        let now = timebank_store::now();
         let claim_id = timebank_store::new_id();
         let (unit, org, team) = match &by {
             Party::Unit(u) => (Some(u.clone()), None, None),
@@ -401,6 +417,19 @@ pub fn confirm(
         let item = locked_as_owner(c, id, allowed)?;
         may_take(&item, ListItemStep::Confirm)?;
         let claim = claim_of(c, &item)?.ok_or(DomainError::NotFound("claim"))?;
+        let claimant = match (&claim.by_unit_id, &claim.by_org_id, &claim.by_team_id) {
+            (Some(u), _, _) => Party::Unit(u.clone()),
+            (_, Some(o), _) => Party::Org(o.clone()),
+            (_, _, Some(t)) => Party::Team(t.clone()),
+            _ => {
+                return Err(DomainError::Internal(format!(
+                    "claim {} has no claimant",
+                    claim.id
+                )));
+            }
+        };
+        let claimant = party_scope(c, &claimant)?;
+        require_active(c, &claimant)?;
         let now = timebank_store::now();
         close_claim(c, &item, "confirmed", None, actor, now)?;
         let project_id = timebank_store::new_id();

@@ -81,6 +81,29 @@ fn day_start(day: &str) -> Option<NaiveDateTime> {
         .and_hms_opt(0, 0, 0)
 }
 
+/// A volunteer a request names (a leader, a member): 422 when there is
+/// none or they may not take part now — it is about them, not the caller.
+pub fn named_active(
+    conn: &mut DbConnection,
+    volunteer_id: &str,
+) -> Result<timebank_directory::Volunteer, DomainError> {
+    let v = timebank_directory::find_volunteer(conn, volunteer_id)?.ok_or_else(|| {
+        DomainError::refused(
+            timebank_kernel::Code::UnknownVolunteer,
+            "volunteer_id is not a volunteer",
+        )
+    })?;
+    v.row
+        .require_active(timebank_store::now())
+        .map_err(|e| match e {
+            DomainError::Refused { message, .. } => {
+                DomainError::refused(timebank_kernel::Code::VolunteerUnavailable, message)
+            }
+            other => other,
+        })?;
+    Ok(v)
+}
+
 /// A `LIKE` pattern (escaped with `\`) matching names that contain `text`.
 pub fn escape_like(text: &str) -> String {
     let mut pattern = String::with_capacity(text.len() + 2);

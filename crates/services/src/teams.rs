@@ -11,7 +11,7 @@ use timebank_rules::states::{TeamStatus, TeamStep};
 use timebank_store::schema::{orgs, team_members, teams, users};
 use timebank_store::{DbConnection, Lockable, lock_row, write_tx};
 
-use crate::organising::{By, Tally, escape_like, tally};
+use crate::organising::{By, Tally, escape_like, named_active, tally};
 
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = teams)]
@@ -122,10 +122,7 @@ fn volunteer_within(
     volunteer_id: &str,
     org: &Org,
 ) -> Result<(), DomainError> {
-    let v = timebank_directory::find_volunteer(conn, volunteer_id)?.ok_or_else(|| {
-        DomainError::refused(Code::UnknownVolunteer, "volunteer_id is not a volunteer")
-    })?;
-    v.row.require_active(timebank_store::now())?;
+    let v = named_active(conn, volunteer_id)?;
     if !v.community_path.starts_with(&org.path) {
         return Err(DomainError::refused(
             Code::VolunteerOutsideOrg,

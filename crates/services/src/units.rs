@@ -7,9 +7,9 @@
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use timebank_directory::get_org;
-use timebank_kernel::{Check, Code, DomainError};
-use timebank_rules::states::{UnitStatus, UnitStep};
-use timebank_store::schema::{orgs, unit_admins, unit_members, units, users};
+use timebank_kernel::{Check, Code, DomainError, anyone};
+use timebank_rules::states::{ListItemStatus, UnitStatus, UnitStep};
+use timebank_store::schema::{list_items, orgs, unit_admins, unit_members, units, users};
 use timebank_store::{DbConnection, Lockable, lock_row, write_tx};
 
 use crate::organising::escape_like;
@@ -137,6 +137,12 @@ pub fn register(
 ) -> Result<UnitRow, DomainError> {
     write_tx(conn, |c| {
         let org = get_org(c, &new.org_id)?;
+        if !matches!(org.kind.as_str(), "district" | "street" | "community") {
+            return Err(DomainError::refused(
+                Code::InvalidOrgKind,
+                "a unit registers with a district, a street or a community",
+            ));
+        }
         let taken = units::table
             .filter(units::org_id.eq(&org.id))
             .filter(units::name.eq(&new.name))
@@ -202,6 +208,17 @@ pub fn decide(
                 units::reason.eq(reason),
             ))
             .execute(c)?;
+        if step == UnitStep::Withdraw {
+            // What a unit that left had on offer leaves the lists with it.
+            let offered: Vec<String> = list_items::table
+                .filter(list_items::unit_id.eq(id))
+                .filter(list_items::status.eq_any([ListItemStatus::Open, ListItemStatus::Claimed]))
+                .select(list_items::id)
+                .load(c)?;
+            for item in offered {
+                crate::lists::withdraw(c, &item, Some("the unit withdrew"), actor, &anyone)?;
+            }
+        }
         get(c, id)
     })
 }
@@ -293,10 +310,7 @@ pub fn add_member(
         let scope = scope(c, &unit)?;
         let confirms = joining(&scope).ok_or_else(DomainError::forbidden)?;
         require_active(&unit)?;
-        let v = timebank_directory::find_volunteer(c, volunteer_id)?.ok_or_else(|| {
-            DomainError::refused(Code::UnknownVolunteer, "volunteer_id is not a volunteer")
-        })?;
-        v.row.require_active(timebank_store::now())?;
+        crate::organising::named_active(c, volunteer_id)?;
         let now = timebank_store::now();
         let confirmed_now = confirms.then_some(now);
         let existing = unit_members::table

@@ -13,7 +13,7 @@ use validator::Validate;
 use crate::access;
 use crate::error::ApiError;
 use crate::principal::Principal;
-use crate::routes::organising::{listed_org, page_json};
+use crate::routes::organising::{listed_org, page_json, text};
 use crate::routes::projects::project_json;
 use crate::routes::{PageQuery, naive, opt_utc, optional_body, utc_string, valid};
 use crate::state::AppState;
@@ -248,9 +248,12 @@ pub async fn create(
             let new = NewItem {
                 list: body.list,
                 owner,
-                category: pick(body.category, from.as_ref().map(|f| f.category.as_str())),
-                title: pick(body.title, Some(&title_of(&description))),
-                description,
+                category: text(
+                    "category",
+                    &pick(body.category, from.as_ref().map(|f| f.category.as_str())),
+                )?,
+                title: text("title", &pick(body.title, Some(&title_of(&description))))?,
+                description: text("description", &description)?,
                 quantity: body.quantity,
                 until: body.until.map(naive),
             };

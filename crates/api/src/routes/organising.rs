@@ -17,6 +17,20 @@ pub fn listed_org(conn: &mut DbConnection, org_id: Option<&str>) -> Result<Org, 
     }
 }
 
+/// A text field without its surrounding spaces; blank is refused as an
+/// empty one would be.
+pub fn text(field: &str, value: &str) -> Result<String, ApiError> {
+    let trimmed = value.trim();
+    if trimmed.is_empty() {
+        return Err(ApiError::new(
+            timebank_kernel::Code::ValidationFailed,
+            format!("invalid fields: {field} must not be blank"),
+        )
+        .with_details(json!({ "fields": { field: ["length"] } })));
+    }
+    Ok(trimmed.to_owned())
+}
+
 /// The states a list shows: the one asked for, or its default.
 pub fn statuses<S: Copy>(asked: Option<S>, default: S) -> Vec<S> {
     vec![asked.unwrap_or(default)]

@@ -10,7 +10,7 @@ use validator::Validate;
 use crate::access;
 use crate::error::ApiError;
 use crate::principal::Principal;
-use crate::routes::organising::{listed_org, page_json};
+use crate::routes::organising::{listed_org, page_json, text};
 use crate::routes::teams::tally_json;
 use crate::routes::{PageQuery, opt_utc, optional_body, utc_string, valid};
 use crate::state::AppState;
@@ -112,12 +112,16 @@ pub async fn list(
 /// A project's page: its matched item, its activities and their hours.
 pub async fn get(
     state: web::Data<AppState>,
-    _principal: Principal,
+    principal: Principal,
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let body = state
         .db(move |conn| {
             let p = projects::get(conn, &id)?;
+            let scope = projects::scope(conn, &p)?;
+            // Activities under review are for who runs or reads the project.
+            let all =
+                principal.reads(&scope.org_path) || access::may_run_project(&principal, &scope);
             let mut body = named(conn, &p)?;
             let item = timebank_services::lists::get(conn, &p.item_id)?;
             body["item"] = json!({
@@ -126,10 +130,11 @@ pub async fn get(
                 "title": item.title,
                 "description": item.description,
             });
-            body["activities"] = timebank_earning::activities::latest_of_project(conn, &p.id, 50)?
-                .iter()
-                .map(crate::routes::activities::activity_json)
-                .collect();
+            body["activities"] =
+                timebank_earning::activities::latest_of_project(conn, &p.id, !all, 50)?
+                    .iter()
+                    .map(crate::routes::activities::activity_json)
+                    .collect();
             body["totals"] = tally_json(&tally(conn, By::Project(&p.id), None)?);
             Ok(body)
         })
@@ -210,7 +215,7 @@ pub async fn close(
     body: crate::input::Json<CloseBody>,
 ) -> Result<HttpResponse, ApiError> {
     let body = valid(body)?;
-    let result = Some(body.result.trim().to_owned());
+    let result = Some(text("result", &body.result)?);
     step(
         state,
         principal,

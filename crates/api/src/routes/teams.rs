@@ -17,7 +17,7 @@ use crate::access;
 use crate::error::ApiError;
 use crate::idempotency::{self, Effect};
 use crate::principal::Principal;
-use crate::routes::organising::{created_or_ok, listed_org, page_json, statuses};
+use crate::routes::organising::{created_or_ok, listed_org, page_json, statuses, text};
 use crate::routes::{PageQuery, naive, opt_utc, optional_body, utc_string, valid};
 use crate::state::AppState;
 
@@ -67,6 +67,8 @@ pub async fn create(
     body: crate::input::Json<CreateTeam>,
 ) -> Result<HttpResponse, ApiError> {
     let body = valid(body)?;
+    let name = text("name", &body.name)?;
+    let category = text("category", &body.category)?;
     let team = state
         .db(move |conn| {
             let org = directory::get_org(conn, &body.org_id).map_err(|_| {
@@ -76,15 +78,12 @@ pub async fn create(
                 )
             })?;
             let admin = access::may_administer(&principal, &org);
-            if !admin && !principal.is_user(&body.leader_id) {
-                // A volunteer applies for a team they lead themselves.
-                principal.volunteer_id()?;
-                return Err(ApiError::forbidden());
-            }
+            // A volunteer applies for a team they lead themselves.
+            Principal::require(admin || principal.is_user(&body.leader_id))?;
             let new = NewTeam {
                 org_id: org.id,
-                name: body.name.trim().to_owned(),
-                category: body.category.trim().to_owned(),
+                name,
+                category,
                 description: body.description.unwrap_or_default().trim().to_owned(),
                 leader_id: body.leader_id,
             };
@@ -165,7 +164,10 @@ pub async fn get(
             let team = teams::get(conn, &id)?;
             let scope = teams::scope(conn, &team)?;
             Principal::require(may_see(&principal, &scope))?;
-            detail(conn, &team)
+            // Activities under review are for who runs or reads the team.
+            let all =
+                principal.reads(&scope.org_path) || access::may_manage_team(&principal, &scope);
+            detail(conn, &team, all)
         })
         .await?;
     Ok(HttpResponse::Ok().json(body))
@@ -173,11 +175,15 @@ pub async fn get(
 
 /// A team's page: its members, its latest activities, and what they
 /// earned in all and this year.
-fn detail(conn: &mut timebank_store::DbConnection, team: &TeamRow) -> Result<Value, ApiError> {
+fn detail(
+    conn: &mut timebank_store::DbConnection,
+    team: &TeamRow,
+    unpublished: bool,
+) -> Result<Value, ApiError> {
     let now = timebank_store::now();
     let members = teams::members(conn, &team.id)?;
     let (all, year) = teams::tallies(conn, &team.id, now)?;
-    let recent = timebank_earning::activities::latest_of_team(conn, &team.id, 20)?;
+    let recent = timebank_earning::activities::latest_of_team(conn, &team.id, !unpublished, 20)?;
     let mut body = team_json(team);
     crate::routes::with_names(
         conn,
@@ -206,7 +212,7 @@ fn detail(conn: &mut timebank_store::DbConnection, team: &TeamRow) -> Result<Val
     body["account"] = json!({ "points": held.points, "hours": held.hours });
     body["honours"] = honours::of_team(conn, &team.id, 20)?
         .iter()
-        .map(honour_json)
+        .map(|(h, reversed)| honour_json(h, *reversed))
         .collect();
     Ok(body)
 }
@@ -345,8 +351,9 @@ pub async fn set_leader(
     Ok(HttpResponse::Ok().json(team_json(&team)))
 }
 
-fn honour_json(h: &HonourRow) -> Value {
+fn honour_json(h: &HonourRow, reversed: bool) -> Value {
     json!({
+        "reversed": reversed,
         "id": h.id,
         "team_id": h.team_id,
         "rule_code": h.rule_code,
@@ -395,7 +402,7 @@ pub async fn honour(
                 by,
                 allowed,
             )?;
-            let mut out = honour_json(&row);
+            let mut out = honour_json(&row, false);
             out["transaction"] = json!(tx);
             Ok(out)
         },

@@ -12,7 +12,7 @@ use validator::Validate;
 use crate::access;
 use crate::error::ApiError;
 use crate::principal::Principal;
-use crate::routes::organising::{created_or_ok, listed_org, page_json, statuses};
+use crate::routes::organising::{created_or_ok, listed_org, page_json, statuses, text};
 use crate::routes::{PageQuery, opt_utc, optional_body, utc_string, valid};
 use crate::state::AppState;
 
@@ -64,6 +64,7 @@ pub async fn register(
     if !KINDS.contains(&body.kind.as_str()) {
         return Err(kind_error());
     }
+    let name = text("name", &body.name)?;
     let actor = principal.actor_id();
     let unit = state
         .db(move |conn| {
@@ -72,7 +73,7 @@ pub async fn register(
             let admin = access::may_administer(&principal, &org);
             let new = NewUnit {
                 org_id: org.id,
-                name: body.name.trim().to_owned(),
+                name,
                 kind: body.kind,
                 contact: body.contact.map(|c| c.trim().to_owned()),
             };
@@ -159,7 +160,13 @@ pub async fn get(
             let members = units::members(conn, &unit.id)?;
             body["member_count"] = json!(members.len());
             if private {
-                body["admins"] = json!(scope.admins);
+                let mut admins: Vec<Value> = scope
+                    .admins
+                    .iter()
+                    .map(|a| json!({ "user_id": a }))
+                    .collect();
+                crate::routes::with_names(conn, &mut admins, &[("user_id", "name")])?;
+                body["admins"] = json!(admins);
                 body["members"] = members_json(conn, &members)?;
             }
             Ok(body)

@@ -82,7 +82,8 @@ fn activity(
     admin: &str,
 ) -> anyhow::Result<()> {
     let (start, end) = (at(today, days_ago, 10), at(today, days_ago, 12));
-    let published = start - Duration::days(5);
+    // Published five days ahead, or today for one coming sooner.
+    let published = (start - Duration::days(5)).min(today);
     let created = clock::at(published, || {
         let a = activities::create(
             conn,
