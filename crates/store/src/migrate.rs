@@ -23,9 +23,15 @@ pub fn run_migrations(conn: &mut DbConnection) -> Result<Vec<String>, StoreError
                 .execute(pg)?;
             result
         }
-        DbConnection::Sqlite(lite) => lite
-            .run_pending_migrations(SQLITE)
-            .map(|v| v.iter().map(ToString::to_string).collect::<Vec<_>>()),
+        DbConnection::Sqlite(lite) => {
+            let result = lite
+                .run_pending_migrations(SQLITE)
+                .map(|v| v.iter().map(ToString::to_string).collect::<Vec<_>>());
+            // A table rebuild turns foreign keys off for its own span; however
+            // it ended, this connection goes back to the pool with them on.
+            diesel::connection::SimpleConnection::batch_execute(lite, "PRAGMA foreign_keys = ON")?;
+            result
+        }
     };
     applied.map_err(|e| StoreError::Migration(e.to_string()))
 }
