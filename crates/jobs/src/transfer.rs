@@ -57,7 +57,8 @@ pub struct TransactionRecord {
     pub kind: String,
     pub created_at: String,
     pub account_kind: String,
-    /// A phone for a person's wallet, the org name path otherwise.
+    /// A phone for a person's wallet, `org path/team name` for a team's
+    /// account, the org name path otherwise.
     pub owner: String,
     pub asset: String,
     pub amount: String,
