@@ -472,6 +472,7 @@ const MATRIX: &[(&str, &str, &str, &str)] = &[
         r#"{"by_team_id":"{T}"}"#,
         "a--+-++----++--",
     ),
+    ("POST", "/list-items/{N}/unclaim", "", "a--+-++----++--"),
     ("POST", "/list-items/{N}/decline", "", "a--+-++----+---"),
     ("POST", "/list-items/{N}/confirm", "", "a--+-++----+---"),
     ("POST", "/list-items/{R}/withdraw", "", "a--+-++----+-+-"),

@@ -595,7 +595,7 @@ impl Run {
             button[data-action=confirm], button[data-action=decline], button[data-action=publish], \
             button[data-action=start], button[data-action=assess], button[data-action=close], \
             button[data-action=cancel], button[data-action=honour], button[data-action=grant], \
-            button[data-action=donate]";
+            button[data-action=donate], button[data-action=unclaim]";
         for (hash, page) in [
             ("#/home", "home"),
             ("#/volunteers?status=pending", "volunteers"),

@@ -136,11 +136,32 @@ fn a_team_is_applied_for_approved_and_runs_its_own_activities() {
         assert_eq!(items[0]["leader_name"], "队长");
         let r = app.get("/api/v1/teams?q=%E6%B2%A1%E6%9C%89", Some(&member_token));
         assert_eq!(r.body["items"].as_array().unwrap().len(), 0);
-        app.get(
-            &format!("/api/v1/teams?org_id={}&status=pending", t.district),
+        // Pending applications: staff see all of them, a volunteer their own.
+        let pending = |token: &str| {
+            app.get(
+                &format!("/api/v1/teams?org_id={}&status=pending", t.community_a),
+                Some(token),
+            )
+            .body["items"]
+                .as_array()
+                .unwrap()
+                .len()
+        };
+        let other = app.post(
+            "/api/v1/teams",
             Some(&member_token),
-        )
-        .assert_error(403, "forbidden");
+            json!({ "org_id": t.community_a, "name": "新塘巡逻队", "category": "平安", "leader_id": member }),
+        );
+        assert_eq!(other.status, 201, "{}", other.body);
+        assert_eq!(pending(&member_token), 1);
+        assert_eq!(pending(&admin_a), 1);
+        assert_eq!(pending(&app.admin), 1);
+        app.post(
+            &format!("/api/v1/teams/{}/reject", id(&other.body)),
+            Some(&admin_a),
+            json!({ "reason": "与义诊队重复" }),
+        );
+        assert_eq!(pending(&member_token), 0);
 
         // The leader runs the team's activities without being an admin.
         let r = app.post(
@@ -562,6 +583,26 @@ fn needs_and_resources_are_claimed_both_ways_and_become_projects() {
         assert_eq!(r.body["status"], "claimed");
         assert_eq!(r.body["claim"]["by_unit_name"], "湘江学校");
         claim(&leader_token, json!({ "by_team_id": team })).assert_error(409, "invalid_state");
+        // The claimant may take its claim back; nobody else may.
+        let unclaim = |token: &str| {
+            app.send(
+                "POST",
+                &format!("/api/v1/list-items/{need}/unclaim"),
+                Some(token),
+                None,
+                &[],
+            )
+        };
+        unclaim(&leader_token).assert_error(403, "forbidden");
+        unclaim(&admin_a).assert_error(403, "forbidden");
+        let r = unclaim(&rep_token);
+        assert_eq!(r.body["status"], "open", "{}", r.body);
+        unclaim(&rep_token).assert_error(409, "invalid_state");
+        let r = claim(
+            &rep_token,
+            json!({ "by_unit_id": unit, "note": "两位老师" }),
+        );
+        assert_eq!(r.body["status"], "claimed", "{}", r.body);
 
         // The community declines; the team claims; the community confirms.
         post_empty(
@@ -592,7 +633,12 @@ fn needs_and_resources_are_claimed_both_ways_and_become_projects() {
             .iter()
             .map(|c| c["outcome"].as_str().unwrap())
             .collect();
-        assert_eq!(outcomes, vec!["declined", "confirmed"], "{}", r.body);
+        assert_eq!(
+            outcomes,
+            vec!["withdrawn", "declined", "confirmed"],
+            "{}",
+            r.body
+        );
         post_empty(
             app,
             &format!("/api/v1/list-items/{need}/withdraw"),

@@ -316,8 +316,8 @@ machine! {
 machine! {
     /// An item of one of the three lists (需求 · 资源 · 项目清单): open
     /// until claimed; its owner confirms the claim (the match becomes a
-    /// project) or declines it (open again); the owner may withdraw it
-    /// before it is matched.
+    /// project) or declines it (open again), the claimant may take its claim
+    /// back (open again); the owner may withdraw it before it is matched.
     ListItemStatus / ListItemStep {
         states {
             Open = "open",
@@ -329,6 +329,7 @@ machine! {
             Claim: Open => Claimed,
             Confirm: Claimed => Matched,
             Decline: Claimed => Open,
+            Unclaim: Claimed => Open,
             Withdraw: Open | Claimed => Withdrawn,
         }
     }
@@ -606,6 +607,7 @@ mod tests {
                     (S::Open, T::Claim, S::Claimed),
                     (S::Claimed, T::Confirm, S::Matched),
                     (S::Claimed, T::Decline, S::Open),
+                    (S::Claimed, T::Unclaim, S::Open),
                     (S::Open, T::Withdraw, S::Withdrawn),
                     (S::Claimed, T::Withdraw, S::Withdrawn),
                 ],

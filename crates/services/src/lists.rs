@@ -58,6 +58,21 @@ pub struct ClaimRow {
     pub reason: Option<String>,
 }
 
+impl ClaimRow {
+    /// Who made the claim (the table holds exactly one of the three).
+    pub fn claimant(&self) -> Result<Party, DomainError> {
+        match (&self.by_unit_id, &self.by_org_id, &self.by_team_id) {
+            (Some(u), _, _) => Ok(Party::Unit(u.clone())),
+            (_, Some(o), _) => Ok(Party::Org(o.clone())),
+            (_, _, Some(t)) => Ok(Party::Team(t.clone())),
+            _ => Err(DomainError::Internal(format!(
+                "claim {} has no claimant",
+                self.id
+            ))),
+        }
+    }
+}
+
 /// Who publishes or claims: an org, a partner unit or a team.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Party {
@@ -417,17 +432,7 @@ pub fn confirm(
         let item = locked_as_owner(c, id, allowed)?;
         may_take(&item, ListItemStep::Confirm)?;
         let claim = claim_of(c, &item)?.ok_or(DomainError::NotFound("claim"))?;
-        let claimant = match (&claim.by_unit_id, &claim.by_org_id, &claim.by_team_id) {
-            (Some(u), _, _) => Party::Unit(u.clone()),
-            (_, Some(o), _) => Party::Org(o.clone()),
-            (_, _, Some(t)) => Party::Team(t.clone()),
-            _ => {
-                return Err(DomainError::Internal(format!(
-                    "claim {} has no claimant",
-                    claim.id
-                )));
-            }
-        };
+        let claimant = claim.claimant()?;
         let claimant = party_scope(c, &claimant)?;
         require_active(c, &claimant)?;
         let now = timebank_store::now();
@@ -478,6 +483,37 @@ pub fn decline(
         diesel::update(list_items::table.find(id))
             .set((
                 list_items::status.eq(ListItemStep::Decline.to()),
+                list_items::claim_id.eq(None::<String>),
+                list_items::updated_at.eq(now),
+            ))
+            .execute(c)?;
+        get(c, id)
+    })
+}
+
+/// The claimant takes its pending claim back: the item is open again. The
+/// check is on the claimant, read under the item's lock.
+pub fn unclaim(
+    conn: &mut DbConnection,
+    id: &str,
+    reason: Option<&str>,
+    actor: &str,
+    allowed: Check<'_, PartyScope>,
+) -> Result<ItemRow, DomainError> {
+    write_tx(conn, |c| {
+        lock_row(c, Lockable::ListItem, id)?;
+        let item = get(c, id)?;
+        may_take(&item, ListItemStep::Unclaim)?;
+        let claim = claim_of(c, &item)?.ok_or(DomainError::NotFound("claim"))?;
+        let claimant = claim.claimant()?;
+        if !allowed(&party_scope(c, &claimant)?) {
+            return Err(DomainError::forbidden());
+        }
+        let now = timebank_store::now();
+        close_claim(c, &item, "withdrawn", reason, actor, now)?;
+        diesel::update(list_items::table.find(id))
+            .set((
+                list_items::status.eq(ListItemStep::Unclaim.to()),
                 list_items::claim_id.eq(None::<String>),
                 list_items::updated_at.eq(now),
             ))

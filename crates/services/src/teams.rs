@@ -418,6 +418,8 @@ pub struct ListFilter {
     pub category: Option<String>,
     pub q: Option<String>,
     pub statuses: Vec<TeamStatus>,
+    /// Only the teams this user leads or applied for.
+    pub mine: Option<String>,
 }
 
 /// Teams of an org subtree, newest first.
@@ -435,6 +437,13 @@ pub fn list(
         .into_boxed();
     if let Some(c) = &f.category {
         q = q.filter(teams::category.eq(c.clone()));
+    }
+    if let Some(me) = &f.mine {
+        q = q.filter(
+            teams::leader_id
+                .eq(me.clone())
+                .or(teams::applied_by.eq(me.clone())),
+        );
     }
     if let Some(text) = &f.q {
         q = q.filter(teams::name.like(escape_like(text)).escape('\\'));

@@ -640,4 +640,6 @@ export default {
   'lists.scope_district': 'The whole district',
   'lists.scope_mine': 'This organisation and below',
   'units.unconfirmed': 'waiting for the volunteer to confirm',
+  'lists.unclaim': 'Take the claim back',
+  'lists.unclaim_confirm': 'Take back the claim on “{title}”? The item opens again.',
 };

@@ -655,4 +655,6 @@ export default {
   'lists.scope_district': '全区',
   'lists.scope_mine': '本组织及下级',
   'units.unconfirmed': '待本人确认',
+  'lists.unclaim': '撤回认领',
+  'lists.unclaim_confirm': '撤回对“{title}”的认领？清单项将重新开放。',
 };

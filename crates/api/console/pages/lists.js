@@ -82,6 +82,9 @@ function actions(i, mayAct, refresh) {
     if (i.status === 'open' && !own) {
       row.push(button(t('lists.claim'), { class: 'btn-sm', 'data-action': 'claim', onclick: () => claim(i, refresh) }, 'primary'));
     }
+    if (i.status === 'claimed' && i.claim && i.claim.by_org_id === orgId()) {
+      row.push(button(t('lists.unclaim'), { class: 'btn-sm', 'data-action': 'unclaim', onclick: () => step(i, 'unclaim', refresh) }, 'danger'));
+    }
     if (i.status === 'claimed' && own) {
       row.push(button(t('lists.confirm'), { class: 'btn-sm', 'data-action': 'confirm', onclick: () => step(i, 'confirm', refresh) }, 'primary'));
       row.push(button(t('lists.decline'), { class: 'btn-sm', 'data-action': 'decline', onclick: () => step(i, 'decline', refresh) }, 'danger'));
@@ -103,7 +106,7 @@ async function claim(i, refresh) {
 }
 
 async function step(i, verb, refresh) {
-  const decline = verb === 'decline';
+  const decline = verb === 'decline' || verb === 'unclaim';
   let made = null;
   const res = await confirmDialog({
     title: t('lists.' + verb),

@@ -413,7 +413,7 @@ pub async fn decline(
     id: web::Path<String>,
     body: web::Bytes,
 ) -> Result<HttpResponse, ApiError> {
-    as_owner(state, principal, id, body, lists::decline).await
+    step_with_reason(state, principal, id, body, lists::decline).await
 }
 
 pub async fn withdraw(
@@ -422,11 +422,22 @@ pub async fn withdraw(
     id: web::Path<String>,
     body: web::Bytes,
 ) -> Result<HttpResponse, ApiError> {
-    as_owner(state, principal, id, body, lists::withdraw).await
+    step_with_reason(state, principal, id, body, lists::withdraw).await
 }
 
-/// A step the item's owner takes with an optional reason.
-type OwnerStep = for<'a> fn(
+/// The claimant takes its pending claim back (the check is on the claimant).
+pub async fn unclaim(
+    state: web::Data<AppState>,
+    principal: Principal,
+    id: web::Path<String>,
+    body: web::Bytes,
+) -> Result<HttpResponse, ApiError> {
+    step_with_reason(state, principal, id, body, lists::unclaim).await
+}
+
+/// A step the item's owner (or, for `unclaim`, its claimant) takes with an
+/// optional reason; the step names whom the check is on.
+type ReasonedStep = for<'a> fn(
     &mut timebank_store::DbConnection,
     &str,
     Option<&str>,
@@ -434,12 +445,12 @@ type OwnerStep = for<'a> fn(
     timebank_kernel::Check<'a, PartyScope>,
 ) -> Result<ItemRow, timebank_kernel::DomainError>;
 
-async fn as_owner(
+async fn step_with_reason(
     state: web::Data<AppState>,
     principal: Principal,
     id: web::Path<String>,
     body: web::Bytes,
-    step: OwnerStep,
+    step: ReasonedStep,
 ) -> Result<HttpResponse, ApiError> {
     let reason = optional_body::<ReasonBody>(&body)?.and_then(|r| r.reason);
     let body = state

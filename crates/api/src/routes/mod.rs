@@ -246,6 +246,7 @@ pub fn table() -> Vec<(Method, String, Route)> {
         api(M::POST, "/list-items/{id}/claim", list_items::claim),
         api(M::POST, "/list-items/{id}/confirm", list_items::confirm),
         api(M::POST, "/list-items/{id}/decline", list_items::decline),
+        api(M::POST, "/list-items/{id}/unclaim", list_items::unclaim),
         api(M::POST, "/list-items/{id}/withdraw", list_items::withdraw),
         api(M::GET, "/projects", projects::list),
         api(M::GET, "/projects/{id}", projects::get),

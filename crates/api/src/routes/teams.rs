@@ -103,8 +103,9 @@ pub struct ListQuery {
     limit: Option<i64>,
 }
 
-/// Active teams for everyone signed in; pending, rejected and dissolved
-/// ones for staff who read the org.
+/// Active and dissolved teams for everyone signed in; pending and rejected
+/// ones for staff who read the org, and to anyone else their own
+/// applications.
 pub async fn list(
     state: web::Data<AppState>,
     principal: Principal,
@@ -121,14 +122,20 @@ pub async fn list(
         .db(move |conn| {
             let org = listed_org(conn, q.org_id.as_deref())?;
             let wanted = statuses(status, TeamStatus::Active);
-            if wanted != [TeamStatus::Active] {
-                Principal::require(principal.reads(&org.path))?;
-            }
+            let public = wanted
+                .iter()
+                .all(|s| matches!(s, TeamStatus::Active | TeamStatus::Dissolved));
+            let mine = if public || principal.reads(&org.path) {
+                None
+            } else {
+                Some(principal.user_id()?)
+            };
             let filter = teams::ListFilter {
                 org_path: org.path,
                 category: q.category.filter(|c| !c.is_empty()),
                 q: q.q.filter(|t| !t.trim().is_empty()),
                 statuses: wanted,
+                mine,
             };
             let rows = teams::list(conn, &filter, after.map(|a| (a.at, a.id)).as_ref(), limit)?;
             let page = Page::from_rows(rows, limit, |t: &TeamRow| After::new(t.created_at, &t.id));
