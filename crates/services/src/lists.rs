@@ -180,6 +180,18 @@ pub fn claim_of(conn: &mut DbConnection, item: &ItemRow) -> Result<Option<ClaimR
         .optional()?)
 }
 
+/// The current claims of a page of items, in one statement.
+pub fn claims_of(conn: &mut DbConnection, items: &[ItemRow]) -> Result<Vec<ClaimRow>, DomainError> {
+    let ids: Vec<&str> = items.iter().filter_map(|i| i.claim_id.as_deref()).collect();
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    Ok(list_claims::table
+        .filter(list_claims::id.eq_any(ids))
+        .select(ClaimRow::as_select())
+        .load(conn)?)
+}
+
 /// Every claim ever made on the item, oldest first.
 pub fn claims(conn: &mut DbConnection, item_id: &str) -> Result<Vec<ClaimRow>, DomainError> {
     Ok(list_claims::table
@@ -478,16 +490,7 @@ pub fn decline(
     write_tx(conn, |c| {
         let item = locked_as_owner(c, id, allowed)?;
         may_take(&item, ListItemStep::Decline)?;
-        let now = timebank_store::now();
-        close_claim(c, &item, "declined", reason, actor, now)?;
-        diesel::update(list_items::table.find(id))
-            .set((
-                list_items::status.eq(ListItemStep::Decline.to()),
-                list_items::claim_id.eq(None::<String>),
-                list_items::updated_at.eq(now),
-            ))
-            .execute(c)?;
-        get(c, id)
+        reopen(c, &item, ListItemStep::Decline, "declined", reason, actor)
     })
 }
 
@@ -509,17 +512,29 @@ pub fn unclaim(
         if !allowed(&party_scope(c, &claimant)?) {
             return Err(DomainError::forbidden());
         }
-        let now = timebank_store::now();
-        close_claim(c, &item, "withdrawn", reason, actor, now)?;
-        diesel::update(list_items::table.find(id))
-            .set((
-                list_items::status.eq(ListItemStep::Unclaim.to()),
-                list_items::claim_id.eq(None::<String>),
-                list_items::updated_at.eq(now),
-            ))
-            .execute(c)?;
-        get(c, id)
+        reopen(c, &item, ListItemStep::Unclaim, "withdrawn", reason, actor)
     })
+}
+
+/// Closes the item's pending claim with `outcome` and opens it again.
+fn reopen(
+    conn: &mut DbConnection,
+    item: &ItemRow,
+    step: ListItemStep,
+    outcome: &str,
+    reason: Option<&str>,
+    actor: &str,
+) -> Result<ItemRow, DomainError> {
+    let now = timebank_store::now();
+    close_claim(conn, item, outcome, reason, actor, now)?;
+    diesel::update(list_items::table.find(&item.id))
+        .set((
+            list_items::status.eq(step.to()),
+            list_items::claim_id.eq(None::<String>),
+            list_items::updated_at.eq(now),
+        ))
+        .execute(conn)?;
+    get(conn, &item.id)
 }
 
 /// The owner takes the item off its list before it is matched.
@@ -593,9 +608,4 @@ pub fn list(
             .limit(limit + 1)
             .load(conn)?,
     )
-}
-
-/// A project's matched item, for its page.
-pub fn item_of(conn: &mut DbConnection, project: &ProjectRow) -> Result<ItemRow, DomainError> {
-    get(conn, &project.item_id)
 }

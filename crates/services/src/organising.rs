@@ -58,13 +58,8 @@ pub fn tally(
             held = held.filter(activities::starts_at.ge(start));
         }
     }
-    // SUM(BIGINT) is NUMERIC on Postgres: cast back to what amounts are.
     let (hours, points, volunteers) = earned
-        .select((
-            sql::<BigInt>("CAST(COALESCE(SUM(attendances.hours), 0) AS BIGINT)"),
-            sql::<BigInt>("CAST(COALESCE(SUM(attendances.points), 0) AS BIGINT)"),
-            sql::<BigInt>("COUNT(DISTINCT attendances.volunteer_id)"),
-        ))
+        .select(earned_columns())
         .first::<(i64, i64, i64)>(conn)?;
     let activities = held.count().get_result::<i64>(conn)?;
     Ok(Tally {
@@ -73,6 +68,22 @@ pub fn tally(
         hours,
         points,
     })
+}
+
+type Earned = (
+    diesel::expression::SqlLiteral<BigInt>,
+    diesel::expression::SqlLiteral<BigInt>,
+    diesel::expression::SqlLiteral<BigInt>,
+);
+
+/// Hours, points and distinct volunteers of the attendances selected.
+/// SUM(BIGINT) is NUMERIC on Postgres: it is cast back to what amounts are.
+pub(crate) fn earned_columns() -> Earned {
+    (
+        sql::<BigInt>("CAST(COALESCE(SUM(attendances.hours), 0) AS BIGINT)"),
+        sql::<BigInt>("CAST(COALESCE(SUM(attendances.points), 0) AS BIGINT)"),
+        sql::<BigInt>("COUNT(DISTINCT attendances.volunteer_id)"),
+    )
 }
 
 fn day_start(day: &str) -> Option<NaiveDateTime> {

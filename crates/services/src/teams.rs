@@ -478,8 +478,7 @@ pub fn figures(
     from: NaiveDateTime,
     to: NaiveDateTime,
 ) -> Result<Vec<TeamFigures>, DomainError> {
-    use diesel::dsl::{count_star, sql};
-    use diesel::sql_types::BigInt;
+    use diesel::dsl::count_star;
     use std::collections::HashMap;
     use timebank_rules::states::ActivityStatus;
     use timebank_store::schema::{activities, attendances};
@@ -510,7 +509,6 @@ pub fn figures(
         .load::<(Option<String>, i64)>(conn)?
         .into_iter()
         .collect();
-    // SUM(BIGINT) is NUMERIC on Postgres: cast back to what amounts are.
     let earned: HashMap<Option<String>, (i64, i64, i64)> = attendances::table
         .inner_join(activities::table)
         .filter(activities::team_id.eq_any(&ids))
@@ -518,15 +516,9 @@ pub fn figures(
         .filter(activities::starts_at.ge(from))
         .filter(activities::starts_at.lt(to))
         .group_by(activities::team_id)
-        .select((
-            activities::team_id,
-            sql::<BigInt>("CAST(COALESCE(SUM(attendances.hours), 0) AS BIGINT)"),
-            sql::<BigInt>("CAST(COALESCE(SUM(attendances.points), 0) AS BIGINT)"),
-            sql::<BigInt>("COUNT(DISTINCT attendances.volunteer_id)"),
-        ))
-        .load::<(Option<String>, i64, i64, i64)>(conn)?
+        .select((activities::team_id, crate::organising::earned_columns()))
+        .load::<(Option<String>, (i64, i64, i64))>(conn)?
         .into_iter()
-        .map(|(id, h, p, v)| (id, (h, p, v)))
         .collect();
     Ok(rows
         .into_iter()

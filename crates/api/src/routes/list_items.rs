@@ -13,9 +13,9 @@ use validator::Validate;
 use crate::access;
 use crate::error::ApiError;
 use crate::principal::Principal;
-use crate::routes::organising::{listed_org, page_json, text};
+use crate::routes::organising::{listed_org, reason, text};
 use crate::routes::projects::project_json;
-use crate::routes::{PageQuery, naive, opt_utc, optional_body, utc_string, valid};
+use crate::routes::{PageQuery, naive, opt_utc, page_json, utc_string, valid};
 use crate::state::AppState;
 
 fn claim_json(c: &ClaimRow) -> Value {
@@ -56,21 +56,46 @@ const NAMES: &[(&str, &str)] = &[("org_id", "org_name"), ("unit_id", "unit_name"
 
 /// An item with its current claim and the names of who is named.
 fn item_body(conn: &mut timebank_store::DbConnection, item: &ItemRow) -> Result<Value, ApiError> {
-    let claim = lists::claim_of(conn, item)?;
-    let mut body = item_json(item, claim.as_ref());
-    crate::routes::with_names(conn, std::slice::from_mut(&mut body), NAMES)?;
-    if let Some(claim) = body.get_mut("claim").filter(|c| !c.is_null()) {
-        crate::routes::with_names(
-            conn,
-            std::slice::from_mut(claim),
-            &[
-                ("by_unit_id", "by_unit_name"),
-                ("by_org_id", "by_org_name"),
-                ("by_team_id", "by_team_name"),
-            ],
-        )?;
+    let mut bodies = items_json(conn, std::slice::from_ref(item))?;
+    Ok(bodies.pop().unwrap_or_default())
+}
+
+/// Items with their current claims and every name, in a few statements
+/// whatever the number of items.
+fn items_json(
+    conn: &mut timebank_store::DbConnection,
+    items: &[ItemRow],
+) -> Result<Vec<Value>, ApiError> {
+    let claims = lists::claims_of(conn, items)?;
+    let mut bodies: Vec<Value> = items
+        .iter()
+        .map(|i| {
+            let claim = i
+                .claim_id
+                .as_ref()
+                .and_then(|id| claims.iter().find(|c| c.id == *id));
+            item_json(i, claim)
+        })
+        .collect();
+    crate::routes::with_names(conn, &mut bodies, NAMES)?;
+    // The claims are named together, then put back in their items.
+    let claimed: Vec<usize> = (0..bodies.len())
+        .filter(|&i| !bodies[i]["claim"].is_null())
+        .collect();
+    let mut claim_bodies: Vec<Value> = claimed.iter().map(|&i| bodies[i]["claim"].take()).collect();
+    crate::routes::with_names(
+        conn,
+        &mut claim_bodies,
+        &[
+            ("by_unit_id", "by_unit_name"),
+            ("by_org_id", "by_org_name"),
+            ("by_team_id", "by_team_name"),
+        ],
+    )?;
+    for (i, claim) in claimed.into_iter().zip(claim_bodies) {
+        bodies[i]["claim"] = claim;
     }
-    Ok(body)
+    Ok(bodies)
 }
 
 fn list_error(code: Code) -> ApiError {
@@ -313,10 +338,7 @@ pub async fn list(
             };
             let rows = lists::list(conn, &filter, after.map(|a| (a.at, a.id)).as_ref(), limit)?;
             let page = Page::from_rows(rows, limit, |i: &ItemRow| After::new(i.created_at, &i.id));
-            let mut items = Vec::with_capacity(page.items.len());
-            for item in &page.items {
-                items.push(item_body(conn, item)?);
-            }
+            let items = items_json(conn, &page.items)?;
             Ok(page_json(items, page.next, "list-items"))
         })
         .await?;
@@ -401,12 +423,6 @@ pub async fn confirm(
     Ok(HttpResponse::Ok().json(body))
 }
 
-#[derive(Debug, Deserialize, Validate)]
-pub struct ReasonBody {
-    #[validate(length(min = 1, max = 500))]
-    reason: Option<String>,
-}
-
 pub async fn decline(
     state: web::Data<AppState>,
     principal: Principal,
@@ -452,7 +468,7 @@ async fn step_with_reason(
     body: web::Bytes,
     step: ReasonedStep,
 ) -> Result<HttpResponse, ApiError> {
-    let reason = optional_body::<ReasonBody>(&body)?.and_then(|r| r.reason);
+    let reason = reason(&body)?;
     let body = state
         .db(move |conn| {
             let allowed = |s: &PartyScope| access::may_act_for(&principal, s);

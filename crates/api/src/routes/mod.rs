@@ -490,6 +490,16 @@ pub(crate) fn invalid_cursor() -> ApiError {
     )
 }
 
+/// A page of a keyset list: its items and the cursor of the next page.
+pub fn page_json(
+    items: Vec<serde_json::Value>,
+    next: Option<timebank_views::After>,
+    list: &str,
+) -> serde_json::Value {
+    let next_cursor = next.map(|a| encode_cursor(&a.render(list)));
+    serde_json::json!({ "items": items, "next_cursor": next_cursor })
+}
+
 /// Cursors are opaque to clients: base64url of a position only we read.
 pub fn encode_cursor(position: &str) -> String {
     URL_SAFE_NO_PAD.encode(position.as_bytes())

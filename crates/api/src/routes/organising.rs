@@ -1,13 +1,14 @@
 //! What the routes of teams, units, the three lists and projects share.
 
-use actix_web::HttpResponse;
+use actix_web::{HttpResponse, web};
+use serde::Deserialize;
 use serde_json::{Value, json};
 use timebank_directory::{self as directory, Org};
 use timebank_store::DbConnection;
-use timebank_views::After;
+use validator::Validate;
 
 use crate::error::ApiError;
-use crate::routes::encode_cursor;
+use crate::routes::optional_body;
 
 /// The org a public list is about: the one named, or the whole platform.
 pub fn listed_org(conn: &mut DbConnection, org_id: Option<&str>) -> Result<Org, ApiError> {
@@ -31,14 +32,22 @@ pub fn text(field: &str, value: &str) -> Result<String, ApiError> {
     Ok(trimmed.to_owned())
 }
 
-/// The states a list shows: the one asked for, or its default.
-pub fn statuses<S: Copy>(asked: Option<S>, default: S) -> Vec<S> {
-    vec![asked.unwrap_or(default)]
+#[derive(Debug, Deserialize, Validate)]
+pub struct ReasonBody {
+    #[validate(length(min = 1, max = 500))]
+    reason: Option<String>,
 }
 
-pub fn page_json(items: Vec<Value>, next: Option<After>, list: &str) -> Value {
-    let next_cursor = next.map(|a| encode_cursor(&a.render(list)));
-    json!({ "items": items, "next_cursor": next_cursor })
+/// The optional `{reason}` body of a decision, a withdrawal or a cancel.
+pub fn reason(body: &web::Bytes) -> Result<Option<String>, ApiError> {
+    Ok(optional_body::<ReasonBody>(body)?.and_then(|r| r.reason))
+}
+
+/// `{volunteer_id}`: who joins a team or a unit, or leads a team.
+#[derive(Debug, Deserialize, Validate)]
+pub struct VolunteerBody {
+    #[validate(length(min = 1, max = 64))]
+    pub volunteer_id: String,
 }
 
 /// 201 when the call made something new, 200 when it was already so.

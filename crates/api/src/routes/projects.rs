@@ -10,9 +10,9 @@ use validator::Validate;
 use crate::access;
 use crate::error::ApiError;
 use crate::principal::Principal;
-use crate::routes::organising::{listed_org, page_json, text};
+use crate::routes::organising::{listed_org, reason, text};
 use crate::routes::teams::tally_json;
-use crate::routes::{PageQuery, opt_utc, optional_body, utc_string, valid};
+use crate::routes::{PageQuery, opt_utc, page_json, utc_string, valid};
 use crate::state::AppState;
 
 pub(crate) fn project_json(p: &ProjectRow) -> Value {
@@ -43,16 +43,30 @@ pub(crate) fn project_json(p: &ProjectRow) -> Value {
 const NAMES: &[(&str, &str)] = &[("org_id", "org_name"), ("owner_unit_id", "owner_unit_name")];
 
 fn named(conn: &mut timebank_store::DbConnection, p: &ProjectRow) -> Result<Value, ApiError> {
-    let mut body = project_json(p);
-    crate::routes::with_names(conn, std::slice::from_mut(&mut body), NAMES)?;
-    let lead_id = p
-        .lead_unit_id
-        .as_deref()
-        .or(p.lead_org_id.as_deref())
-        .or(p.lead_team_id.as_deref());
-    let names = timebank_views::audit::names(conn, lead_id)?;
-    body["lead"]["name"] = json!(lead_id.and_then(|id| names.get(id)));
-    Ok(body)
+    let mut bodies = all_named(conn, std::slice::from_ref(p))?;
+    Ok(bodies.pop().unwrap_or_default())
+}
+
+/// Projects with the names of their orgs, units and leads, looked up once
+/// for all of them.
+fn all_named(
+    conn: &mut timebank_store::DbConnection,
+    projects: &[ProjectRow],
+) -> Result<Vec<Value>, ApiError> {
+    let mut bodies: Vec<Value> = projects.iter().map(project_json).collect();
+    crate::routes::with_names(conn, &mut bodies, NAMES)?;
+    let lead = |p: &ProjectRow| {
+        p.lead_unit_id
+            .clone()
+            .or(p.lead_org_id.clone())
+            .or(p.lead_team_id.clone())
+    };
+    let leads: Vec<Option<String>> = projects.iter().map(lead).collect();
+    let names = timebank_views::audit::names(conn, leads.iter().flatten().map(String::as_str))?;
+    for (body, id) in bodies.iter_mut().zip(&leads) {
+        body["lead"]["name"] = json!(id.as_ref().and_then(|id| names.get(id)));
+    }
+    Ok(bodies)
 }
 
 #[derive(Debug, Deserialize)]
@@ -99,10 +113,7 @@ pub async fn list(
             let page = Page::from_rows(rows, limit, |p: &ProjectRow| {
                 After::new(p.created_at, &p.id)
             });
-            let mut items = Vec::with_capacity(page.items.len());
-            for p in &page.items {
-                items.push(named(conn, p)?);
-            }
+            let items = all_named(conn, &page.items)?;
             Ok(page_json(items, page.next, "projects"))
         })
         .await?;
@@ -227,19 +238,13 @@ pub async fn close(
     .await
 }
 
-#[derive(Debug, Deserialize, Validate)]
-pub struct CancelBody {
-    #[validate(length(min = 1, max = 500))]
-    reason: Option<String>,
-}
-
 pub async fn cancel(
     state: web::Data<AppState>,
     principal: Principal,
     id: web::Path<String>,
     body: web::Bytes,
 ) -> Result<HttpResponse, ApiError> {
-    let reason = optional_body::<CancelBody>(&body)?.and_then(|c| c.reason);
+    let reason = reason(&body)?;
     step(
         state,
         principal,

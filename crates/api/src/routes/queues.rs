@@ -15,7 +15,7 @@ use timebank_views::{After, Page, Scope};
 
 use crate::error::ApiError;
 use crate::principal::Principal;
-use crate::routes::{PageQuery, encode_cursor, naive};
+use crate::routes::{PageQuery, naive};
 use crate::state::AppState;
 
 #[derive(Debug, Deserialize)]
@@ -47,10 +47,7 @@ impl ListQuery {
     }
 }
 
-fn page_json(items: Vec<Value>, next: Option<After>, list: &str) -> Value {
-    let next_cursor = next.map(|a| encode_cursor(&a.render(list)));
-    json!({ "items": items, "next_cursor": next_cursor })
-}
+use crate::routes::page_json;
 
 fn ok(body: Value) -> HttpResponse {
     HttpResponse::Ok().json(body)

@@ -17,8 +17,8 @@ use crate::access;
 use crate::error::ApiError;
 use crate::idempotency::{self, Effect};
 use crate::principal::Principal;
-use crate::routes::organising::{created_or_ok, listed_org, page_json, statuses, text};
-use crate::routes::{PageQuery, naive, opt_utc, optional_body, utc_string, valid};
+use crate::routes::organising::{VolunteerBody, created_or_ok, listed_org, reason, text};
+use crate::routes::{PageQuery, naive, opt_utc, page_json, utc_string, valid};
 use crate::state::AppState;
 
 pub(crate) fn team_json(t: &TeamRow) -> Value {
@@ -121,7 +121,7 @@ pub async fn list(
     let body = state
         .db(move |conn| {
             let org = listed_org(conn, q.org_id.as_deref())?;
-            let wanted = statuses(status, TeamStatus::Active);
+            let wanted = vec![status.unwrap_or(TeamStatus::Active)];
             let public = wanted
                 .iter()
                 .all(|s| matches!(s, TeamStatus::Active | TeamStatus::Dissolved));
@@ -224,12 +224,6 @@ fn detail(
     Ok(body)
 }
 
-#[derive(Debug, Deserialize, Validate)]
-pub struct Decision {
-    #[validate(length(min = 1, max = 500))]
-    reason: Option<String>,
-}
-
 async fn decide(
     state: web::Data<AppState>,
     principal: Principal,
@@ -237,7 +231,7 @@ async fn decide(
     step: TeamStep,
     body: web::Bytes,
 ) -> Result<HttpResponse, ApiError> {
-    let reason = optional_body::<Decision>(&body)?.and_then(|d| d.reason);
+    let reason = reason(&body)?;
     if step == TeamStep::Reject && reason.is_none() {
         return Err(ApiError::new(
             timebank_kernel::Code::ReasonRequired,
@@ -286,12 +280,6 @@ pub async fn dissolve(
     body: web::Bytes,
 ) -> Result<HttpResponse, ApiError> {
     decide(state, principal, id.into_inner(), TeamStep::Dissolve, body).await
-}
-
-#[derive(Debug, Deserialize, Validate)]
-pub struct VolunteerBody {
-    #[validate(length(min = 1, max = 64))]
-    volunteer_id: String,
 }
 
 pub async fn add_member(

@@ -12,8 +12,8 @@ use validator::Validate;
 use crate::access;
 use crate::error::ApiError;
 use crate::principal::Principal;
-use crate::routes::organising::{created_or_ok, listed_org, page_json, statuses, text};
-use crate::routes::{PageQuery, opt_utc, optional_body, utc_string, valid};
+use crate::routes::organising::{VolunteerBody, created_or_ok, listed_org, reason, text};
+use crate::routes::{PageQuery, opt_utc, page_json, utc_string, valid};
 use crate::state::AppState;
 
 /// A unit as anyone signed in sees it; `private` adds its contact.
@@ -119,7 +119,7 @@ pub async fn list(
     let body = state
         .db(move |conn| {
             let org = listed_org(conn, q.org_id.as_deref())?;
-            let wanted = statuses(status, UnitStatus::Active);
+            let wanted = vec![status.unwrap_or(UnitStatus::Active)];
             if wanted != [UnitStatus::Active] {
                 Principal::require(principal.reads(&org.path))?;
             }
@@ -210,12 +210,6 @@ fn members_json(
     Ok(json!(items))
 }
 
-#[derive(Debug, Deserialize, Validate)]
-pub struct Decision {
-    #[validate(length(min = 1, max = 500))]
-    reason: Option<String>,
-}
-
 async fn decide(
     state: web::Data<AppState>,
     principal: Principal,
@@ -223,7 +217,7 @@ async fn decide(
     step: UnitStep,
     body: web::Bytes,
 ) -> Result<HttpResponse, ApiError> {
-    let reason = optional_body::<Decision>(&body)?.and_then(|d| d.reason);
+    let reason = reason(&body)?;
     if step == UnitStep::Reject && reason.is_none() {
         return Err(ApiError::new(
             Code::ReasonRequired,
@@ -276,12 +270,6 @@ pub async fn withdraw(
     body: web::Bytes,
 ) -> Result<HttpResponse, ApiError> {
     decide(state, principal, id.into_inner(), UnitStep::Withdraw, body).await
-}
-
-#[derive(Debug, Deserialize, Validate)]
-pub struct VolunteerBody {
-    #[validate(length(min = 1, max = 64))]
-    volunteer_id: String,
 }
 
 pub async fn add_member(
